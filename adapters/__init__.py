@@ -1,0 +1,1 @@
+"""Platform adapters: each turns a platform into core events and renders core messages."""

@@ -1,0 +1,1 @@
+"""Slack adapter (Bolt); built in a later issue."""

@@ -1,0 +1,1 @@
+"""Composition root: settings, CLI, server, scheduler and delivery worker."""

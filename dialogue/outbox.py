@@ -1,0 +1,82 @@
+"""Durable delivery of proactive messages: one row per recipient, sent by a worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from dialogue.events import Identity
+from dialogue.messages import Message
+
+
+class DeliveryStatus(StrEnum):
+    """A delivery row's state."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a worker; reclaimed when its lease runs out
+    SENT = "sent"
+    FAILED = "failed"  # permanently undeliverable
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A message to enqueue. Exactly one of ``person_id``, ``route`` and ``channel`` is set.
+
+    ``key`` is the idempotency key: enqueueing the same key twice stores one row.
+    ``route`` is a pseudonymous reply route (see :mod:`dialogue.anonymity`), resolved to a
+    person only in memory at send time, so no row links an anonymous author to a person.
+    ``replaces`` names the key of an earlier delivery whose platform message this one
+    updates in place instead of posting a new message.
+    """
+
+    key: str
+    message: Message
+    person_id: int | None = None
+    route: str | None = None
+    channel: str | None = None
+    platform: str | None = None  # required with ``channel``; otherwise the person's platform
+    not_before: datetime | None = None
+    group: str | None = None  # e.g. "occurrence:12", to find a run's messages later
+    replaces: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A stored delivery row."""
+
+    id: int
+    key: str
+    message: Message
+    status: DeliveryStatus
+    attempts: int
+    not_before: datetime
+    person_id: int | None = None
+    route: str | None = None
+    channel: str | None = None
+    platform: str | None = None
+    group: str | None = None
+    replaces: str | None = None
+    platform_ref: str | None = None
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a sender should post: a person's account, or a named channel (optionally in a thread)."""
+
+    identity: Identity | None = None
+    channel: str | None = None  # logical channel name, e.g. "qa"; the sender maps it to its own id
+    thread_ref: str | None = None  # platform ref of the thread's first message
+
+
+class RetryLater(Exception):
+    """The platform asked us to slow down or failed transiently; try again after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class Undeliverable(Exception):
+    """The message can never be delivered (user gone, app removed, channel missing)."""

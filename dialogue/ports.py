@@ -1,0 +1,420 @@
+"""The core's boundary: what it needs from storage, the clock and the platforms.
+
+Storage implements :class:`Store`; each call of :meth:`Store.transaction` is one unit of
+work whose repositories see and change the database atomically. Repository methods that
+add something that may already exist return ``None`` or ``False`` instead of raising, so
+a repeated request is harmless (unique constraints decide, also across replicas).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Protocol
+
+from dialogue.directory import Audience, Person, Role, Team
+from dialogue.events import Identity
+from dialogue.ideas import Adoption, Campaign, Comment, Idea, IdeaEvent, IdeaStatus
+from dialogue.messages import Message
+from dialogue.outbox import Address, Delivery, NewDelivery
+from dialogue.qa import ModerationEntry, QaPost, Question, QuestionStatus
+from dialogue.schedules import Schedule
+from dialogue.surveys import (
+    Answer,
+    ItemKind,
+    Occurrence,
+    OccurrenceKind,
+    Recipient,
+    Survey,
+    SurveyKind,
+)
+
+
+class Clock(Protocol):
+    """Where the time comes from (real, or moved by tests and the console)."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class Sender(Protocol):
+    """A platform's outbound side, used by the delivery worker."""
+
+    @property
+    def platform(self) -> str:
+        """The platform name identities use, e.g. ``"slack"``."""
+        ...
+
+    async def send(self, *, to: Address, message: Message) -> str:
+        """Post ``message``; return the platform's reference to it (for updates and threads).
+
+        Raises :class:`dialogue.outbox.RetryLater` or :class:`dialogue.outbox.Undeliverable`.
+        """
+        ...
+
+    async def update(self, *, ref: str, message: Message) -> None:
+        """Replace the message ``ref`` in place (same errors as :meth:`send`)."""
+        ...
+
+
+class DirectoryRepo(Protocol):
+    """People, teams, memberships and platform identities."""
+
+    async def get_person(self, person_id: int) -> Person | None: ...
+    async def person_by_handle(self, handle: str) -> Person | None:
+        """Case-insensitive lookup by handle."""
+        ...
+
+    async def person_by_identity(self, identity: Identity) -> Person | None: ...
+    async def upsert_person(
+        self, *, handle: str, display_name: str, time_zone: str, roles: Collection[Role]
+    ) -> Person:
+        """Create the person with this handle, or update name, time zone and roles."""
+        ...
+
+    async def set_active(self, person_id: int, active: bool) -> None: ...
+    async def set_teams(self, person_id: int, team_ids: Collection[int]) -> None:
+        """Replace the person's team memberships."""
+        ...
+
+    async def add_identity(self, person_id: int, identity: Identity) -> None:
+        """Link an identity to the person (moving it if another person had it)."""
+        ...
+
+    async def identities(self, person_id: int) -> list[Identity]:
+        """The person's identities, most recently linked or seen first."""
+        ...
+
+    async def touch_identity(self, identity: Identity) -> None:
+        """Record that this identity was just active (it becomes the person's preferred one)."""
+        ...
+
+    async def upsert_team(self, *, name: str, parent_id: int | None) -> Team:
+        """Create the team with this name (case-insensitive), or update its parent."""
+        ...
+
+    async def get_team(self, team_id: int) -> Team | None: ...
+    async def team_by_name(self, name: str) -> Team | None:
+        """Case-insensitive lookup by name."""
+        ...
+
+    async def teams(self) -> list[Team]: ...
+    async def people(self, *, team_ids: Collection[int] | None = None) -> list[Person]:
+        """Active people, ordered by id; only members of ``team_ids`` when given."""
+        ...
+
+    async def people_with_role(self, role: Role) -> list[Person]:
+        """Active people holding ``role``, ordered by id."""
+        ...
+
+
+class IdeaRepo(Protocol):
+    """Campaigns, ideas, their history, votes, comments and adoptions."""
+
+    async def add_campaign(
+        self, *, name: str, priority: str, prompt: str, audience: Audience
+    ) -> Campaign:
+        """Create a campaign, or update the one with this name."""
+        ...
+
+    async def get_campaign(self, campaign_id: int) -> Campaign | None: ...
+    async def campaign_by_name(self, name: str) -> Campaign | None: ...
+    async def campaigns(self) -> list[Campaign]: ...
+    async def add_idea(
+        self,
+        *,
+        text: str,
+        at: datetime,
+        author_id: int | None,
+        route: str | None,
+        team_id: int | None,
+        campaign_id: int | None,
+    ) -> Idea:
+        """Store a new idea with status NEW and no votes."""
+        ...
+
+    async def set_route(self, idea_id: int, route: str) -> None:
+        """Set the pseudonymous reply route of an anonymous idea (it depends on the id)."""
+        ...
+
+    async def get_idea(self, idea_id: int) -> Idea | None: ...
+    async def ideas(
+        self,
+        *,
+        statuses: Collection[IdeaStatus] | None = None,
+        author_id: int | None = None,
+        owner_id: int | None = None,
+        limit: int = 20,
+    ) -> list[Idea]:
+        """Ideas matching every given filter, most votes first, then newest first."""
+        ...
+
+    async def set_status(self, idea_id: int, expected: IdeaStatus, status: IdeaStatus) -> bool:
+        """Move the idea from ``expected`` to ``status``; False if it was no longer ``expected``."""
+        ...
+
+    async def set_owner(self, idea_id: int, owner_id: int) -> None: ...
+    async def add_event(self, event: IdeaEvent) -> None: ...
+    async def history(self, idea_id: int) -> list[IdeaEvent]:
+        """The idea's events, oldest first."""
+        ...
+
+    async def add_vote(self, idea_id: int, person_id: int) -> bool:
+        """Record a vote; False if this person already voted for this idea."""
+        ...
+
+    async def add_comment(self, comment: Comment) -> None: ...
+    async def comments(self, idea_id: int) -> list[Comment]:
+        """Oldest first."""
+        ...
+
+    async def add_adoption(self, adoption: Adoption) -> bool:
+        """Record an adoption; False if that team already adopted this idea."""
+        ...
+
+    async def adoptions(self, idea_id: int) -> list[Adoption]: ...
+
+
+class SurveyRepo(Protocol):
+    """Pulse surveys and check-ins, their runs, recipients and answers."""
+
+    async def add_survey(
+        self,
+        *,
+        name: str,
+        kind: SurveyKind,
+        items: Sequence[tuple[ItemKind, str, tuple[str, ...]]],
+        audience: Audience,
+        anonymous: bool,
+        owner_id: int | None,
+        open_hours: int,
+        remind_after_hours: int | None,
+        intro: str,
+    ) -> Survey:
+        """Create a survey, or replace the definition of the one with this name.
+
+        ``items`` are ``(kind, text, options)`` in order. Replacing keeps the item ids of
+        items whose position is unchanged, so earlier answers stay attached.
+        """
+        ...
+
+    async def get_survey(self, survey_id: int) -> Survey | None: ...
+    async def survey_by_name(self, name: str) -> Survey | None:
+        """Case-insensitive lookup by name."""
+        ...
+
+    async def surveys(self, kind: SurveyKind | None = None) -> list[Survey]: ...
+
+    async def add_occurrence(
+        self,
+        *,
+        key: str,
+        kind: OccurrenceKind,
+        target_id: int,
+        opens_at: datetime,
+        closes_at: datetime,
+        remind_at: datetime | None,
+        schedule_id: int | None,
+    ) -> Occurrence | None:
+        """Create the occurrence; None if one with this key already exists (idempotent firing)."""
+        ...
+
+    async def get_occurrence(self, occurrence_id: int) -> Occurrence | None: ...
+    async def occurrences(
+        self, *, kind: OccurrenceKind, target_id: int, limit: int = 12
+    ) -> list[Occurrence]:
+        """The target's runs, newest first."""
+        ...
+
+    async def open_occurrences(self) -> list[Occurrence]:
+        """Occurrences not yet closed, oldest first."""
+        ...
+
+    async def due_to_close(self, now: datetime) -> list[Occurrence]:
+        """Open occurrences whose ``closes_at`` is at or before ``now``."""
+        ...
+
+    async def due_reminders(self, now: datetime) -> list[Occurrence]:
+        """Open, not yet reminded occurrences whose ``remind_at`` is at or before ``now``."""
+        ...
+
+    async def next_event(self, after: datetime) -> datetime | None:
+        """The earliest closes_at or pending remind_at of an open occurrence later than ``after``."""
+        ...
+
+    async def close(self, occurrence_id: int) -> bool:
+        """Close it; False if it was already closed (so closing happens once)."""
+        ...
+
+    async def mark_reminded(self, occurrence_id: int) -> bool:
+        """False if it was already reminded (so reminding happens once)."""
+        ...
+
+    async def set_reply(self, occurrence_id: int, text: str) -> None:
+        """Store the owner's "you said, we did" reply."""
+        ...
+
+    async def add_recipients(self, occurrence_id: int, recipients: Sequence[Recipient]) -> None:
+        """Record who the occurrence was sent to (duplicates ignored)."""
+        ...
+
+    async def recipients(self, occurrence_id: int) -> list[Recipient]: ...
+    async def is_recipient(self, occurrence_id: int, person_id: int) -> Recipient | None: ...
+    async def save_answer(self, answer: Answer) -> bool:
+        """Insert or replace the answer for (occurrence, item, respondent); True if it was new."""
+        ...
+
+    async def answers(self, occurrence_id: int) -> list[Answer]: ...
+    async def answers_of(self, occurrence_id: int, respondent: str) -> list[Answer]: ...
+    async def respondents(self, occurrence_id: int) -> set[str]:
+        """The distinct respondent keys that answered at least one item."""
+        ...
+
+
+class QuestionRepo(Protocol):
+    """Questions to senior managers, their threads, votes and moderation."""
+
+    async def add_question(
+        self,
+        *,
+        text: str,
+        at: datetime,
+        asker_id: int | None,
+        route: str | None,
+        addressed_to_id: int | None,
+        status: QuestionStatus,
+    ) -> Question: ...
+    async def set_route(self, question_id: int, route: str) -> None: ...
+    async def get_question(self, question_id: int) -> Question | None: ...
+    async def questions(self, *, statuses: Collection[QuestionStatus], limit: int = 20) -> list[Question]:
+        """Most votes first, then oldest first."""
+        ...
+
+    async def set_status(
+        self, question_id: int, expected: Collection[QuestionStatus], status: QuestionStatus
+    ) -> bool:
+        """Change the status if it is one of ``expected``; False otherwise."""
+        ...
+
+    async def add_upvote(self, question_id: int, person_id: int) -> bool:
+        """False if this person already upvoted this question."""
+        ...
+
+    async def add_post(self, post: QaPost) -> None: ...
+    async def posts(self, question_id: int) -> list[QaPost]:
+        """Answers and follow-ups, oldest first."""
+        ...
+
+    async def overdue(self, before: datetime) -> list[Question]:
+        """Open (unanswered), unflagged questions asked at or before ``before``."""
+        ...
+
+    async def mark_flagged(self, question_id: int) -> bool:
+        """False if it was already flagged."""
+        ...
+
+    async def next_overdue(self, after_created: datetime) -> datetime | None:
+        """The earliest created_at after ``after_created`` among open, unflagged questions."""
+        ...
+
+    async def add_moderation(self, entry: ModerationEntry) -> None: ...
+    async def moderation_log(self, limit: int = 50) -> list[ModerationEntry]:
+        """Newest first."""
+        ...
+
+
+class ScheduleRepo(Protocol):
+    """Recurring schedules (registered with the scheduler at start)."""
+
+    async def set_schedule(
+        self, *, kind: OccurrenceKind, target_id: int, cron: str, time_zone: str
+    ) -> Schedule:
+        """Create or replace the schedule of this target (one per target)."""
+        ...
+
+    async def remove_schedule(self, kind: OccurrenceKind, target_id: int) -> None: ...
+    async def schedules(self) -> list[Schedule]:
+        """Active schedules, ordered by id."""
+        ...
+
+    async def get_schedule(self, schedule_id: int) -> Schedule | None: ...
+
+
+class OutboxRepo(Protocol):
+    """The durable outbox the delivery worker drains."""
+
+    async def enqueue(self, deliveries: Sequence[NewDelivery], *, now: datetime) -> int:
+        """Store deliveries (``not_before`` defaults to ``now``); rows whose key exists are skipped.
+
+        Returns how many rows were new.
+        """
+        ...
+
+    async def claim(self, *, worker: str, now: datetime, limit: int, lease_seconds: float) -> list[Delivery]:
+        """Claim up to ``limit`` due rows: pending with ``not_before <= now``, or sending with an
+        expired lease. Claimed rows become SENDING with a lease; on PostgreSQL concurrent
+        claimers never get the same row (``FOR UPDATE SKIP LOCKED``). Oldest first.
+        """
+        ...
+
+    async def mark_sent(self, delivery_id: int, *, platform: str, platform_ref: str, at: datetime) -> None: ...
+    async def mark_retry(self, delivery_id: int, *, error: str, not_before: datetime) -> None:
+        """Back to PENDING, attempts + 1, due again at ``not_before``."""
+        ...
+
+    async def mark_failed(self, delivery_id: int, *, error: str) -> None: ...
+    async def sent_ref(self, key: str) -> tuple[str, str] | None:
+        """``(platform, platform_ref)`` of the sent delivery with this key, if sent."""
+        ...
+
+    async def anchor_ref(self, anchor: str, platform: str) -> str | None:
+        """The platform ref of the sent message on ``platform`` that starts thread ``anchor``."""
+        ...
+
+    async def keys_in_group(self, group: str) -> list[str]:
+        """Keys of every delivery in ``group`` (e.g. all messages of one pulse run)."""
+        ...
+
+    async def counts(self) -> dict[str, int]:
+        """Number of rows by status."""
+        ...
+
+
+class ConversationRepo(Protocol):
+    """What a person's next free-text reply answers (an open prompt), per person."""
+
+    async def set_awaiting(self, person_id: int, awaiting: str, *, at: datetime) -> None:
+        """Remember that the person's next reply answers ``awaiting`` (e.g. ``"item:12:4"``)."""
+        ...
+
+    async def awaiting(self, person_id: int) -> str | None: ...
+    async def clear_awaiting(self, person_id: int, awaiting: str | None = None) -> None:
+        """Forget it (only if it is still ``awaiting`` when given)."""
+        ...
+
+
+class Repositories(Protocol):
+    """The repositories of one unit of work."""
+
+    @property
+    def directory(self) -> DirectoryRepo: ...
+    @property
+    def ideas(self) -> IdeaRepo: ...
+    @property
+    def surveys(self) -> SurveyRepo: ...
+    @property
+    def questions(self) -> QuestionRepo: ...
+    @property
+    def schedules(self) -> ScheduleRepo: ...
+    @property
+    def outbox(self) -> OutboxRepo: ...
+    @property
+    def conversations(self) -> ConversationRepo: ...
+
+
+class Store(Protocol):
+    """A database: every transaction commits on success and rolls back on error."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Repositories]: ...

@@ -1,0 +1,42 @@
+"""Recurring schedules. The scheduler decides when; the core makes each firing idempotent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from dialogue.surveys import OccurrenceKind
+
+# A schedule whose time zone is LOCAL_TIME fires at its cron time in each recipient's own zone.
+LOCAL_TIME = "local"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Runs a campaign, pulse or check-in on a cron cadence in a time zone."""
+
+    id: int
+    kind: OccurrenceKind
+    target_id: int
+    cron: str  # five-field crontab: minute hour day month day-of-week
+    time_zone: str  # IANA name, or LOCAL_TIME
+    active: bool = True
+
+    @property
+    def local_time(self) -> bool:
+        """True when each recipient gets it at the cron time in their own time zone."""
+        return self.time_zone == LOCAL_TIME
+
+
+def occurrence_key(schedule_id: int, due: datetime) -> str:
+    """The unique key of a scheduled firing: the same schedule and due time never run twice."""
+    return f"schedule:{schedule_id}:{due.isoformat()}"
+
+# Local-time schedules are evaluated in the first zone on earth to reach a wall-clock time;
+# each recipient's delivery then waits until that wall-clock time in their own zone.
+EARLIEST_ZONE = "Etc/GMT-14"
+
+
+def firing_zone(schedule: Schedule) -> str:
+    """The zone the scheduler evaluates the cron expression in."""
+    return EARLIEST_ZONE if schedule.local_time else schedule.time_zone

@@ -1,0 +1,104 @@
+"""Pulse surveys and check-ins: their items, runs (occurrences) and answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from dialogue.directory import Audience
+
+
+class SurveyKind(StrEnum):
+    """A pulse is a short survey; a check-in also has an owner who gets a digest and replies."""
+
+    PULSE = "pulse"
+    CHECKIN = "checkin"
+
+
+class ItemKind(StrEnum):
+    """Question kinds."""
+
+    SCALE = "scale"  # 1-5
+    ENPS = "enps"  # 0-10
+    YES_NO = "yes_no"
+    CHOICE = "choice"  # one of the listed options
+    TEXT = "text"  # free text (an open prompt)
+
+    @property
+    def numeric(self) -> bool:
+        """Answers that have a mean."""
+        return self in (ItemKind.SCALE, ItemKind.ENPS)
+
+
+@dataclass(frozen=True)
+class SurveyItem:
+    """One question of a survey, in order."""
+
+    id: int
+    position: int
+    kind: ItemKind
+    text: str
+    options: tuple[str, ...] = ()  # for CHOICE
+
+
+@dataclass(frozen=True)
+class Survey:
+    """A pulse survey or a check-in."""
+
+    id: int
+    name: str
+    kind: SurveyKind
+    items: tuple[SurveyItem, ...]
+    audience: Audience
+    anonymous: bool = True
+    owner_id: int | None = None  # check-ins: the senior leader who gets the digest
+    open_hours: int = 72  # how long each run stays open
+    remind_after_hours: int | None = 24  # None: no reminder
+    intro: str = ""
+
+
+class OccurrenceKind(StrEnum):
+    """What an occurrence runs."""
+
+    PULSE = "pulse"
+    CHECKIN = "checkin"
+    CAMPAIGN = "campaign"
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One run of a survey, check-in or campaign prompt; ``key`` is unique (idempotent firing)."""
+
+    id: int
+    key: str
+    kind: OccurrenceKind
+    target_id: int  # survey id or campaign id
+    opens_at: datetime
+    closes_at: datetime
+    remind_at: datetime | None = None
+    schedule_id: int | None = None
+    closed: bool = False
+    reminded: bool = False
+    reply_text: str = ""  # the owner's "you said, we did" reply (check-ins)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A person an occurrence was sent to, with the team their answers count under."""
+
+    person_id: int
+    team_id: int | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer. ``respondent`` is a keyed hash for anonymous surveys, never the person id."""
+
+    occurrence_id: int
+    item_id: int
+    respondent: str
+    team_id: int | None
+    number: int | None = None
+    text: str | None = None
+    person_id: int | None = None  # only for surveys that are not anonymous
