@@ -41,7 +41,11 @@ TRANSITIONS: dict[IdeaStatus, frozenset[IdeaStatus]] = {
 def parse_status(word: str) -> IdeaStatus | None:
     """Accept ``under_review``, ``under-review`` or ``review``-style words; None if unknown."""
     cleaned = word.strip().lower().replace("-", "_").replace(" ", "_")
-    aliases = {"review": IdeaStatus.UNDER_REVIEW, "pilot": IdeaStatus.PILOTING, "decline": IdeaStatus.DECLINED}
+    aliases = {
+        "review": IdeaStatus.UNDER_REVIEW,
+        "pilot": IdeaStatus.PILOTING,
+        "decline": IdeaStatus.DECLINED,
+    }
     if cleaned in aliases:
         return aliases[cleaned]
     try:

@@ -113,9 +113,7 @@ class DirectoryRepo(Protocol):
 class IdeaRepo(Protocol):
     """Campaigns, ideas, their history, votes, comments and adoptions."""
 
-    async def add_campaign(
-        self, *, name: str, priority: str, prompt: str, audience: Audience
-    ) -> Campaign:
+    async def add_campaign(self, *, name: str, priority: str, prompt: str, audience: Audience) -> Campaign:
         """Create a campaign, or update the one with this name."""
         ...
 
@@ -222,9 +220,7 @@ class SurveyRepo(Protocol):
         ...
 
     async def get_occurrence(self, occurrence_id: int) -> Occurrence | None: ...
-    async def occurrences(
-        self, *, kind: OccurrenceKind, target_id: int, limit: int = 12
-    ) -> list[Occurrence]:
+    async def occurrences(self, *, kind: OccurrenceKind, target_id: int, limit: int = 12) -> list[Occurrence]:
         """The target's runs, newest first."""
         ...
 
@@ -359,7 +355,9 @@ class OutboxRepo(Protocol):
         """
         ...
 
-    async def mark_sent(self, delivery_id: int, *, platform: str, platform_ref: str, at: datetime) -> None: ...
+    async def mark_sent(
+        self, delivery_id: int, *, platform: str, platform_ref: str, at: datetime
+    ) -> None: ...
     async def mark_retry(self, delivery_id: int, *, error: str, not_before: datetime) -> None:
         """Back to PENDING, attempts + 1, due again at ``not_before``."""
         ...

@@ -32,6 +32,7 @@ def occurrence_key(schedule_id: int, due: datetime) -> str:
     """The unique key of a scheduled firing: the same schedule and due time never run twice."""
     return f"schedule:{schedule_id}:{due.isoformat()}"
 
+
 # Local-time schedules are evaluated in the first zone on earth to reach a wall-clock time;
 # each recipient's delivery then waits until that wall-clock time in their own zone.
 EARLIEST_ZONE = "Etc/GMT-14"

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from dialogue.anonymity import Pseudonymiser
-from dialogue.events import Event
-from dialogue.messages import Reply
+from dialogue.commands import help_reply, lookup, run_command
+from dialogue.directory import Person, Role
+from dialogue.errors import Refusal
+from dialogue.events import Chose, Command, Event, Said, Submitted, ThreadReply
+from dialogue.flows import campaigns, ideas, questions, surveys
+from dialogue.flows.checkins import reply as checkin_reply
+from dialogue.flows.env import Env
+from dialogue.flows.survey_commands import finish
+from dialogue.ideas import parse_status
+from dialogue.messages import Message, Reply
 from dialogue.ports import Clock, Store
-from dialogue.schedules import Schedule
+from dialogue.schedules import EARLIEST_ZONE, Schedule, occurrence_key
 from dialogue.settings import DialogueSettings
+from dialogue.surveys import OccurrenceKind
+from dialogue.text import t
+
+GREETINGS = {"hi", "hello", "hey", "hiya", "morning", "good morning", "afternoon"}
 
 
 class Dialogue:
@@ -28,20 +44,182 @@ class Dialogue:
         self.pseudonymiser = pseudonymiser
         self.settings = settings or DialogueSettings()
 
+    @asynccontextmanager
+    async def _unit(self) -> AsyncIterator[Env]:
+        async with self.store.transaction() as tx:
+            yield Env(tx=tx, now=self.clock.now(), settings=self.settings, anon=self.pseudonymiser)
+
     async def handle(self, event: Event) -> Reply:
-        """Answer one inbound event; proactive messages to others go to the outbox."""
-        raise NotImplementedError
+        """Answer one inbound event; proactive messages to others go to the outbox.
+
+        A refusal rolls the whole event back, so bad input changes nothing.
+        """
+        try:
+            me = await self._whom(event)
+            async with self._unit() as env:
+                return await self._dispatch(env, me, event)
+        except Refusal as refusal:
+            if isinstance(event, Submitted) and refusal.field:
+                return Reply(form_errors={refusal.field: refusal.message})
+            return Reply(messages=(Message(t(refusal.message)),))
+
+    async def _whom(self, event: Event) -> Person:
+        """The person behind the event's identity; someone new is added as staff."""
+        who = event.who
+        async with self._unit() as env:
+            directory = env.tx.directory
+            person = await directory.person_by_identity(who)
+            if person is None and who.platform == "console":
+                person = await directory.person_by_handle(who.user_id)
+            if person is None:
+                name = event.profile.display_name or who.user_id
+                person = await directory.upsert_person(
+                    handle=await self._free_handle(env, name),
+                    display_name=name,
+                    time_zone=event.profile.time_zone or "UTC",
+                    roles={Role.STAFF},
+                )
+            await directory.add_identity(person.id, who)
+        if not person.active:
+            raise Refusal("Your account here is switched off. Please ask your administrator.")
+        return person
+
+    async def _free_handle(self, env: Env, name: str) -> str:
+        base = re.sub(r"[^a-z0-9]+", "", name.lower().split(" ")[0]) or "someone"
+        handle, n = base, 1
+        while await env.tx.directory.person_by_handle(handle) is not None:
+            n += 1
+            handle = f"{base}{n}"
+        return handle
+
+    async def _dispatch(self, env: Env, me: Person, event: Event) -> Reply:
+        if isinstance(event, Command):
+            return await run_command(env, me, event.text) if event.text.strip() else help_reply(me)
+        if isinstance(event, Said):
+            return await self._said(env, me, event.text)
+        if isinstance(event, Chose):
+            return await self._chose(env, me, event)
+        if isinstance(event, Submitted):
+            return await self._submitted(env, me, event)
+        return await self._thread_reply(env, me, event)
+
+    async def _said(self, env: Env, me: Person, text: str) -> Reply:
+        """Free text: a command, else the answer to an open prompt, else a friendly pointer to help."""
+        first = text.strip().split(" ", 1)[0]
+        if first and lookup(first) is not None:
+            return await run_command(env, me, text)
+        awaiting = await env.tx.conversations.awaiting(me.id)
+        if awaiting:
+            kind, _, ref = awaiting.partition(":")
+            if kind == "item":
+                occurrence_id, item_id = (int(x) for x in ref.split(":"))
+                return await surveys.answer_text(env, me, occurrence_id, item_id, text)
+            if kind == "campaign":
+                return await ideas.reply_to_campaign(env, me, int(ref), text)
+            if kind == "checkin-reply":
+                return await checkin_reply(env, me, int(ref), text)
+        if text.strip().lower().strip("!.") in GREETINGS:
+            return help_reply(me)
+        raise Refusal(
+            "I didn't catch that. Type `help` to see what you can do, or `idea <your idea>` to share one."
+        )
+
+    async def _chose(self, env: Env, me: Person, event: Chose) -> Reply:
+        if event.action == surveys.ANSWER_ACTION:
+            return await surveys.answer_choice(env, me, event.ref, event.value)
+        if event.action == campaigns.SHARE_ACTION:
+            return await campaigns.open_form(env, me, event.ref)
+        if event.action == "idea.act" and event.ref.isdigit():
+            if event.value == "vote":
+                return await ideas.vote(env, me, int(event.ref))
+            if event.value == "status" and me.is_manager:
+                return Reply(form=ideas.status_form(await ideas.get_idea(env, int(event.ref))))
+        if event.action == questions.UPVOTE_ACTION and event.ref.isdigit():
+            return await questions.upvote(env, me, int(event.ref))
+        if event.action == questions.ANSWER_ACTION and event.ref.isdigit():
+            if not me.is_manager:
+                raise Refusal(
+                    "Only managers and senior leaders can answer questions. You can upvote it or follow up."
+                )
+            return Reply(form=questions.answer_form(await questions.get_question(env, int(event.ref))))
+        raise Refusal("That button is out of date or not for you. Type `help` to see what you can do.")
+
+    async def _submitted(self, env: Env, me: Person, event: Submitted) -> Reply:
+        values = event.values
+        if event.form == ideas.IDEA_FORM:
+            campaign_id = None
+            if event.ref.startswith("campaign:") and event.ref.split(":")[1].isdigit():
+                occurrence = await env.tx.surveys.get_occurrence(int(event.ref.split(":")[1]))
+                if occurrence is not None and not occurrence.closed:
+                    campaign_id = occurrence.target_id
+                    await env.tx.conversations.clear_awaiting(me.id, f"campaign:{occurrence.id}")
+            return await ideas.submit(
+                env,
+                me,
+                values.get("idea", ""),
+                anonymous=values.get("anonymous") == "yes",
+                campaign_id=campaign_id,
+                field="idea",
+            )
+        if event.form == ideas.STATUS_FORM and event.ref.startswith("idea:") and me.is_manager:
+            idea = await ideas.get_idea(env, int(event.ref.split(":")[1]))
+            status = parse_status(values.get("status", ""))
+            if status is None:
+                raise Refusal("Please choose the new status.", field="status")
+            return await ideas.change_status(env, me, idea, status, values.get("reason", ""))
+        if event.form == questions.ANSWER_FORM and event.ref.isdigit() and me.is_manager:
+            question = await questions.get_question(env, int(event.ref))
+            return await questions.answer(env, me, question, values.get("answer", ""))
+        raise Refusal("That form is out of date or not for you. Type `help` to see what you can do.")
+
+    async def _thread_reply(self, env: Env, me: Person, event: ThreadReply) -> Reply:
+        kind, _, ref = event.thread.partition(":")
+        if kind != "question" or not ref.isdigit():
+            raise Refusal("I can only follow threads of questions.")
+        return await questions.followup(env, me, await questions.get_question(env, int(ref)), event.text)
 
     async def fire(self, schedule: Schedule, due: datetime) -> int | None:
         """Enqueue the run of ``schedule`` due at ``due`` (UTC); the new occurrence id, or None if
         that run was already enqueued (a repeat firing is harmless)."""
-        raise NotImplementedError
+        key = occurrence_key(schedule.id, due)
+        # A local-time schedule fires first where that wall-clock time comes first on earth;
+        # each delivery then waits for the same wall-clock time in its recipient's zone.
+        wall = due.astimezone(ZoneInfo(EARLIEST_ZONE)).replace(tzinfo=None) if schedule.local_time else None
+        async with self._unit() as env:
+            if schedule.kind is OccurrenceKind.CAMPAIGN:
+                campaign = await env.tx.ideas.get_campaign(schedule.target_id)
+                if campaign is None or not campaign.active:
+                    return None
+                started = await campaigns.start_campaign(
+                    env, campaign, key=key, schedule_id=schedule.id, wall=wall
+                )
+            else:
+                survey = await env.tx.surveys.get_survey(schedule.target_id)
+                if survey is None or not survey.items:
+                    return None
+                started = await surveys.start_run(env, survey, key=key, schedule_id=schedule.id, wall=wall)
+            return started[0].id if started else None
 
     async def tick(self) -> None:
         """Housekeeping due by now: close runs (digests, in-place updates), send reminders to
         non-respondents, flag overdue questions. Each happens once, even if ticks overlap."""
-        raise NotImplementedError
+        async with self._unit() as env:
+            for occurrence in await env.tx.surveys.due_to_close(env.now):
+                if occurrence.kind is OccurrenceKind.CAMPAIGN:
+                    await campaigns.close_campaign(env, occurrence)
+                else:
+                    await finish(env, occurrence)
+            for occurrence in await env.tx.surveys.due_reminders(env.now):
+                if occurrence.kind is not OccurrenceKind.CAMPAIGN:
+                    await surveys.remind(env, occurrence)
+            await questions.flag_overdue(env)
 
     async def next_event(self, after: datetime) -> datetime | None:
         """When :meth:`tick` next has something to do after ``after`` (for moving a clock)."""
-        raise NotImplementedError
+        wait = timedelta(days=self.settings.overdue_days)
+        async with self.store.transaction() as tx:
+            candidates = [await tx.surveys.next_event(after)]
+            asked = await tx.questions.next_overdue(after - wait)
+            candidates.append(asked + wait if asked else None)
+        found = [c for c in candidates if c is not None]
+        return min(found) if found else None

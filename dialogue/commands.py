@@ -1,0 +1,190 @@
+"""One command grammar for every platform: names, usage, who may run them, and help."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from dialogue.args import Args
+from dialogue.directory import Person
+from dialogue.errors import Refusal
+from dialogue.flows import campaigns, ideas, questions, survey_commands
+from dialogue.flows.env import Env
+from dialogue.messages import Message, Reply
+from dialogue.text import lines, t
+
+Handler = Callable[[Env, Person, Args], Awaitable[Reply]]
+
+
+def anyone(_: Person) -> bool:
+    """Every person may run it."""
+    return True
+
+
+def managers(person: Person) -> bool:
+    """Managers and senior leaders."""
+    return person.is_manager
+
+
+def leaders(person: Person) -> bool:
+    """Senior leaders (and admins, who set check-ins up)."""
+    return person.is_senior_leader or person.is_admin
+
+
+def admins(person: Person) -> bool:
+    """Admins."""
+    return person.is_admin
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command: how to use it, what it does and who may run it."""
+
+    name: str
+    usage: str
+    summary: str
+    run: Handler
+    allowed: Callable[[Person], bool] = anyone
+    who: str = ""  # who may run it, for the refusal ("managers")
+
+
+async def _help(env: Env, me: Person, args: Args) -> Reply:
+    return help_reply(me, args.rest().strip().lower().lstrip("/"))
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    spec.name: spec
+    for spec in (
+        CommandSpec("help", "help [command]", "what you can do here", _help),
+        CommandSpec(
+            "idea",
+            "idea [anon] <your idea>",
+            "share an improvement idea (anon keeps you anonymous)",
+            ideas.cmd_idea,
+        ),
+        CommandSpec(
+            "ideas", "ideas [mine|owned|all|<status>|<number>]", "see ideas, or one in full", ideas.cmd_ideas
+        ),
+        CommandSpec("vote", "vote <idea number>", "support an idea (one vote each)", ideas.cmd_vote),
+        CommandSpec("comment", "comment <idea number> <text>", "comment on an idea", ideas.cmd_comment),
+        CommandSpec(
+            "ask",
+            "ask [anon] [to @leader] <question>",
+            "ask senior managers a question, in the open",
+            questions.cmd_ask,
+        ),
+        CommandSpec(
+            "questions", "questions [answered]", "open questions, most upvoted first", questions.cmd_questions
+        ),
+        CommandSpec(
+            "upvote", "upvote <question number>", "support a question (one upvote each)", questions.cmd_upvote
+        ),
+        CommandSpec(
+            "followup",
+            "followup <question number> <text>",
+            "continue a question's thread",
+            questions.cmd_followup,
+        ),
+        CommandSpec(
+            "status",
+            "status <idea number> <new status> <reason>",
+            "move an idea on: under_review, piloting, implemented, spread or declined",
+            ideas.cmd_status,
+            managers,
+            "managers",
+        ),
+        CommandSpec(
+            "owner",
+            "owner <idea number> @handle",
+            "name who carries an idea through",
+            ideas.cmd_owner,
+            managers,
+            "managers",
+        ),
+        CommandSpec(
+            "adopt",
+            "adopt <idea number> <how your team will use it>",
+            "take up another team's implemented idea",
+            ideas.cmd_adopt,
+            managers,
+            "managers",
+        ),
+        CommandSpec(
+            "answer",
+            "answer <question number> <answer>",
+            "answer a question in the open",
+            questions.cmd_answer,
+            managers,
+            "managers and senior leaders",
+        ),
+        CommandSpec(
+            "pulse",
+            "pulse list | send <name> | results <name> | close <name>",
+            "run pulse surveys and read their results",
+            survey_commands.cmd_pulse,
+            managers,
+            "managers",
+        ),
+        CommandSpec(
+            "campaign",
+            "campaign list | send <name>",
+            "send an idea campaign's prompt now",
+            campaigns.cmd_campaign,
+            managers,
+            "managers",
+        ),
+        CommandSpec(
+            "checkin",
+            "checkin list | send <name> | results <name> | close <name> | reply <run> <text>",
+            "run check-ins and reply to their digest (“you said, we did”)",
+            survey_commands.cmd_checkin,
+            leaders,
+            "senior leaders",
+        ),
+        CommandSpec(
+            "moderate",
+            "moderate [list | approve <n> | reject <n> <reason> | log]",
+            "moderate anonymous questions and read the moderation log",
+            questions.cmd_moderate,
+            admins,
+            "admins",
+        ),
+    )
+}
+
+
+def lookup(word: str) -> CommandSpec | None:
+    """The command named by ``word`` (a leading ``/`` is allowed), or None."""
+    return COMMANDS.get(word.lower().lstrip("/"))
+
+
+def help_reply(me: Person, topic: str = "") -> Reply:
+    """Help listing only what the caller may do, or one command in detail."""
+    if topic:
+        spec = lookup(topic)
+        if spec is None:
+            raise Refusal(f"There is no command {topic!r}. Type `help` to see them all.")
+        note = "" if spec.allowed(me) else f" (only {spec.who} can use this)"
+        return Reply(
+            messages=(Message(lines(t(f"`{spec.usage}`{note}"), t(spec.summary.capitalize() + "."))),)
+        )
+    rows = [t(f"`{spec.usage}` — {spec.summary}") for spec in COMMANDS.values() if spec.allowed(me)]
+    return Reply(
+        messages=(
+            Message(
+                lines(t(f"Hello {me.display_name}. Here is what you can do:"), *rows),
+                context="Reply to a prompt by just typing. Numbers like 12 and #12 both work.",
+            ),
+        )
+    )
+
+
+async def run_command(env: Env, me: Person, text: str) -> Reply:
+    """Parse and run one command line, checking the caller's role first."""
+    word, _, rest = text.strip().partition(" ")
+    spec = lookup(word)
+    if spec is None:
+        raise Refusal(f"I don't know the command {word!r}. Type `help` to see what you can do.")
+    if not spec.allowed(me):
+        raise Refusal(f"Sorry, only {spec.who} can use `{spec.name}`. Type `help` to see what you can do.")
+    return await spec.run(env, me, Args(rest, usage=spec.usage))

@@ -1,0 +1,15 @@
+"""Refusals: bad input or a forbidden action, answered kindly and changing nothing."""
+
+from __future__ import annotations
+
+
+class Refusal(Exception):
+    """Raised by a flow to refuse with a friendly message; the transaction is rolled back.
+
+    ``field`` names the form field at fault, so a form can show the error inline.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field

@@ -1,0 +1,1 @@
+"""The conversation flows: ideas, campaigns, pulses and check-ins, questions, help."""

@@ -1,0 +1,140 @@
+"""Idea campaigns: a prompt tied to a strategic priority, sent to an audience, answered in chat."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from dialogue.args import Args
+from dialogue.directory import Person
+from dialogue.errors import Refusal
+from dialogue.flows.env import Env
+from dialogue.flows.ideas import idea_form
+from dialogue.flows.surveys import audience_people, local_send_time
+from dialogue.formatting import day, plural, when
+from dialogue.ideas import Campaign
+from dialogue.messages import Choices, Message, Option, Reply
+from dialogue.outbox import NewDelivery
+from dialogue.surveys import Occurrence, OccurrenceKind
+from dialogue.text import lines, t, user
+
+SHARE_ACTION = "idea.form"
+
+
+def prompt_message(campaign: Campaign, occurrence: Occurrence, person: Person) -> Message:
+    """The campaign prompt: reply in chat, or press the button for a form."""
+    return Message(
+        lines(
+            t("💡 ", user(campaign.name), " — priority: ", user(campaign.priority)),
+            t(user(campaign.prompt)),
+            t("Reply here with your idea (start with “anon” to stay anonymous), or press the button."),
+        ),
+        choices=(Choices(SHARE_ACTION, f"campaign:{occurrence.id}", (Option("Share an idea", "share"),)),),
+        context=f"Open until {when(occurrence.closes_at, person)}.",
+    )
+
+
+async def start_campaign(
+    env: Env, campaign: Campaign, *, key: str, schedule_id: int | None, wall: datetime | None = None
+) -> tuple[Occurrence, int] | None:
+    """Send a campaign's prompt to its audience; None when the run with ``key`` exists already.
+
+    ``wall`` (naive) makes it a local-time run, as for surveys.
+    """
+    people = await audience_people(env, campaign.audience)
+    send_at = {p.id: max(env.now, local_send_time(wall, p)) if wall else env.now for p in people}
+    last = max(send_at.values(), default=env.now)
+    occurrence = await env.tx.surveys.add_occurrence(
+        key=key,
+        kind=OccurrenceKind.CAMPAIGN,
+        target_id=campaign.id,
+        opens_at=env.now,
+        closes_at=last + timedelta(hours=env.settings.campaign_open_hours),
+        remind_at=None,
+        schedule_id=schedule_id,
+    )
+    if occurrence is None:
+        return None
+    await env.send(
+        NewDelivery(
+            key=f"occ:{occurrence.id}:prompt:p:{p.id}",
+            person_id=p.id,
+            not_before=send_at[p.id],
+            group=f"occurrence:{occurrence.id}",
+            message=prompt_message(campaign, occurrence, p),
+        )
+        for p in people
+    )
+    for person in people:
+        await env.tx.conversations.set_awaiting(person.id, f"campaign:{occurrence.id}", at=env.now)
+    return occurrence, len(people)
+
+
+async def open_form(env: Env, me: Person, ref: str) -> Reply:
+    """The "Share an idea" button: open the idea form for that campaign."""
+    prompt = ""
+    if ref.startswith("campaign:") and ref.split(":")[1].isdigit():
+        occurrence = await env.tx.surveys.get_occurrence(int(ref.split(":")[1]))
+        campaign = await env.tx.ideas.get_campaign(occurrence.target_id) if occurrence else None
+        if occurrence is None or campaign is None or occurrence.closed:
+            raise Refusal("That campaign has closed, but ideas are always welcome: use `idea <your idea>`.")
+        prompt = campaign.prompt[:150]
+    return Reply(form=idea_form(ref, prompt))
+
+
+async def cmd_campaign(env: Env, me: Person, args: Args) -> Reply:
+    """``campaign list | send NAME`` (managers)."""
+    sub = args.word("what to do, e.g. `campaign list`").lower()
+    if sub == "list":
+        campaigns = await env.tx.ideas.campaigns()
+        if not campaigns:
+            return Reply(messages=(Message(t("No campaigns are set up yet.")),))
+        rows = []
+        for each in campaigns:
+            runs = await env.tx.surveys.occurrences(kind=OccurrenceKind.CAMPAIGN, target_id=each.id, limit=1)
+            last = f"last sent {day(runs[0].opens_at, me)}" if runs else "never sent"
+            rows.append(t(f"#{each.id} ", user(each.name), " — ", user(each.priority), f" ({last})"))
+        return Reply(messages=(Message(lines("Campaigns:", *rows)),))
+    if sub == "send":
+        name = args.rest().strip().strip("\"'“”")
+        campaign: Campaign | None = None
+        if name.lstrip("#").isdigit():
+            campaign = await env.tx.ideas.get_campaign(int(name.lstrip("#")))
+        campaign = campaign or (await env.tx.ideas.campaign_by_name(name) if name else None)
+        if campaign is None:
+            raise Refusal(f"There is no campaign called {name!r}. `campaign list` shows them.")
+        started = await start_campaign(
+            env, campaign, key=f"manual:campaign:{campaign.id}:{env.now.isoformat()}", schedule_id=None
+        )
+        if started is None:
+            raise Refusal("That was just sent. Please wait a moment before sending again.")
+        occurrence, count = started
+        return Reply(
+            messages=(
+                Message(
+                    t(
+                        "Sent “",
+                        user(campaign.name),
+                        f"” to {plural(count, 'person', 'people')}; "
+                        f"it takes replies until {when(occurrence.closes_at, me)}.",
+                    )
+                ),
+            )
+        )
+    raise Refusal(f"I don't know `campaign {sub}`. Try `campaign list` or `campaign send <name>`.")
+
+
+async def close_campaign(env: Env, occurrence: Occurrence) -> None:
+    """Close a campaign run once: prompts say so in place, and replies stop counting as ideas for it."""
+    if not await env.tx.surveys.close(occurrence.id):
+        return
+    closed = Message(
+        t("This idea campaign has closed. Thank you! Ideas are always welcome with `idea <your idea>`.")
+    )
+    keys = await env.tx.outbox.keys_in_group(f"occurrence:{occurrence.id}")
+    await env.send(
+        NewDelivery(key=f"{key}:closed", replaces=key, message=closed)
+        for key in keys
+        if not key.endswith(":closed")
+    )
+    for person in await env.tx.directory.people():
+        await env.tx.conversations.clear_awaiting(person.id, f"campaign:{occurrence.id}")

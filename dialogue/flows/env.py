@@ -1,0 +1,71 @@
+"""What every flow works with: one transaction, the time, settings and the pseudonymiser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from dialogue.anonymity import Pseudonymiser
+from dialogue.directory import Person
+from dialogue.errors import Refusal
+from dialogue.messages import Message
+from dialogue.outbox import NewDelivery
+from dialogue.ports import Repositories
+from dialogue.settings import DialogueSettings
+
+
+@dataclass(frozen=True)
+class Env:
+    """One unit of work."""
+
+    tx: Repositories
+    now: datetime
+    settings: DialogueSettings
+    anon: Pseudonymiser
+
+    async def send(self, deliveries: Iterable[NewDelivery]) -> int:
+        """Put messages in the outbox (idempotent by key); how many were new."""
+        batch = list(deliveries)
+        return await self.tx.outbox.enqueue(batch, now=self.now) if batch else 0
+
+    async def person(self, person_id: int | None) -> Person | None:
+        """The person, or None."""
+        return await self.tx.directory.get_person(person_id) if person_id is not None else None
+
+    async def name(self, person_id: int | None) -> str:
+        """Display name of a person, or a neutral word when unknown."""
+        person = await self.person(person_id)
+        return person.display_name if person else "someone"
+
+    async def team_name(self, team_id: int | None) -> str:
+        """Name of a team, or ``no team``."""
+        team = await self.tx.directory.get_team(team_id) if team_id is not None else None
+        return team.name if team else "no team"
+
+    async def by_handle(self, handle: str) -> Person:
+        """The person with this handle (``@`` allowed), or a refusal naming the handle."""
+        person = await self.tx.directory.person_by_handle(handle.lstrip("@"))
+        if person is None:
+            raise Refusal(f"I don't know anyone called {handle!r}. Handles look like `@amira`.")
+        return person
+
+
+def to_author(key: str, message: Message, *, person_id: int | None, route: str | None) -> NewDelivery:
+    """A delivery to the author of an idea or question: by id, or by pseudonymous route if anonymous."""
+    if person_id is not None:
+        return NewDelivery(key=key, message=message, person_id=person_id)
+    return NewDelivery(key=key, message=message, route=route)
+
+
+def channel_posts(env: Env, key: str, message: Message) -> list[NewDelivery]:
+    """One delivery of ``message`` to the Q&A channel on every platform that has one."""
+    return [
+        NewDelivery(
+            key=f"{key}:{platform}",
+            message=message,
+            channel=env.settings.qa_channel,
+            platform=platform,
+        )
+        for platform in env.settings.channel_platforms
+    ]

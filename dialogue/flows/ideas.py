@@ -1,0 +1,409 @@
+"""Ideas: share, list, vote, comment, move through the pipeline, own and adopt."""
+
+from __future__ import annotations
+
+from dialogue.args import Args
+from dialogue.directory import Person
+from dialogue.errors import Refusal
+from dialogue.flows.env import Env, to_author
+from dialogue.formatting import day, plural, shorten
+from dialogue.ideas import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    Adoption,
+    Comment,
+    Idea,
+    IdeaEvent,
+    IdeaStatus,
+    parse_status,
+)
+from dialogue.limits import COMMENT_MAX, IDEA_MAX, REASON_MAX, clean_text
+from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Option, Reply
+from dialogue.text import Text, lines, t, user
+
+ANON_WORDS = ("anon", "anonymous", "anonymously")
+IDEA_FORM = "idea.submit"
+STATUS_FORM = "idea.status"
+
+
+def idea_form(ref: str = "none", prompt: str = "") -> Form:
+    """The form for sharing an idea (``ref`` is ``campaign:<occurrence id>`` for a campaign reply)."""
+    return Form(
+        form=IDEA_FORM,
+        ref=ref,
+        title="Share an idea",
+        submit_label="Share",
+        fields=(
+            FormField(
+                name="idea",
+                label=prompt or "Your idea",
+                kind=FieldKind.LONG_TEXT,
+                max_length=IDEA_MAX,
+                placeholder="What would make things better, and how?",
+            ),
+            FormField(
+                name="anonymous",
+                label="Share anonymously?",
+                kind=FieldKind.SELECT,
+                options=(Option("No, show my name", "no"), Option("Yes, keep me anonymous", "yes")),
+            ),
+        ),
+    )
+
+
+def status_form(idea: Idea) -> Form:
+    """The form a manager uses to move an idea on, with a reason."""
+    return Form(
+        form=STATUS_FORM,
+        ref=f"idea:{idea.id}",
+        title=f"Move idea #{idea.id}",
+        submit_label="Move",
+        fields=(
+            FormField(
+                name="status",
+                label="New status",
+                kind=FieldKind.SELECT,
+                options=tuple(Option(s.label, s.value) for s in sorted(TRANSITIONS[idea.status])),
+            ),
+            FormField(
+                name="reason",
+                label="Reason (the submitter sees it)",
+                kind=FieldKind.LONG_TEXT,
+                max_length=REASON_MAX,
+            ),
+        ),
+    )
+
+
+async def get_idea(env: Env, idea_id: int) -> Idea:
+    """The idea, or a refusal naming the unknown id."""
+    idea = await env.tx.ideas.get_idea(idea_id)
+    if idea is None:
+        raise Refusal(f"There is no idea #{idea_id}. Type `ideas` to see the list.")
+    return idea
+
+
+def is_author(env: Env, idea: Idea, person: Person) -> bool:
+    """True when ``person`` wrote the idea, named or anonymously (checked by hashing, never stored)."""
+    if idea.author_id is not None:
+        return idea.author_id == person.id
+    return idea.route is not None and env.anon.owns(idea.route, person.id)
+
+
+async def submit(
+    env: Env, me: Person, text: str, *, anonymous: bool, campaign_id: int | None, field: str | None = None
+) -> Reply:
+    """Store a new idea and thank its author."""
+    body = clean_text(text, what="idea", limit=IDEA_MAX, field=field)
+    idea = await env.tx.ideas.add_idea(
+        text=body,
+        at=env.now,
+        author_id=None if anonymous else me.id,
+        route=None,
+        team_id=me.team_ids[0] if me.team_ids else None,
+        campaign_id=campaign_id,
+    )
+    if anonymous:
+        await env.tx.ideas.set_route(idea.id, env.anon.route(f"idea:{idea.id}", me.id))
+    await env.tx.ideas.add_event(
+        IdeaEvent(
+            idea_id=idea.id,
+            at=env.now,
+            by_id=None if anonymous else me.id,
+            kind="submitted",
+            to_status=IdeaStatus.NEW,
+        )
+    )
+    note = (
+        " It is anonymous: nobody, managers included, can see it was you, but you will still hear"
+        " about every change."
+        if anonymous
+        else " You'll hear about every change."
+    )
+    return Reply(messages=(Message(t(f"Thanks! Your idea #{idea.id} is in.{note}")),))
+
+
+async def cmd_idea(env: Env, me: Person, args: Args) -> Reply:
+    """``idea [anon] TEXT``: share an idea; with no text, open the form."""
+    anonymous = args.flag(*ANON_WORDS)
+    text = args.rest()
+    if not text.strip():
+        return Reply(form=idea_form())
+    campaign_id = await _awaited_campaign(env, me)
+    return await submit(env, me, text, anonymous=anonymous, campaign_id=campaign_id)
+
+
+async def _awaited_campaign(env: Env, me: Person) -> int | None:
+    """The campaign whose open prompt the person is answering, if any (then it is answered)."""
+    awaiting = await env.tx.conversations.awaiting(me.id)
+    if not awaiting or not awaiting.startswith("campaign:"):
+        return None
+    occurrence = await env.tx.surveys.get_occurrence(int(awaiting.split(":")[1]))
+    await env.tx.conversations.clear_awaiting(me.id, awaiting)
+    if occurrence is None or occurrence.closed:
+        return None
+    return occurrence.target_id
+
+
+async def reply_to_campaign(env: Env, me: Person, occurrence_id: int, text: str) -> Reply:
+    """A free-text reply to a campaign prompt becomes an idea in that campaign."""
+    occurrence = await env.tx.surveys.get_occurrence(occurrence_id)
+    await env.tx.conversations.clear_awaiting(me.id)
+    if occurrence is None or occurrence.closed:
+        raise Refusal("That idea campaign has closed, but ideas are always welcome: use `idea <your idea>`.")
+    words = Args(text)
+    anonymous = words.flag(*ANON_WORDS, "anon:", "anonymous:")
+    return await submit(env, me, words.rest(), anonymous=anonymous, campaign_id=occurrence.target_id)
+
+
+def _line(idea: Idea) -> Text:
+    return t(f"#{idea.id} [{idea.status.label}] ▲{idea.votes} ", user(shorten(idea.text)))
+
+
+async def cmd_ideas(env: Env, me: Person, args: Args) -> Reply:
+    """``ideas [mine|owned|all|STATUS|ID]``: list ideas, or show one in full."""
+    which = args.peek()
+    if which.lstrip("#").isdigit():
+        return await show(env, me, args.number("an idea number"))
+    args.rest()
+    if which == "mine":
+        found = await env.tx.ideas.ideas(author_id=me.id, limit=50)
+        # Anonymous ideas carry no author id; the author recognises their own by hashing.
+        recent = await env.tx.ideas.ideas(limit=500)
+        found += [i for i in recent if i.anonymous and is_author(env, i, me)]
+        title = "Your ideas"
+    elif which == "owned":
+        found, title = await env.tx.ideas.ideas(owner_id=me.id, limit=50), "Ideas you own"
+    elif which == "all":
+        found, title = await env.tx.ideas.ideas(limit=30), "All ideas"
+    elif which:
+        status = parse_status(which)
+        if status is None:
+            raise Refusal(
+                f"I don't know {which!r}. Try `ideas`, `ideas mine`, `ideas owned`, `ideas all`, a status "
+                "(new, under_review, piloting, implemented, spread, declined) or an idea number."
+            )
+        found, title = await env.tx.ideas.ideas(statuses={status}, limit=30), f"Ideas {status.label}"
+    else:
+        found, title = (
+            await env.tx.ideas.ideas(statuses=OPEN_STATUSES, limit=15),
+            "Open ideas, most votes first",
+        )
+    if not found:
+        return Reply(messages=(Message(t(f"{title}: none yet. Share one with `idea <your idea>`.")),))
+    body = lines(t(f"{title}:"), *(_line(i) for i in sorted(found, key=lambda i: (-i.votes, i.id))))
+    return Reply(
+        messages=(Message(body, context="`ideas <number>` shows one in full; `vote <number>` supports it."),)
+    )
+
+
+async def show(env: Env, me: Person, idea_id: int) -> Reply:
+    """One idea with its history, comments and adoptions; anonymous authors stay hidden."""
+    idea = await get_idea(env, idea_id)
+    author = "anonymous" if idea.anonymous else await env.name(idea.author_id)
+    parts: list[Text | str] = [
+        t(f"Idea #{idea.id} [{idea.status.label}] ▲{idea.votes}"),
+        t(user(idea.text)),
+        t(f"From: {author}" + ("" if idea.anonymous else f" ({await env.team_name(idea.team_id)})")),
+    ]
+    if idea.campaign_id is not None:
+        campaign = await env.tx.ideas.get_campaign(idea.campaign_id)
+        if campaign:
+            parts.append(t("Campaign: ", user(campaign.name), " (priority: ", user(campaign.priority), ")"))
+    if idea.owner_id is not None:
+        parts.append(t(f"Owner: {await env.name(idea.owner_id)}"))
+    parts.append("History:")
+    for event in await env.tx.ideas.history(idea.id):
+        who = f" by {await env.name(event.by_id)}" if event.by_id is not None else ""
+        if event.kind == "status" and event.from_status and event.to_status:
+            parts.append(
+                t(
+                    f"  {day(event.at, me)}: {event.from_status.label} → {event.to_status.label}{who}: ",
+                    user(event.reason),
+                )
+            )
+        elif event.kind == "adopted":
+            parts.append(t(f"  {day(event.at, me)}: adopted{who}: ", user(event.reason)))
+        elif event.kind == "owner":
+            parts.append(t(f"  {day(event.at, me)}: owner set{who}"))
+        else:
+            parts.append(t(f"  {day(event.at, me)}: shared"))
+    comments = await env.tx.ideas.comments(idea.id)
+    if comments:
+        parts.append(f"Comments ({len(comments)}):")
+        for comment in comments:
+            parts.append(t(f"  {await env.name(comment.author_id)}: ", user(comment.text)))
+    adoptions = await env.tx.ideas.adoptions(idea.id)
+    if adoptions:
+        names = ", ".join([await env.team_name(a.team_id) for a in adoptions])
+        parts.append(f"Adopted by: {names}")
+    options = [Option("Vote", "vote")]
+    if me.is_manager and TRANSITIONS[idea.status]:
+        options.append(Option("Change status", "status"))
+    choices = (Choices(action="idea.act", ref=str(idea.id), options=tuple(options)),)
+    return Reply(messages=(Message(lines(*parts), choices=choices),))
+
+
+async def cmd_vote(env: Env, me: Person, args: Args) -> Reply:
+    """``vote ID``: one vote per person per idea."""
+    return await vote(env, me, args.number("the idea number"))
+
+
+async def vote(env: Env, me: Person, idea_id: int) -> Reply:
+    """Record a vote, refusing a second one and one's own idea."""
+    idea = await get_idea(env, idea_id)
+    if is_author(env, idea, me):
+        raise Refusal(f"#{idea.id} is your own idea, so you can't vote for it. Ask colleagues to!")
+    if idea.status is IdeaStatus.DECLINED:
+        raise Refusal(f"#{idea.id} was declined, so it can't take votes.")
+    if not await env.tx.ideas.add_vote(idea.id, me.id):
+        raise Refusal(f"You've already voted for #{idea.id}. One vote each.")
+    votes = idea.votes + 1
+    return Reply(messages=(Message(t(f"Voted. #{idea.id} now has {plural(votes, 'vote')}.")),))
+
+
+async def cmd_comment(env: Env, me: Person, args: Args) -> Reply:
+    """``comment ID TEXT``: comment on an idea; its author hears about it."""
+    idea = await get_idea(env, args.number("the idea number"))
+    text = clean_text(args.rest(), what="comment", limit=COMMENT_MAX)
+    await env.tx.ideas.add_comment(Comment(idea_id=idea.id, author_id=me.id, text=text, at=env.now))
+    if not is_author(env, idea, me):
+        count = len(await env.tx.ideas.comments(idea.id))
+        note = Message(
+            t(f"{me.display_name} commented on your idea #{idea.id}: ", user(text)),
+            context=f"`ideas {idea.id}` shows the whole thread.",
+        )
+        await env.send(
+            [to_author(f"idea:{idea.id}:comment:{count}", note, person_id=idea.author_id, route=idea.route)]
+        )
+    return Reply(messages=(Message(t(f"Comment added to #{idea.id}.")),))
+
+
+async def cmd_status(env: Env, me: Person, args: Args) -> Reply:
+    """``status ID STATUS REASON``: move an idea through the pipeline (managers)."""
+    idea = await get_idea(env, args.number("the idea number"))
+    if args.empty:
+        return Reply(form=status_form(idea))
+    word = args.word("the new status")
+    status = parse_status(word)
+    if status is None:
+        raise Refusal(
+            f"{word!r} is not a status. Statuses: new, under_review, piloting, implemented, spread, declined."
+        )
+    return await change_status(env, me, idea, status, args.rest())
+
+
+async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, reason_text: str) -> Reply:
+    """Apply one pipeline transition, record it and tell the submitter."""
+    allowed = TRANSITIONS[idea.status]
+    if status not in allowed:
+        nexts = ", ".join(s.label for s in sorted(allowed)) or "nothing (it is finished)"
+        raise Refusal(f"#{idea.id} is {idea.status.label}; it can move to: {nexts}.", field="status")
+    reason = clean_text(reason_text, what="reason", limit=REASON_MAX, field="reason")
+    if not await env.tx.ideas.set_status(idea.id, idea.status, status):
+        raise Refusal(f"#{idea.id} changed while you were looking. Check `ideas {idea.id}` and try again.")
+    await env.tx.ideas.add_event(
+        IdeaEvent(
+            idea_id=idea.id,
+            at=env.now,
+            by_id=me.id,
+            kind="status",
+            from_status=idea.status,
+            to_status=status,
+            reason=reason,
+        )
+    )
+    if idea.owner_id is None and status is IdeaStatus.UNDER_REVIEW:
+        await env.tx.ideas.set_owner(idea.id, me.id)
+    note = Message(
+        lines(
+            t(f"Your idea #{idea.id} moved from {idea.status.label} to {status.label}."),
+            t("“", user(shorten(idea.text, 120)), "”"),
+            t(f"Reason from {me.display_name}: ", user(reason)),
+        ),
+        context=f"`ideas {idea.id}` shows its whole history.",
+    )
+    await env.send(
+        [to_author(f"idea:{idea.id}:status:{status.value}", note, person_id=idea.author_id, route=idea.route)]
+    )
+    return Reply(messages=(Message(t(f"#{idea.id} is now {status.label}. The submitter has been told.")),))
+
+
+async def cmd_owner(env: Env, me: Person, args: Args) -> Reply:
+    """``owner ID HANDLE``: name who carries an idea through (managers)."""
+    idea = await get_idea(env, args.number("the idea number"))
+    owner = await env.by_handle(args.word("the new owner's handle"))
+    await env.tx.ideas.set_owner(idea.id, owner.id)
+    await env.tx.ideas.add_event(IdeaEvent(idea_id=idea.id, at=env.now, by_id=me.id, kind="owner"))
+    if owner.id != me.id:
+        note = Message(
+            t(f"{me.display_name} made you the owner of idea #{idea.id}: ", user(shorten(idea.text))),
+            context=f"Move it on with `status {idea.id} <status> <reason>`.",
+        )
+        await env.send(
+            [
+                to_author(
+                    f"idea:{idea.id}:owner:{owner.id}:{env.now.isoformat()}",
+                    note,
+                    person_id=owner.id,
+                    route=None,
+                )
+            ]
+        )
+    return Reply(messages=(Message(t(f"{owner.display_name} now owns #{idea.id}.")),))
+
+
+async def cmd_adopt(env: Env, me: Person, args: Args) -> Reply:
+    """``adopt ID NOTE``: a manager of another team takes up an implemented idea."""
+    idea = await get_idea(env, args.number("the idea number"))
+    if idea.status not in (IdeaStatus.IMPLEMENTED, IdeaStatus.SPREAD):
+        raise Refusal(f"#{idea.id} is {idea.status.label}; only implemented ideas can be adopted.")
+    if not me.team_ids:
+        raise Refusal("You aren't in a team, so there is no team to adopt it for.")
+    team_id = me.team_ids[0]
+    if team_id == idea.team_id:
+        raise Refusal(f"#{idea.id} came from your own team; adoption is for other teams.")
+    note_text = clean_text(args.rest(), what="note on how your team will use it", limit=REASON_MAX)
+    if not await env.tx.ideas.add_adoption(
+        Adoption(idea_id=idea.id, team_id=team_id, by_id=me.id, note=note_text, at=env.now)
+    ):
+        raise Refusal(f"Your team has already adopted #{idea.id}.")
+    team = await env.team_name(team_id)
+    await env.tx.ideas.add_event(
+        IdeaEvent(idea_id=idea.id, at=env.now, by_id=me.id, kind="adopted", reason=f"{team}: {note_text}")
+    )
+    if idea.status is IdeaStatus.IMPLEMENTED:
+        await env.tx.ideas.set_status(idea.id, IdeaStatus.IMPLEMENTED, IdeaStatus.SPREAD)
+        await env.tx.ideas.add_event(
+            IdeaEvent(
+                idea_id=idea.id,
+                at=env.now,
+                by_id=me.id,
+                kind="status",
+                from_status=IdeaStatus.IMPLEMENTED,
+                to_status=IdeaStatus.SPREAD,
+                reason=f"Adopted by {team}",
+            )
+        )
+    news = Message(
+        lines(
+            t(f"Good practice spreading: {team} has adopted idea #{idea.id} from your team."),
+            t("“", user(shorten(idea.text, 120)), "”"),
+            t(f"{me.display_name}: ", user(note_text)),
+        )
+    )
+    origin = await env.tx.directory.people(team_ids=[idea.team_id]) if idea.team_id is not None else []
+    deliveries = [
+        to_author(f"idea:{idea.id}:adopted:{team_id}:{p.id}", news, person_id=p.id, route=None)
+        for p in origin
+    ]
+    if idea.anonymous:
+        deliveries.append(
+            to_author(f"idea:{idea.id}:adopted:{team_id}:author", news, person_id=None, route=idea.route)
+        )
+    elif idea.author_id not in {p.id for p in origin}:
+        deliveries.append(
+            to_author(f"idea:{idea.id}:adopted:{team_id}:author", news, person_id=idea.author_id, route=None)
+        )
+    await env.send(deliveries)
+    return Reply(messages=(Message(t(f"{team} has adopted #{idea.id}. Its team has been told.")),))

@@ -1,0 +1,380 @@
+"""Questions to senior managers: asked (maybe anonymously), upvoted, answered in an open thread."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dialogue.args import Args
+from dialogue.directory import Person, Role
+from dialogue.errors import Refusal
+from dialogue.flows.env import Env, channel_posts, to_author
+from dialogue.formatting import day, plural, shorten
+from dialogue.limits import ANSWER_MAX, QUESTION_MAX, REASON_MAX, clean_text
+from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Option, Reply
+from dialogue.outbox import NewDelivery
+from dialogue.qa import ModerationEntry, QaPost, Question, QuestionStatus
+from dialogue.text import Text, lines, t, user
+
+ANON_WORDS = ("anon", "anonymous", "anonymously")
+UPVOTE_ACTION = "question.upvote"
+ANSWER_ACTION = "question.answer"
+ANSWER_FORM = "question.answer"
+LIVE = (QuestionStatus.OPEN, QuestionStatus.ANSWERED)
+
+
+def thread_key(question_id: int) -> str:
+    """The key of a question's thread (its channel post anchors it)."""
+    return f"question:{question_id}"
+
+
+def answer_form(question: Question) -> Form:
+    """The form a manager answers with."""
+    return Form(
+        form=ANSWER_FORM,
+        ref=str(question.id),
+        title=f"Answer question #{question.id}",
+        submit_label="Answer",
+        fields=(
+            FormField(
+                name="answer",
+                label="Your answer (everyone sees it)",
+                kind=FieldKind.LONG_TEXT,
+                max_length=ANSWER_MAX,
+            ),
+        ),
+    )
+
+
+async def get_question(env: Env, question_id: int, *, live: bool = True) -> Question:
+    """The question; with ``live``, only one that is posted (not held or rejected)."""
+    question = await env.tx.questions.get_question(question_id)
+    if question is None or (live and question.status not in LIVE):
+        raise Refusal(f"There is no open question #{question_id}. Type `questions` to see them.")
+    return question
+
+
+def is_asker(env: Env, question: Question, person: Person) -> bool:
+    """True when ``person`` asked it, named or anonymously (checked by hashing, never stored)."""
+    if question.asker_id is not None:
+        return question.asker_id == person.id
+    return question.route is not None and env.anon.owns(question.route, person.id)
+
+
+async def _post_message(env: Env, question: Question) -> Message:
+    asker = "an anonymous colleague" if question.anonymous else await env.name(question.asker_id)
+    to = f" to {await env.name(question.addressed_to_id)}" if question.addressed_to_id else ""
+    return Message(
+        lines(t(f"Question #{question.id} from {asker}{to}:"), t(user(question.text))),
+        choices=(
+            Choices(UPVOTE_ACTION, str(question.id), (Option(f"▲ Upvote ({question.votes})", "up"),)),
+            Choices(ANSWER_ACTION, str(question.id), (Option("Answer", "answer"),)),
+        ),
+        anchor=thread_key(question.id),
+        context="Reply in the thread to follow up. Senior managers answer here, in the open.",
+    )
+
+
+async def publish(env: Env, question: Question) -> None:
+    """Post the question to the Q&A channel and tell the leader it is addressed to."""
+    await env.send(channel_posts(env, f"question:{question.id}:post", await _post_message(env, question)))
+    if question.addressed_to_id is not None:
+        note = Message(
+            lines(t(f"You've been asked a question (#{question.id}):"), t(user(question.text))),
+            context=f"Answer in the open with `answer {question.id} <your answer>`.",
+        )
+        await env.send(
+            [
+                NewDelivery(
+                    key=f"question:{question.id}:addressed", person_id=question.addressed_to_id, message=note
+                )
+            ]
+        )
+
+
+async def cmd_ask(env: Env, me: Person, args: Args) -> Reply:
+    """``ask [anon] [to @LEADER] TEXT``: ask senior managers a question, in the open."""
+    anonymous = args.flag(*ANON_WORDS)
+    addressed: Person | None = None
+    if args.flag("to"):
+        addressed = await env.by_handle(args.word("the leader's handle"))
+        if not addressed.is_senior_leader:
+            leaders = ", ".join(
+                f"@{p.handle}" for p in await env.tx.directory.people_with_role(Role.SENIOR_LEADER)
+            )
+            raise Refusal(
+                f"{addressed.display_name} isn't a senior leader. You can address: {leaders or 'nobody yet'}."
+            )
+    anonymous = anonymous or args.flag(*ANON_WORDS)
+    text = clean_text(args.rest(), what="question", limit=QUESTION_MAX)
+    held = anonymous and env.settings.premoderate_anonymous
+    question = await env.tx.questions.add_question(
+        text=text,
+        at=env.now,
+        asker_id=None if anonymous else me.id,
+        route=None,
+        addressed_to_id=addressed.id if addressed else None,
+        status=QuestionStatus.HELD if held else QuestionStatus.OPEN,
+    )
+    if anonymous:
+        route = env.anon.route(f"question:{question.id}", me.id)
+        await env.tx.questions.set_route(question.id, route)
+    if held:
+        note = Message(
+            lines(t(f"An anonymous question (#{question.id}) is waiting for moderation:"), t(user(text))),
+            context=f"`moderate approve {question.id}` or `moderate reject {question.id} <reason>`.",
+        )
+        admins = await env.tx.directory.people_with_role(Role.ADMIN)
+        await env.send(
+            NewDelivery(key=f"question:{question.id}:held:{a.id}", person_id=a.id, message=note)
+            for a in admins
+        )
+        return Reply(
+            messages=(
+                Message(
+                    t(
+                        f"Thanks. Your anonymous question #{question.id} will be posted once a "
+                        "moderator has checked it. You'll hear either way."
+                    )
+                ),
+            )
+        )
+    await publish(env, question)
+    privacy = " anonymously: nobody can see it was you" if anonymous else ""
+    return Reply(
+        messages=(
+            Message(
+                t(f"Your question #{question.id} is posted{privacy}. You'll be told when it is answered.")
+            ),
+        )
+    )
+
+
+async def cmd_questions(env: Env, me: Person, args: Args) -> Reply:
+    """``questions [answered]``: open questions, most upvoted first."""
+    which = args.rest().strip().lower()
+    statuses = {QuestionStatus.ANSWERED} if which == "answered" else {QuestionStatus.OPEN}
+    if which not in ("", "answered", "open"):
+        raise Refusal("Try `questions` for open ones or `questions answered`.")
+    found = await env.tx.questions.questions(statuses=statuses, limit=20)
+    title = "Answered questions" if which == "answered" else "Open questions, most upvoted first"
+    if not found:
+        return Reply(messages=(Message(t(f"{title}: none. Ask one with `ask <your question>`.")),))
+    rows: list[Text | str] = [f"{title}:"]
+    for q in found:
+        to = f" (to {await env.name(q.addressed_to_id)})" if q.addressed_to_id else ""
+        rows.append(t(f"#{q.id} ▲{q.votes}{to} ", user(shorten(q.text)), f" — {day(q.created_at, me)}"))
+    return Reply(messages=(Message(lines(*rows), context="`upvote <number>` to support one."),))
+
+
+async def cmd_upvote(env: Env, me: Person, args: Args) -> Reply:
+    """``upvote ID``: one upvote per person per question."""
+    return await upvote(env, me, args.number("the question number"))
+
+
+async def upvote(env: Env, me: Person, question_id: int) -> Reply:
+    """Record an upvote and refresh the channel post's count."""
+    question = await get_question(env, question_id)
+    if is_asker(env, question, me):
+        raise Refusal(f"#{question.id} is your own question, so you can't upvote it.")
+    if not await env.tx.questions.add_upvote(question.id, me.id):
+        raise Refusal(f"You've already upvoted #{question.id}. One upvote each.")
+    fresh = await get_question(env, question.id)
+    post = await _post_message(env, fresh)
+    await env.send(
+        NewDelivery(
+            key=f"question:{question.id}:votes:{fresh.votes}:{platform}",
+            replaces=f"question:{question.id}:post:{platform}",
+            message=post,
+        )
+        for platform in env.settings.channel_platforms
+    )
+    return Reply(messages=(Message(t(f"Upvoted. #{question.id} now has {plural(fresh.votes, 'upvote')}.")),))
+
+
+async def cmd_answer(env: Env, me: Person, args: Args) -> Reply:
+    """``answer ID TEXT``: answer in the open (managers and senior leaders)."""
+    question = await get_question(env, args.number("the question number"))
+    if args.empty:
+        return Reply(form=answer_form(question))
+    return await answer(env, me, question, args.rest())
+
+
+async def answer(env: Env, me: Person, question: Question, text: str) -> Reply:
+    """Post the answer in the question's thread and tell the asker."""
+    body = clean_text(text, what="answer", limit=ANSWER_MAX, field="answer")
+    await env.tx.questions.add_post(
+        QaPost(question_id=question.id, kind="answer", text=body, at=env.now, author_id=me.id)
+    )
+    await env.tx.questions.set_status(question.id, {QuestionStatus.OPEN}, QuestionStatus.ANSWERED)
+    count = len(await env.tx.questions.posts(question.id))
+    reply = Message(t(f"Answer from {me.display_name}: ", user(body)), thread=thread_key(question.id))
+    await env.send(channel_posts(env, f"question:{question.id}:post:{count}", reply))
+    note = Message(
+        lines(
+            t(f"Your question #{question.id} has an answer from {me.display_name}:"),
+            t("“", user(shorten(question.text, 120)), "”"),
+            t(user(body)),
+        ),
+        context=f"Follow up with `followup {question.id} <text>`.",
+    )
+    await env.send(
+        [
+            to_author(
+                f"question:{question.id}:answered:{count}",
+                note,
+                person_id=question.asker_id,
+                route=question.route,
+            )
+        ]
+    )
+    return Reply(
+        messages=(Message(t(f"Answered #{question.id}. It's in the thread and the asker has been told.")),)
+    )
+
+
+async def cmd_followup(env: Env, me: Person, args: Args) -> Reply:
+    """``followup ID TEXT``: continue a question's thread."""
+    question = await get_question(env, args.number("the question number"))
+    return await followup(env, me, question, args.rest())
+
+
+async def followup(env: Env, me: Person, question: Question, text: str) -> Reply:
+    """Add a follow-up; the anonymous asker stays anonymous, and the other side is told."""
+    body = clean_text(text, what="follow-up", limit=QUESTION_MAX)
+    by_asker = is_asker(env, question, me)
+    hidden = by_asker and question.anonymous
+    await env.tx.questions.add_post(
+        QaPost(
+            question_id=question.id,
+            kind="followup",
+            text=body,
+            at=env.now,
+            author_id=None if hidden else me.id,
+            by_asker=by_asker,
+        )
+    )
+    count = len(await env.tx.questions.posts(question.id))
+    who = "The asker" if hidden else me.display_name
+    post = Message(t(f"{who} followed up: ", user(body)), thread=thread_key(question.id))
+    await env.send(channel_posts(env, f"question:{question.id}:post:{count}", post))
+    note = Message(
+        lines(
+            t(f"New follow-up on question #{question.id} from {who.lower() if hidden else who}:"),
+            t(user(body)),
+        )
+    )
+    if by_asker:
+        answerers = {
+            p.author_id
+            for p in await env.tx.questions.posts(question.id)
+            if p.kind == "answer" and p.author_id is not None
+        }
+        await env.send(
+            NewDelivery(key=f"question:{question.id}:followup:{count}:{pid}", person_id=pid, message=note)
+            for pid in sorted(answerers)
+        )
+    else:
+        await env.send(
+            [
+                to_author(
+                    f"question:{question.id}:followup:{count}:asker",
+                    note,
+                    person_id=question.asker_id,
+                    route=question.route,
+                )
+            ]
+        )
+    return Reply(messages=(Message(t(f"Follow-up added to #{question.id}.")),))
+
+
+async def flag_overdue(env: Env) -> int:
+    """Tell the addressed leader (or every senior leader) about questions unanswered for too long, once."""
+    before = env.now - timedelta(days=env.settings.overdue_days)
+    flagged = 0
+    for question in await env.tx.questions.overdue(before):
+        if not await env.tx.questions.mark_flagged(question.id):
+            continue
+        leaders = (
+            [question.addressed_to_id]
+            if question.addressed_to_id is not None
+            else [p.id for p in await env.tx.directory.people_with_role(Role.SENIOR_LEADER)]
+        )
+        note = Message(
+            lines(
+                t(
+                    f"Question #{question.id} has waited {env.settings.overdue_days} days for an answer "
+                    f"(▲{question.votes}):"
+                ),
+                t(user(question.text)),
+            ),
+            context=f"Answer in the open with `answer {question.id} <your answer>`.",
+        )
+        await env.send(
+            NewDelivery(key=f"question:{question.id}:overdue:{pid}", person_id=pid, message=note)
+            for pid in leaders
+        )
+        flagged += 1
+    return flagged
+
+
+async def cmd_moderate(env: Env, me: Person, args: Args) -> Reply:
+    """``moderate [list | approve ID | reject ID REASON | log]`` (admins)."""
+    sub = args.word("what to do").lower() if not args.empty else "list"
+    if sub == "list":
+        held = await env.tx.questions.questions(statuses={QuestionStatus.HELD}, limit=50)
+        if not held:
+            return Reply(messages=(Message(t("No questions are waiting for moderation.")),))
+        rows = [t(f"#{q.id} ({day(q.created_at, me)}) ", user(q.text)) for q in held]
+        return Reply(
+            messages=(
+                Message(
+                    lines("Waiting for moderation:", *rows),
+                    context="`moderate approve <n>` or `moderate reject <n> <reason>`.",
+                ),
+            )
+        )
+    if sub == "log":
+        entries = await env.tx.questions.moderation_log(limit=50)
+        if not entries:
+            return Reply(messages=(Message(t("The moderation log is empty.")),))
+        rows = [
+            t(
+                f"{day(e.at, me)} #{e.question_id} {e.decision} by {await env.name(e.admin_id)}: ",
+                user(e.reason),
+            )
+            for e in entries
+        ]
+        return Reply(messages=(Message(lines("Moderation log, newest first:", *rows)),))
+    if sub in ("approve", "reject"):
+        question = await get_question(env, args.number("the question number"), live=False)
+        if question.status is not QuestionStatus.HELD:
+            raise Refusal(f"#{question.id} isn't waiting for moderation.")
+        reason = args.rest().strip()
+        if sub == "reject":
+            reason = clean_text(reason, what="reason", limit=REASON_MAX)
+        elif len(reason) > REASON_MAX:
+            raise Refusal(f"Please keep the note under {REASON_MAX} characters.")
+        status = QuestionStatus.OPEN if sub == "approve" else QuestionStatus.REJECTED
+        if not await env.tx.questions.set_status(question.id, {QuestionStatus.HELD}, status):
+            raise Refusal(f"#{question.id} was moderated by someone else just now.")
+        decision = "approved" if sub == "approve" else "rejected"
+        await env.tx.questions.add_moderation(
+            ModerationEntry(
+                question_id=question.id, admin_id=me.id, decision=decision, reason=reason, at=env.now
+            )
+        )
+        if sub == "approve":
+            await publish(env, await get_question(env, question.id))
+            note = Message(t(f"Your anonymous question #{question.id} was approved and is now posted."))
+        else:
+            note = Message(
+                lines(
+                    t(f"Your anonymous question #{question.id} wasn't posted. The moderator said:"),
+                    t(user(reason)),
+                )
+            )
+        await env.send(
+            [to_author(f"question:{question.id}:{decision}", note, person_id=None, route=question.route)]
+        )
+        return Reply(messages=(Message(t(f"#{question.id} {decision}. The asker has been told.")),))
+    raise Refusal("Try `moderate`, `moderate approve <n>`, `moderate reject <n> <reason>` or `moderate log`.")

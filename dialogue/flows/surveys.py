@@ -1,0 +1,434 @@
+"""Pulses and check-ins: runs, one question at a time, answers, reminders, closing and results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from dialogue.directory import Audience, Person, descendants
+from dialogue.errors import Refusal
+from dialogue.flows.env import Env
+from dialogue.formatting import day, plural, when, zone
+from dialogue.limits import PULSE_TEXT_MAX, clean_text
+from dialogue.messages import Choices, ChoiceStyle, Message, Option, Reply
+from dialogue.outbox import NewDelivery
+from dialogue.results import RunResult, summarise
+from dialogue.surveys import (
+    Answer,
+    ItemKind,
+    Occurrence,
+    OccurrenceKind,
+    Recipient,
+    Survey,
+    SurveyItem,
+    SurveyKind,
+)
+from dialogue.text import Text, lines, t, user
+
+ANSWER_ACTION = "pulse.answer"
+SKIP_WORDS = ("skip", "pass")
+
+
+async def audience_people(env: Env, audience: Audience) -> list[Person]:
+    """Active people in the audience's teams and their sub-teams (everyone when no teams)."""
+    if audience.everyone:
+        return await env.tx.directory.people()
+    team_ids = descendants(await env.tx.directory.teams(), audience.team_ids)
+    return await env.tx.directory.people(team_ids=team_ids)
+
+
+def local_send_time(wall: datetime, person: Person) -> datetime:
+    """The UTC moment when the naive wall-clock ``wall`` happens in the person's own zone."""
+    return wall.replace(tzinfo=zone(person.time_zone)).astimezone(zone("UTC"))
+
+
+def respondent_key(env: Env, survey: Survey, occurrence_id: int, person_id: int) -> str:
+    """How a person's answers are keyed: a keyed hash when anonymous, their id otherwise."""
+    if survey.anonymous:
+        return env.anon.respondent(occurrence_id, person_id)
+    return f"person:{person_id}"
+
+
+def kind_word(survey: Survey) -> str:
+    """``pulse`` or ``check-in``."""
+    return "check-in" if survey.kind is SurveyKind.CHECKIN else "pulse"
+
+
+def item_choices(occurrence_id: int, item: SurveyItem, selected: str | None = None) -> tuple[Choices, ...]:
+    """The buttons of one item (none for free text)."""
+    ref = f"{occurrence_id}:{item.id}"
+    if item.kind is ItemKind.SCALE:
+        return (
+            Choices(
+                ANSWER_ACTION,
+                ref,
+                tuple(Option(str(v), str(v)) for v in range(1, 6)),
+                ChoiceStyle.SCALE,
+                "Strongly disagree",
+                "Strongly agree",
+                selected,
+            ),
+        )
+    if item.kind is ItemKind.ENPS:
+        return (
+            Choices(
+                ANSWER_ACTION,
+                ref,
+                tuple(Option(str(v), str(v)) for v in range(11)),
+                ChoiceStyle.SCALE,
+                "Not at all likely",
+                "Extremely likely",
+                selected,
+            ),
+        )
+    if item.kind is ItemKind.YES_NO:
+        return (Choices(ANSWER_ACTION, ref, (Option("Yes", "yes"), Option("No", "no")), selected=selected),)
+    if item.kind is ItemKind.CHOICE:
+        options = tuple(Option(label, str(i)) for i, label in enumerate(item.options))
+        return (Choices(ANSWER_ACTION, ref, options, selected=selected),)
+    return ()
+
+
+def item_message(
+    survey: Survey,
+    occurrence: Occurrence,
+    item: SurveyItem,
+    person: Person,
+    *,
+    intro: bool = False,
+    selected: str | None = None,
+    prefix: str = "",
+) -> Message:
+    """One question of a run, as the person sees it."""
+    head: list[Text | str] = []
+    if prefix:
+        head.append(prefix)
+    if intro:
+        privacy = "anonymous" if survey.anonymous else "not anonymous"
+        count = plural(len(survey.items), "question")
+        head.append(t(user(survey.name), f" ({kind_word(survey)}, {count}, {privacy})"))
+        if survey.intro:
+            head.append(t(user(survey.intro)))
+    question = t(f"Q{item.position}/{len(survey.items)}: ", user(item.text))
+    if item.kind is ItemKind.TEXT:
+        question = question + "\nReply here with your answer, or `skip`."
+    context = f"Open until {when(occurrence.closes_at, person)}; you can change answers until then."
+    return Message(
+        lines(*head, question), choices=item_choices(occurrence.id, item, selected), context=context
+    )
+
+
+def item_key(occurrence_id: int, item_id: int, person_id: int) -> str:
+    """Idempotency key of one question sent to one person."""
+    return f"occ:{occurrence_id}:item:{item_id}:p:{person_id}"
+
+
+async def start_run(
+    env: Env, survey: Survey, *, key: str, schedule_id: int | None, wall: datetime | None = None
+) -> tuple[Occurrence, int] | None:
+    """Open a run and queue its first question for everyone in the audience.
+
+    ``wall`` (naive) makes it a local-time run: each person gets it at that wall-clock time
+    in their own zone. Returns None when a run with ``key`` exists (a repeated firing).
+    """
+    people = [p for p in await audience_people(env, survey.audience) if p.id != survey.owner_id]
+    send_at = {p.id: max(env.now, local_send_time(wall, p)) if wall else env.now for p in people}
+    last_send = max(send_at.values(), default=env.now)
+    occurrence = await env.tx.surveys.add_occurrence(
+        key=key,
+        kind=OccurrenceKind(survey.kind.value),
+        target_id=survey.id,
+        opens_at=env.now,
+        closes_at=last_send + timedelta(hours=survey.open_hours),
+        remind_at=last_send + timedelta(hours=survey.remind_after_hours)
+        if survey.remind_after_hours is not None and survey.remind_after_hours < survey.open_hours
+        else None,
+        schedule_id=schedule_id,
+    )
+    if occurrence is None:
+        return None
+    await env.tx.surveys.add_recipients(
+        occurrence.id, [Recipient(p.id, p.team_ids[0] if p.team_ids else None) for p in people]
+    )
+    first = survey.items[0]
+    await env.send(
+        NewDelivery(
+            key=item_key(occurrence.id, first.id, p.id),
+            person_id=p.id,
+            not_before=send_at[p.id],
+            group=f"occurrence:{occurrence.id}",
+            message=item_message(survey, occurrence, first, p, intro=True),
+        )
+        for p in people
+    )
+    if first.kind is ItemKind.TEXT:
+        for p in people:
+            await env.tx.conversations.set_awaiting(p.id, f"item:{occurrence.id}:{first.id}", at=env.now)
+    return occurrence, len(people)
+
+
+async def _open_run(env: Env, me: Person, occurrence_id: int) -> tuple[Occurrence, Survey, Recipient]:
+    occurrence = await env.tx.surveys.get_occurrence(occurrence_id)
+    if occurrence is None or occurrence.kind not in (OccurrenceKind.PULSE, OccurrenceKind.CHECKIN):
+        raise Refusal("I can't find that survey any more.")
+    survey = await env.tx.surveys.get_survey(occurrence.target_id)
+    if survey is None:
+        raise Refusal("I can't find that survey any more.")
+    if occurrence.closed or occurrence.closes_at <= env.now:
+        raise Refusal(
+            f"“{survey.name}” closed on {when(occurrence.closes_at, me)}, so answers can no longer "
+            "be given or changed. Thank you all the same!"
+        )
+    recipient = await env.tx.surveys.is_recipient(occurrence.id, me.id)
+    if recipient is None:
+        raise Refusal(f"“{survey.name}” wasn't sent to you, so you can't answer it.")
+    return occurrence, survey, recipient
+
+
+def _parse_value(item: SurveyItem, value: str) -> int:
+    """The stored number of a button value, refusing anything the item doesn't offer."""
+    valid = {o.value: o for c in item_choices(0, item) for o in c.options}
+    if value not in valid:
+        raise Refusal("That isn't one of the answers on offer. Please pick one of the buttons.")
+    if item.kind is ItemKind.YES_NO:
+        return 1 if value == "yes" else 0
+    return int(value)
+
+
+async def answer_choice(env: Env, me: Person, ref: str, value: str) -> Reply:
+    """A click on a question's button: store (or change) the answer, then queue the next question."""
+    try:
+        occurrence_id, item_id = (int(part) for part in ref.split(":"))
+    except ValueError as exc:
+        raise Refusal("That button is out of date. Please use the latest message.") from exc
+    occurrence, survey, recipient = await _open_run(env, me, occurrence_id)
+    item = next((i for i in survey.items if i.id == item_id), None)
+    if item is None:
+        raise Refusal("That question is no longer part of the survey.")
+    number = _parse_value(item, value)
+    await _save(env, survey, occurrence, recipient, me, item, number=number)
+    replace = item_message(survey, occurrence, item, me, selected=value, intro=item.position == 1)
+    return Reply(replace=replace, messages=await _after_answer(env, survey, occurrence, me, item))
+
+
+async def answer_text(env: Env, me: Person, occurrence_id: int, item_id: int, text: str) -> Reply:
+    """A free-text reply to an open question (``skip`` skips it)."""
+    occurrence, survey, recipient = await _open_run(env, me, occurrence_id)
+    item = next((i for i in survey.items if i.id == item_id), None)
+    await env.tx.conversations.clear_awaiting(me.id)
+    if item is None:
+        raise Refusal("That question is no longer part of the survey.")
+    skipped = text.strip().lower() in SKIP_WORDS
+    body = None if skipped else clean_text(text, what="answer", limit=PULSE_TEXT_MAX)
+    await _save(env, survey, occurrence, recipient, me, item, text=body)
+    thanks = Message(t("Skipped." if skipped else "Thanks, noted."))
+    return Reply(messages=(thanks, *await _after_answer(env, survey, occurrence, me, item)))
+
+
+async def _save(
+    env: Env,
+    survey: Survey,
+    occurrence: Occurrence,
+    recipient: Recipient,
+    me: Person,
+    item: SurveyItem,
+    *,
+    number: int | None = None,
+    text: str | None = None,
+) -> None:
+    await env.tx.surveys.save_answer(
+        Answer(
+            occurrence_id=occurrence.id,
+            item_id=item.id,
+            respondent=respondent_key(env, survey, occurrence.id, me.id),
+            team_id=recipient.team_id,
+            number=number,
+            text=text,
+            person_id=None if survey.anonymous else me.id,
+        )
+    )
+
+
+async def _after_answer(
+    env: Env, survey: Survey, occurrence: Occurrence, me: Person, item: SurveyItem
+) -> tuple[Message, ...]:
+    """Queue the next unanswered question, or say thanks when all are done."""
+    answered = {
+        a.item_id
+        for a in await env.tx.surveys.answers_of(
+            occurrence.id, respondent_key(env, survey, occurrence.id, me.id)
+        )
+    }
+    remaining = [i for i in survey.items if i.id not in answered]
+    later = [i for i in remaining if i.position > item.position] or remaining
+    if not later:
+        return (
+            Message(
+                t(
+                    f"That's everything, thank you. You can change an answer until "
+                    f"{when(occurrence.closes_at, me)}."
+                )
+            ),
+        )
+    upcoming = later[0]
+    await env.send(
+        [
+            NewDelivery(
+                key=item_key(occurrence.id, upcoming.id, me.id),
+                person_id=me.id,
+                group=f"occurrence:{occurrence.id}",
+                message=item_message(survey, occurrence, upcoming, me),
+            )
+        ]
+    )
+    if upcoming.kind is ItemKind.TEXT:
+        await env.tx.conversations.set_awaiting(me.id, f"item:{occurrence.id}:{upcoming.id}", at=env.now)
+    return ()
+
+
+async def remind(env: Env, occurrence: Occurrence) -> int:
+    """Remind the people who haven't answered anything yet (once per run); how many were reminded."""
+    survey = await env.tx.surveys.get_survey(occurrence.target_id)
+    if survey is None or not await env.tx.surveys.mark_reminded(occurrence.id):
+        return 0
+    answered = await env.tx.surveys.respondents(occurrence.id)
+    first = survey.items[0]
+    deliveries = []
+    for recipient in await env.tx.surveys.recipients(occurrence.id):
+        if respondent_key(env, survey, occurrence.id, recipient.person_id) in answered:
+            continue
+        person = await env.tx.directory.get_person(recipient.person_id)
+        if person is None or not person.active:
+            continue
+        message = item_message(
+            survey,
+            occurrence,
+            first,
+            person,
+            intro=True,
+            prefix=f"Reminder: this {kind_word(survey)} closes {when(occurrence.closes_at, person)}"
+            ". It takes a minute.",
+        )
+        deliveries.append(
+            NewDelivery(
+                key=f"occ:{occurrence.id}:remind:p:{person.id}",
+                person_id=person.id,
+                group=f"occurrence:{occurrence.id}",
+                message=message,
+            )
+        )
+    await env.send(deliveries)
+    return len(deliveries)
+
+
+async def close_run(env: Env, occurrence: Occurrence) -> Survey | None:
+    """Close a run once: its questions are updated in place to say so. None if already closed."""
+    if not await env.tx.surveys.close(occurrence.id):
+        return None
+    survey = await env.tx.surveys.get_survey(occurrence.target_id)
+    if survey is None:
+        return None
+    closed = Message(
+        t(user(survey.name), f": this {kind_word(survey)} has closed. Thank you to everyone who answered.")
+    )
+    keys = await env.tx.outbox.keys_in_group(f"occurrence:{occurrence.id}")
+    await env.send(
+        NewDelivery(key=f"{key}:closed", replaces=key, message=closed)
+        for key in keys
+        if not key.endswith(":closed")
+    )
+    for recipient in await env.tx.surveys.recipients(occurrence.id):
+        awaiting = await env.tx.conversations.awaiting(recipient.person_id)
+        if awaiting and awaiting.startswith(f"item:{occurrence.id}:"):
+            await env.tx.conversations.clear_awaiting(recipient.person_id, awaiting)
+    return survey
+
+
+async def run_result(env: Env, survey: Survey, occurrence: Occurrence) -> RunResult:
+    """Results of one run under the minimum group size."""
+    names: dict[int | None, str] = {team.id: team.name for team in await env.tx.directory.teams()}
+    return summarise(
+        items=survey.items,
+        recipients=await env.tx.surveys.recipients(occurrence.id),
+        answers=await env.tx.surveys.answers(occurrence.id),
+        team_names=names,
+        k=env.settings.min_group_size,
+    )
+
+
+def _figure_line(
+    label: str,
+    kind: ItemKind,
+    n: int,
+    withheld: str,
+    mean: float | None,
+    enps: int | None,
+    counts: Sequence[tuple[str, int]],
+) -> str:
+    if withheld:
+        return f"  {label}: withheld ({withheld})"
+    parts = [f"n={n}"]
+    if kind is ItemKind.ENPS and enps is not None:
+        parts.append(f"eNPS {enps:+d}")
+    if mean is not None:
+        parts.append(f"mean {mean:.1f}")
+    if counts and kind is not ItemKind.ENPS:
+        parts.append("  ".join(f"{lbl}: {c}" for lbl, c in counts))
+    return f"  {label}: " + ", ".join(parts)
+
+
+def render_result(
+    survey: Survey, occurrence: Occurrence, result: RunResult, me: Person | None, *, texts: bool = True
+) -> Text:
+    """Results as text: response rate, then per item overall and per-team figures."""
+    state = "closed" if occurrence.closed else f"open until {when(occurrence.closes_at, me)}"
+    out: list[Text | str] = [
+        t(user(survey.name), f" — run of {day(occurrence.opens_at, me)} ({state})"),
+        f"Responses: {result.responded} of {result.invited} ({round(100 * result.rate)}%)",
+    ]
+    for item_result in result.items:
+        item = item_result.item
+        out.append(t(f"Q{item.position}. ", user(item.text)))
+        o = item_result.overall
+        if item.kind is ItemKind.TEXT:
+            out.append(f"  {plural(o.n, 'written answer')}" + (f" ({o.withheld})" if o.withheld else ""))
+            if texts:
+                out.extend(t("  • ", user(text)) for text in item_result.texts)
+            continue
+        out.append(_figure_line(o.label, item.kind, o.n, o.withheld, o.mean, o.enps, o.counts))
+        out.extend(
+            _figure_line(f.label, item.kind, f.n, f.withheld, f.mean, f.enps, f.counts)
+            for f in item_result.teams
+        )
+    return lines(*out)
+
+
+async def trend(env: Env, survey: Survey, me: Person | None) -> Text | None:
+    """Overall score of each numeric question across the latest runs, oldest first."""
+    runs = list(
+        reversed(
+            await env.tx.surveys.occurrences(
+                kind=OccurrenceKind(survey.kind.value), target_id=survey.id, limit=6
+            )
+        )
+    )
+    if len(runs) < 2:
+        return None
+    results = [(run, await run_result(env, survey, run)) for run in runs]
+    out: list[Text | str] = ["Trend across runs (oldest first):"]
+    for index, item in enumerate(survey.items):
+        if not item.kind.numeric:
+            continue
+        points = []
+        for run, result in results:
+            figures = result.items[index].overall
+            score = figures.enps if item.kind is ItemKind.ENPS else figures.mean
+            shown = (
+                "withheld"
+                if figures.withheld or score is None
+                else (f"{score:+d}" if isinstance(score, int) else f"{score:.1f}")
+            )
+            points.append(f"{day(run.opens_at, me)} {shown}")
+        label = "eNPS" if item.kind is ItemKind.ENPS else "mean"
+        out.append(t(f"  Q{item.position} {label}: " + " → ".join(points)))
+    return lines(*out)

@@ -1,0 +1,39 @@
+"""Small wording helpers shared by the flows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dialogue.directory import Person
+
+
+def zone(name: str) -> ZoneInfo:
+    """The named zone, or UTC when the name is unknown (a bad directory entry must not stop delivery)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def when(at: datetime, person: Person | None = None) -> str:
+    """A moment in the person's own time zone, e.g. ``Thu 26 Nov 09:00``."""
+    local = at.astimezone(zone(person.time_zone)) if person else at
+    return local.strftime("%a %d %b %H:%M")
+
+
+def day(at: datetime, person: Person | None = None) -> str:
+    """A date in the person's own time zone, e.g. ``Mon 23 Nov``."""
+    local = at.astimezone(zone(person.time_zone)) if person else at
+    return local.strftime("%a %d %b")
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """The text on one line, cut at ``limit`` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 vote``, ``2 votes``."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"

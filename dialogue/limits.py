@@ -1,0 +1,29 @@
+"""Limits on what people write, and the checks that enforce them."""
+
+from __future__ import annotations
+
+from dialogue.errors import Refusal
+
+IDEA_MAX = 1000
+COMMENT_MAX = 500
+QUESTION_MAX = 1000
+ANSWER_MAX = 2000
+REASON_MAX = 500
+PULSE_TEXT_MAX = 1000
+CHECKIN_REPLY_MAX = 2000
+MIN_LENGTH = 3
+
+
+def clean_text(text: str, *, what: str, limit: int, field: str | None = None) -> str:
+    """Strip the text and refuse it if it is empty, too short or longer than ``limit`` characters."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise Refusal(f"Your {what} is empty. Please write something.", field=field)
+    if len(cleaned) < MIN_LENGTH:
+        raise Refusal(f"Your {what} is too short. Please say a little more.", field=field)
+    if len(cleaned) > limit:
+        raise Refusal(
+            f"Your {what} is {len(cleaned)} characters long; the limit is {limit}. Please shorten it.",
+            field=field,
+        )
+    return cleaned

@@ -1,0 +1,211 @@
+"""Loading the programme (campaigns, pulses and check-ins with their schedules) from plain data.
+
+The CLI reads a TOML file into this shape; loading is all-or-nothing, so a file with a
+mistake changes nothing and every mistake is reported at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dialogue.directory import Audience
+from dialogue.ports import Repositories, Store
+from dialogue.schedules import LOCAL_TIME
+from dialogue.surveys import ItemKind, OccurrenceKind, SurveyKind
+
+CronCheck = Callable[[str, str], str | None]  # (cron, zone) -> problem or None
+
+
+class ProgrammeError(Exception):
+    """The programme has mistakes; nothing was changed."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass
+class ProgrammeReport:
+    """What was loaded."""
+
+    campaigns: list[str] = field(default_factory=list)
+    pulses: list[str] = field(default_factory=list)
+    checkins: list[str] = field(default_factory=list)
+    schedules: int = 0
+
+
+def _text(
+    entry: Mapping[str, Any], key: str, where: str, problems: list[str], *, required: bool = True
+) -> str:
+    value = entry.get(key, "")
+    if not isinstance(value, str) or (required and not value.strip()):
+        problems.append(f"{where}: `{key}` must be {'a non-empty ' if required else 'a '}text")
+        return ""
+    return value.strip()
+
+
+def _int(
+    entry: Mapping[str, Any], key: str, default: int | None, where: str, problems: list[str]
+) -> int | None:
+    value = entry.get(key, default)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 24 * 60):
+        return value
+    problems.append(f"{where}: `{key}` must be a whole number of hours between 1 and 1440")
+    return default
+
+
+async def _audience(tx: Repositories, entry: Mapping[str, Any], where: str, problems: list[str]) -> Audience:
+    names = entry.get("audience", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        problems.append(f"{where}: `audience` must be a list of team names (or left out for everyone)")
+        return Audience()
+    ids = []
+    for name in names:
+        team = await tx.directory.team_by_name(name)
+        if team is None:
+            problems.append(f"{where}: unknown team {name!r} in `audience` (import the directory first)")
+        else:
+            ids.append(team.id)
+    return Audience(tuple(ids))
+
+
+def _schedule(
+    entry: Mapping[str, Any], where: str, problems: list[str], check: CronCheck | None
+) -> tuple[str, str] | None:
+    schedule = entry.get("schedule")
+    if schedule is None:
+        return None
+    if not isinstance(schedule, Mapping):
+        problems.append(
+            f'{where}: `schedule` must look like {{ cron = "0 9 * * MON", time_zone = "Europe/London" }}'
+        )
+        return None
+    cron = str(schedule.get("cron", "")).strip()
+    zone_name = str(schedule.get("time_zone", "")).strip()
+    if len(cron.split()) != 5:
+        problems.append(f"{where}: schedule cron {cron!r} needs five fields: minute hour day month weekday")
+        return None
+    if zone_name != LOCAL_TIME:
+        try:
+            ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f'{where}: unknown time zone {zone_name!r} (an IANA name or "local")')
+            return None
+    problem = check(cron, zone_name) if check else None
+    if problem:
+        problems.append(f"{where}: {problem}")
+        return None
+    return cron, zone_name
+
+
+def _items(
+    entry: Mapping[str, Any], where: str, problems: list[str]
+) -> list[tuple[ItemKind, str, tuple[str, ...]]]:
+    raw = entry.get("question", [])
+    if not isinstance(raw, list) or not raw:
+        problems.append(f"{where}: add at least one [[...question]] with a kind and text")
+        return []
+    items = []
+    for n, question in enumerate(raw, start=1):
+        at = f"{where} question {n}"
+        try:
+            kind = ItemKind(str(question.get("kind", "")))
+        except ValueError:
+            kinds = ", ".join(k.value for k in ItemKind)
+            problems.append(f"{at}: `kind` must be one of {kinds}")
+            continue
+        text = _text(question, "text", at, problems)
+        options = question.get("options", [])
+        if kind is ItemKind.CHOICE and (
+            not isinstance(options, list)
+            or not 2 <= len(options) <= 10
+            or not all(isinstance(o, str) for o in options)
+        ):
+            problems.append(f"{at}: a choice question needs 2 to 10 text `options`")
+            continue
+        items.append((kind, text, tuple(options) if kind is ItemKind.CHOICE else ()))
+    return items
+
+
+async def load_programme(
+    store: Store, data: Mapping[str, Any], *, check_cron: CronCheck | None = None
+) -> ProgrammeReport:
+    """Create or update every campaign, pulse and check-in in ``data`` and set their schedules.
+
+    Raises :class:`ProgrammeError` listing every problem; then nothing is changed.
+    """
+    problems: list[str] = []
+    report = ProgrammeReport()
+    unknown = set(data) - {"campaign", "pulse", "checkin"}
+    if unknown:
+        problems.append(
+            f"unknown section(s) {', '.join(sorted(unknown))}: use [[campaign]], [[pulse]], [[checkin]]"
+        )
+    async with store.transaction() as tx:
+        for n, entry in enumerate(data.get("campaign", []), start=1):
+            where = f"campaign {n}"
+            name = _text(entry, "name", where, problems)
+            priority = _text(entry, "priority", where, problems)
+            prompt = _text(entry, "prompt", where, problems)
+            audience = await _audience(tx, entry, where, problems)
+            schedule = _schedule(entry, where, problems, check_cron)
+            if problems:
+                continue
+            campaign = await tx.ideas.add_campaign(
+                name=name, priority=priority, prompt=prompt, audience=audience
+            )
+            report.campaigns.append(name)
+            report.schedules += await _set_schedule(tx, OccurrenceKind.CAMPAIGN, campaign.id, schedule)
+        for kind in (SurveyKind.PULSE, SurveyKind.CHECKIN):
+            for n, entry in enumerate(data.get(kind.value, []), start=1):
+                where = f"{kind.value} {n}"
+                name = _text(entry, "name", where, problems)
+                intro = _text(entry, "intro", where, problems, required=False)
+                audience = await _audience(tx, entry, where, problems)
+                schedule = _schedule(entry, where, problems, check_cron)
+                items = _items(entry, where, problems)
+                open_hours = _int(entry, "open_hours", 72, where, problems) or 72
+                remind = _int(entry, "remind_after_hours", 24, where, problems)
+                anonymous = entry.get("anonymous", True)
+                if not isinstance(anonymous, bool):
+                    problems.append(f"{where}: `anonymous` must be true or false")
+                owner_id = None
+                if kind is SurveyKind.CHECKIN:
+                    owner = await tx.directory.person_by_handle(
+                        _text(entry, "owner", where, problems).lstrip("@")
+                    )
+                    if owner is None or not owner.is_senior_leader:
+                        problems.append(f"{where}: `owner` must be the handle of a senior leader")
+                    else:
+                        owner_id = owner.id
+                if problems:
+                    continue
+                survey = await tx.surveys.add_survey(
+                    name=name,
+                    kind=kind,
+                    items=items,
+                    audience=audience,
+                    anonymous=bool(anonymous),
+                    owner_id=owner_id,
+                    open_hours=open_hours,
+                    remind_after_hours=remind,
+                    intro=intro,
+                )
+                (report.pulses if kind is SurveyKind.PULSE else report.checkins).append(name)
+                report.schedules += await _set_schedule(tx, OccurrenceKind(kind.value), survey.id, schedule)
+        if problems:
+            raise ProgrammeError(problems)  # rolls the transaction back
+    return report
+
+
+async def _set_schedule(
+    tx: Repositories, kind: OccurrenceKind, target_id: int, schedule: tuple[str, str] | None
+) -> int:
+    if schedule is None:
+        await tx.schedules.remove_schedule(kind, target_id)
+        return 0
+    await tx.schedules.set_schedule(kind=kind, target_id=target_id, cron=schedule[0], time_zone=schedule[1])
+    return 1
