@@ -397,7 +397,8 @@ async def cmd_adopt(env: Env, me: Person, args: Args) -> Reply:
         to_author(f"idea:{idea.id}:adopted:{team_id}:{p.id}", news, person_id=p.id, route=None)
         for p in origin
     ]
-    if idea.anonymous:
+    # The author hears it once: with their team, or on their own if they have moved on.
+    if idea.anonymous and not any(is_author(env, idea, p) for p in origin):
         deliveries.append(
             to_author(f"idea:{idea.id}:adopted:{team_id}:author", news, person_id=None, route=idea.route)
         )

@@ -1,0 +1,96 @@
+"""Pure pieces of the core: pseudonymous keys, message data, argument parsing, help by role."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogue.anonymity import Pseudonymiser
+from dialogue.args import Args
+from dialogue.commands import COMMANDS, help_reply
+from dialogue.directory import Person, Role, parse_roles
+from dialogue.errors import Refusal
+from dialogue.ideas import TRANSITIONS, IdeaStatus, parse_status
+from dialogue.messages import (
+    Choices,
+    ChoiceStyle,
+    FieldKind,
+    Form,
+    FormField,
+    Message,
+    Option,
+    message_from_data,
+    message_to_data,
+)
+from dialogue.text import t, user
+
+
+def person(pid: int, *roles: Role) -> Person:
+    return Person(pid, f"p{pid}", f"Person {pid}", "Europe/London", frozenset({Role.STAFF, *roles}))
+
+
+def test_routes_lead_only_to_their_person_and_differ_by_scope() -> None:
+    anon = Pseudonymiser(b"k" * 32)
+    people = [person(i) for i in range(1, 50)]
+    route = anon.route("idea:7", 23)
+    assert "23" not in route.split("#")[1]
+    assert anon.resolve(route, people) == people[22]
+    assert anon.route("idea:8", 23) != route  # unlinkable across items
+    assert Pseudonymiser(b"x" * 32).resolve(route, people) is None  # useless without the secret
+    assert anon.respondent(1, 23) != anon.respondent(2, 23)
+
+
+def test_short_secret_refused() -> None:
+    with pytest.raises(ValueError, match="16 bytes"):
+        Pseudonymiser(b"short")
+
+
+def test_message_data_round_trip_keeps_user_text_marked() -> None:
+    message = Message(
+        t("Idea from ", user("<@channel> & co"), "!"),
+        choices=(
+            Choices(
+                "pulse.answer", "1:2", (Option("1", "1"), Option("2", "2")), ChoiceStyle.SCALE, "lo", "hi"
+            ),
+        ),
+        form=Form(
+            "idea.submit", "none", "Share", (FormField("idea", "Idea", FieldKind.LONG_TEXT, max_length=9),)
+        ),
+        thread="question:4",
+        context="closes soon",
+    )
+    assert message_from_data(message_to_data(message)) == message
+    assert "<@channel> & co" in message.fallback()
+    assert "[1 | 2]" in message.fallback()
+
+
+def test_args_refuse_non_numbers_with_usage() -> None:
+    args = Args("twelve rest", usage="vote <idea number>")
+    with pytest.raises(Refusal, match="'twelve' is not a number"):
+        args.number("the idea number")
+    assert Args("#12 more words").number("x") == 12
+    with pytest.raises(Refusal, match="Usage: `vote <idea number>`"):
+        Args("", usage="vote <idea number>").number("the idea number")
+
+
+def test_pipeline_transitions() -> None:
+    assert parse_status("under-review") is IdeaStatus.UNDER_REVIEW
+    assert parse_status("nonsense") is None
+    assert IdeaStatus.DECLINED in TRANSITIONS[IdeaStatus.PILOTING]
+    assert IdeaStatus.IMPLEMENTED not in TRANSITIONS[IdeaStatus.NEW]  # no skipping steps
+    assert not TRANSITIONS[IdeaStatus.DECLINED]
+
+
+def test_help_lists_only_what_the_caller_may_do() -> None:
+    staff = help_reply(person(1)).messages[0].text.plain()
+    manager = help_reply(person(2, Role.MANAGER)).messages[0].text.plain()
+    admin = help_reply(person(3, Role.ADMIN)).messages[0].text.plain()
+    assert "`idea" in staff and "`status" not in staff and "`moderate" not in staff
+    assert "`status" in manager and "`answer" in manager and "`moderate" not in manager
+    assert "`moderate" in admin
+    assert len(COMMANDS) >= 15
+
+
+def test_roles_parse() -> None:
+    assert parse_roles("manager; admin") == {Role.STAFF, Role.MANAGER, Role.ADMIN}
+    with pytest.raises(ValueError, match="unknown role"):
+        parse_roles("boss")
