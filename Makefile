@@ -1,0 +1,35 @@
+# The two commands: `make run` (the bot on the embedded default) and `make test` (everything CI runs).
+# Each creates .venv on first use and reinstalls when pyproject.toml changes.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run demo serve test lint unit
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# With Slack or Teams credentials in the environment, serve them; otherwise the console demo.
+run: $(STAMP)
+	@if [ -n "$$SLACK_BOT_TOKEN$$MICROSOFT_APP_ID" ]; then $(BIN)/nextpractice serve; else $(BIN)/nextpractice demo; fi
+
+demo: $(STAMP)
+	$(BIN)/nextpractice demo
+
+serve: $(STAMP)
+	$(BIN)/nextpractice serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+test: lint unit
