@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ _DURATION_PART = re.compile(r"(\d+)([wdhm])")
 _MINUTES = {"w": 7 * 24 * 60, "d": 24 * 60, "h": 60, "m": 1}
 
 HELP = """\
-Console controls (everything else you type goes to the bot; try "help"):
+Console controls (everything else you type goes to the bot; type "help" for what it can do):
   /as HANDLE        become someone else, e.g. /as ben
   /clock +7d        move the clock on (+90m, +36h, +7d, +2w, or combined like +1d12h);
                     scheduled pulses, check-ins and reminders due meanwhile are sent
@@ -139,8 +140,7 @@ class ConsoleSession:
         text = line.strip()
         if not text:
             return
-        if text.startswith("/"):
-            await self._control(text)
+        if text.startswith("/") and await self._control(text):
             return
         form = self._forms.get(self.handle)
         if form is not None:
@@ -154,14 +154,15 @@ class ConsoleSession:
 
     # -- console controls ------------------------------------------------------------------
 
-    async def _control(self, text: str) -> None:
+    async def _control(self, text: str) -> bool:
+        """Run a console control; False when ``text`` is not one (``/idea ...`` goes to the bot)."""
         word, _, rest = text.partition(" ")
         rest = rest.strip()
         match word.lower():
             case "/as":
                 if not _HANDLE.fullmatch(rest):
                     self._error("say who to become, e.g. /as ben")
-                    return
+                    return True
                 self.switch(rest)
                 self._note(f"you are now {self.handle}")
                 form = self._forms.get(self.handle)
@@ -172,7 +173,7 @@ class ConsoleSession:
                     delta = parse_duration(rest)
                 except ValueError as exc:
                     self._error(str(exc))
-                    return
+                    return True
                 self._note(f"moving the clock on {rest} to {self._long_time(self.host.now() + delta)}")
                 await self.host.advance(delta)
             case "/now":
@@ -191,14 +192,12 @@ class ConsoleSession:
                 thread, _, reply = rest.partition(" ")
                 if not thread or not reply.strip():
                     self._error("say which thread and what to reply, e.g. /reply question:12 Thanks!")
-                    return
+                    return True
                 event = ThreadReply(who=self._who(), thread=thread, text=reply.strip())
                 await self._send(event, clicked=None)
             case _:
-                self._error(
-                    f'"{clean(word)}" is not a console control (see /help). '
-                    "To talk to the bot, type without the slash, e.g. help"
-                )
+                return False
+        return True
 
     # -- choices and forms -----------------------------------------------------------------
 
@@ -408,15 +407,41 @@ async def run_interactive(
     An error inside the bot is reported (to ``report``, when given) and the conversation
     goes on, so one failing command does not end a demo; without ``report`` it propagates.
     """
-    while not session.finished:
-        try:
-            line = await read(session.prompt())
-        except EOFError:
-            await session.feed("/quit")
-            break
-        try:
-            await session.feed(line)
-        except Exception as exc:
-            if report is None:
-                raise
-            report(f"!! the bot failed on that line: {type(exc).__name__}: {exc}")
+    with contextlib.suppress(ImportError):  # not available on Windows; input() still works
+        import readline  # noqa: F401  (importing it is what gives input() line editing)
+    restore_terminal = _terminal_saver()
+    try:
+        while not session.finished:
+            try:
+                line = await read(session.prompt())
+            except EOFError:
+                await session.feed("/quit")
+                break
+            try:
+                await session.feed(line)
+            except Exception as exc:
+                if report is None:
+                    raise
+                report(f"!! the bot failed on that line: {type(exc).__name__}: {exc}")
+    finally:
+        # Ctrl-C ends the program while readline, in the reading thread, has the terminal in
+        # raw mode; without this the shell would be left without echo.
+        restore_terminal()
+
+
+def _terminal_saver() -> Callable[[], None]:
+    """A function that puts the terminal settings back as they are now (does nothing without a terminal)."""
+    try:
+        import termios
+    except ImportError:  # Windows: its console needs no restoring
+        return lambda: None
+    try:
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+    except (termios.error, OSError, ValueError):  # stdin is a pipe or a file
+        return lambda: None
+
+    def restore() -> None:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+    return restore
