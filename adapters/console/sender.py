@@ -27,13 +27,22 @@ class ConsoleSender:
 
     ``session`` makes refs unique across runs that share a database, so an update of a
     message printed by an earlier run is never drawn over a message of this run.
+
+    With ``focus``, only messages to the person being watched (see :meth:`watch`) and to
+    channels are printed; the others wait until :meth:`catch_up` for their recipient, as
+    in a real chat app, so a pulse to a whole organisation does not flood the terminal.
     """
 
     platform = PLATFORM
 
-    def __init__(self, write: Callable[[str], None], *, session: str = "") -> None:
+    def __init__(self, write: Callable[[str], None], *, session: str = "", focus: bool = False) -> None:
         self._write = write
         self._prefix = f"{PLATFORM}:{session}." if session else f"{PLATFORM}:"
+        self._focus = focus
+        self._watching: str | None = None
+        self._unseen: dict[str, list[str]] = {}  # handle -> rendered messages held back by focus
+        self._held: set[str] = set()  # recipients held back since the last :meth:`take_held`
+        self._held_count = 0
         self._shown: dict[str, Shown] = {}
         self._last: dict[str, str] = {}  # target -> ref of the last message with something to pick
         self._refs = 0
@@ -55,15 +64,37 @@ class ConsoleSender:
             self._write(block("earlier message", message_lines(message), updated=True))
             return
         self._remember(shown.target, message, ref)
-        self._write(render(shown.target, message, updated=True))
+        self._output(shown.target, render(shown.target, message, updated=True))
 
     def show(self, target: str, message: Message, *, updated: bool = False) -> str:
         """Print ``message`` to ``target`` (a handle or ``#channel``) and return its new ref."""
         self._refs += 1
         ref = f"{self._prefix}{self._refs}"
         self._remember(target, message, ref)
-        self._write(render(target, message, updated=updated))
+        self._output(target, render(target, message, updated=updated))
         return ref
+
+    def watch(self, handle: str) -> None:
+        """Print messages to ``handle`` as they come (with ``focus``, only theirs and channels')."""
+        self._watching = handle
+
+    def catch_up(self, handle: str) -> list[str]:
+        """The messages held back for ``handle``, oldest first; they count as seen afterwards."""
+        return self._unseen.pop(handle, [])
+
+    def take_held(self) -> tuple[int, int]:
+        """How many messages to how many people were held back since the last call."""
+        held = (self._held_count, len(self._held))
+        self._held_count, self._held = 0, set()
+        return held
+
+    def _output(self, target: str, text: str) -> None:
+        if self._focus and not target.startswith("#") and target != self._watching:
+            self._unseen.setdefault(target, []).append(text)
+            self._held.add(target)
+            self._held_count += 1
+        else:
+            self._write(text)
 
     def last_choices(self, handle: str) -> Shown | None:
         """The last message shown to ``handle`` that can be answered by number.

@@ -67,6 +67,10 @@ class ScriptError(ValueError):
     """A transcript line the console cannot read."""
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _is_number(text: str) -> bool:
     return text.isascii() and text.isdecimal()
 
@@ -122,14 +126,21 @@ class ConsoleSession:
         self._write = write
         self._zone = zone
         self._forms: dict[str, _OpenForm] = {}  # per handle: people keep their half-filled forms
+        sender.watch(self.handle)
 
     def prompt(self) -> str:
         """The input prompt: who you are and the bot's time, e.g. ``[alice @ Mon 23 Nov 09:00] > ``."""
         return f"[{self.handle} @ {self._short_time(self.host.now())}] > "
 
     def switch(self, handle: str) -> None:
-        """Act as ``handle`` from now on."""
+        """Act as ``handle`` from now on, first showing what they were sent meanwhile (focus mode)."""
         self.handle = handle.lower()
+        self.sender.watch(self.handle)
+        waiting = self.sender.catch_up(self.handle)
+        if waiting:
+            self._note(f"{_count(len(waiting), 'message')} came for {self.handle} while you were away:")
+            for text in waiting:
+                self._write(text)
 
     def echo(self, text: str) -> None:
         """Print an input line the way transcripts show it: ``<- handle: text``."""
@@ -163,8 +174,8 @@ class ConsoleSession:
                 if not _HANDLE.fullmatch(rest):
                     self._error("say who to become, e.g. /as ben")
                     return True
+                self._note(f"you are now {rest.lower()}")
                 self.switch(rest)
-                self._note(f"you are now {self.handle}")
                 form = self._forms.get(self.handle)
                 if form is not None:
                     self._ask(form)
@@ -176,6 +187,7 @@ class ConsoleSession:
                     return True
                 self._note(f"moving the clock on {rest} to {self._long_time(self.host.now() + delta)}")
                 await self.host.advance(delta)
+                self._report_held()
             case "/now":
                 self._note(f"it is {self._long_time(self.host.now())}")
             case "/help":
@@ -261,6 +273,7 @@ class ConsoleSession:
         if reply.form_errors:
             self._reopen(form, reply.form_errors)
         await self.host.settle()
+        self._report_held()
 
     def _reopen(self, form: _OpenForm, errors: dict[str, str]) -> None:
         for name, problem in errors.items():
@@ -277,6 +290,7 @@ class ConsoleSession:
         reply = await self.host.handle(event)
         await self._show(reply, clicked=clicked)
         await self.host.settle()
+        self._report_held()
 
     async def _show(self, reply: Reply, *, clicked: str | None) -> None:
         # The in-place update comes first: it happened to the message clicked, before any answer.
@@ -291,6 +305,12 @@ class ConsoleSession:
             self._open(reply.form, clicked=clicked)
 
     # -- output helpers --------------------------------------------------------------------
+
+    def _report_held(self) -> None:
+        messages, people = self.sender.take_held()
+        if messages:
+            others = "1 other person" if people == 1 else f"{people} other people"
+            self._note(f"{_count(messages, 'message')} went to {others}; /as HANDLE shows theirs")
 
     def _who(self) -> Identity:
         return console_identity(self.handle)

@@ -94,3 +94,21 @@ async def test_update_of_a_message_from_an_earlier_run_still_prints() -> None:
 
     assert out == ["-> earlier message (updated): Closed"]
     assert await sender.send(to=to("alice"), message=Message(text=t("Hi"))) == "console:b.1"
+
+
+async def test_focus_holds_messages_to_other_people_until_they_are_watched() -> None:
+    out: list[str] = []
+    sender = ConsoleSender(out.append, focus=True)
+    sender.watch("alice")
+
+    await sender.send(to=to("alice"), message=Message(text=t("For Alice")))
+    await sender.send(to=to("ben"), message=Message(text=t("For Ben"), choices=(YES_NO,)))
+    await sender.send(to=to("carol"), message=Message(text=t("For Carol")))
+    await sender.send(to=Address(channel="qa"), message=Message(text=t("For all")))
+
+    assert out == ["-> alice: For Alice", "-> #qa: For all"]
+    assert sender.take_held() == (2, 2)
+    assert sender.take_held() == (0, 0)
+    assert sender.catch_up("ben") == ["-> ben: For Ben\n    [1] Yes  [2] No"]
+    assert sender.catch_up("ben") == []
+    assert last_ref(sender, "ben") is not None  # held messages can still be answered by number

@@ -84,9 +84,9 @@ class FakeHost:
         return self.clock
 
 
-def make(*replies: Reply) -> tuple[ConsoleSession, FakeHost, list[str]]:
+def make(*replies: Reply, focus: bool = False) -> tuple[ConsoleSession, FakeHost, list[str]]:
     out: list[str] = []
-    sender = ConsoleSender(out.append)
+    sender = ConsoleSender(out.append, focus=focus)
     host = FakeHost(sender, *replies)
     return ConsoleSession(host, sender, handle="Alice", write=out.append), host, out
 
@@ -202,6 +202,25 @@ async def test_messages_to_other_people_appear_after_the_reply() -> None:
     await session.feed("ask why?")
 
     assert out == ["-> alice: Your question is #12.", "-> #qa: Question 12: why?", "-> jo: New question"]
+
+
+async def test_in_focus_mode_other_peoples_messages_wait_until_you_become_them() -> None:
+    session, host, out = make(Reply(messages=(Message(text=t("Your question is #12.")),)), focus=True)
+    jo, ben = (Address(identity=Identity("console", "local", h)) for h in ("jo", "ben"))
+    host.outbox += [(jo, Message(text=t("New question"))), (ben, Message(text=t("FYI")))]
+    host.outbox.append((jo, Message(text=t("2"))))
+
+    await session.feed("ask why?")
+    await session.feed("/as jo")
+
+    assert out == [
+        "-> alice: Your question is #12.",
+        "-- 3 messages went to 2 other people; /as HANDLE shows theirs",
+        "-- you are now jo",
+        "-- 2 messages came for jo while you were away:",
+        "-> jo: New question",
+        "-> jo: 2",
+    ]
 
 
 async def test_a_number_answers_the_last_choices_shown() -> None:
