@@ -60,8 +60,10 @@ class ConsoleSender:
         """Print the new version of message ``ref``, marked as updated."""
         shown = self._shown.get(ref)
         if shown is None:
-            # Printed by an earlier run: we no longer know to whom, but the change is still news.
-            self._write(block("earlier message", message_lines(message), updated=True))
+            # Printed by an earlier run, so we no longer know to whom. A transcript still records
+            # the change; a person at the keyboard can no longer see the original, so it is skipped.
+            if not self._focus:
+                self._write(block("earlier message", message_lines(message), updated=True))
             return
         self._remember(shown.target, message, ref)
         self._output(shown.target, render(shown.target, message, updated=True))
@@ -82,9 +84,9 @@ class ConsoleSender:
         """The messages held back for ``handle``, oldest first; they count as seen afterwards."""
         return self._unseen.pop(handle, [])
 
-    def take_held(self) -> tuple[int, int]:
-        """How many messages to how many people were held back since the last call."""
-        held = (self._held_count, len(self._held))
+    def take_held(self) -> tuple[int, list[str]]:
+        """How many messages were held back since the last call, and for whom (sorted)."""
+        held = (self._held_count, sorted(self._held))
         self._held_count, self._held = 0, set()
         return held
 

@@ -308,9 +308,11 @@ class ConsoleSession:
 
     def _report_held(self) -> None:
         messages, people = self.sender.take_held()
-        if messages:
-            others = "1 other person" if people == 1 else f"{people} other people"
-            self._note(f"{_count(messages, 'message')} went to {others}; /as HANDLE shows theirs")
+        sent = _count(messages, "message")
+        if len(people) > 3:
+            self._note(f"{sent} went to {len(people)} other people; /as HANDLE shows theirs")
+        elif people:
+            self._note(f"{sent} went to {', '.join(people)}; /as {people[0]} shows theirs")
 
     def _who(self) -> Identity:
         return console_identity(self.handle)

@@ -107,8 +107,18 @@ async def test_focus_holds_messages_to_other_people_until_they_are_watched() -> 
     await sender.send(to=Address(channel="qa"), message=Message(text=t("For all")))
 
     assert out == ["-> alice: For Alice", "-> #qa: For all"]
-    assert sender.take_held() == (2, 2)
-    assert sender.take_held() == (0, 0)
+    assert sender.take_held() == (2, ["ben", "carol"])
+    assert sender.take_held() == (0, [])
     assert sender.catch_up("ben") == ["-> ben: For Ben\n    [1] Yes  [2] No"]
     assert sender.catch_up("ben") == []
     assert last_ref(sender, "ben") is not None  # held messages can still be answered by number
+
+
+async def test_focus_skips_updates_of_messages_from_an_earlier_run() -> None:
+    out: list[str] = []
+    sender = ConsoleSender(out.append, focus=True)
+
+    await sender.update(ref="console:a.3", message=Message(text=t("Closed")))
+
+    assert out == []
+    assert sender.take_held() == (0, [])

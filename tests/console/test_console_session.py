@@ -215,7 +215,7 @@ async def test_in_focus_mode_other_peoples_messages_wait_until_you_become_them()
 
     assert out == [
         "-> alice: Your question is #12.",
-        "-- 3 messages went to 2 other people; /as HANDLE shows theirs",
+        "-- 3 messages went to ben, jo; /as ben shows theirs",
         "-- you are now jo",
         "-- 2 messages came for jo while you were away:",
         "-> jo: New question",
