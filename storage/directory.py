@@ -1,0 +1,234 @@
+"""People, teams, memberships and platform identities."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import ScalarSelect, func, select, update
+from sqlalchemy.orm import aliased
+
+from dialogue.directory import Person, Role, Team
+from dialogue.events import Identity
+from storage.models import IdentityRow, MembershipRow, PersonRoleRow, PersonRow, TeamRow
+from storage.sql import Repo
+
+
+def name_key(name: str) -> str:
+    """The case-insensitive form names and handles are unique by.
+
+    Computed in Python rather than with SQL ``lower()``, which on SQLite folds ASCII only.
+    """
+    return name.strip().lower()
+
+
+def _person(row: PersonRow) -> Person:
+    return Person(
+        id=row.id,
+        handle=row.handle,
+        display_name=row.display_name,
+        time_zone=row.time_zone,
+        roles=frozenset(Role(r.role) for r in row.roles),
+        team_ids=tuple(m.team_id for m in row.memberships),
+        active=row.active,
+    )
+
+
+def _team(row: TeamRow) -> Team:
+    return Team(id=row.id, name=row.name, parent_id=row.parent_id)
+
+
+class SqlDirectory(Repo):
+    """Implements :class:`dialogue.ports.DirectoryRepo`."""
+
+    async def _row(self, person_id: int) -> PersonRow | None:
+        # populate_existing: an upsert may have changed the row behind the session's back.
+        return await self.session.get(PersonRow, person_id, populate_existing=True)
+
+    async def get_person(self, person_id: int) -> Person | None:
+        """The person with this id, active or not."""
+        row = await self._row(person_id)
+        return _person(row) if row else None
+
+    async def person_by_handle(self, handle: str) -> Person | None:
+        """Case-insensitive lookup by handle."""
+        row = await self.session.scalar(
+            select(PersonRow)
+            .where(PersonRow.handle_key == name_key(handle))
+            .execution_options(populate_existing=True)
+        )
+        return _person(row) if row else None
+
+    async def person_by_identity(self, identity: Identity) -> Person | None:
+        """The person this platform account belongs to."""
+        row = await self.session.scalar(
+            select(PersonRow)
+            .join(IdentityRow, IdentityRow.person_id == PersonRow.id)
+            .where(
+                IdentityRow.platform == identity.platform,
+                IdentityRow.tenant == identity.tenant,
+                IdentityRow.user_id == identity.user_id,
+            )
+            .execution_options(populate_existing=True)
+        )
+        return _person(row) if row else None
+
+    async def upsert_person(
+        self, *, handle: str, display_name: str, time_zone: str, roles: Collection[Role]
+    ) -> Person:
+        """Create the person with this handle, or update name, time zone and roles."""
+        insert = self.insert(PersonRow)
+        person_id = await self.session.scalar(
+            insert.values(
+                handle=handle.strip(),
+                handle_key=name_key(handle),
+                display_name=display_name,
+                time_zone=time_zone,
+                active=True,
+            )
+            .on_conflict_do_update(
+                index_elements=[PersonRow.handle_key],
+                set_={"display_name": insert.excluded.display_name, "time_zone": insert.excluded.time_zone},
+            )
+            .returning(PersonRow.id)
+        )
+        assert person_id is not None
+        row = await self._row(person_id)
+        assert row is not None
+        wanted = {Role(r).value for r in roles}
+        row.roles = [r for r in row.roles if r.role in wanted] + [
+            PersonRoleRow(role=role) for role in sorted(wanted - {r.role for r in row.roles})
+        ]
+        await self.session.flush()
+        return _person(row)
+
+    async def set_active(self, person_id: int, active: bool) -> None:
+        """Activate or deactivate the person (inactive people get no messages)."""
+        await self.session.execute(update(PersonRow).where(PersonRow.id == person_id).values(active=active))
+
+    async def set_teams(self, person_id: int, team_ids: Collection[int]) -> None:
+        """Replace the person's team memberships, keeping the given order (the first is home)."""
+        row = await self._row(person_id)
+        if row is None:
+            raise LookupError(f"no person {person_id}")
+        existing = {m.team_id: m for m in row.memberships}
+        memberships = []
+        for position, team_id in enumerate(dict.fromkeys(team_ids)):
+            membership = existing.get(team_id) or MembershipRow(team_id=team_id)
+            membership.position = position
+            memberships.append(membership)
+        row.memberships = memberships
+        await self.session.flush()
+
+    def _next_seen(self, person_id: int | ScalarSelect[int]) -> ScalarSelect[int]:
+        """One more than the person's most recent identity, so it sorts first."""
+        # An alias, so the subquery never correlates with the identities row being updated.
+        other = aliased(IdentityRow)
+        return (
+            select(func.coalesce(func.max(other.seen), 0) + 1)
+            .where(other.person_id == person_id)
+            .scalar_subquery()
+        )
+
+    async def add_identity(self, person_id: int, identity: Identity) -> None:
+        """Link an identity to the person (moving it if another person had it)."""
+        insert = self.insert(IdentityRow)
+        seen = self._next_seen(person_id)
+        await self.session.execute(
+            insert.values(
+                person_id=person_id,
+                platform=identity.platform,
+                tenant=identity.tenant,
+                user_id=identity.user_id,
+                seen=seen,
+            ).on_conflict_do_update(
+                index_elements=[IdentityRow.platform, IdentityRow.tenant, IdentityRow.user_id],
+                set_={"person_id": person_id, "seen": seen},
+            )
+        )
+
+    async def identities(self, person_id: int) -> list[Identity]:
+        """The person's identities, most recently linked or seen first."""
+        rows = await self.session.execute(
+            select(IdentityRow.platform, IdentityRow.tenant, IdentityRow.user_id)
+            .where(IdentityRow.person_id == person_id)
+            .order_by(IdentityRow.seen.desc(), IdentityRow.id.desc())
+        )
+        return [Identity(platform, tenant, user_id) for platform, tenant, user_id in rows]
+
+    async def touch_identity(self, identity: Identity) -> None:
+        """Record that this identity was just active (it becomes the person's preferred one)."""
+        same = aliased(IdentityRow)
+        owner = (
+            select(same.person_id)
+            .where(
+                same.platform == identity.platform,
+                same.tenant == identity.tenant,
+                same.user_id == identity.user_id,
+            )
+            .scalar_subquery()
+        )
+        await self.session.execute(
+            update(IdentityRow)
+            .where(
+                IdentityRow.platform == identity.platform,
+                IdentityRow.tenant == identity.tenant,
+                IdentityRow.user_id == identity.user_id,
+            )
+            .values(seen=self._next_seen(owner))
+            .execution_options(synchronize_session=False)
+        )
+
+    async def upsert_team(self, *, name: str, parent_id: int | None) -> Team:
+        """Create the team with this name (case-insensitive), or update its parent."""
+        insert = self.insert(TeamRow)
+        row = await self.session.scalar(
+            insert.values(name=name.strip(), name_key=name_key(name), parent_id=parent_id)
+            .on_conflict_do_update(index_elements=[TeamRow.name_key], set_={"parent_id": parent_id})
+            .returning(TeamRow)
+            .execution_options(populate_existing=True)
+        )
+        assert row is not None
+        return _team(row)
+
+    async def get_team(self, team_id: int) -> Team | None:
+        """The team with this id."""
+        row = await self.session.get(TeamRow, team_id, populate_existing=True)
+        return _team(row) if row else None
+
+    async def team_by_name(self, name: str) -> Team | None:
+        """Case-insensitive lookup by name."""
+        row = await self.session.scalar(
+            select(TeamRow)
+            .where(TeamRow.name_key == name_key(name))
+            .execution_options(populate_existing=True)
+        )
+        return _team(row) if row else None
+
+    async def teams(self) -> list[Team]:
+        """Every team, ordered by id."""
+        rows = await self.session.scalars(
+            select(TeamRow).order_by(TeamRow.id).execution_options(populate_existing=True)
+        )
+        return [_team(row) for row in rows]
+
+    async def people(self, *, team_ids: Collection[int] | None = None) -> list[Person]:
+        """Active people, ordered by id; only members of ``team_ids`` when given."""
+        query = select(PersonRow).where(PersonRow.active.is_(True))
+        if team_ids is not None:
+            members = select(MembershipRow.person_id).where(MembershipRow.team_id.in_(list(team_ids)))
+            query = query.where(PersonRow.id.in_(members))
+        rows = await self.session.scalars(
+            query.order_by(PersonRow.id).execution_options(populate_existing=True)
+        )
+        return [_person(row) for row in rows]
+
+    async def people_with_role(self, role: Role) -> list[Person]:
+        """Active people holding ``role``, ordered by id."""
+        holders = select(PersonRoleRow.person_id).where(PersonRoleRow.role == Role(role).value)
+        rows = await self.session.scalars(
+            select(PersonRow)
+            .where(PersonRow.active.is_(True), PersonRow.id.in_(holders))
+            .order_by(PersonRow.id)
+            .execution_options(populate_existing=True)
+        )
+        return [_person(row) for row in rows]

@@ -1,0 +1,85 @@
+"""Schema migrations, run programmatically with Alembic (no ``alembic.ini`` needed).
+
+Both functions are synchronous: Alembic's commands are, and ``env.py`` runs the async
+engine with its own ``asyncio.run``. Call them from a thread without a running event loop,
+e.g. ``await asyncio.to_thread(upgrade_database, url)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import make_url
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
+
+from storage.store import create_engine
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# Alembic keeps the running migration's context in module globals, so two threads of one
+# process must not migrate at once. Processes are kept apart by the database (see env.py).
+_ALEMBIC = threading.Lock()
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration for ``url`` using the migrations shipped with this package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # Passed as an attribute, not a main option: ini interpolation would mangle a "%" in a password.
+    config.attributes["url"] = url
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration's revision id."""
+    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    assert head is not None, "no migrations found"
+    return head
+
+
+def upgrade_database(url: str) -> str:
+    """Bring the database at ``url`` to the newest schema and return its revision id.
+
+    Safe to run from several processes at once: on PostgreSQL ``env.py`` holds an advisory
+    lock for the whole upgrade, and on SQLite the upgrade runs in one ``BEGIN IMMEDIATE``
+    transaction, so a second process waits and then finds nothing to do.
+    """
+    with _ALEMBIC:
+        command.upgrade(alembic_config(url), "head")
+    return head_revision()
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def _current_revision(url: str) -> str | None:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(_current)
+    finally:
+        await engine.dispose()
+
+
+def migration_status(url: str) -> tuple[str | None, str]:
+    """``(revision the database is at, newest revision)``; the first is None for an empty database.
+
+    Only reads: a SQLite file that does not exist yet is reported as empty, not created.
+    """
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and database not in ("", ":memory:")
+        and not Path(database).exists()
+    ):
+        return None, head_revision()
+    return asyncio.run(_current_revision(url)), head_revision()

@@ -1,0 +1,60 @@
+"""Alembic's entry point: runs the migrations on our async engine (online mode only).
+
+The URL comes from ``config.attributes["url"]`` (set by :mod:`storage.migrate`). On
+PostgreSQL a transaction-scoped advisory lock serialises replicas that upgrade at the
+same time; on SQLite the engine begins with ``BEGIN IMMEDIATE``, which does the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from alembic import context
+from alembic.autogenerate.api import AutogenContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
+
+from storage.models import Base
+from storage.store import create_engine
+from storage.types import UTCDateTime
+
+# Any fixed number will do; every replica must use the same one.
+MIGRATION_LOCK = 0x6E657874  # "next"
+
+
+def _render_item(kind: str, item: Any, _autogen: AutogenContext) -> str | Literal[False]:
+    """Render our column types as plain SQLAlchemy ones, so migrations never import our code."""
+    if kind == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        compare_type=True,
+        render_item=_render_item,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _upgrade(url: str) -> None:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # Held until this transaction commits, i.e. until the new revision is recorded.
+                await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (--sql) migrations are not supported; run them against a database")
+asyncio.run(_upgrade(context.config.attributes["url"]))

@@ -1,0 +1,208 @@
+"""The durable outbox the delivery worker drains."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+
+from dialogue.messages import message_from_data, message_to_data
+from dialogue.outbox import Delivery, DeliveryStatus, NewDelivery
+from storage.models import DeliveryRow
+from storage.sql import Repo
+
+PENDING = DeliveryStatus.PENDING.value
+SENDING = DeliveryStatus.SENDING.value
+SENT = DeliveryStatus.SENT.value
+FAILED = DeliveryStatus.FAILED.value
+
+
+def _delivery(row: DeliveryRow) -> Delivery:
+    return Delivery(
+        id=row.id,
+        key=row.key,
+        message=message_from_data(row.message),
+        status=DeliveryStatus(row.status),
+        attempts=row.attempts,
+        not_before=row.not_before,
+        person_id=row.person_id,
+        route=row.route,
+        channel=row.channel,
+        platform=row.platform,
+        group=row.group_key,
+        replaces=row.replaces,
+        platform_ref=row.platform_ref,
+        last_error=row.last_error,
+    )
+
+
+class SqlOutbox(Repo):
+    """Implements :class:`dialogue.ports.OutboxRepo`."""
+
+    async def enqueue(self, deliveries: Sequence[NewDelivery], *, now: datetime) -> int:
+        """Store deliveries (``not_before`` defaults to ``now``); rows whose key exists are skipped.
+
+        Returns how many rows were new. The unique key decides, so a repeated fan-out (a
+        retried firing, a second replica) adds nothing.
+        """
+        if not deliveries:
+            return 0
+        rows = [
+            {
+                "key": d.key,
+                "message": message_to_data(d.message),
+                "anchor": d.message.anchor,
+                "person_id": d.person_id,
+                "route": d.route,
+                "channel": d.channel,
+                "platform": d.platform,
+                "group_key": d.group,
+                "replaces": d.replaces,
+                "not_before": d.not_before or now,
+                "status": PENDING,
+                "attempts": 0,
+                "last_error": "",
+                "created_at": now,
+            }
+            for d in deliveries
+        ]
+        new = await self.session.scalars(
+            self.insert(DeliveryRow.__table__)
+            .on_conflict_do_nothing(index_elements=[DeliveryRow.key])
+            .returning(DeliveryRow.id),
+            rows,
+        )
+        return len(new.all())
+
+    async def claim(self, *, worker: str, now: datetime, limit: int, lease_seconds: float) -> list[Delivery]:
+        """Claim up to ``limit`` due rows, oldest first, leasing them to ``worker``.
+
+        Due means pending with ``not_before <= now``, or sending with an expired lease (its
+        worker died). On PostgreSQL ``FOR UPDATE SKIP LOCKED`` makes concurrent claimers
+        take disjoint rows; SQLite renders no locking clause, and needs none, because the
+        transaction began with ``BEGIN IMMEDIATE`` and so holds the only write lock.
+        """
+        due = or_(
+            and_(DeliveryRow.status == PENDING, DeliveryRow.not_before <= now),
+            and_(DeliveryRow.status == SENDING, DeliveryRow.lease_until <= now),
+        )
+        rows = list(
+            await self.session.scalars(
+                select(DeliveryRow)
+                .where(due)
+                .order_by(DeliveryRow.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+                .execution_options(populate_existing=True)
+            )
+        )
+        lease_until = now + timedelta(seconds=lease_seconds)
+        for row in rows:
+            row.status = SENDING
+            row.claimed_by = worker
+            row.lease_until = lease_until
+        await self.session.flush()
+        return [_delivery(row) for row in rows]
+
+    async def mark_sent(self, delivery_id: int, *, platform: str, platform_ref: str, at: datetime) -> None:
+        """Record that it went out on ``platform`` as ``platform_ref``."""
+        await self.session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == delivery_id)
+            .values(
+                status=SENT,
+                platform=platform,
+                platform_ref=platform_ref,
+                sent_at=at,
+                lease_until=None,
+                claimed_by=None,
+            )
+        )
+
+    async def mark_retry(self, delivery_id: int, *, error: str, not_before: datetime) -> None:
+        """Back to PENDING, attempts + 1, due again at ``not_before``."""
+        await self.session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == delivery_id)
+            .values(
+                status=PENDING,
+                attempts=DeliveryRow.attempts + 1,
+                not_before=not_before,
+                last_error=error,
+                lease_until=None,
+                claimed_by=None,
+            )
+        )
+
+    async def mark_failed(self, delivery_id: int, *, error: str) -> None:
+        """Give up on it for good (the failed attempt is counted)."""
+        await self.session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == delivery_id)
+            .values(
+                status=FAILED,
+                attempts=DeliveryRow.attempts + 1,
+                last_error=error,
+                lease_until=None,
+                claimed_by=None,
+            )
+        )
+
+    async def sent_ref(self, key: str) -> tuple[str, str] | None:
+        """``(platform, platform_ref)`` of the sent delivery with this key, if sent."""
+        result = await self.session.execute(
+            select(DeliveryRow.platform, DeliveryRow.platform_ref).where(
+                DeliveryRow.key == key, DeliveryRow.status == SENT
+            )
+        )
+        row = result.first()
+        if row is None or row.platform is None or row.platform_ref is None:
+            return None
+        return row.platform, row.platform_ref
+
+    async def anchor_ref(self, anchor: str, platform: str) -> str | None:
+        """The platform ref of the sent message on ``platform`` that starts thread ``anchor``.
+
+        The first such message wins: later ones with the same anchor are edits of it.
+        """
+        return await self.session.scalar(
+            select(DeliveryRow.platform_ref)
+            .where(DeliveryRow.anchor == anchor, DeliveryRow.platform == platform, DeliveryRow.status == SENT)
+            .order_by(DeliveryRow.id)
+            .limit(1)
+        )
+
+    async def thread_of(self, platform: str, platform_ref: str) -> str | None:
+        """The thread key (``anchor``) of the sent message on ``platform`` with this ref, if it starts one."""
+        return await self.session.scalar(
+            select(DeliveryRow.anchor)
+            .where(
+                DeliveryRow.platform == platform,
+                DeliveryRow.platform_ref == platform_ref,
+                DeliveryRow.anchor.is_not(None),
+            )
+            .limit(1)
+        )
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        """The earliest ``not_before`` of a pending row later than ``after`` (for moving a clock)."""
+        return await self.session.scalar(
+            select(func.min(DeliveryRow.not_before)).where(
+                DeliveryRow.status == PENDING, DeliveryRow.not_before > after
+            )
+        )
+
+    async def keys_in_group(self, group: str) -> list[str]:
+        """Keys of every delivery in ``group`` (e.g. all messages of one pulse run), oldest first."""
+        keys = await self.session.scalars(
+            select(DeliveryRow.key).where(DeliveryRow.group_key == group).order_by(DeliveryRow.id)
+        )
+        return list(keys)
+
+    async def counts(self) -> dict[str, int]:
+        """Number of rows by status (statuses without rows are left out)."""
+        result = await self.session.execute(
+            select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)
+        )
+        return {status: count for status, count in result}

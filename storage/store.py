@@ -1,0 +1,153 @@
+"""The SQL store: engines for SQLite and PostgreSQL, and units of work over them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, make_url
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from dialogue.ports import Repositories
+from storage.conversations import SqlConversations
+from storage.directory import SqlDirectory
+from storage.ideas import SqlIdeas
+from storage.inbox import SqlInbox
+from storage.outbox import SqlOutbox
+from storage.questions import SqlQuestions
+from storage.schedules import SqlSchedules
+from storage.surveys import SqlSurveys
+
+DATABASE_FILE = "nextpractice.db"
+SQLITE_BUSY_MS = 5000
+
+
+def default_database_url(data_dir: str | Path) -> str:
+    """The embedded default: a SQLite file in ``data_dir`` (created if missing)."""
+    directory = Path(data_dir).expanduser().resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{directory / DATABASE_FILE}"
+
+
+def ensure_sqlite_directory(url: str) -> None:
+    """Create the directory of a SQLite database file, so a fresh data directory just works."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_engine(url: str, **options: Any) -> AsyncEngine:
+    """An async engine for ``url`` with the per-engine settings the repositories rely on.
+
+    SQLite: foreign keys on, WAL (readers do not block the writer), a busy timeout, and
+    every transaction opened with ``BEGIN IMMEDIATE``. The last one matters when two
+    processes share the file: a deferred transaction that reads and later writes can fail
+    at once with SQLITE_BUSY when it tries to upgrade its lock, whereas taking the write
+    lock up front makes the second process wait its turn (up to the busy timeout).
+
+    PostgreSQL: ``pool_pre_ping`` so connections dropped by a restart or a proxy are
+    replaced instead of failing a request.
+    """
+    ensure_sqlite_directory(url)
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_pre_ping=True, **options)
+    engine = create_async_engine(url, **options)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Take transaction control away from the driver, so "begin" below decides how to begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # The busy timeout first: switching to WAL itself may have to wait for another process.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class SqlRepositories:
+    """The repositories of one unit of work, sharing its session."""
+
+    def __init__(self, session: AsyncSession, dialect: str) -> None:
+        self._directory = SqlDirectory(session, dialect)
+        self._ideas = SqlIdeas(session, dialect)
+        self._surveys = SqlSurveys(session, dialect)
+        self._questions = SqlQuestions(session, dialect)
+        self._schedules = SqlSchedules(session, dialect)
+        self._outbox = SqlOutbox(session, dialect)
+        self._conversations = SqlConversations(session, dialect)
+        self._inbox = SqlInbox(session, dialect)
+
+    @property
+    def directory(self) -> SqlDirectory:
+        """People, teams and identities."""
+        return self._directory
+
+    @property
+    def ideas(self) -> SqlIdeas:
+        """Campaigns and ideas."""
+        return self._ideas
+
+    @property
+    def surveys(self) -> SqlSurveys:
+        """Surveys, their runs, recipients and answers."""
+        return self._surveys
+
+    @property
+    def questions(self) -> SqlQuestions:
+        """Questions to senior managers."""
+        return self._questions
+
+    @property
+    def schedules(self) -> SqlSchedules:
+        """Recurring schedules."""
+        return self._schedules
+
+    @property
+    def outbox(self) -> SqlOutbox:
+        """The delivery outbox."""
+        return self._outbox
+
+    @property
+    def conversations(self) -> SqlConversations:
+        """Open prompts per person."""
+        return self._conversations
+
+    @property
+    def inbox(self) -> SqlInbox:
+        """Inbound events already handled."""
+        return self._inbox
+
+
+class SqlStore:
+    """Implements :class:`dialogue.ports.Store` on SQLite (aiosqlite) or PostgreSQL (asyncpg).
+
+    The schema must already be current: run :func:`storage.upgrade_database` first.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url)
+        self.dialect = self.engine.dialect.name
+        # Rows are turned into the core's dataclasses inside the transaction, so nothing
+        # needs reloading after commit.
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Repositories]:
+        """One unit of work: commits when the block ends, rolls back if it raises."""
+        async with self._sessions() as session, session.begin():
+            yield SqlRepositories(session, self.dialect)
+
+    async def close(self) -> None:
+        """Release every pooled connection."""
+        await self.engine.dispose()

@@ -1,0 +1,383 @@
+"""Pulse surveys and check-ins, their runs (occurrences), recipients and answers.
+
+Answers are stored under the respondent key only. :class:`dialogue.surveys.Answer` also
+carries ``person_id`` for surveys that are not anonymous, but that field is not stored:
+the answers table has no column that leads to a person (for such surveys the respondent
+key already names the person), so answers read back always have ``person_id=None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.sql.elements import SQLCoreOperations
+
+from dialogue.directory import Audience
+from dialogue.surveys import (
+    Answer,
+    ItemKind,
+    Occurrence,
+    OccurrenceKind,
+    Recipient,
+    Survey,
+    SurveyItem,
+    SurveyKind,
+)
+from storage.directory import name_key
+from storage.models import AnswerRow, OccurrenceRow, RecipientRow, SurveyItemRow, SurveyRow
+from storage.sql import Repo
+
+
+def _survey(row: SurveyRow) -> Survey:
+    return Survey(
+        id=row.id,
+        name=row.name,
+        kind=SurveyKind(row.kind),
+        items=tuple(
+            SurveyItem(
+                id=item.id,
+                position=item.position,
+                kind=ItemKind(item.kind),
+                text=item.text,
+                options=tuple(item.options),
+            )
+            for item in row.items
+        ),
+        audience=Audience(tuple(row.audience)),
+        anonymous=row.anonymous,
+        owner_id=row.owner_id,
+        open_hours=row.open_hours,
+        remind_after_hours=row.remind_after_hours,
+        intro=row.intro,
+    )
+
+
+def _occurrence(row: OccurrenceRow) -> Occurrence:
+    return Occurrence(
+        id=row.id,
+        key=row.key,
+        kind=OccurrenceKind(row.kind),
+        target_id=row.target_id,
+        opens_at=row.opens_at,
+        closes_at=row.closes_at,
+        remind_at=row.remind_at,
+        schedule_id=row.schedule_id,
+        closed=row.closed,
+        reminded=row.reminded,
+        reply_text=row.reply_text,
+    )
+
+
+def _answer(row: AnswerRow) -> Answer:
+    return Answer(
+        occurrence_id=row.occurrence_id,
+        item_id=row.item_id,
+        respondent=row.respondent,
+        team_id=row.team_id,
+        number=row.number,
+        text=row.text,
+    )
+
+
+class SqlSurveys(Repo):
+    """Implements :class:`dialogue.ports.SurveyRepo`."""
+
+    async def add_survey(
+        self,
+        *,
+        name: str,
+        kind: SurveyKind,
+        items: Sequence[tuple[ItemKind, str, tuple[str, ...]]],
+        audience: Audience,
+        anonymous: bool,
+        owner_id: int | None,
+        open_hours: int,
+        remind_after_hours: int | None,
+        intro: str,
+    ) -> Survey:
+        """Create a survey, or replace the definition of the one with this name.
+
+        Items are upserted by position (numbered from 1), so an item whose position is
+        unchanged keeps its id and earlier answers stay attached; items past the new end
+        are removed together with their answers.
+        """
+        definition = {
+            "kind": SurveyKind(kind).value,
+            "audience": list(audience.team_ids),
+            "anonymous": anonymous,
+            "owner_id": owner_id,
+            "open_hours": open_hours,
+            "remind_after_hours": remind_after_hours,
+            "intro": intro,
+        }
+        survey_id = await self.session.scalar(
+            self.insert(SurveyRow)
+            .values(name=name.strip(), name_key=name_key(name), **definition)
+            .on_conflict_do_update(index_elements=[SurveyRow.name_key], set_=definition)
+            .returning(SurveyRow.id)
+        )
+        assert survey_id is not None
+        if items:
+            insert = self.insert(SurveyItemRow.__table__)
+            await self.session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[SurveyItemRow.survey_id, SurveyItemRow.position],
+                    set_={
+                        "kind": insert.excluded.kind,
+                        "text": insert.excluded.text,
+                        "options": insert.excluded.options,
+                    },
+                ),
+                [
+                    {
+                        "survey_id": survey_id,
+                        "position": position,
+                        "kind": ItemKind(item_kind).value,
+                        "text": text,
+                        "options": list(options),
+                    }
+                    for position, (item_kind, text, options) in enumerate(items, start=1)
+                ],
+            )
+        await self.session.execute(
+            delete(SurveyItemRow)
+            .where(SurveyItemRow.survey_id == survey_id, SurveyItemRow.position > len(items))
+            .execution_options(synchronize_session=False)
+        )
+        survey = await self.get_survey(survey_id)
+        assert survey is not None
+        return survey
+
+    async def get_survey(self, survey_id: int) -> Survey | None:
+        """The survey with this id, with its items in order."""
+        row = await self.session.get(SurveyRow, survey_id, populate_existing=True)
+        return _survey(row) if row else None
+
+    async def survey_by_name(self, name: str) -> Survey | None:
+        """Case-insensitive lookup by name."""
+        row = await self.session.scalar(
+            select(SurveyRow)
+            .where(SurveyRow.name_key == name_key(name))
+            .execution_options(populate_existing=True)
+        )
+        return _survey(row) if row else None
+
+    async def surveys(self, kind: SurveyKind | None = None) -> list[Survey]:
+        """Every survey (of ``kind`` when given), ordered by id."""
+        query = select(SurveyRow)
+        if kind is not None:
+            query = query.where(SurveyRow.kind == SurveyKind(kind).value)
+        rows = await self.session.scalars(
+            query.order_by(SurveyRow.id).execution_options(populate_existing=True)
+        )
+        return [_survey(row) for row in rows]
+
+    async def add_occurrence(
+        self,
+        *,
+        key: str,
+        kind: OccurrenceKind,
+        target_id: int,
+        opens_at: datetime,
+        closes_at: datetime,
+        remind_at: datetime | None,
+        schedule_id: int | None,
+    ) -> Occurrence | None:
+        """Create the occurrence; None if one with this key already exists (idempotent firing)."""
+        occurrence_id = await self.session.scalar(
+            self.insert(OccurrenceRow)
+            .values(
+                key=key,
+                kind=OccurrenceKind(kind).value,
+                target_id=target_id,
+                opens_at=opens_at,
+                closes_at=closes_at,
+                remind_at=remind_at,
+                schedule_id=schedule_id,
+                closed=False,
+                reminded=False,
+                reply_text="",
+            )
+            .on_conflict_do_nothing(index_elements=[OccurrenceRow.key])
+            .returning(OccurrenceRow.id)
+        )
+        return None if occurrence_id is None else await self.get_occurrence(occurrence_id)
+
+    async def get_occurrence(self, occurrence_id: int) -> Occurrence | None:
+        """The occurrence with this id."""
+        row = await self.session.get(OccurrenceRow, occurrence_id, populate_existing=True)
+        return _occurrence(row) if row else None
+
+    async def _occurrences(
+        self,
+        *conditions: SQLCoreOperations[bool],
+        order: Sequence[SQLCoreOperations[Any]],
+        limit: int | None = None,
+    ) -> list[Occurrence]:
+        query = select(OccurrenceRow).where(*conditions).order_by(*order).limit(limit)
+        rows = await self.session.scalars(query.execution_options(populate_existing=True))
+        return [_occurrence(row) for row in rows]
+
+    async def occurrences(self, *, kind: OccurrenceKind, target_id: int, limit: int = 12) -> list[Occurrence]:
+        """The target's runs, newest first."""
+        return await self._occurrences(
+            OccurrenceRow.kind == OccurrenceKind(kind).value,
+            OccurrenceRow.target_id == target_id,
+            order=(OccurrenceRow.opens_at.desc(), OccurrenceRow.id.desc()),
+            limit=limit,
+        )
+
+    async def open_occurrences(self) -> list[Occurrence]:
+        """Occurrences not yet closed, oldest first."""
+        return await self._occurrences(
+            OccurrenceRow.closed.is_(False), order=(OccurrenceRow.opens_at, OccurrenceRow.id)
+        )
+
+    async def due_to_close(self, now: datetime) -> list[Occurrence]:
+        """Open occurrences whose ``closes_at`` is at or before ``now``, soonest first."""
+        return await self._occurrences(
+            OccurrenceRow.closed.is_(False),
+            OccurrenceRow.closes_at <= now,
+            order=(OccurrenceRow.closes_at, OccurrenceRow.id),
+        )
+
+    async def due_reminders(self, now: datetime) -> list[Occurrence]:
+        """Open, not yet reminded occurrences whose ``remind_at`` is at or before ``now``."""
+        return await self._occurrences(
+            OccurrenceRow.closed.is_(False),
+            OccurrenceRow.reminded.is_(False),
+            OccurrenceRow.remind_at <= now,
+            order=(OccurrenceRow.remind_at, OccurrenceRow.id),
+        )
+
+    async def next_event(self, after: datetime) -> datetime | None:
+        """The earliest closes_at or pending remind_at of an open occurrence later than ``after``."""
+        closing = await self.session.scalar(
+            select(func.min(OccurrenceRow.closes_at)).where(
+                OccurrenceRow.closed.is_(False), OccurrenceRow.closes_at > after
+            )
+        )
+        reminding = await self.session.scalar(
+            select(func.min(OccurrenceRow.remind_at)).where(
+                OccurrenceRow.closed.is_(False),
+                OccurrenceRow.reminded.is_(False),
+                OccurrenceRow.remind_at > after,
+            )
+        )
+        moments = [m for m in (closing, reminding) if m is not None]
+        return min(moments) if moments else None
+
+    async def close(self, occurrence_id: int) -> bool:
+        """Close it; False if it was already closed (so closing happens once)."""
+        changed = await self.changed(
+            update(OccurrenceRow)
+            .where(OccurrenceRow.id == occurrence_id, OccurrenceRow.closed.is_(False))
+            .values(closed=True)
+        )
+        return changed == 1
+
+    async def mark_reminded(self, occurrence_id: int) -> bool:
+        """False if it was already reminded (so reminding happens once)."""
+        changed = await self.changed(
+            update(OccurrenceRow)
+            .where(OccurrenceRow.id == occurrence_id, OccurrenceRow.reminded.is_(False))
+            .values(reminded=True)
+        )
+        return changed == 1
+
+    async def set_reply(self, occurrence_id: int, text: str) -> None:
+        """Store the owner's "you said, we did" reply."""
+        await self.session.execute(
+            update(OccurrenceRow).where(OccurrenceRow.id == occurrence_id).values(reply_text=text)
+        )
+
+    async def add_recipients(self, occurrence_id: int, recipients: Sequence[Recipient]) -> None:
+        """Record who the occurrence was sent to (duplicates ignored)."""
+        if not recipients:
+            return
+        await self.session.execute(
+            self.insert(RecipientRow.__table__).on_conflict_do_nothing(),
+            [
+                {"occurrence_id": occurrence_id, "person_id": r.person_id, "team_id": r.team_id}
+                for r in recipients
+            ],
+        )
+
+    async def recipients(self, occurrence_id: int) -> list[Recipient]:
+        """Everyone the occurrence was sent to, ordered by person id."""
+        rows = await self.session.execute(
+            select(RecipientRow.person_id, RecipientRow.team_id)
+            .where(RecipientRow.occurrence_id == occurrence_id)
+            .order_by(RecipientRow.person_id)
+        )
+        return [Recipient(person_id, team_id) for person_id, team_id in rows]
+
+    async def is_recipient(self, occurrence_id: int, person_id: int) -> Recipient | None:
+        """The person's recipient record for this occurrence, if it was sent to them."""
+        team = await self.session.execute(
+            select(RecipientRow.team_id).where(
+                RecipientRow.occurrence_id == occurrence_id, RecipientRow.person_id == person_id
+            )
+        )
+        row = team.first()
+        return Recipient(person_id, row.team_id) if row else None
+
+    async def save_answer(self, answer: Answer) -> bool:
+        """Insert or replace the answer for (occurrence, item, respondent); True if it was new.
+
+        Two statements rather than one upsert, because only the failed insert tells
+        reliably (on both engines) that the answer existed.
+        """
+        values = {"team_id": answer.team_id, "number": answer.number, "text": answer.text}
+        key = {
+            "occurrence_id": answer.occurrence_id,
+            "item_id": answer.item_id,
+            "respondent": answer.respondent,
+        }
+        added = await self.session.scalar(
+            self.insert(AnswerRow)
+            .values(**key, **values)
+            .on_conflict_do_nothing()
+            .returning(AnswerRow.item_id)
+        )
+        if added is not None:
+            return True
+        await self.session.execute(
+            update(AnswerRow)
+            .where(
+                AnswerRow.occurrence_id == answer.occurrence_id,
+                AnswerRow.item_id == answer.item_id,
+                AnswerRow.respondent == answer.respondent,
+            )
+            .values(**values)
+        )
+        return False
+
+    async def _answers(self, *conditions: SQLCoreOperations[bool]) -> list[Answer]:
+        rows = await self.session.scalars(
+            select(AnswerRow)
+            .where(*conditions)
+            .order_by(AnswerRow.item_id, AnswerRow.respondent)
+            .execution_options(populate_existing=True)
+        )
+        return [_answer(row) for row in rows]
+
+    async def answers(self, occurrence_id: int) -> list[Answer]:
+        """Every answer of the run, by item, in respondent-key order (which says nothing of time)."""
+        return await self._answers(AnswerRow.occurrence_id == occurrence_id)
+
+    async def answers_of(self, occurrence_id: int, respondent: str) -> list[Answer]:
+        """One respondent's answers in the run, by item."""
+        return await self._answers(
+            AnswerRow.occurrence_id == occurrence_id, AnswerRow.respondent == respondent
+        )
+
+    async def respondents(self, occurrence_id: int) -> set[str]:
+        """The distinct respondent keys that answered at least one item."""
+        keys = await self.session.scalars(
+            select(AnswerRow.respondent).where(AnswerRow.occurrence_id == occurrence_id).distinct()
+        )
+        return set(keys)

@@ -1,0 +1,155 @@
+"""The directory repository on both engines: upserts, case-insensitive lookups, identities."""
+
+from __future__ import annotations
+
+from dialogue.directory import Role
+from dialogue.events import Identity
+from storage import SqlStore
+
+STAFF = frozenset({Role.STAFF})
+
+
+async def test_upsert_person_creates_then_updates_by_handle_case_insensitively(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        amira = await tx.directory.upsert_person(
+            handle="Amira", display_name="Amira K", time_zone="Europe/London", roles=STAFF
+        )
+    async with store.transaction() as tx:
+        again = await tx.directory.upsert_person(
+            handle="AMIRA",
+            display_name="Amira Khan",
+            time_zone="Europe/Paris",
+            roles={Role.STAFF, Role.MANAGER},
+        )
+        assert again.id == amira.id
+        assert again.handle == "Amira"
+        assert again.display_name == "Amira Khan"
+        assert again.time_zone == "Europe/Paris"
+        assert again.roles == {Role.STAFF, Role.MANAGER}
+    async with store.transaction() as tx:
+        found = await tx.directory.person_by_handle("aMiRa")
+        assert found == again
+        dropped = await tx.directory.upsert_person(
+            handle="amira", display_name="Amira Khan", time_zone="Europe/Paris", roles={Role.ADMIN}
+        )
+        assert dropped.roles == {Role.ADMIN}
+        assert await tx.directory.person_by_handle("nobody") is None
+        assert await tx.directory.get_person(amira.id + 100) is None
+
+
+async def test_teams_are_unique_by_name_case_insensitively(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        council = await tx.directory.upsert_team(name="Council", parent_id=None)
+        housing = await tx.directory.upsert_team(name="Housing", parent_id=None)
+        moved = await tx.directory.upsert_team(name="HOUSING", parent_id=council.id)
+        assert moved.id == housing.id
+        assert moved.name == "Housing"
+        assert moved.parent_id == council.id
+        assert await tx.directory.team_by_name("housing") == moved
+        assert await tx.directory.get_team(council.id) == council
+        assert await tx.directory.teams() == [council, moved]
+        assert await tx.directory.team_by_name("parks") is None
+
+
+async def test_people_are_active_ordered_by_id_and_filtered_by_team(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        red = await tx.directory.upsert_team(name="Red", parent_id=None)
+        blue = await tx.directory.upsert_team(name="Blue", parent_id=None)
+        ids = []
+        for handle in ("c", "a", "b"):
+            person = await tx.directory.upsert_person(
+                handle=handle, display_name=handle, time_zone="UTC", roles=STAFF
+            )
+            ids.append(person.id)
+        c, a, b = ids
+        await tx.directory.set_teams(c, [blue.id, red.id])
+        await tx.directory.set_teams(a, [red.id])
+        await tx.directory.set_teams(b, [blue.id])
+    async with store.transaction() as tx:
+        everyone = await tx.directory.people()
+        assert [p.id for p in everyone] == sorted(ids)
+        person_c = await tx.directory.get_person(c)
+        assert person_c is not None
+        assert person_c.team_ids == (blue.id, red.id)  # the order given: the first is the home team
+        assert [p.id for p in await tx.directory.people(team_ids=[red.id])] == sorted([c, a])
+        assert await tx.directory.people(team_ids=[]) == []
+        await tx.directory.set_active(a, False)
+    async with store.transaction() as tx:
+        assert [p.id for p in await tx.directory.people(team_ids=[red.id])] == [c]
+        inactive = await tx.directory.get_person(a)
+        assert inactive is not None
+        assert not inactive.active
+        await tx.directory.set_teams(c, [red.id])
+        person_c = await tx.directory.get_person(c)
+        assert person_c is not None
+        assert person_c.team_ids == (red.id,)
+        await tx.directory.set_teams(c, [])
+        person_c = await tx.directory.get_person(c)
+        assert person_c is not None
+        assert person_c.team_ids == ()
+
+
+async def test_people_with_role(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        boss = await tx.directory.upsert_person(
+            handle="boss", display_name="Boss", time_zone="UTC", roles={Role.STAFF, Role.SENIOR_LEADER}
+        )
+        await tx.directory.upsert_person(handle="worker", display_name="W", time_zone="UTC", roles=STAFF)
+        gone = await tx.directory.upsert_person(
+            handle="gone", display_name="G", time_zone="UTC", roles={Role.SENIOR_LEADER}
+        )
+        await tx.directory.set_active(gone.id, False)
+    async with store.transaction() as tx:
+        assert [p.handle for p in await tx.directory.people_with_role(Role.SENIOR_LEADER)] == ["boss"]
+        assert [p.id for p in await tx.directory.people_with_role(Role.STAFF)] == [boss.id, boss.id + 1]
+        assert await tx.directory.people_with_role(Role.ADMIN) == []
+
+
+async def test_identities_move_between_people_and_most_recent_comes_first(store: SqlStore) -> None:
+    slack = Identity("slack", "T1", "U1")
+    teams = Identity("teams", "tenant", "29:abc")
+    console = Identity("console", "local", "amira")
+    async with store.transaction() as tx:
+        amira = await tx.directory.upsert_person(
+            handle="amira", display_name="A", time_zone="UTC", roles=STAFF
+        )
+        ben = await tx.directory.upsert_person(handle="ben", display_name="B", time_zone="UTC", roles=STAFF)
+        await tx.directory.add_identity(amira.id, console)
+        await tx.directory.add_identity(amira.id, slack)
+        await tx.directory.add_identity(amira.id, teams)
+        assert await tx.directory.identities(amira.id) == [teams, slack, console]
+        await tx.directory.touch_identity(slack)
+        assert await tx.directory.identities(amira.id) == [slack, teams, console]
+        await tx.directory.touch_identity(Identity("slack", "T1", "unknown"))  # nobody: nothing happens
+    async with store.transaction() as tx:
+        assert await tx.directory.person_by_identity(slack) == amira
+        await tx.directory.add_identity(ben.id, slack)
+    async with store.transaction() as tx:
+        found = await tx.directory.person_by_identity(slack)
+        assert found is not None
+        assert found.id == ben.id
+        assert await tx.directory.identities(amira.id) == [teams, console]
+        assert await tx.directory.identities(ben.id) == [slack]
+        await tx.directory.add_identity(amira.id, console)  # linking again makes it the latest
+        assert await tx.directory.identities(amira.id) == [console, teams]
+        assert await tx.directory.person_by_identity(Identity("slack", "T2", "U1")) is None
+
+
+async def test_reads_after_an_upsert_in_the_same_transaction_see_the_new_values(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        before = await tx.directory.upsert_person(
+            handle="amira", display_name="A", time_zone="UTC", roles=STAFF
+        )
+        assert await tx.directory.get_person(before.id) == before
+        after = await tx.directory.upsert_person(
+            handle="amira", display_name="Amira", time_zone="Asia/Tokyo", roles={Role.ADMIN}
+        )
+        assert await tx.directory.get_person(before.id) == after
+        assert await tx.directory.people() == [after]
+        team = await tx.directory.upsert_team(name="Red", parent_id=None)
+        assert await tx.directory.teams() == [team]
+        parent = await tx.directory.upsert_team(name="Top", parent_id=None)
+        await tx.directory.upsert_team(name="red", parent_id=parent.id)
+        moved = await tx.directory.get_team(team.id)
+        assert moved is not None
+        assert moved.parent_id == parent.id

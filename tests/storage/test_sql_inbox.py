@@ -1,0 +1,19 @@
+"""The inbox of handled platform events: a retried event is recognised, also across stores (replicas)."""
+
+from __future__ import annotations
+
+from storage import SqlStore
+from tests.storage.helpers import at
+
+
+async def test_an_event_counts_once_even_from_another_replica(database_url: str, store: SqlStore) -> None:
+    replica = SqlStore(database_url)
+    try:
+        async with store.transaction() as tx:
+            assert await tx.inbox.first_time("slack:Ev01", at=at(0))
+            assert not await tx.inbox.first_time("slack:Ev01", at=at(0))
+        async with replica.transaction() as tx:
+            assert not await tx.inbox.first_time("slack:Ev01", at=at(1))
+            assert await tx.inbox.first_time("slack:Ev02", at=at(1))
+    finally:
+        await replica.close()

@@ -1,0 +1,189 @@
+"""The outbox on both engines: idempotent enqueue, claims and leases, outcomes and lookups."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from dialogue.messages import Choices, Message, Option
+from dialogue.outbox import DeliveryStatus, NewDelivery
+from dialogue.text import t
+from storage import SqlStore
+from tests.storage.helpers import at, person
+
+LEASE = 60.0
+
+
+def _message(text: str = "hello", *, anchor: str | None = None, thread: str | None = None) -> Message:
+    return Message(t(text), anchor=anchor, thread=thread)
+
+
+async def test_enqueue_skips_existing_keys_and_defaults_not_before_to_now(store: SqlStore) -> None:
+    rich = Message(
+        t("Rate it"),
+        choices=(Choices(action="answer", ref="1:2", options=(Option("Good", "5"), Option("Bad", "1"))),),
+        anchor="question:1",
+        context="closes Friday",
+    )
+    async with store.transaction() as tx:
+        amira = await person(tx, "amira")
+        added = await tx.outbox.enqueue(
+            [
+                NewDelivery(key="a", message=rich, person_id=amira.id, group="occurrence:1"),
+                NewDelivery(key="b", message=_message(), channel="qa", platform="slack", not_before=at(5)),
+                NewDelivery(key="a", message=_message("duplicate in the batch"), person_id=amira.id),
+            ],
+            now=at(0),
+        )
+        assert added == 2
+        assert await tx.outbox.enqueue([], now=at(0)) == 0
+    async with store.transaction() as tx:
+        again = [
+            NewDelivery(key="b", message=_message("again"), channel="qa", platform="slack"),
+            NewDelivery(key="c", message=_message(), route="idea:1#x", replaces="a"),
+        ]
+        assert await tx.outbox.enqueue(again, now=at(1)) == 1
+        assert await tx.outbox.counts() == {"pending": 3}
+        claimed = await tx.outbox.claim(worker="w", now=at(10), limit=10, lease_seconds=LEASE)
+    a, b, c = claimed
+    assert (a.key, a.message, a.person_id, a.group, a.not_before) == (
+        "a",
+        rich,
+        amira.id,
+        "occurrence:1",
+        at(0),
+    )
+    assert (b.key, b.channel, b.platform, b.not_before, b.message) == ("b", "qa", "slack", at(5), _message())
+    assert (c.key, c.route, c.replaces, c.person_id, c.not_before) == ("c", "idea:1#x", "a", None, at(1))
+    assert all(d.status is DeliveryStatus.SENDING and d.attempts == 0 for d in claimed)
+
+
+async def test_claim_takes_due_rows_oldest_first_and_leases_them(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        await tx.outbox.enqueue(
+            [NewDelivery(key=f"k{i}", message=_message(), channel="qa", platform="x") for i in range(5)]
+            + [NewDelivery(key="later", message=_message(), channel="qa", platform="x", not_before=at(30))],
+            now=at(0),
+        )
+    async with store.transaction() as tx:
+        first = await tx.outbox.claim(worker="w1", now=at(1), limit=3, lease_seconds=LEASE)
+        assert [d.key for d in first] == ["k0", "k1", "k2"]
+    async with store.transaction() as tx:
+        second = await tx.outbox.claim(worker="w2", now=at(1), limit=10, lease_seconds=LEASE)
+        assert [d.key for d in second] == ["k3", "k4"]  # leased rows and future rows wait
+        assert await tx.outbox.claim(worker="w2", now=at(1.5), limit=10, lease_seconds=LEASE) == []
+        assert await tx.outbox.counts() == {"pending": 1, "sending": 5}
+    async with store.transaction() as tx:
+        # w1 died: once its lease has run out its rows are claimed again, with the later row now due.
+        reclaimed = await tx.outbox.claim(worker="w3", now=at(30), limit=10, lease_seconds=LEASE)
+        assert [d.key for d in reclaimed] == ["k0", "k1", "k2", "k3", "k4", "later"]
+
+
+async def test_outcomes_sent_retry_and_failed(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        await tx.outbox.enqueue(
+            [
+                NewDelivery(key=k, message=_message(), channel="qa", platform="slack")
+                for k in ("ok", "again", "bad")
+            ],
+            now=at(0),
+        )
+        ok, again, bad = await tx.outbox.claim(worker="w", now=at(0), limit=10, lease_seconds=LEASE)
+        await tx.outbox.mark_sent(ok.id, platform="slack", platform_ref="ts-1", at=at(1))
+        await tx.outbox.mark_retry(again.id, error="429", not_before=at(5))
+        await tx.outbox.mark_failed(bad.id, error="channel gone")
+    async with store.transaction() as tx:
+        assert await tx.outbox.counts() == {"sent": 1, "pending": 1, "failed": 1}
+        assert await tx.outbox.sent_ref("ok") == ("slack", "ts-1")
+        assert await tx.outbox.sent_ref("again") is None
+        assert await tx.outbox.sent_ref("missing") is None
+        assert await tx.outbox.next_due(at(0)) == at(5)
+        assert await tx.outbox.next_due(at(5)) is None
+        assert await tx.outbox.claim(worker="w", now=at(4), limit=10, lease_seconds=LEASE) == []
+        [retried] = await tx.outbox.claim(worker="w", now=at(5), limit=10, lease_seconds=LEASE)
+        assert (retried.key, retried.attempts, retried.last_error) == ("again", 1, "429")
+        assert retried.not_before == at(5)
+        # Sent and failed rows are never claimed again, even long after.
+        assert await tx.outbox.claim(worker="w", now=at(1000), limit=10, lease_seconds=LEASE) == [retried]
+
+
+async def test_anchor_ref_finds_the_sent_thread_root_on_that_platform(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        await tx.outbox.enqueue(
+            [
+                NewDelivery(
+                    key="root-slack", message=_message(anchor="question:7"), channel="qa", platform="slack"
+                ),
+                NewDelivery(
+                    key="root-teams", message=_message(anchor="question:7"), channel="qa", platform="teams"
+                ),
+                NewDelivery(key="edit", message=_message(anchor="question:7"), replaces="root-slack"),
+                NewDelivery(
+                    key="reply", message=_message(thread="question:7"), channel="qa", platform="slack"
+                ),
+            ],
+            now=at(0),
+        )
+        assert await tx.outbox.anchor_ref("question:7", "slack") is None  # not sent yet
+        deliveries = {
+            d.key: d for d in await tx.outbox.claim(worker="w", now=at(0), limit=10, lease_seconds=LEASE)
+        }
+        await tx.outbox.mark_sent(
+            deliveries["root-slack"].id, platform="slack", platform_ref="ts-1", at=at(1)
+        )
+        await tx.outbox.mark_sent(deliveries["edit"].id, platform="slack", platform_ref="ts-1", at=at(2))
+        await tx.outbox.mark_sent(deliveries["reply"].id, platform="slack", platform_ref="ts-2", at=at(3))
+    async with store.transaction() as tx:
+        assert await tx.outbox.anchor_ref("question:7", "slack") == "ts-1"
+        assert await tx.outbox.anchor_ref("question:7", "teams") is None
+        assert await tx.outbox.anchor_ref("question:8", "slack") is None
+        # And back: a reply in the platform thread "ts-1" belongs to question 7; "ts-2" starts nothing.
+        assert await tx.outbox.thread_of("slack", "ts-1") == "question:7"
+        assert await tx.outbox.thread_of("slack", "ts-2") is None
+        assert await tx.outbox.thread_of("teams", "ts-1") is None
+
+
+async def test_keys_in_group(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        await tx.outbox.enqueue(
+            [
+                NewDelivery(key="x2", message=_message(), channel="c", platform="p", group="occurrence:1"),
+                NewDelivery(key="x1", message=_message(), channel="c", platform="p", group="occurrence:1"),
+                NewDelivery(key="y", message=_message(), channel="c", platform="p", group="occurrence:2"),
+                NewDelivery(key="z", message=_message(), channel="c", platform="p"),
+            ],
+            now=at(0),
+        )
+        assert await tx.outbox.keys_in_group("occurrence:1") == ["x2", "x1"]
+        assert await tx.outbox.keys_in_group("occurrence:3") == []
+
+
+# SQLite has a single writer (BEGIN IMMEDIATE), so racing claimers are a PostgreSQL matter.
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_concurrent_claimers_never_share_a_row(database_url: str, store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        rows = [NewDelivery(key=f"k{i}", message=_message(), channel="c", platform="p") for i in range(200)]
+        assert await tx.outbox.enqueue(rows, now=at(0)) == 200
+    stores = [SqlStore(database_url), SqlStore(database_url)]
+
+    async def drain(worker: str, other_store: SqlStore) -> list[int]:
+        claimed: list[int] = []
+        while True:
+            async with other_store.transaction() as tx:
+                batch = await tx.outbox.claim(worker=worker, now=at(1), limit=7, lease_seconds=LEASE)
+                await asyncio.sleep(0)  # hold the row locks while the other claimer runs
+            if not batch:
+                return claimed
+            claimed.extend(d.id for d in batch)
+
+    try:
+        results = await asyncio.gather(*(drain(f"w{n}", s) for n in range(2) for s in stores))
+    finally:
+        for other_store in stores:
+            await other_store.close()
+    every = [i for ids in results for i in ids]
+    assert len(every) == 200
+    assert len(set(every)) == 200
+    assert all(results)  # every claimer got some work

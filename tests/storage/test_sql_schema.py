@@ -1,0 +1,174 @@
+"""The schema itself: migrations match the models, upgrades are repeatable, anonymity, times."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, DateTime, inspect, text
+
+from dialogue.qa import QuestionStatus
+from storage import SqlStore, default_database_url, migration_status, upgrade_database
+from storage.migrate import head_revision
+from storage.models import AnswerRow, Base, RecipientRow
+from tests.storage.helpers import T0
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_migrations_create_exactly_the_models_schema(store: SqlStore) -> None:
+    async with store.engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []
+
+
+async def test_upgrading_twice_is_a_no_op_and_status_reports_the_head(database_url: str) -> None:
+    assert await asyncio.to_thread(migration_status, database_url) == (None, head_revision())
+    assert await asyncio.to_thread(upgrade_database, database_url) == head_revision()
+    store = SqlStore(database_url)
+    try:
+        async with store.transaction() as tx:
+            await tx.ideas.add_idea(
+                text="kept", at=T0, author_id=None, route=None, team_id=None, campaign_id=None
+            )
+        assert await asyncio.to_thread(upgrade_database, database_url) == head_revision()
+        async with store.transaction() as tx:
+            assert [i.text for i in await tx.ideas.ideas()] == ["kept"]
+    finally:
+        await store.close()
+    assert await asyncio.to_thread(migration_status, database_url) == (head_revision(), head_revision())
+
+
+async def _upgrade_in_a_process(url: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import sys; from storage import upgrade_database; print(upgrade_database(sys.argv[1]))",
+        url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode().strip()
+
+
+async def test_replicas_starting_together_upgrade_once(database_url: str) -> None:
+    """Several processes (and threads) upgrading one fresh database at once all succeed."""
+    revisions = await asyncio.gather(
+        *(_upgrade_in_a_process(database_url) for _ in range(3)),
+        *(asyncio.to_thread(upgrade_database, database_url) for _ in range(2)),
+    )
+    assert revisions == [head_revision()] * 5
+
+
+def test_default_database_url_is_a_sqlite_file_in_the_data_directory(tmp_path: Path) -> None:
+    data = tmp_path / "new" / "data"
+    assert default_database_url(data) == f"sqlite+aiosqlite:///{data.resolve() / 'nextpractice.db'}"
+    assert data.is_dir()
+
+
+async def test_upgrade_creates_a_missing_sqlite_directory(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'a' / 'b' / 'x.db'}"
+    assert await asyncio.to_thread(migration_status, url) == (None, head_revision())
+    assert not (tmp_path / "a").exists()  # asking the status creates nothing
+    assert await asyncio.to_thread(upgrade_database, url) == head_revision()
+    assert (tmp_path / "a" / "b" / "x.db").is_file()
+
+
+def test_answers_cannot_lead_to_a_person_or_a_moment() -> None:
+    answers = AnswerRow.__table__
+    assert {fk.column.table.name for fk in answers.foreign_keys} == {"occurrences", "survey_items", "teams"}
+    assert not any("person" in c.name or "user" in c.name or "identity" in c.name for c in answers.columns)
+    assert not any(isinstance(c.type, DateTime) for c in answers.columns)
+    assert [c.name for c in answers.primary_key] == ["occurrence_id", "item_id", "respondent"]
+    # Who a run went to lives apart, with nothing beyond the run and the team to join on.
+    shared = {c.name for c in answers.columns} & {c.name for c in RecipientRow.__table__.columns}
+    assert shared == {"occurrence_id", "team_id"}
+
+
+async def test_anonymous_rows_store_no_person(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        idea = await tx.ideas.add_idea(
+            text="i", at=T0, author_id=None, route="idea:1#r", team_id=None, campaign_id=None
+        )
+        question = await tx.questions.add_question(
+            text="q",
+            at=T0,
+            asker_id=None,
+            route="question:1#r",
+            addressed_to_id=None,
+            status=QuestionStatus.OPEN,
+        )
+    async with store.engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text("SELECT author_id, route FROM ideas WHERE id = :id"), {"id": idea.id}
+            )
+        ).one()
+        assert tuple(row) == (None, "idea:1#r")
+        row = (
+            await connection.execute(
+                text("SELECT asker_id, route FROM questions WHERE id = :id"), {"id": question.id}
+            )
+        ).one()
+        assert tuple(row) == (None, "question:1#r")
+
+
+async def test_times_round_trip_as_aware_utc(store: SqlStore) -> None:
+    paris_summer = datetime(2026, 7, 1, 14, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
+    async with store.transaction() as tx:
+        idea = await tx.ideas.add_idea(
+            text="x", at=paris_summer, author_id=None, route=None, team_id=None, campaign_id=None
+        )
+    async with store.transaction() as tx:
+        stored = await tx.ideas.get_idea(idea.id)
+    assert stored is not None
+    assert stored.created_at == paris_summer
+    assert stored.created_at.tzinfo is UTC
+    assert stored.created_at.hour == 12
+
+
+async def test_naive_times_are_refused(store: SqlStore) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        async with store.transaction() as tx:
+            await tx.ideas.add_idea(
+                text="x", at=datetime(2026, 1, 1), author_id=None, route=None, team_id=None, campaign_id=None
+            )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_sqlite_connections_enforce_foreign_keys_and_use_wal(store: SqlStore) -> None:
+    async with store.engine.connect() as connection:
+        assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+        assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar() == 5000
+        # Not even SQLite's hidden rowid records the order in which answers came in.
+        answers_sql = (
+            await connection.execute(text("SELECT sql FROM sqlite_master WHERE name = 'answers'"))
+        ).scalar()
+        assert "WITHOUT ROWID" in str(answers_sql)
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        async with store.transaction() as tx:
+            await tx.ideas.add_vote(12345, 67890)
+
+
+async def test_inspected_outbox_has_its_claim_index(store: SqlStore) -> None:
+    def indexes(connection: Connection) -> set[tuple[str, ...]]:
+        return {tuple(i["column_names"]) for i in inspect(connection).get_indexes("deliveries")}
+
+    async with store.engine.connect() as connection:
+        found = await connection.run_sync(indexes)
+    assert ("status", "not_before") in found
+    assert ("anchor", "platform") in found

@@ -1,0 +1,256 @@
+"""The survey repository on both engines: definitions, runs, recipients and answers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from dialogue.directory import Audience
+from dialogue.surveys import Answer, ItemKind, OccurrenceKind, Recipient, SurveyKind
+from storage import SqlStore
+from tests.storage.helpers import T0, at, person
+
+PULSE = OccurrenceKind.PULSE
+ITEMS = [
+    (ItemKind.SCALE, "How was your week?", ()),
+    (ItemKind.CHOICE, "Best day?", ("Mon", "Fri")),
+    (ItemKind.TEXT, "Anything else?", ()),
+]
+
+
+def _survey_kwargs(**changes: Any) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "name": "Weekly pulse",
+        "kind": SurveyKind.PULSE,
+        "items": ITEMS,
+        "audience": Audience(),
+        "anonymous": True,
+        "owner_id": None,
+        "open_hours": 72,
+        "remind_after_hours": 24,
+        "intro": "Hello",
+    }
+    kwargs.update(changes)
+    return kwargs
+
+
+async def test_survey_definition_is_replaced_by_name_keeping_item_ids_by_position(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        boss = await person(tx, "boss")
+        team = await tx.directory.upsert_team(name="Red", parent_id=None)
+        survey = await tx.surveys.add_survey(**_survey_kwargs())
+        assert [(i.position, i.kind, i.text, i.options) for i in survey.items] == [
+            (1, ItemKind.SCALE, "How was your week?", ()),
+            (2, ItemKind.CHOICE, "Best day?", ("Mon", "Fri")),
+            (3, ItemKind.TEXT, "Anything else?", ()),
+        ]
+        checkin = await tx.surveys.add_survey(
+            **_survey_kwargs(name="Check-in", kind=SurveyKind.CHECKIN, owner_id=boss.id)
+        )
+    async with store.transaction() as tx:
+        replaced = await tx.surveys.add_survey(
+            **_survey_kwargs(
+                name="WEEKLY PULSE",
+                items=[(ItemKind.ENPS, "Recommend us?", ()), ITEMS[1]],
+                audience=Audience((team.id,)),
+                anonymous=False,
+                open_hours=24,
+                remind_after_hours=None,
+                intro="Hi again",
+            )
+        )
+        assert replaced.id == survey.id
+        assert replaced.name == "Weekly pulse"
+        assert [i.id for i in replaced.items] == [i.id for i in survey.items[:2]]
+        assert [(i.kind, i.text) for i in replaced.items] == [
+            (ItemKind.ENPS, "Recommend us?"),
+            (ItemKind.CHOICE, "Best day?"),
+        ]
+        assert (replaced.audience, replaced.anonymous, replaced.open_hours) == (
+            Audience((team.id,)),
+            False,
+            24,
+        )
+        assert (replaced.remind_after_hours, replaced.intro) == (None, "Hi again")
+        assert await tx.surveys.get_survey(survey.id) == replaced
+        assert await tx.surveys.survey_by_name("weekly PULSE") == replaced
+        assert await tx.surveys.survey_by_name("other") is None
+        assert await tx.surveys.surveys() == [replaced, checkin]
+        assert await tx.surveys.surveys(SurveyKind.CHECKIN) == [checkin]
+        assert checkin.owner_id == boss.id
+        assert await tx.surveys.get_survey(survey.id + 100) is None
+
+
+async def test_occurrences_are_created_once_per_key(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        schedule = await tx.schedules.set_schedule(kind=PULSE, target_id=1, cron="0 9 * * *", time_zone="UTC")
+        first = await tx.surveys.add_occurrence(
+            key="schedule:1:a",
+            kind=PULSE,
+            target_id=1,
+            opens_at=at(0),
+            closes_at=at(60),
+            remind_at=at(30),
+            schedule_id=schedule.id,
+        )
+        assert first is not None
+        assert (first.key, first.kind, first.target_id, first.schedule_id) == (
+            "schedule:1:a",
+            PULSE,
+            1,
+            schedule.id,
+        )
+        assert (first.opens_at, first.closes_at, first.remind_at) == (at(0), at(60), at(30))
+        assert (first.closed, first.reminded, first.reply_text) == (False, False, "")
+        repeat = await tx.surveys.add_occurrence(
+            key="schedule:1:a",
+            kind=PULSE,
+            target_id=1,
+            opens_at=at(1),
+            closes_at=at(61),
+            remind_at=None,
+            schedule_id=None,
+        )
+        assert repeat is None
+        assert await tx.surveys.get_occurrence(first.id) == first
+        assert await tx.surveys.get_occurrence(first.id + 100) is None
+
+
+async def test_occurrence_queries_close_remind_and_next_event(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        old = await tx.surveys.add_occurrence(
+            key="a",
+            kind=PULSE,
+            target_id=1,
+            opens_at=at(0),
+            closes_at=at(60),
+            remind_at=at(30),
+            schedule_id=None,
+        )
+        new = await tx.surveys.add_occurrence(
+            key="b",
+            kind=PULSE,
+            target_id=1,
+            opens_at=at(10),
+            closes_at=at(40),
+            remind_at=None,
+            schedule_id=None,
+        )
+        other = await tx.surveys.add_occurrence(
+            key="c",
+            kind=OccurrenceKind.CAMPAIGN,
+            target_id=1,
+            opens_at=at(5),
+            closes_at=at(90),
+            remind_at=at(20),
+            schedule_id=None,
+        )
+        assert old and new and other
+    async with store.transaction() as tx:
+        assert [o.id for o in await tx.surveys.occurrences(kind=PULSE, target_id=1)] == [new.id, old.id]
+        assert [o.id for o in await tx.surveys.occurrences(kind=PULSE, target_id=1, limit=1)] == [new.id]
+        assert await tx.surveys.occurrences(kind=PULSE, target_id=2) == []
+        assert [o.id for o in await tx.surveys.open_occurrences()] == [old.id, other.id, new.id]
+        assert [o.id for o in await tx.surveys.due_to_close(at(40))] == [new.id]
+        assert [o.id for o in await tx.surveys.due_to_close(at(39))] == []
+        assert [o.id for o in await tx.surveys.due_reminders(at(30))] == [other.id, old.id]
+        assert await tx.surveys.next_event(at(0)) == at(20)
+        assert await tx.surveys.next_event(at(20)) == at(30)
+        assert await tx.surveys.mark_reminded(other.id)
+        assert not await tx.surveys.mark_reminded(other.id)
+        assert await tx.surveys.next_event(at(0)) == at(30)
+        assert [o.id for o in await tx.surveys.due_reminders(at(30))] == [old.id]
+        assert await tx.surveys.close(new.id)
+        assert not await tx.surveys.close(new.id)
+        assert await tx.surveys.due_to_close(at(100)) == [
+            o for o in await tx.surveys.open_occurrences() if o.id in (old.id, other.id)
+        ]
+        await tx.surveys.set_reply(new.id, "You said, we did")
+    async with store.transaction() as tx:
+        closed = await tx.surveys.get_occurrence(new.id)
+        assert closed is not None
+        assert (closed.closed, closed.reply_text) == (True, "You said, we did")
+        assert [o.id for o in await tx.surveys.open_occurrences()] == [old.id, other.id]
+        assert await tx.surveys.next_event(at(90)) is None
+
+
+async def test_recipients_and_answers(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        team = await tx.directory.upsert_team(name="Red", parent_id=None)
+        amira = await person(tx, "amira")
+        ben = await person(tx, "ben")
+        survey = await tx.surveys.add_survey(**_survey_kwargs())
+        run = await tx.surveys.add_occurrence(
+            key="run",
+            kind=PULSE,
+            target_id=survey.id,
+            opens_at=T0,
+            closes_at=T0 + timedelta(days=3),
+            remind_at=None,
+            schedule_id=None,
+        )
+        assert run is not None
+        await tx.surveys.add_recipients(run.id, [Recipient(ben.id, team.id), Recipient(amira.id, None)])
+        await tx.surveys.add_recipients(run.id, [Recipient(ben.id, team.id)])  # duplicates are ignored
+        await tx.surveys.add_recipients(run.id, [])
+    async with store.transaction() as tx:
+        assert await tx.surveys.recipients(run.id) == [Recipient(amira.id, None), Recipient(ben.id, team.id)]
+        assert await tx.surveys.is_recipient(run.id, ben.id) == Recipient(ben.id, team.id)
+        assert await tx.surveys.is_recipient(run.id, ben.id + 100) is None
+        scale, choice, text = survey.items
+        first = Answer(run.id, scale.id, "key-b", team.id, number=4)
+        assert await tx.surveys.save_answer(first)
+        changed = Answer(run.id, scale.id, "key-b", team.id, number=2)
+        assert not await tx.surveys.save_answer(changed)
+        words = Answer(run.id, text.id, "key-b", team.id, text="more coffee")
+        assert await tx.surveys.save_answer(words)
+        other = Answer(run.id, scale.id, "key-a", None, number=5)
+        assert await tx.surveys.save_answer(other)
+    async with store.transaction() as tx:
+        assert await tx.surveys.answers(run.id) == [other, changed, words]
+        assert await tx.surveys.answers_of(run.id, "key-b") == [changed, words]
+        assert await tx.surveys.answers_of(run.id, "nobody") == []
+        assert await tx.surveys.respondents(run.id) == {"key-a", "key-b"}
+        assert choice.id not in {a.item_id for a in await tx.surveys.answers(run.id)}
+
+
+async def test_answers_of_a_named_survey_keep_only_the_respondent_key(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        amira = await person(tx, "amira")
+        survey = await tx.surveys.add_survey(**_survey_kwargs(anonymous=False))
+        run = await tx.surveys.add_occurrence(
+            key="run",
+            kind=PULSE,
+            target_id=survey.id,
+            opens_at=T0,
+            closes_at=at(10),
+            remind_at=None,
+            schedule_id=None,
+        )
+        assert run is not None
+        key = f"person:{amira.id}"
+        await tx.surveys.save_answer(
+            Answer(run.id, survey.items[0].id, key, None, number=3, person_id=amira.id)
+        )
+        [stored] = await tx.surveys.answers(run.id)
+        assert (stored.respondent, stored.number, stored.person_id) == (key, 3, None)
+
+
+async def test_removing_items_removes_their_answers(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        survey = await tx.surveys.add_survey(**_survey_kwargs())
+        run = await tx.surveys.add_occurrence(
+            key="run",
+            kind=PULSE,
+            target_id=survey.id,
+            opens_at=T0,
+            closes_at=at(10),
+            remind_at=None,
+            schedule_id=None,
+        )
+        assert run is not None
+        for item in survey.items:
+            await tx.surveys.save_answer(Answer(run.id, item.id, "k", None, number=1))
+        shorter = await tx.surveys.add_survey(**_survey_kwargs(items=ITEMS[:1]))
+        assert [i.id for i in shorter.items] == [survey.items[0].id]
+        assert [a.item_id for a in await tx.surveys.answers(run.id)] == [survey.items[0].id]
