@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable
+from datetime import datetime
 
 from dialogue.directory import Person
 
@@ -45,3 +46,8 @@ class Pseudonymiser:
     def respondent(self, occurrence_id: int, person_id: int) -> str:
         """The key an anonymous answer is stored under: one per person per run, unlinkable across runs."""
         return self._tag(f"answer:{occurrence_id}", person_id)
+
+
+def coarse(at: datetime) -> datetime:
+    """The hour ``at`` falls in: an anonymous item keeps no exact time to match against activity or logs."""
+    return at.replace(minute=0, second=0, microsecond=0)

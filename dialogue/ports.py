@@ -371,6 +371,14 @@ class OutboxRepo(Protocol):
         """The platform ref of the sent message on ``platform`` that starts thread ``anchor``."""
         ...
 
+    async def thread_of(self, platform: str, platform_ref: str) -> str | None:
+        """The thread key (``anchor``) of the sent message on ``platform`` with this ref, if it starts one."""
+        ...
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        """The earliest ``not_before`` of a pending row later than ``after`` (for moving a clock)."""
+        ...
+
     async def keys_in_group(self, group: str) -> list[str]:
         """Keys of every delivery in ``group`` (e.g. all messages of one pulse run)."""
         ...
@@ -393,6 +401,14 @@ class ConversationRepo(Protocol):
         ...
 
 
+class InboxRepo(Protocol):
+    """Inbound platform events already handled (platforms retry; each event counts once)."""
+
+    async def first_time(self, key: str, *, at: datetime) -> bool:
+        """Record ``key`` (e.g. a Slack event id); False if it was recorded before."""
+        ...
+
+
 class Repositories(Protocol):
     """The repositories of one unit of work."""
 
@@ -410,6 +426,8 @@ class Repositories(Protocol):
     def outbox(self) -> OutboxRepo: ...
     @property
     def conversations(self) -> ConversationRepo: ...
+    @property
+    def inbox(self) -> InboxRepo: ...
 
 
 class Store(Protocol):

@@ -19,6 +19,8 @@ K = TypeVar("K", bound=Hashable)
 
 TOO_FEW = "fewer than {k} answers"
 PROTECTS = "withheld so a smaller group can't be worked out"
+# People without a team, and teams too small to show apart, are counted together.
+OTHER_TEAMS = "Other teams"
 
 
 def suppressed(sizes: Mapping[K, int], k: int) -> dict[K, str]:
@@ -140,8 +142,8 @@ def summarise(
         overall_reason = TOO_FEW.format(k=k) if len(given) < k else ""
         hidden = suppressed({team: len(group) for team, group in by_team.items()}, k)
         teams = tuple(
-            figures(item, team_names.get(team, "No team"), group, hidden.get(team, ""))
-            for team, group in sorted(by_team.items(), key=lambda kv: team_names.get(kv[0], "No team"))
+            figures(item, team_names.get(team, OTHER_TEAMS), group, hidden.get(team, ""))
+            for team, group in sorted(by_team.items(), key=lambda kv: team_names.get(kv[0], OTHER_TEAMS))
         )
         # Free text is shown only overall and only when enough people wrote some.
         texts = (

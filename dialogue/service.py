@@ -12,8 +12,8 @@ from dialogue.anonymity import Pseudonymiser
 from dialogue.commands import help_reply, lookup, run_command
 from dialogue.directory import Person, Role
 from dialogue.errors import Refusal
-from dialogue.events import Chose, Command, Event, Said, Submitted, ThreadReply
-from dialogue.flows import campaigns, ideas, questions, surveys
+from dialogue.events import Chose, Command, Event, Identity, Profile, Said, Submitted, ThreadReply
+from dialogue.flows import campaigns, home, ideas, questions, surveys
 from dialogue.flows.checkins import reply as checkin_reply
 from dialogue.flows.env import Env
 from dialogue.flows.survey_commands import finish
@@ -62,6 +62,12 @@ class Dialogue:
             if isinstance(event, Submitted) and refusal.field:
                 return Reply(form_errors={refusal.field: refusal.message})
             return Reply(messages=(Message(t(refusal.message)),))
+
+    async def overview(self, who: Identity, profile: Profile | None = None) -> tuple[Message, ...]:
+        """The person's overview (App Home, a personal tab): their ideas, what to answer, open questions."""
+        me = await self._whom(Command(who, "", profile or Profile()))
+        async with self._unit() as env:
+            return await home.overview(env, me)
 
     async def _whom(self, event: Event) -> Person:
         """The person behind the event's identity; someone new is added as staff."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dialogue.anonymity import coarse
 from dialogue.args import Args
 from dialogue.directory import Person
 from dialogue.errors import Refusal
@@ -95,12 +96,21 @@ async def submit(
 ) -> Reply:
     """Store a new idea and thank its author."""
     body = clean_text(text, what="idea", limit=IDEA_MAX, field=field)
+    at = coarse(env.now) if anonymous else env.now
+    team_id = me.team_ids[0] if me.team_ids else None
+    # Naming a tiny team would name its members; below the group size an anonymous idea has no team.
+    if (
+        anonymous
+        and team_id is not None
+        and len(await env.tx.directory.people(team_ids=[team_id])) < env.settings.min_group_size
+    ):
+        team_id = None
     idea = await env.tx.ideas.add_idea(
         text=body,
-        at=env.now,
+        at=at,
         author_id=None if anonymous else me.id,
         route=None,
-        team_id=me.team_ids[0] if me.team_ids else None,
+        team_id=team_id,
         campaign_id=campaign_id,
     )
     if anonymous:
@@ -108,7 +118,7 @@ async def submit(
     await env.tx.ideas.add_event(
         IdeaEvent(
             idea_id=idea.id,
-            at=env.now,
+            at=at,
             by_id=None if anonymous else me.id,
             kind="submitted",
             to_status=IdeaStatus.NEW,
@@ -402,7 +412,7 @@ async def cmd_adopt(env: Env, me: Person, args: Args) -> Reply:
         deliveries.append(
             to_author(f"idea:{idea.id}:adopted:{team_id}:author", news, person_id=None, route=idea.route)
         )
-    elif idea.author_id not in {p.id for p in origin}:
+    elif not idea.anonymous and idea.author_id not in {p.id for p in origin}:
         deliveries.append(
             to_author(f"idea:{idea.id}:adopted:{team_id}:author", news, person_id=idea.author_id, route=None)
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from dialogue.anonymity import coarse
 from dialogue.args import Args
 from dialogue.directory import Person, Role
 from dialogue.errors import Refusal
@@ -109,7 +110,7 @@ async def cmd_ask(env: Env, me: Person, args: Args) -> Reply:
     held = anonymous and env.settings.premoderate_anonymous
     question = await env.tx.questions.add_question(
         text=text,
-        at=env.now,
+        at=coarse(env.now) if anonymous else env.now,
         asker_id=None if anonymous else me.id,
         route=None,
         addressed_to_id=addressed.id if addressed else None,

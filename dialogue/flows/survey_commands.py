@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dialogue.args import Args
 from dialogue.directory import Person
 from dialogue.errors import Refusal
@@ -131,4 +133,4 @@ async def finish(env: Env, occurrence: Occurrence) -> None:
     """Close a run and, for a check-in, send its owner the digest."""
     survey = await close_run(env, occurrence)
     if survey is not None and survey.kind is SurveyKind.CHECKIN:
-        await checkins.send_digest(env, survey, occurrence)
+        await checkins.send_digest(env, survey, replace(occurrence, closed=True))

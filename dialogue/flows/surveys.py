@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -118,6 +119,19 @@ def item_message(
     )
 
 
+def recipients_of(people: Sequence[Person], k: int) -> list[Recipient]:
+    """Who a run goes to, each with their home team, unless fewer than ``k`` of the run are in it.
+
+    Answers carry the recipient's team for per-team results; a team smaller than the minimum
+    group size would make its few answers traceable, so its people count as "Other teams".
+    """
+    homes = [p.team_ids[0] if p.team_ids else None for p in people]
+    sizes = Counter(homes)
+    return [
+        Recipient(p.id, home if sizes[home] >= k else None) for p, home in zip(people, homes, strict=True)
+    ]
+
+
 def item_key(occurrence_id: int, item_id: int, person_id: int) -> str:
     """Idempotency key of one question sent to one person."""
     return f"occ:{occurrence_id}:item:{item_id}:p:{person_id}"
@@ -138,7 +152,8 @@ async def start_run(
         key=key,
         kind=OccurrenceKind(survey.kind.value),
         target_id=survey.id,
-        opens_at=env.now,
+        # A local-time run opens when its first recipient gets it, not when the scheduler fired it.
+        opens_at=min(send_at.values(), default=env.now),
         closes_at=last_send + timedelta(hours=survey.open_hours),
         remind_at=last_send + timedelta(hours=survey.remind_after_hours)
         if survey.remind_after_hours is not None and survey.remind_after_hours < survey.open_hours
@@ -147,9 +162,7 @@ async def start_run(
     )
     if occurrence is None:
         return None
-    await env.tx.surveys.add_recipients(
-        occurrence.id, [Recipient(p.id, p.team_ids[0] if p.team_ids else None) for p in people]
-    )
+    await env.tx.surveys.add_recipients(occurrence.id, recipients_of(people, env.settings.min_group_size))
     first = survey.items[0]
     await env.send(
         NewDelivery(

@@ -1,0 +1,132 @@
+"""The composition root: builds the running bot from settings, and is the only place that knows every part.
+
+Tests and the CLI call :func:`build_app` with their own clock or senders (cosmicpython's
+``bootstrap``), so nothing else constructs stores, workers or the core by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aiohttp
+
+from adapters.console import ConsoleSender
+from bot.clock import SystemClock
+from bot.delivery import DeliveryWorker
+from bot.settings import Settings
+from bot.slack import SlackParts, build_slack
+from dialogue.anonymity import Pseudonymiser
+from dialogue.ports import Clock, Sender
+from dialogue.service import Dialogue
+from storage import SqlStore, default_database_url, upgrade_database
+
+CONSOLE = "console"
+SLACK = "slack"
+
+
+@dataclass
+class App:
+    """Everything a running bot is made of."""
+
+    settings: Settings
+    database_url: str
+    store: SqlStore
+    clock: Clock
+    pseudonymiser: Pseudonymiser
+    dialogue: Dialogue
+    senders: dict[str, Sender]
+    worker: DeliveryWorker
+    slack: SlackParts | None = None
+    http: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        """Release the platform connections and the database connections."""
+        if self.http is not None:
+            await self.http.close()
+        await self.store.close()
+
+
+def database_url(settings: Settings) -> str:
+    """The configured database, or the SQLite file under the data directory."""
+    return settings.database_url or default_database_url(settings.data_dir)
+
+
+async def migrate(url: str) -> str:
+    """Bring the database schema up to date; returns the revision it is at.
+
+    Alembic's commands are synchronous (and run their own event loop for async engines),
+    so they run in a thread rather than on this loop.
+    """
+    return await asyncio.to_thread(upgrade_database, url)
+
+
+async def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    senders: Mapping[str, Sender] | None = None,
+    concurrency: int = 16,
+) -> App:
+    """Migrate the database and wire store, core, senders and delivery worker together.
+
+    ``senders`` add to (or replace) the default console sender, which prints to stdout.
+    ``concurrency=1`` delivers strictly in outbox order (the console, for readable transcripts).
+    """
+    url = database_url(settings)
+    await migrate(url)
+    store = SqlStore(url)
+    clock = clock or SystemClock()
+    pseudonymiser = Pseudonymiser(settings.secret_key)
+    base = settings.dialogue_settings()
+    # Q&A questions are also posted to the console's "#qa" channel, so the console shows the whole dialogue.
+    platforms = [*base.channel_platforms, CONSOLE]
+    if settings.slack is not None and settings.slack.qa_channel_id:
+        platforms.append(SLACK)
+    channel_platforms = tuple(dict.fromkeys(platforms))
+    dialogue = Dialogue(
+        store=store,
+        clock=clock,
+        pseudonymiser=pseudonymiser,
+        settings=dataclasses.replace(base, channel_platforms=channel_platforms),
+    )
+    all_senders: dict[str, Sender] = {CONSOLE: ConsoleSender(print)}
+    slack: SlackParts | None = None
+    http: aiohttp.ClientSession | None = None
+    if settings.slack is not None:
+        http = aiohttp.ClientSession()
+        slack = build_slack(
+            settings.slack,
+            dialogue=dialogue,
+            store=store,
+            clock=clock,
+            session=http,
+            qa_channel=settings.qa_channel,
+        )
+        all_senders[SLACK] = slack.sender
+    all_senders.update(senders or {})
+    worker = DeliveryWorker(
+        store=store,
+        senders=all_senders,
+        pseudonymiser=pseudonymiser,
+        clock=clock,
+        worker_id=f"{socket.gethostname()}:{os.getpid()}",
+        lease_seconds=settings.delivery_lease_seconds,
+        concurrency=concurrency,
+    )
+    return App(
+        settings=settings,
+        database_url=url,
+        store=store,
+        clock=clock,
+        pseudonymiser=pseudonymiser,
+        dialogue=dialogue,
+        senders=all_senders,
+        worker=worker,
+        slack=slack,
+        http=http,
+    )

@@ -1,0 +1,685 @@
+"""The ``nextpractice`` command: try the bot, set up an organisation, run it.
+
+Every problem a person can fix (a missing file, a bad setting, an unknown handle) is
+reported in one plain line on stderr with a non-zero exit code, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import logging
+import signal
+import sys
+import time as timer
+import tomllib
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, date, datetime, time, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from apscheduler.triggers.cron import CronTrigger
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from adapters.console import (
+    ConsoleSender,
+    ConsoleSession,
+    ScriptError,
+    parse_script,
+    play_script,
+    run_interactive,
+    script_handles,
+)
+from bot.bootstrap import CONSOLE, App, build_app, database_url, migrate
+from bot.clock import MovableClock, SystemClock
+from bot.console_host import AppConsoleHost
+from bot.scheduler import Scheduler
+from bot.server import SLACK_PATH, start, web_app
+from bot.settings import Settings
+from bot.slack_sync import sync_slack_directory
+from dialogue.directory_import import import_directory
+from dialogue.ports import Clock, Sender, Store
+from dialogue.programme import ProgrammeError, load_programme
+from dialogue.surveys import OccurrenceKind
+
+OK, FAILED, BAD_CONFIG = 0, 1, 2
+
+# The console shows times in the organisation's home zone; the demo council is in England.
+CONSOLE_ZONE = ZoneInfo("Europe/London")
+DEMO_HANDLE = "amira"
+CLOCK_FILE = "console-clock.txt"  # where the console's moved clock is kept between runs
+REPORT_SECONDS = 15  # how often serve looks at the outbox to report progress
+
+log = logging.getLogger("nextpractice")
+
+Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
+
+
+class CliError(Exception):
+    """A problem the person can fix, reported in one line with exit code ``code``."""
+
+    def __init__(self, message: str, code: int = FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# -- the parser ----------------------------------------------------------------------------
+
+DESCRIPTION = """\
+nextpractice is a chat bot for two-way dialogue between staff and senior managers:
+ideas, pulse surveys, questions answered in the open, and check-ins.
+
+Try it:
+  nextpractice demo                           chat with a sample council, in this window
+
+Set up your organisation:
+  nextpractice directory import people.csv    add or update people and teams
+  nextpractice directory sync slack           the same, from your Slack workspace
+  nextpractice programme load programme.toml  add or update campaigns, pulses and check-ins
+  nextpractice console --as HANDLE            chat as one of your people to try things out
+
+Run it:
+  nextpractice serve                          send scheduled pulses, check-ins and reminders
+  nextpractice db upgrade                     update the database (also done on every start)
+"""
+
+EPILOG = """\
+Settings come from environment variables, e.g. DATABASE_URL and NEXTPRACTICE_DATA_DIR
+(see the README). Add --help after any command for more, e.g. nextpractice demo --help."""
+
+CSV_HELP = """\
+The file is a spreadsheet saved as CSV (UTF-8), one row per person, with these columns:
+
+  handle          short name people are known by, e.g. amira (lower case, no spaces)
+  name            full name, e.g. Amira Hassan
+  time_zone       where they work, e.g. Europe/London (blank means UTC)
+  roles           staff, manager, senior_leader, admin; several separated by ;
+  team            their team, e.g. Reablement
+  parent_team     the team above it, e.g. Adult Social Care (optional)
+  slack_user_id, slack_team_id, teams_user_id, teams_tenant   their chat accounts (optional)
+
+Importing again updates people and teams; rows with mistakes are listed and skipped.
+See bot/demo/organisation.csv for a complete example."""
+
+TOML_HELP = """\
+The file lists [[campaign]], [[pulse]] and [[checkin]] entries with their questions and
+schedules. Loading is all-or-nothing: if anything is wrong nothing changes and every
+mistake is listed. See bot/demo/programme.toml for a complete, commented example."""
+
+CONSOLE_HELP = """\
+In the console, type to the bot as you would in chat (try "help"), answer buttons by
+typing their number, and use /as HANDLE to become someone else, /clock +7d to move time
+on (scheduled messages are sent as time passes), /help for all console controls."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line grammar, with help written for the people who run the programme."""
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="nextpractice",
+        usage="nextpractice COMMAND [options]",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=raw,
+    )
+    # The description lists the commands in plain words; argparse's own list would repeat it
+    # (and misaligns nested command names).
+    commands = parser.add_subparsers(metavar="COMMAND", help=argparse.SUPPRESS)
+
+    demo = commands.add_parser(
+        "demo",
+        help="try the bot with a sample council (Riverside Council)",
+        description="Load a sample council with teams, managers, directors and staff, then chat\n"
+        "with the bot as a support worker. Without --fresh, an earlier demo carries on.\n\n" + CONSOLE_HELP,
+        formatter_class=raw,
+    )
+    demo.add_argument("--fresh", action="store_true", help="start again from an empty demo database")
+    demo.set_defaults(run=demo_command)
+
+    console = commands.add_parser(
+        "console",
+        help="chat with the bot in this window as one of your people",
+        description="Chat with the bot in this window, as someone in the directory.\n\n"
+        + CONSOLE_HELP
+        + "\n\nWith --script, play a transcript instead: one 'handle: text' line per message,\n"
+        "plus /as and /clock lines; every message the bot sends is printed.",
+        formatter_class=raw,
+    )
+    console.add_argument(
+        "--as", dest="handle", required=True, metavar="HANDLE", help="who you are, e.g. amira"
+    )
+    console.add_argument("--script", metavar="FILE", type=Path, help="play this transcript and exit")
+    console.add_argument(
+        "--start",
+        metavar="'YYYY-MM-DD HH:MM'",
+        type=_london_time,
+        help="set the clock to this London time first, so a transcript plays the same every time",
+    )
+    console.set_defaults(run=console_command)
+
+    directory = commands.add_parser(
+        "directory", help="manage people and teams", description="Manage people and teams."
+    ).add_subparsers(title="directory commands", metavar="COMMAND", required=True)
+    directory_import = directory.add_parser(
+        "import",
+        help="add or update people and teams from a CSV file",
+        description=CSV_HELP,
+        formatter_class=raw,
+    )
+    directory_import.add_argument("file", type=Path, metavar="FILE.csv", help="the spreadsheet, saved as CSV")
+    directory_import.set_defaults(run=directory_import_command)
+    directory_sync = directory.add_parser(
+        "sync",
+        help="add or update people and teams from Slack",
+        description="Read the Slack workspace's members (names and time zones; deactivated accounts are\n"
+        "switched off) and its user groups (each becomes a team). Roles stay as the CSV set them.\n"
+        "Needs SLACK_BOT_TOKEN.",
+        formatter_class=raw,
+    )
+    directory_sync.add_argument("platform", choices=["slack"], help="where to read the directory from")
+    directory_sync.set_defaults(run=directory_sync_command)
+
+    programme = commands.add_parser(
+        "programme",
+        help="manage campaigns, pulses and check-ins",
+        description="Manage campaigns, pulses and check-ins.",
+    ).add_subparsers(title="programme commands", metavar="COMMAND", required=True)
+    programme_load = programme.add_parser(
+        "load",
+        help="add or update the programme from a TOML file",
+        description=TOML_HELP,
+        formatter_class=raw,
+    )
+    programme_load.add_argument("file", type=Path, metavar="FILE.toml", help="the programme file")
+    programme_load.set_defaults(run=programme_load_command)
+
+    db = commands.add_parser(
+        "db", help="database maintenance", description="Database maintenance."
+    ).add_subparsers(title="db commands", metavar="COMMAND", required=True)
+    db.add_parser(
+        "upgrade",
+        help="bring the database up to date (also done on every start)",
+        description="Apply any database changes this version needs. Safe to run more than once.",
+    ).set_defaults(run=db_upgrade_command)
+
+    commands.add_parser(
+        "serve",
+        help="run the bot: send scheduled messages until stopped with Ctrl-C",
+        description="Run the scheduler and the delivery worker: campaigns, pulses, check-ins and reminders "
+        "go out when due. Stop with Ctrl-C. (Slack and Teams connections come in a later version.)",
+    ).set_defaults(run=serve_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``nextpractice`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command: Command | None = getattr(args, "run", None)
+    if command is None:
+        parser.print_help()
+        return BAD_CONFIG
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        return _fail(f"configuration problem: {exc}", BAD_CONFIG)
+    logging.basicConfig(
+        level=logging.WARNING if command in (demo_command, console_command) else settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return asyncio.run(command(settings, args))
+    except CliError as exc:
+        return _fail(str(exc), exc.code)
+    except KeyboardInterrupt:  # Ctrl-C: everything was closed on the way out
+        print("\nStopped.")
+        return OK
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"nextpractice: {message}", file=sys.stderr)
+    return code
+
+
+# -- opening the bot -----------------------------------------------------------------------
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        return url.split("://", 1)[0] + "://..."
+
+
+@asynccontextmanager
+async def _open(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    senders: Mapping[str, Sender] | None = None,
+    concurrency: int = 16,
+) -> AsyncIterator[App]:
+    """The built bot, closed afterwards; a database that cannot be opened is a configuration problem."""
+    try:
+        app = await build_app(settings, clock=clock, senders=senders, concurrency=concurrency)
+    except (SQLAlchemyError, OSError) as exc:
+        url = _safe_url(database_url(settings))
+        raise CliError(f"cannot open the database {url}: {exc}", BAD_CONFIG) from exc
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+async def _read_text(path: Path, what: str) -> str:
+    """A text file's contents (a byte-order mark, as Excel writes, is dropped)."""
+    try:
+        return await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CliError(f"there is no {what} file {path}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path} is not UTF-8 text (in Excel, save it as 'CSV UTF-8')") from None
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+
+
+# -- demo and console ----------------------------------------------------------------------
+
+
+def _london_time(text: str) -> datetime:
+    """``YYYY-MM-DD HH:MM`` read as a London wall-clock time, in UTC."""
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=CONSOLE_ZONE).astimezone(UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time like '2026-11-30 08:00'") from None
+
+
+def next_monday_morning(after: datetime) -> datetime:
+    """The first Monday 08:00 in England at or after ``after`` (UTC)."""
+    local = after.astimezone(CONSOLE_ZONE)
+    monday: date = local.date() + timedelta(days=-local.weekday() % 7)
+    start = datetime.combine(monday, time(8, 0), CONSOLE_ZONE)
+    if start < after:
+        start = datetime.combine(monday + timedelta(weeks=1), time(8, 0), CONSOLE_ZONE)
+    return start.astimezone(UTC)
+
+
+async def _saved_clock(data_dir: Path) -> datetime | None:
+    """Where an earlier console run left its clock, so time never runs backwards in a reused database."""
+    try:
+        text = await asyncio.to_thread((data_dir / CLOCK_FILE).read_text, encoding="utf-8")
+        return datetime.fromisoformat(text.strip()).astimezone(UTC)
+    except (OSError, ValueError):
+        return None
+
+
+async def _save_clock(data_dir: Path, clock: MovableClock) -> None:
+    await asyncio.to_thread((data_dir / CLOCK_FILE).write_text, clock.now().isoformat(), encoding="utf-8")
+
+
+async def _console_start(data_dir: Path) -> datetime:
+    now = SystemClock().now()
+    saved = await _saved_clock(data_dir)
+    return max(now, saved) if saved else now
+
+
+async def _knows(store: Store, handle: str) -> bool:
+    async with store.transaction() as tx:
+        return await tx.directory.person_by_handle(handle) is not None
+
+
+async def _known(store: Store, handles: Iterable[str]) -> None:
+    """Refuse to start as someone who is not in the directory."""
+    missing = [h for h in dict.fromkeys(handles) if not await _knows(store, h)]
+    if missing:
+        names = ", ".join(f'"{h}"' for h in missing)
+        raise CliError(
+            f"nobody here has the handle {names}; add people with: nextpractice directory import FILE.csv"
+        )
+
+
+def _session(app: App, sender: ConsoleSender, clock: MovableClock, handle: str) -> ConsoleSession:
+    host = AppConsoleHost(app, clock)
+    return ConsoleSession(host, sender, handle=handle, write=print, zone=CONSOLE_ZONE)
+
+
+def _console_sender(*, focus: bool) -> ConsoleSender:
+    # A per-run tag in the refs: a later run sharing the database never mistakes our messages for its own.
+    return ConsoleSender(print, session=format(int(timer.time()), "x"), focus=focus)
+
+
+async def console_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``nextpractice console --as HANDLE [--script FILE]``."""
+    script: list[str] | None = None
+    handles = [args.handle.lower().lstrip("@")]
+    if args.script is not None:
+        script = (await _read_text(args.script, "script")).splitlines()
+        try:
+            handles += script_handles(parse_script(script))
+        except ScriptError as exc:
+            raise CliError(f"{args.script}: {exc}") from None
+    data_dir = Path(settings.data_dir)
+    start = await _console_start(data_dir)
+    if args.start is not None:
+        saved = await _saved_clock(data_dir)
+        if saved is not None and args.start < saved:
+            raise CliError(
+                f"this database's clock already stands at {saved.astimezone(CONSOLE_ZONE):%Y-%m-%d %H:%M} "
+                "and cannot go back; use a later --start or a fresh NEXTPRACTICE_DATA_DIR"
+            )
+        start = args.start
+    clock = MovableClock(start)
+    # A transcript shows every message; a person at the keyboard sees their own (and channels).
+    sender = _console_sender(focus=script is None)
+    async with _open(settings, clock=clock, senders={CONSOLE: sender}, concurrency=1) as app:
+        await _known(app.store, handles)
+        session = _session(app, sender, clock, handles[0])
+        try:
+            await session.host.settle()
+            if script is not None:
+                await play_script(script, session)
+            else:
+                print(CONSOLE_HELP + "\n")
+                await run_interactive(session, report=print)
+        finally:
+            await _save_clock(data_dir, clock)
+    return OK
+
+
+DEMO_GUIDE = """\
+Welcome to Riverside Council, a sample council of 40 people in 9 teams (bot/demo/ has them all).
+You are Amira Hassan (amira), a support worker in Reablement, part of Adult Social Care.
+
+The clock stands at {start} (London time) and moves only when you say, so you can
+live through a week in a few minutes. You see your own messages and the #qa channel;
+become someone else with /as to see theirs.
+
+Things to try, in this order:
+  help                 what you can do here
+  idea Text people when a visit will be late
+                       share an idea; you will hear whenever it moves on
+  ask Will weekend rotas be published a month ahead?
+                       ask senior managers; the question is posted in #qa for all to see
+  /clock +1h           09:00: the Monday pulse arrives; answer by typing a number, e.g. 4
+  /as jo               become Jo Adeyemi, Director of Adults & Health
+  answer 1 Yes, from January
+                       answer question 1 (use your question's number); Amira is told
+  /as ben              become Ben Carter, Amira's manager; try: ideas
+  status 1 review Let's try this on the east patch
+                       as Ben, move idea 1 on; Amira hears why
+  /as amira            back to Amira
+  /clock +1d1h         Tuesday 10:00: the "Fewer missed visits" campaign asks for ideas
+  /clock +6d           next Monday 10:00: the week's pulse, and Jo's weekly check-in, which
+                       came at 09:00 in each person's own time zone (try /as priya, in Kolkata)
+
+/help lists the console controls; /quit (or Ctrl-D) leaves. The demo is kept for next time;
+nextpractice demo --fresh starts again.
+"""
+
+
+async def _seed_demo(store: Store) -> None:
+    demo = resources.files("bot") / "demo"
+    people = await asyncio.to_thread((demo / "organisation.csv").read_text, encoding="utf-8")
+    programme = await asyncio.to_thread((demo / "programme.toml").read_text, encoding="utf-8")
+    imported = await import_directory(store, csv.DictReader(io.StringIO(people)))
+    if imported.errors:
+        raise CliError("the sample organisation did not load: " + "; ".join(imported.errors))
+    await load_programme(store, tomllib.loads(programme), check_cron=check_cron)
+
+
+def check_cron(cron: str, zone: str) -> str | None:
+    """A problem with a five-field cron expression, as APScheduler (which runs it) reads it; None if fine."""
+    try:
+        CronTrigger.from_crontab(cron, timezone=UTC)
+    except ValueError as exc:
+        return f"schedule cron {cron!r} is not valid: {exc}"
+    return None
+
+
+async def _has_people(store: Store) -> bool:
+    async with store.transaction() as tx:
+        return bool(await tx.directory.people())
+
+
+def _delete_sqlite(url: str) -> None:
+    """Delete the SQLite database file (and its journal files); refuse anything else."""
+    parsed = make_url(url)
+    if not parsed.get_backend_name() == "sqlite" or not parsed.database or parsed.database == ":memory:":
+        raise CliError(
+            f"--fresh only deletes a local SQLite demo database, and DATABASE_URL points to {_safe_url(url)}",
+            BAD_CONFIG,
+        )
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(parsed.database + suffix).unlink(missing_ok=True)
+
+
+async def demo_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``nextpractice demo [--fresh]``: seed the sample council if needed, then chat as Amira."""
+    data_dir = Path(settings.data_dir)
+    url = database_url(settings)
+    if args.fresh:
+        await asyncio.to_thread(_delete_sqlite, url)
+        await asyncio.to_thread((data_dir / CLOCK_FILE).unlink, missing_ok=True)
+    # Monday 08:00, so that the guide's "/clock +1h" reliably brings the Monday pulse.
+    clock = MovableClock(next_monday_morning(await _console_start(data_dir)))
+    sender = _console_sender(focus=True)
+    async with _open(settings, clock=clock, senders={CONSOLE: sender}, concurrency=1) as app:
+        if not await _has_people(app.store):
+            print("Setting up Riverside Council...")
+            await _seed_demo(app.store)
+        if not await _knows(app.store, DEMO_HANDLE):
+            raise CliError(
+                "this database already holds another organisation, so the demo cannot use it; "
+                "set NEXTPRACTICE_DATA_DIR to an empty folder to try the demo"
+            )
+        session = _session(app, sender, clock, DEMO_HANDLE)
+        start = clock.now().astimezone(CONSOLE_ZONE)
+        print(DEMO_GUIDE.format(start=f"{start:%A} {start.day} {start:%B %H:%M}"))
+        try:
+            await session.host.settle()
+            await run_interactive(session, report=print)
+        finally:
+            await _save_clock(data_dir, clock)
+    return OK
+
+
+# -- setting up ----------------------------------------------------------------------------
+
+
+def _csv_rows(text: str, path: Path) -> list[dict[str, str]]:
+    """Rows keyed by lower-case column names (spreadsheets vary in case and spacing)."""
+    reader = csv.reader(io.StringIO(text))
+    columns = [c.strip().lower() for c in next(reader, [])]
+    missing = [c for c in ("handle", "name") if c not in columns]
+    if missing:
+        found = ", ".join(c for c in columns if c) or "none"
+        raise CliError(f"{path} needs the columns handle and name (found: {found})")
+    rows = [{col: cell.strip() for col, cell in zip(columns, row, strict=False) if col} for row in reader]
+    # Spreadsheets often save empty rows at the end; blank rows elsewhere keep their line numbers.
+    while rows and not any(rows[-1].values()):
+        rows.pop()
+    return rows
+
+
+async def directory_import_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``nextpractice directory import FILE.csv``."""
+    rows = _csv_rows(await _read_text(args.file, "directory"), args.file)
+    async with _open(settings) as app:
+        report = await import_directory(app.store, rows)
+    print(f"Imported {_count(report.people, 'person', 'people')} in {_count(report.teams, 'team')}.")
+    if report.errors:
+        print(f"{_count(len(report.errors), 'row')} could not be imported:", file=sys.stderr)
+        for error in report.errors:
+            print(f"  {error}", file=sys.stderr)
+        return FAILED
+    return OK
+
+
+async def directory_sync_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``nextpractice directory sync slack``."""
+    if settings.slack is None:
+        raise CliError(
+            "set SLACK_BOT_TOKEN (and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) to sync from Slack", BAD_CONFIG
+        )
+    async with _open(settings) as app:
+        assert app.slack is not None
+        try:
+            report = await sync_slack_directory(app.slack.client, app.store)
+        except SlackApiError as exc:
+            raise CliError(f"Slack refused the directory sync: {exc.response.get('error')}") from exc
+    print(
+        f"From Slack: {_count(report.added, 'person', 'people')} added, {report.updated} updated, "
+        f"{report.deactivated} switched off; {_count(report.teams, 'team')} from user groups."
+    )
+    return OK
+
+
+async def programme_load_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``nextpractice programme load FILE.toml``."""
+    text = await _read_text(args.file, "programme")
+    try:
+        data: Mapping[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CliError(f"{args.file} is not a valid programme file: {exc}") from None
+    async with _open(settings) as app:
+        try:
+            report = await load_programme(app.store, data, check_cron=check_cron)
+        except ProgrammeError as exc:
+            print(f"Nothing was loaded. Please fix {args.file}:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return FAILED
+    for label, names in (
+        ("Campaigns", report.campaigns),
+        ("Pulses", report.pulses),
+        ("Check-ins", report.checkins),
+    ):
+        print(f"{label}: {', '.join(names) if names else 'none'}")
+    print(f"{_count(report.schedules, 'schedule')} set.")
+    return OK
+
+
+async def db_upgrade_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``nextpractice db upgrade``."""
+    url = database_url(settings)
+    try:
+        revision = await migrate(url)
+    except (SQLAlchemyError, OSError) as exc:
+        raise CliError(f"cannot upgrade the database {_safe_url(url)}: {exc}", BAD_CONFIG) from exc
+    print(f"The database {_safe_url(url)} is up to date (revision {revision}).")
+    return OK
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+# -- running -------------------------------------------------------------------------------
+
+
+async def _schedules(store: Store) -> list[str]:
+    """Each active schedule as a readable line, e.g. ``pulse "Monday pulse": 0 9 * * MON (Europe/London)``."""
+    async with store.transaction() as tx:
+        lines = []
+        for schedule in await tx.schedules.schedules():
+            if schedule.kind is OccurrenceKind.CAMPAIGN:
+                campaign = await tx.ideas.get_campaign(schedule.target_id)
+                name = campaign.name if campaign else "?"
+            else:
+                survey = await tx.surveys.get_survey(schedule.target_id)
+                name = survey.name if survey else "?"
+            zone = "each person's own time" if schedule.local_time else schedule.time_zone
+            lines.append(f'{schedule.kind.value} "{name}": {schedule.cron} ({zone})')
+    return lines
+
+
+async def _outbox_counts(store: Store) -> dict[str, int]:
+    async with store.transaction() as tx:
+        return await tx.outbox.counts()
+
+
+async def _report_outbox(store: Store, stop: asyncio.Event) -> None:
+    """Print the outbox's counts whenever they change, so the person running the bot sees it work."""
+    reported: dict[str, int] = {}
+    while not stop.is_set():
+        try:
+            counts = await _outbox_counts(store)
+        except SQLAlchemyError as exc:
+            log.warning("cannot read the outbox: %s", exc)
+            counts = reported
+        if counts != reported:
+            summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            print(f"{datetime.now(CONSOLE_ZONE):%H:%M:%S} messages: {summary}", flush=True)
+            reported = counts
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), REPORT_SECONDS)
+
+
+async def _start_http(app: App, *, slack_http: bool) -> web.AppRunner:
+    """Health checks always; Slack's request URL in HTTP mode."""
+    settings = app.settings
+    slack = app.slack.app if app.slack is not None and slack_http else None
+    try:
+        runner = await start(web_app(slack=slack), host=settings.host, port=settings.port)
+    except OSError as exc:
+        raise CliError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}", BAD_CONFIG
+        ) from exc
+    where = f"http://{settings.host}:{settings.port}"
+    print(f"Health check: {where}/healthz")
+    if slack is not None:
+        print(f"Slack request URL: {where}{SLACK_PATH} (behind your HTTPS ingress)")
+    return runner
+
+
+async def _start_socket_mode(app: App) -> AsyncSocketModeHandler | None:
+    """Connect to Slack over Socket Mode when an app-level token is set (no public URL needed)."""
+    if app.slack is None or app.settings.slack is None or not app.settings.slack.app_token:
+        return None
+    handler = AsyncSocketModeHandler(app.slack.app, app.settings.slack.app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
+    print("Slack: connected in Socket Mode")
+    return handler
+
+
+async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``nextpractice serve``: fire schedules and deliver the outbox in real time, until Ctrl-C or SIGTERM."""
+    async with _open(settings) as app:
+        print(f"Database: {_safe_url(app.database_url)}")
+        print(f"Sending through: {', '.join(sorted(app.senders))}")
+        for line in await _schedules(app.store) or ["none yet (load them with: nextpractice programme load)"]:
+            print(f"Schedule: {line}")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        scheduler = Scheduler(
+            dialogue=app.dialogue, store=app.store, clock=app.clock, on_fired=app.worker.wake
+        )
+        await scheduler.start()
+        slack_http = app.settings.slack is not None and not app.settings.slack.app_token
+        runner = await _start_http(app, slack_http=slack_http)
+        socket_mode = await _start_socket_mode(app)
+        print("Running. Stop with Ctrl-C.", flush=True)
+        reporter = asyncio.create_task(_report_outbox(app.store, stop))
+        try:
+            await app.worker.run(stop)
+        finally:
+            scheduler.shutdown()
+            stop.set()
+            await reporter
+            if socket_mode is not None:
+                await socket_mode.close_async()  # type: ignore[no-untyped-call]
+            await runner.cleanup()
+    print("Stopped.")
+    return OK

@@ -1,0 +1,219 @@
+"""When things happen: APScheduler fires stored schedules; the core makes every firing idempotent.
+
+APScheduler keeps its jobs in memory only (its job stores must not be shared between
+processes), so our own tables hold the schedules and each process registers them at
+start. A firing enqueues the occurrence under the key (schedule, due time), so a second
+replica, a restart or a misfire never sends the same run twice.
+
+Two drivers share the same firing code: :class:`Scheduler` follows the real clock (for
+``nextpractice serve``), and :func:`advance` steps a :class:`~bot.clock.MovableClock`
+through every due moment (for the console and tests).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.clock import MovableClock
+from dialogue.ports import Clock, Store
+from dialogue.schedules import Schedule, firing_zone
+from dialogue.service import Dialogue
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 30  # housekeeping: closing runs, reminders, overdue questions
+RELOAD_SECONDS = 60  # picks up schedules loaded by another process
+DEFAULT_GRACE = timedelta(hours=6)  # a firing missed by less than this is sent late rather than never
+
+Step = Callable[[], Awaitable[Any]]
+
+
+@lru_cache(maxsize=256)
+def _trigger(cron: str, zone: str) -> CronTrigger:
+    return CronTrigger.from_crontab(cron, timezone=ZoneInfo(zone))
+
+
+def trigger(schedule: Schedule) -> CronTrigger:
+    """The APScheduler trigger of a schedule (a local-time schedule runs in the earliest zone)."""
+    return _trigger(schedule.cron, firing_zone(schedule))
+
+
+def next_fire(schedule: Schedule, after: datetime) -> datetime | None:
+    """The schedule's first fire time strictly after ``after``, in UTC."""
+    fire: datetime | None = trigger(schedule).get_next_fire_time(None, after + timedelta(microseconds=1))
+    return fire.astimezone(ZoneInfo("UTC")) if fire else None
+
+
+def fire_times(schedule: Schedule, start: datetime, end: datetime) -> list[datetime]:
+    """The schedule's fire times in ``(start, end]``, oldest first."""
+    times: list[datetime] = []
+    at = next_fire(schedule, start)
+    while at is not None and at <= end:
+        times.append(at)
+        at = next_fire(schedule, at)
+    return times
+
+
+def latest_due(schedule: Schedule, now: datetime, grace: timedelta) -> datetime | None:
+    """The most recent fire time within ``grace`` before ``now`` (inclusive), if any."""
+    times = fire_times(schedule, now - grace, now)
+    return times[-1] if times else None
+
+
+async def load_schedules(store: Store) -> list[Schedule]:
+    """Every active schedule in the database."""
+    async with store.transaction() as tx:
+        return await tx.schedules.schedules()
+
+
+async def fire(dialogue: Dialogue, schedule: Schedule, due: datetime) -> int | None:
+    """Enqueue one run; the occurrence id, or None when that run was already enqueued."""
+    occurrence = await dialogue.fire(schedule, due)
+    if occurrence is not None:
+        log.info("schedule %s (%s) fired for %s", schedule.id, schedule.kind.value, due.isoformat())
+    return occurrence
+
+
+class Scheduler:
+    """Runs stored schedules on the real clock with APScheduler's :class:`AsyncIOScheduler`.
+
+    At start, a firing missed within ``grace`` (the bot was down at 09:00) is sent once.
+    ``on_fired`` is called after each firing or housekeeping tick (the delivery worker's wake).
+    """
+
+    def __init__(
+        self,
+        *,
+        dialogue: Dialogue,
+        store: Store,
+        clock: Clock,
+        grace: timedelta = DEFAULT_GRACE,
+        on_fired: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.dialogue = dialogue
+        self.store = store
+        self.clock = clock
+        self.grace = grace
+        self.on_fired = on_fired
+        self.fired = 0
+        self._registered: dict[int, Schedule] = {}
+        self._aps = AsyncIOScheduler(timezone=ZoneInfo("UTC"))
+
+    async def start(self) -> None:
+        """Register every stored schedule, catch up missed firings, and start ticking."""
+        await self.sync()
+        now = self.clock.now()
+        for schedule in self._registered.values():
+            due = latest_due(schedule, now, self.grace)
+            if due is not None:
+                await self._fire(schedule, due)
+        self._aps.add_job(self._tick, IntervalTrigger(seconds=TICK_SECONDS), id="tick", coalesce=True)
+        self._aps.add_job(self.sync, IntervalTrigger(seconds=RELOAD_SECONDS), id="reload", coalesce=True)
+        self._aps.start()
+        await self._tick()
+
+    def shutdown(self) -> None:
+        """Stop firing (a running firing finishes on its own)."""
+        if self._aps.running:
+            self._aps.shutdown(wait=False)
+
+    @property
+    def registered(self) -> list[Schedule]:
+        """The schedules APScheduler currently runs."""
+        return list(self._registered.values())
+
+    async def sync(self) -> None:
+        """Bring the registered jobs in line with the schedules table."""
+        wanted = {s.id: s for s in await load_schedules(self.store)}
+        for schedule_id, old in list(self._registered.items()):
+            if wanted.get(schedule_id) != old:
+                self._aps.remove_job(f"schedule:{schedule_id}")
+                del self._registered[schedule_id]
+        for schedule_id, schedule in wanted.items():
+            if schedule_id in self._registered:
+                continue
+            self._aps.add_job(
+                self._run,
+                trigger(schedule),
+                args=(schedule,),
+                id=f"schedule:{schedule_id}",
+                # A late run is still the same occurrence: fire it within the grace period, once.
+                misfire_grace_time=int(self.grace.total_seconds()),
+                coalesce=True,
+            )
+            self._registered[schedule_id] = schedule
+
+    async def _run(self, schedule: Schedule) -> None:
+        # The due time comes from the cron expression, not from when this job happened to run,
+        # so every replica computes the same occurrence key.
+        due = latest_due(schedule, self.clock.now(), self.grace)
+        if due is not None:
+            await self._fire(schedule, due)
+
+    async def _fire(self, schedule: Schedule, due: datetime) -> None:
+        try:
+            if await fire(self.dialogue, schedule, due) is not None:
+                self.fired += 1
+        except Exception:
+            log.exception("schedule %s could not fire for %s; it will be retried", schedule.id, due)
+            return
+        self.on_fired()
+
+    async def _tick(self) -> None:
+        try:
+            await self.dialogue.tick()
+        except Exception:
+            log.exception("housekeeping tick failed; it runs again shortly")
+            return
+        self.on_fired()
+
+
+async def advance(
+    *,
+    dialogue: Dialogue,
+    store: Store,
+    clock: MovableClock,
+    until: datetime,
+    after_step: Step,
+) -> None:
+    """Move ``clock`` to ``until``, stopping at every moment something is due on the way.
+
+    At each stop: schedules due then fire, housekeeping runs, and ``after_step`` (delivery)
+    runs, so messages come out in the order they would in real time.
+    """
+    schedules = await load_schedules(store)
+    while True:
+        now = clock.now()
+        await _fire_due(dialogue, schedules, now)
+        await dialogue.tick()
+        await after_step()
+        if now >= until:
+            return
+        clock.set(min([until, *await _next_moments(dialogue, store, schedules, now)]))
+
+
+async def _fire_due(dialogue: Dialogue, schedules: list[Schedule], now: datetime) -> None:
+    for schedule in schedules:
+        due = latest_due(schedule, now, timedelta(seconds=1))
+        if due is not None:
+            await fire(dialogue, schedule, due)
+
+
+async def _next_moments(
+    dialogue: Dialogue, store: Store, schedules: list[Schedule], now: datetime
+) -> list[datetime]:
+    """Candidate next stops after ``now``: fire times, housekeeping events and waiting deliveries."""
+    moments = [next_fire(s, now) for s in schedules]
+    moments.append(await dialogue.next_event(now))
+    async with store.transaction() as tx:
+        moments.append(await tx.outbox.next_due(now))
+    return [m for m in moments if m is not None]

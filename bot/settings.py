@@ -1,0 +1,166 @@
+"""The bot's settings, read once from environment variables (see the README's table)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dialogue.settings import DialogueSettings
+
+SECRET_FILE = "secret.key"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+# People paste URLs as their database host prints them; SQLAlchemy needs the async driver named.
+_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """A Slack workspace to serve: set when ``SLACK_BOT_TOKEN`` is."""
+
+    bot_token: str
+    signing_secret: str
+    app_token: str = ""  # with it, Socket Mode (no public URL needed)
+    api_url: str = "https://slack.com/api/"
+    qa_channel_id: str = ""  # the channel questions are posted to
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SlackSettings | None:
+        """None when Slack is not configured; a ``ValueError`` when it is configured by halves."""
+        token = env.get("SLACK_BOT_TOKEN", "").strip()
+        if not token:
+            return None
+        if not token.startswith("xoxb-"):
+            raise ValueError("SLACK_BOT_TOKEN must be the app's bot token, starting xoxb-")
+        secret = env.get("SLACK_SIGNING_SECRET", "").strip()
+        app_token = env.get("SLACK_APP_TOKEN", "").strip()
+        if not secret and not app_token:
+            raise ValueError(
+                "with SLACK_BOT_TOKEN, set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)"
+            )
+        if app_token and not app_token.startswith("xapp-"):
+            raise ValueError("SLACK_APP_TOKEN must be an app-level token, starting xapp-")
+        api_url = env.get("SLACK_API_URL", "").strip() or "https://slack.com/api/"
+        return cls(
+            bot_token=token,
+            signing_secret=secret,
+            app_token=app_token,
+            api_url=api_url if api_url.endswith("/") else api_url + "/",
+            qa_channel_id=env.get("SLACK_QA_CHANNEL_ID", "").strip(),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the defaults a first install gets."""
+
+    data_dir: Path
+    secret_key: bytes
+    database_url: str | None = None
+    min_group_size: int = 5
+    overdue_days: int = 5
+    premoderate_anonymous: bool = False
+    qa_channel: str = "qa"
+    log_level: str = "INFO"
+    delivery_lease_seconds: int = 120
+    host: str = "0.0.0.0"
+    port: int = 3000
+    slack: SlackSettings | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings; a bad value raises ``ValueError`` naming the variable and what it needs.
+
+        Without ``NEXTPRACTICE_SECRET_KEY`` a random key is generated once into the data
+        directory (readable by the owner only) and reused on every later start.
+        """
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("NEXTPRACTICE_DATA_DIR") or "data")
+        return cls(
+            data_dir=data_dir,
+            secret_key=_secret(env.get("NEXTPRACTICE_SECRET_KEY", ""), data_dir),
+            database_url=_database_url(env.get("DATABASE_URL", "")),
+            min_group_size=_int(env, "NEXTPRACTICE_MIN_GROUP_SIZE", 5, minimum=2),
+            overdue_days=_int(env, "NEXTPRACTICE_OVERDUE_DAYS", 5, minimum=1),
+            premoderate_anonymous=_bool(env, "NEXTPRACTICE_PREMODERATE", False),
+            qa_channel=(env.get("NEXTPRACTICE_QA_CHANNEL") or "qa").strip().lstrip("#"),
+            log_level=_choice(env, "NEXTPRACTICE_LOG_LEVEL", "INFO", LOG_LEVELS),
+            delivery_lease_seconds=_int(env, "NEXTPRACTICE_DELIVERY_LEASE_SECONDS", 120, minimum=1),
+            host=env.get("NEXTPRACTICE_HOST", "").strip() or "0.0.0.0",
+            port=_int(env, "PORT", 3000, minimum=0),
+            slack=SlackSettings.from_env(env),
+        )
+
+    def dialogue_settings(self) -> DialogueSettings:
+        """The part of the settings the core reads."""
+        return DialogueSettings(
+            min_group_size=self.min_group_size,
+            overdue_days=self.overdue_days,
+            premoderate_anonymous=self.premoderate_anonymous,
+            qa_channel=self.qa_channel,
+        )
+
+
+def _database_url(raw: str) -> str | None:
+    url = raw.strip()
+    if not url:
+        return None
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"DATABASE_URL must look like postgresql://user@host/db, not {url!r}")
+    return f"{_DRIVERS.get(scheme, scheme)}://{rest}"
+
+
+def _secret(raw: str, data_dir: Path) -> bytes:
+    if raw:
+        if len(raw.encode()) < 16:
+            raise ValueError("NEXTPRACTICE_SECRET_KEY must be at least 16 characters long")
+        return raw.encode()
+    path = data_dir / SECRET_FILE
+    if path.exists():
+        return path.read_bytes().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    # Created owner-only from the start, so the key is never readable by others even briefly.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(key)
+    return key
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, not {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().upper() or default
+    if raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw

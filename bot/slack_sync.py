@@ -1,0 +1,92 @@
+"""``nextpractice directory sync slack``: people from ``users.list``, teams from Slack user groups."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from dialogue.directory import Role
+from dialogue.events import Identity
+from dialogue.ports import DirectoryRepo, Store
+
+PAGE = 200  # users.list page size Slack recommends
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What a sync changed."""
+
+    added: int
+    updated: int
+    deactivated: int
+    teams: int
+
+
+async def sync_slack_directory(client: AsyncWebClient, store: Store) -> SyncReport:
+    """Bring people and teams in line with the workspace.
+
+    People already known keep their handle and roles (roles are set by the directory CSV);
+    their name and time zone follow Slack. Newcomers join as staff. Deactivated Slack
+    accounts are switched off here too. Each user group becomes a team of the same name, and
+    a person in any group gets exactly those teams; others keep theirs.
+    """
+    members: list[dict[str, Any]] = []
+    async for page in await client.users_list(limit=PAGE):
+        members += page.get("members") or []
+    groups = (await client.usergroups_list(include_users=True)).get("usergroups") or []
+    added = updated = deactivated = 0
+    async with store.transaction() as tx:
+        directory = tx.directory
+        team_of_group = {
+            str(group["id"]): (await directory.upsert_team(name=str(group["name"]), parent_id=None)).id
+            for group in groups
+        }
+        teams_of_user: dict[str, list[int]] = {}
+        for group in groups:
+            for user_id in group.get("users") or []:
+                teams_of_user.setdefault(str(user_id), []).append(team_of_group[str(group["id"])])
+        for member in members:
+            if member.get("is_bot") or member.get("id") == "USLACKBOT":
+                continue
+            identity = Identity("slack", str(member.get("team_id") or ""), str(member["id"]))
+            person = await directory.person_by_identity(identity)
+            if member.get("deleted"):
+                if person is not None and person.active:
+                    await directory.set_active(person.id, False)
+                    deactivated += 1
+                continue
+            profile = member.get("profile") or {}
+            name = str(
+                profile.get("real_name") or member.get("real_name") or member.get("name") or member["id"]
+            )
+            zone = str(member.get("tz") or "UTC")
+            if person is None:
+                handle = await _free_handle(directory, str(member.get("name") or name))
+                person = await directory.upsert_person(
+                    handle=handle, display_name=name, time_zone=zone, roles={Role.STAFF}
+                )
+                await directory.add_identity(person.id, identity)
+                added += 1
+            else:
+                await directory.upsert_person(
+                    handle=person.handle, display_name=name, time_zone=zone, roles=person.roles
+                )
+                if not person.active:
+                    await directory.set_active(person.id, True)
+                updated += 1
+            if str(member["id"]) in teams_of_user:
+                await directory.set_teams(person.id, teams_of_user[str(member["id"])])
+    return SyncReport(added=added, updated=updated, deactivated=deactivated, teams=len(team_of_group))
+
+
+async def _free_handle(directory: DirectoryRepo, wanted: str) -> str:
+    """A handle like Slack's username, made unique with a number if taken."""
+    base = re.sub(r"[^a-z0-9._-]+", "", wanted.lower()) or "someone"
+    handle, n = base, 1
+    while await directory.person_by_handle(handle) is not None:
+        n += 1
+        handle = f"{base}{n}"
+    return handle

@@ -1,0 +1,198 @@
+"""The delivery worker against a real database and a recording sender (one fake per port)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.clock import MovableClock
+from bot.delivery import DeliveryWorker
+from bot.ratelimit import RateLimiter
+from dialogue.anonymity import Pseudonymiser
+from dialogue.directory import Role
+from dialogue.events import Identity
+from dialogue.messages import Message
+from dialogue.outbox import Address, NewDelivery, RetryLater, Undeliverable
+from dialogue.text import t
+from storage import SqlStore
+
+START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class RecordingSender:
+    """A platform that records what it was asked to do, and fails on request."""
+
+    platform: str = "chat"
+    sent: list[tuple[str, str | None, str, str]] = field(default_factory=list)  # target, thread, text, ref
+    updated: list[tuple[str, str]] = field(default_factory=list)
+    failures: dict[str, list[Exception]] = field(default_factory=dict)  # target -> errors to raise in turn
+
+    async def send(self, *, to: Address, message: Message) -> str:
+        target = to.identity.user_id if to.identity else f"#{to.channel}"
+        if self.failures.get(target):
+            raise self.failures[target].pop(0)
+        ref = f"{self.platform}-{len(self.sent) + 1}"
+        self.sent.append((target, to.thread_ref, message.fallback(), ref))
+        return ref
+
+    async def update(self, *, ref: str, message: Message) -> None:
+        self.updated.append((ref, message.fallback()))
+
+    def texts_to(self, target: str) -> list[str]:
+        return [text for who, _, text, _ in self.sent if who == target]
+
+
+@dataclass
+class FakeWaits:
+    """The rate limiter's time: sleeping moves it on at once, and is recorded."""
+
+    now: float = 0.0
+    slept: list[float] = field(default_factory=list)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@dataclass
+class Rig:
+    store: SqlStore
+    clock: MovableClock
+    sender: RecordingSender
+    worker: DeliveryWorker
+    anon: Pseudonymiser
+    people: dict[str, int]
+    waits: FakeWaits
+
+    async def enqueue(self, *deliveries: NewDelivery) -> int:
+        async with self.store.transaction() as tx:
+            return await tx.outbox.enqueue(deliveries, now=self.clock.now())
+
+    async def counts(self) -> dict[str, int]:
+        async with self.store.transaction() as tx:
+            return await tx.outbox.counts()
+
+
+@pytest.fixture
+async def rig(store: SqlStore) -> Rig:
+    clock = MovableClock(START)
+    anon = Pseudonymiser(b"delivery-test-secret-0123456789")
+    people: dict[str, int] = {}
+    async with store.transaction() as tx:
+        for handle in ("amira", "ben", "chloe"):
+            person = await tx.directory.upsert_person(
+                handle=handle, display_name=handle.title(), time_zone="Europe/London", roles={Role.STAFF}
+            )
+            await tx.directory.add_identity(person.id, Identity("chat", "T1", handle))
+            people[handle] = person.id
+        # Chloe has only an account on a platform this bot is not connected to.
+        await tx.directory.add_identity(people["chloe"], Identity("elsewhere", "X", "chloe"))
+        await tx.directory.touch_identity(Identity("elsewhere", "X", "chloe"))
+    sender = RecordingSender()
+    waits = FakeWaits()
+    worker = DeliveryWorker(
+        store=store,
+        senders={"chat": sender},
+        pseudonymiser=anon,
+        clock=clock,
+        worker_id="test",
+        max_attempts=3,
+        limiters={"chat": RateLimiter(monotonic=waits.monotonic, sleep=waits.sleep)},
+    )
+    return Rig(store, clock, sender, worker, anon, people, waits)
+
+
+def hello(key: str, person_id: int | None = None, **kwargs: object) -> NewDelivery:
+    return NewDelivery(key=key, message=Message(t(f"hello {key}")), person_id=person_id, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_each_row_is_sent_once_and_its_platform_ref_recorded(rig: Rig) -> None:
+    assert await rig.enqueue(hello("a", rig.people["amira"]), hello("b", rig.people["ben"])) == 2
+    assert await rig.enqueue(hello("a", rig.people["amira"])) == 0  # the same key again is ignored
+
+    assert await rig.worker.drain() == 2
+    assert await rig.worker.drain() == 0
+
+    assert [(who, text) for who, _, text, _ in rig.sender.sent] == [("amira", "hello a"), ("ben", "hello b")]
+    assert await rig.counts() == {"sent": 2}
+    async with rig.store.transaction() as tx:
+        assert await tx.outbox.sent_ref("a") == ("chat", "chat-1")
+
+
+async def test_a_person_on_an_unconnected_platform_falls_back_to_a_connected_account(rig: Rig) -> None:
+    await rig.enqueue(hello("c", rig.people["chloe"]))
+
+    await rig.worker.drain()
+
+    assert rig.sender.texts_to("chloe") == ["hello c"]
+
+
+async def test_retry_after_holds_the_platform_and_the_message_is_sent_later(rig: Rig) -> None:
+    rig.sender.failures["amira"] = [RetryLater(30, "rate limited")]
+    await rig.enqueue(hello("a", rig.people["amira"]), hello("b", rig.people["ben"]))
+
+    await rig.worker.drain()
+    # Ben's message waited out the 30 seconds the platform asked for; Amira's is due again then.
+    assert rig.waits.slept == [30]
+    assert rig.sender.texts_to("ben") == ["hello b"]
+    assert rig.sender.texts_to("amira") == []
+    assert rig.worker.stats.rate_limited == 1
+
+    rig.clock.set(START + timedelta(seconds=29))
+    await rig.worker.drain()
+    assert rig.sender.texts_to("amira") == []
+
+    rig.clock.set(START + timedelta(seconds=30))
+    await rig.worker.drain()
+    assert rig.sender.texts_to("amira") == ["hello a"]
+    assert await rig.counts() == {"sent": 2}
+
+
+async def test_undeliverable_fails_at_once_and_errors_give_up_after_max_attempts(rig: Rig) -> None:
+    rig.sender.failures["amira"] = [Undeliverable("user left")]
+    rig.sender.failures["ben"] = [ConnectionError("down")] * 5
+    await rig.enqueue(hello("a", rig.people["amira"]), hello("b", rig.people["ben"]))
+
+    for minutes in range(0, 60, 5):
+        rig.clock.set(START + timedelta(minutes=minutes))
+        await rig.worker.drain()
+
+    assert rig.sender.sent == []
+    assert await rig.counts() == {"failed": 2}
+    assert rig.worker.stats.failed == 2
+
+
+async def test_a_pseudonymous_route_reaches_its_person_without_storing_who(rig: Rig) -> None:
+    route = rig.anon.route("idea:7", rig.people["ben"])
+    await rig.enqueue(NewDelivery(key="idea:7:status", message=Message(t("moved on")), route=route))
+
+    await rig.worker.drain()
+
+    assert rig.sender.texts_to("ben") == ["moved on"]
+
+
+async def test_thread_replies_wait_for_the_thread_and_updates_edit_in_place(rig: Rig) -> None:
+    reply = Message(t("an answer"), thread="question:1")
+    root = Message(t("a question"), anchor="question:1")
+    await rig.enqueue(NewDelivery(key="q1:answer", message=reply, channel="qa", platform="chat"))
+    await rig.worker.drain()
+    assert rig.sender.sent == []  # the thread's first message is not out yet
+
+    await rig.enqueue(NewDelivery(key="q1", message=root, channel="qa", platform="chat"))
+    for minutes in (1, 2):  # the root goes first; the reply follows at its next retry
+        rig.clock.set(START + timedelta(minutes=minutes))
+        await rig.worker.drain()
+    await rig.enqueue(NewDelivery(key="q1:closed", message=Message(t("closed")), replaces="q1"))
+    await rig.worker.drain()
+
+    assert rig.sender.sent == [
+        ("#qa", None, "a question", "chat-1"),
+        ("#qa", "chat-1", "an answer", "chat-2"),
+    ]
+    assert rig.sender.updated == [("chat-1", "closed")]

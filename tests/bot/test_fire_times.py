@@ -1,0 +1,50 @@
+"""When schedules fire: real time zones, daylight saving, "each person's own 09:00", and catch-up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.scheduler import fire_times, latest_due, next_fire
+from dialogue.schedules import LOCAL_TIME, Schedule
+from dialogue.surveys import OccurrenceKind
+
+
+def weekly(zone: str) -> Schedule:
+    return Schedule(id=1, kind=OccurrenceKind.PULSE, target_id=1, cron="0 9 * * MON", time_zone=zone)
+
+
+def test_monday_nine_in_london_follows_daylight_saving() -> None:
+    times = fire_times(
+        weekly("Europe/London"), datetime(2026, 3, 20, tzinfo=UTC), datetime(2026, 4, 7, tzinfo=UTC)
+    )
+
+    # 23 March is GMT; 30 March and 6 April are BST (clocks went forward on 29 March).
+    assert times == [
+        datetime(2026, 3, 23, 9, 0, tzinfo=UTC),
+        datetime(2026, 3, 30, 8, 0, tzinfo=UTC),
+        datetime(2026, 4, 6, 8, 0, tzinfo=UTC),
+    ]
+
+
+def test_a_local_time_schedule_fires_when_nine_comes_first_on_earth() -> None:
+    fire = next_fire(weekly(LOCAL_TIME), datetime(2026, 11, 22, tzinfo=UTC))
+
+    # 09:00 on Monday in UTC+14 is 19:00 on Sunday in UTC.
+    assert fire == datetime(2026, 11, 22, 19, 0, tzinfo=UTC)  # Sunday 22 November
+
+
+def test_fire_times_are_strictly_after_the_start_and_up_to_the_end() -> None:
+    at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    schedule = weekly("UTC")
+
+    assert fire_times(schedule, at, at + timedelta(days=7)) == [at + timedelta(days=7)]
+    assert next_fire(schedule, at - timedelta(seconds=1)) == at
+
+
+def test_latest_due_finds_a_missed_firing_only_within_the_grace_period() -> None:
+    schedule = weekly("UTC")
+    missed = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+    assert latest_due(schedule, missed + timedelta(hours=2), timedelta(hours=6)) == missed
+    assert latest_due(schedule, missed + timedelta(hours=7), timedelta(hours=6)) is None
+    assert latest_due(schedule, missed, timedelta(seconds=1)) == missed

@@ -1,0 +1,123 @@
+"""Scheduling against a real database: a firing enqueues its run once, whoever fires it and however often."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.clock import MovableClock
+from bot.scheduler import Scheduler, advance
+from dialogue.anonymity import Pseudonymiser
+from dialogue.directory_import import import_directory
+from dialogue.programme import load_programme
+from dialogue.service import Dialogue
+from dialogue.surveys import OccurrenceKind
+from storage import SqlStore
+
+MONDAY_NINE = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # 09:00 in London in winter
+PEOPLE = [{"handle": f"p{i}", "name": f"Person {i}", "team": "Housing"} for i in range(6)]
+PROGRAMME: dict[str, Any] = {
+    "pulse": [
+        {
+            "name": "Monday pulse",
+            "schedule": {"cron": "0 9 * * MON", "time_zone": "Europe/London"},
+            "open_hours": 48,
+            "question": [{"kind": "scale", "text": "How was last week?"}],
+        }
+    ]
+}
+
+
+async def _setup(store: SqlStore) -> None:
+    assert not (await import_directory(store, PEOPLE)).errors
+    await load_programme(store, PROGRAMME)
+
+
+def _dialogue(store: SqlStore, clock: MovableClock) -> Dialogue:
+    return Dialogue(store=store, clock=clock, pseudonymiser=Pseudonymiser(b"scheduler-test-secret-000000"))
+
+
+async def _runs(store: SqlStore) -> int:
+    async with store.transaction() as tx:
+        survey = await tx.surveys.survey_by_name("Monday pulse")
+        assert survey is not None
+        return len(await tx.surveys.occurrences(kind=OccurrenceKind.PULSE, target_id=survey.id))
+
+
+async def _queued(store: SqlStore) -> int:
+    async with store.transaction() as tx:
+        return sum((await tx.outbox.counts()).values())
+
+
+async def test_replicas_and_restarts_after_a_missed_firing_send_the_run_once(store: SqlStore) -> None:
+    await _setup(store)
+    clock = MovableClock(MONDAY_NINE + timedelta(hours=1))  # the bot was down at 09:00
+    replicas = [Scheduler(dialogue=_dialogue(store, clock), store=store, clock=clock) for _ in range(3)]
+    try:
+        for replica in replicas:
+            await replica.start()
+    finally:
+        for replica in replicas:
+            replica.shutdown()
+
+    assert await _runs(store) == 1
+    assert await _queued(store) == len(PEOPLE)
+    assert sum(r.fired for r in replicas) == 1
+
+
+async def test_a_firing_missed_by_more_than_the_grace_period_is_not_sent(store: SqlStore) -> None:
+    await _setup(store)
+    clock = MovableClock(MONDAY_NINE + timedelta(hours=7))
+    scheduler = Scheduler(
+        dialogue=_dialogue(store, clock), store=store, clock=clock, grace=timedelta(hours=6)
+    )
+    try:
+        await scheduler.start()
+    finally:
+        scheduler.shutdown()
+
+    assert await _runs(store) == 0
+
+
+async def test_apscheduler_runs_each_stored_schedule_at_its_next_fire_time(store: SqlStore) -> None:
+    await _setup(store)
+    clock = MovableClock(datetime.now(UTC))
+    scheduler = Scheduler(dialogue=_dialogue(store, clock), store=store, clock=clock)
+    try:
+        await scheduler.start()
+        job = scheduler._aps.get_job(f"schedule:{scheduler.registered[0].id}")
+        fire = job.next_run_time.astimezone(UTC)
+    finally:
+        scheduler.shutdown()
+
+    london = fire.astimezone(ZoneInfo("Europe/London"))
+    assert (london.weekday(), london.hour, london.minute) == (0, 9, 0)
+    assert fire > clock.now()
+
+
+async def test_moving_the_clock_over_weeks_fires_every_run_once_even_when_repeated(store: SqlStore) -> None:
+    await _setup(store)
+    clock = MovableClock(MONDAY_NINE - timedelta(hours=1))
+    dialogue = _dialogue(store, clock)
+    steps: list[datetime] = []
+
+    async def step() -> None:
+        steps.append(clock.now())
+
+    await advance(
+        dialogue=dialogue, store=store, clock=clock, until=MONDAY_NINE + timedelta(weeks=3), after_step=step
+    )
+    # A second process replaying the same three weeks must not add runs.
+    replay = MovableClock(MONDAY_NINE - timedelta(hours=1))
+    await advance(
+        dialogue=_dialogue(store, replay),
+        store=store,
+        clock=replay,
+        until=replay.now() + timedelta(weeks=3, hours=1),
+        after_step=step,
+    )
+
+    assert await _runs(store) == 4  # 30 Nov, 7, 14 and 21 Dec
+    assert MONDAY_NINE in steps and MONDAY_NINE + timedelta(hours=48) in steps  # fired, then closed
+    assert clock.now() == MONDAY_NINE + timedelta(weeks=3)

@@ -1,0 +1,102 @@
+"""Settings from the environment: defaults, clear refusals, and the generated anonymity key."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+
+
+def test_defaults_generate_one_private_secret_and_reuse_it(tmp_path: Path) -> None:
+    env = {"NEXTPRACTICE_DATA_DIR": str(tmp_path / "data")}
+
+    first = Settings.from_env(env)
+    again = Settings.from_env(env)
+
+    key_file = tmp_path / "data" / "secret.key"
+    assert first.secret_key == again.secret_key == key_file.read_bytes()
+    assert len(first.secret_key) >= 32
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert first.database_url is None
+    assert first.dialogue_settings().min_group_size == 5
+
+
+def test_an_explicit_secret_is_used_and_no_file_is_written(tmp_path: Path) -> None:
+    env = {"NEXTPRACTICE_DATA_DIR": str(tmp_path), "NEXTPRACTICE_SECRET_KEY": "s" * 20}
+
+    assert Settings.from_env(env).secret_key == b"s" * 20
+    assert not (tmp_path / "secret.key").exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://app@db.internal/bot", "postgresql+asyncpg://app@db.internal/bot"),
+        ("postgres://app@db/bot", "postgresql+asyncpg://app@db/bot"),
+        ("sqlite:///var/bot.db", "sqlite+aiosqlite:///var/bot.db"),
+        ("postgresql+asyncpg://app@db/bot", "postgresql+asyncpg://app@db/bot"),
+    ],
+)
+def test_database_urls_get_the_async_driver(tmp_path: Path, given: str, expected: str) -> None:
+    env = {"NEXTPRACTICE_DATA_DIR": str(tmp_path), "DATABASE_URL": given}
+
+    assert Settings.from_env(env).database_url == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("NEXTPRACTICE_MIN_GROUP_SIZE", "five", "NEXTPRACTICE_MIN_GROUP_SIZE must be a whole number"),
+        ("NEXTPRACTICE_MIN_GROUP_SIZE", "1", "NEXTPRACTICE_MIN_GROUP_SIZE must be at least 2"),
+        ("NEXTPRACTICE_PREMODERATE", "maybe", "NEXTPRACTICE_PREMODERATE must be true or false"),
+        ("NEXTPRACTICE_LOG_LEVEL", "loud", "NEXTPRACTICE_LOG_LEVEL must be one of"),
+        ("NEXTPRACTICE_SECRET_KEY", "short", "at least 16 characters"),
+        ("DATABASE_URL", "localhost/db", "DATABASE_URL must look like"),
+    ],
+)
+def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings.from_env({"NEXTPRACTICE_DATA_DIR": str(tmp_path), name: value})
+
+
+def test_core_settings_follow_the_environment(tmp_path: Path) -> None:
+    env = {
+        "NEXTPRACTICE_DATA_DIR": str(tmp_path),
+        "NEXTPRACTICE_MIN_GROUP_SIZE": "7",
+        "NEXTPRACTICE_OVERDUE_DAYS": "3",
+        "NEXTPRACTICE_PREMODERATE": "yes",
+        "NEXTPRACTICE_QA_CHANNEL": "#ask-the-exec",
+    }
+
+    core = Settings.from_env(env).dialogue_settings()
+
+    assert (core.min_group_size, core.overdue_days, core.premoderate_anonymous, core.qa_channel) == (
+        7,
+        3,
+        True,
+        "ask-the-exec",
+    )
+
+
+def test_slack_is_off_without_a_token_and_needs_a_secret_or_an_app_token(tmp_path: Path) -> None:
+    base = {"NEXTPRACTICE_DATA_DIR": str(tmp_path)}
+
+    assert Settings.from_env(base).slack is None
+    with pytest.raises(ValueError, match=r"SLACK_APP_TOKEN .* or SLACK_SIGNING_SECRET"):
+        Settings.from_env({**base, "SLACK_BOT_TOKEN": "xoxb-1"})
+    with pytest.raises(ValueError, match="starting xoxb-"):
+        Settings.from_env({**base, "SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "s"})
+    socket = Settings.from_env({**base, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}).slack
+    assert socket is not None and socket.app_token == "xapp-1" and socket.api_url == "https://slack.com/api/"
+    http = Settings.from_env(
+        {
+            **base,
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+        }
+    ).slack
+    assert http is not None and http.api_url == "http://127.0.0.1:9/api/" and not http.app_token

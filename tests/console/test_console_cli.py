@@ -1,0 +1,112 @@
+"""The ``nextpractice`` command around the console: exit codes, messages, demo data, a scripted chat."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.cli import CliError, _csv_rows, main, next_monday_morning
+
+DEMO = Path(__file__).resolve().parents[2] / "bot" / "demo"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own data directory and SQLite database."""
+    monkeypatch.setenv("NEXTPRACTICE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize(
+    ("now", "start"),
+    [
+        (datetime(2026, 11, 25, 15, 0, tzinfo=UTC), datetime(2026, 11, 30, 8, 0, tzinfo=UTC)),  # Wednesday
+        (datetime(2026, 11, 30, 7, 0, tzinfo=UTC), datetime(2026, 11, 30, 8, 0, tzinfo=UTC)),  # Monday early
+        (datetime(2026, 11, 30, 8, 0, tzinfo=UTC), datetime(2026, 11, 30, 8, 0, tzinfo=UTC)),
+        (datetime(2026, 11, 30, 9, 0, tzinfo=UTC), datetime(2026, 12, 7, 8, 0, tzinfo=UTC)),
+        (datetime(2026, 7, 1, 12, 0, tzinfo=UTC), datetime(2026, 7, 6, 7, 0, tzinfo=UTC)),  # 08:00 BST
+    ],
+)
+def test_the_demo_starts_on_a_monday_at_eight_in_england(now: datetime, start: datetime) -> None:
+    assert next_monday_morning(now) == start
+
+
+def test_csv_columns_are_matched_loosely_and_trailing_blank_rows_dropped() -> None:
+    rows = _csv_rows(" Handle ,NAME,Team\namira, Amira Hassan ,Reablement\n,,\n", Path("people.csv"))
+
+    assert rows == [{"handle": "amira", "name": "Amira Hassan", "team": "Reablement"}]
+
+
+def test_csv_without_handle_and_name_is_refused() -> None:
+    with pytest.raises(CliError, match="needs the columns handle and name"):
+        _csv_rows("who,what\n", Path("people.csv"))
+
+
+def test_no_command_prints_the_overview(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "nextpractice demo" in capsys.readouterr().out
+
+
+def test_a_missing_script_is_one_clear_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["console", "--as", "amira", "--script", str(tmp_path / "nope.txt")]) == 1
+    assert capsys.readouterr().err == f"nextpractice: there is no script file {tmp_path / 'nope.txt'}\n"
+
+
+def test_a_missing_directory_file_is_one_clear_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["directory", "import", str(tmp_path / "people.csv")]) == 1
+    assert capsys.readouterr().err.startswith("nextpractice: there is no directory file")
+
+
+def test_the_demo_organisation_and_programme_load_and_a_script_plays(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["directory", "import", str(DEMO / "organisation.csv")]) == 0
+    assert main(["programme", "load", str(DEMO / "programme.toml")]) == 0
+    assert "Imported 40 people in 9 teams." in capsys.readouterr().out
+    script = tmp_path / "chat.txt"
+    script.write_text(
+        "# Amira asks, Jo answers\n"
+        "amira: ask Can we have parking permits for care visits?\n"
+        "jo: answer 1 We are talking to Highways this month.\n",
+        encoding="utf-8",
+    )
+
+    assert main(["console", "--as", "amira", "--script", str(script)]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert "<- amira: ask Can we have parking permits for care visits?" in out
+    assert "-> #qa: Question #1 from Amira Hassan:" in out
+    assert "-> #qa: (thread question:1) Answer from Jo Adeyemi: We are talking to Highways this month." in out
+    assert "-> amira: Your question #1 has an answer from Jo Adeyemi:" in out
+
+
+def test_an_unknown_handle_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["directory", "import", str(DEMO / "organisation.csv")]) == 0
+
+    assert main(["console", "--as", "nobody"]) == 1
+    assert 'nobody here has the handle "nobody"' in capsys.readouterr().err
+
+
+def test_a_script_with_a_start_time_plays_the_same_every_time(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["directory", "import", str(DEMO / "organisation.csv")]) == 0
+    assert main(["programme", "load", str(DEMO / "programme.toml")]) == 0
+    script = tmp_path / "week.txt"
+    script.write_text("/clock +1h\namira: 4\n", encoding="utf-8")
+    capsys.readouterr()
+
+    assert main(["console", "--as", "amira", "--script", str(script), "--start", "2026-11-30 08:00"]) == 0
+
+    out = capsys.readouterr().out
+    assert "-- moving the clock on +1h to Mon 30 Nov 2026 09:00 (Europe/London)" in out
+    assert "-> amira: Monday pulse (pulse, 5 questions, anonymous)" in out
+    assert "[4] (chosen)" in out
+    # The same database cannot be taken back in time.
+    assert main(["console", "--as", "amira", "--script", str(script), "--start", "2026-11-30 08:00"]) == 1
+    assert "cannot go back" in capsys.readouterr().err

@@ -1,0 +1,62 @@
+"""Bad input gets a clear, friendly answer and changes nothing; help lists what each person may do."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from tests.e2e.harness import Bot, messages
+
+TABLES = ("ideas", "idea_votes", "idea_comments", "questions", "question_upvotes", "qa_posts", "deliveries")
+
+
+async def _row_counts(bot: Bot) -> dict[str, int]:
+    async with bot.app.store.engine.connect() as db:
+        return {
+            table: (await db.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one() for table in TABLES
+        }
+
+
+async def test_mistakes_are_explained_and_nothing_is_stored(bot: Bot) -> None:
+    long_idea = "x" * 1001
+    out = await bot.play(
+        f"""
+        amira: idea no
+        amira: idea {long_idea}
+        amira: vote abc
+        amira: vote 99
+        amira: comment 99 nice
+        amira: upvote 7
+        amira: ask
+        amira: ideas flying
+        amira: followup 3 hello
+        amira: blah blah
+        ben: pulse send Nothing
+        ben: answer 1
+        """
+    )
+
+    assert messages(out, "amira") == [
+        "Your idea is too short. Please say a little more.",
+        "Your idea is 1001 characters long; the limit is 1000. Please shorten it.",
+        "'abc' is not a number. Please give the idea number, like `12`.",
+        "There is no idea #99. Type `ideas` to see the list.",
+        "There is no idea #99. Type `ideas` to see the list.",
+        "There is no open question #7. Type `questions` to see them.",
+        "Your question is empty. Please write something.",
+        "I don't know 'flying'. Try `ideas`, `ideas mine`, `ideas owned`, `ideas all`, a status "
+        "(new, under_review, piloting, implemented, spread, declined) or an idea number.",
+        "There is no open question #3. Type `questions` to see them.",
+        "I didn't catch that. Type `help` to see what you can do, or `idea <your idea>` to share one.",
+    ]
+    assert messages(out, "ben")[0] == "There is no pulse called 'Nothing'. `pulse list` shows them."
+    assert all(n == 0 for n in (await _row_counts(bot)).values()), await _row_counts(bot)
+
+
+async def test_help_lists_only_what_the_caller_may_do(bot: Bot) -> None:
+    out = await bot.play("amira: help\nben: help\njo: help\nkate: help")
+
+    staff, manager, leader, admin = (messages(out, who)[0] for who in ("amira", "ben", "jo", "kate"))
+    assert "`idea [anon] <your idea>`" in staff and "`status" not in staff and "`pulse" not in staff
+    assert "`status <idea number> <new status> <reason>`" in manager and "`checkin" not in manager
+    assert "`checkin list" in leader and "`answer <question number> <answer>`" in leader
+    assert "`moderate" in admin and "`moderate" not in leader

@@ -1,0 +1,127 @@
+"""Check-ins and campaigns on the scheduler: recurring runs on a moved clock, digests, "you said, we did"."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from tests.e2e.harness import Bot, messages, recipients, start_bot
+
+CHECKIN = """
+[[checkin]]
+name = "Weekly check-in"
+owner = "jo"
+intro = "Jo reads every answer."
+anonymous = true
+open_hours = 48
+remind_after_hours = 24
+schedule = { cron = "0 9 * * MON", time_zone = "local" }
+
+[[checkin.question]]
+kind = "scale"
+text = "This week I had what I needed."
+
+[[checkin.question]]
+kind = "text"
+text = "What should I know about?"
+"""
+CAMPAIGN = """
+[[campaign]]
+name = "Fewer missed visits"
+priority = "Independent lives at home"
+prompt = "What one change would help us miss fewer visits?"
+audience = ["Reablement"]
+schedule = { cron = "0 10 * * TUE", time_zone = "Europe/London" }
+"""
+INTRO = "Weekly check-in (check-in, 2 questions, anonymous)"
+EVERYONE_BUT_JO = ["amira", "ben", "chloe", "dev", "ellie", "farah", "helen", "kate", "lena", "priya", "sam"]
+
+
+def intros(out: list[str]) -> Counter[str]:
+    counts = {who: sum(m.startswith(INTRO) for m in messages(out, who)) for who in set(recipients(out))}
+    return Counter({who: n for who, n in counts.items() if n})
+
+
+async def test_a_weekly_local_time_check_in_comes_once_a_week_at_nine_wherever_people_are(bot: Bot) -> None:
+    await bot.programme(CHECKIN)
+
+    out = await bot.play("/clock +2w\n/clock +1w6h")
+
+    runs = intros(out)
+    # 7, 14 and 21 December: three runs, each to everyone once; the owner gets digests instead.
+    assert sorted(runs) == EVERYONE_BUT_JO
+    assert set(runs.values()) == {3}
+    first_round = [who for who in recipients(out) if who != "jo"][: len(EVERYONE_BUT_JO)]
+    # 09:00 comes first in Kolkata, then London, then New York.
+    assert first_round[0] == "priya" and first_round[-1] == "sam"
+    # The first two runs have closed and Jo has their digests; the third is still open.
+    assert sum(m.startswith("Your check-in digest is ready.") for m in messages(out, "jo")) == 2
+
+
+async def test_a_restarted_or_second_bot_replaying_the_same_weeks_sends_nothing_again(
+    bot: Bot, database_url: str, tmp_path: Path
+) -> None:
+    await bot.programme(CHECKIN)
+    first = await bot.play("/clock +2w6h")
+    assert set(intros(first).values()) == {2}
+
+    # Another process on the same database, its clock two weeks behind, lives through the same fortnight.
+    replica = await start_bot(database_url, tmp_path / "replica", people="handle,name\n")
+    try:
+        again = await replica.play("/clock +2w6h")
+    finally:
+        await replica.app.close()
+
+    assert messages(again) == []
+
+
+async def test_the_leader_gets_the_digest_and_the_reply_goes_back_to_every_participant(bot: Bot) -> None:
+    await bot.programme(CHECKIN)
+    await bot.play("/clock +1w2h")
+    out = await bot.play(
+        """
+        amira: 4
+        amira: Rotas keep changing at short notice
+        chloe: 2
+        chloe: skip
+        amira: checkin reply 1 Thanks
+        /clock +2d4h
+        """
+    )
+    digest = messages(out, "jo")[-1]
+    reply = await bot.play("jo: We will freeze rota changes inside two weeks.")
+
+    assert "Sorry, only senior leaders can use `checkin`. Type `help` to see what you can do." in messages(
+        out, "amira"
+    )
+    assert digest.startswith("Your check-in digest is ready.\nWeekly check-in — run of Mon 07 Dec (closed)")
+    assert "Responses: 2 of 11 (18%)" in digest
+    assert "Rotas keep changing" not in digest  # one written answer is under the group size
+    assert messages(reply, "jo") == ["Thank you. Your reply is on its way to 11 participants."]
+    said = (
+        "You said, we did: Weekly check-in of Mon 07 Dec\n"
+        "Jo Adeyemi: We will freeze rota changes inside two weeks."
+    )
+    assert sorted(who for who in recipients(reply) if said in messages(reply, who)) == EVERYONE_BUT_JO
+
+
+async def test_a_campaign_prompt_reply_becomes_an_idea_and_the_prompt_closes_after_a_week(bot: Bot) -> None:
+    await bot.programme(CAMPAIGN)
+    prompt = await bot.play("/clock +1d2h")
+    out = await bot.play(
+        """
+        amira: Text people when a visit will be late
+        chloe: anon Share spare PPE between patches
+        priya: Anything
+        ben: ideas
+        """
+    )
+    closing = await bot.play("/clock +7d")
+
+    assert sorted(set(recipients(prompt))) == ["amira", "ben", "chloe", "dev", "ellie", "farah"]
+    assert messages(out, "amira") == ["Thanks! Your idea #1 is in. You'll hear about every change."]
+    assert messages(out, "chloe")[0].startswith("Thanks! Your idea #2 is in. It is anonymous")
+    assert messages(out, "priya")[0].startswith("I didn't catch that.")  # Housing was not asked
+    assert "#1 [new] ▲0 Text people when a visit will be late" in messages(out, "ben")[0]
+    closed = "This idea campaign has closed. Thank you! Ideas are always welcome with `idea <your idea>`."
+    assert sum(m == closed for m in messages(closing, "amira")) == 1

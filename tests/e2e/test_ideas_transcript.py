@@ -1,0 +1,140 @@
+"""Ideas end to end on the console: submit, vote, the pipeline with reasons, owners, adoption, anonymity."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from tests.e2e.harness import Bot, messages
+
+
+async def test_the_idea_pipeline_tells_the_submitter_every_move_with_its_reason(bot: Bot) -> None:
+    out = await bot.play(
+        """
+        chloe: idea Text people when a visit will be late
+        dev: vote 1
+        dev: vote 1
+        chloe: vote 1
+        ben: status 1 review Worth trying on the east patch
+        ben: owner 1 @ben
+        ben: status 1 piloting Two weeks on the east patch
+        ben: status 1 implemented Now standard across Reablement
+        ben: comment 1 Thank you Chloe
+        """
+    )
+
+    assert messages(out, "chloe")[0] == "Thanks! Your idea #1 is in. You'll hear about every change."
+    assert messages(out, "dev") == [
+        "Voted. #1 now has 1 vote.",
+        "You've already voted for #1. One vote each.",
+    ]
+    assert "your own idea" in messages(out, "chloe")[1]
+    moves = [m for m in messages(out, "chloe") if m.startswith("Your idea #1 moved")]
+    assert [m.splitlines()[0] for m in moves] == [
+        "Your idea #1 moved from new to under review.",
+        "Your idea #1 moved from under review to piloting.",
+        "Your idea #1 moved from piloting to implemented.",
+    ]
+    assert "Reason from Ben Carter: Two weeks on the east patch" in moves[1]
+    assert messages(out, "chloe")[-1].startswith("Ben Carter commented on your idea #1: Thank you Chloe")
+
+    history = messages(await bot.play("chloe: ideas 1"), "chloe")[0]
+    assert "Owner: Ben Carter" in history
+    assert "under review → piloting by Ben Carter: Two weeks on the east patch" in history
+    assert "Comments (1):" in history
+
+
+async def test_a_forbidden_move_an_empty_reason_and_a_staff_member_change_nothing(bot: Bot) -> None:
+    out = await bot.play(
+        """
+        chloe: idea Text people when a visit will be late
+        ben: status 1 piloting Skipping review
+        ben: status 1 review
+        ben: status 1 flying Because
+        ben: status 99 review Because
+        amira: status 1 review I like it
+        chloe: ideas 1
+        """
+    )
+
+    assert messages(out, "ben") == [
+        "#1 is new; it can move to: declined, under review.",
+        "Your reason is empty. Please write something.",
+        "'flying' is not a status. Statuses: new, under_review, piloting, implemented, spread, declined.",
+        "There is no idea #99. Type `ideas` to see the list.",
+    ]
+    assert messages(out, "amira") == [
+        "Sorry, only managers can use `status`. Type `help` to see what you can do."
+    ]
+    assert messages(out, "chloe")[-1].startswith("Idea #1 [new]")
+    assert "moved" not in "\n".join(messages(out, "chloe"))
+
+
+async def test_another_team_adopts_an_implemented_idea_and_the_originating_team_hears(bot: Bot) -> None:
+    out = await bot.play(
+        """
+        chloe: idea Share spare PPE between patches
+        lena: adopt 1 Not yet please
+        ben: status 1 review Yes
+        ben: status 1 piloting Yes
+        ben: status 1 implemented Yes
+        ben: adopt 1 Our own team
+        lena: adopt 1 Housing officers will carry spare PPE too
+        lena: adopt 1 Again
+        """
+    )
+
+    assert messages(out, "lena")[0] == "#1 is new; only implemented ideas can be adopted."
+    assert "#1 came from your own team; adoption is for other teams." in messages(out, "ben")
+    assert messages(out, "lena")[1:] == [
+        "Housing has adopted #1. Its team has been told.",
+        "Your team has already adopted #1.",
+    ]
+    news = "Good practice spreading: Housing has adopted idea #1 from your team."
+    for handle in ("ben", "amira", "chloe", "dev", "ellie", "farah"):
+        assert any(m.startswith(news) for m in messages(out, handle)), handle
+    assert not any(news in m for m in messages(out, "priya"))
+    assert "[spread]" in messages(await bot.play("ben: ideas 1"), "ben")[0]
+
+
+async def test_a_manager_cannot_learn_who_wrote_an_anonymous_idea_yet_the_author_hears_every_move(
+    bot: Bot,
+) -> None:
+    out = await bot.play(
+        """
+        /clock +17m
+        amira: idea anon Share spare PPE between patches
+        ben: ideas
+        ben: ideas 1
+        ben: ideas all
+        ben: ideas new
+        ben: status 1 review Worth a try
+        ben: comment 1 Whoever you are, thank you
+        kate: ideas 1
+        helen: ideas 1
+        amira: ideas mine
+        amira: vote 1
+        """
+    )
+
+    seen_by_others = "\n".join(m for who in ("ben", "kate", "helen") for m in messages(out, who))
+    for clue in ("Amira", "amira", "Hassan"):
+        assert clue not in seen_by_others
+    assert "From: anonymous" in seen_by_others
+    amira = messages(out, "amira")
+    assert amira[0].startswith("Thanks! Your idea #1 is in. It is anonymous")
+    assert any(m.startswith("Your idea #1 moved from new to under review.") for m in amira)
+    assert any(m.startswith("Ben Carter commented on your idea #1") for m in amira)
+    assert "#1 [under_review]" in amira[-2] or "#1 [under review]" in amira[-2]
+    assert amira[-1] == "#1 is your own idea, so you can't vote for it. Ask colleagues to!"
+
+    # Nor can anyone with the database: no column of the idea or its history points at her.
+    async with bot.app.store.engine.connect() as db:
+        idea = (await db.execute(text("SELECT author_id, route, created_at FROM ideas WHERE id = 1"))).one()
+        submitted = (
+            await db.execute(text("SELECT by_id FROM idea_events WHERE idea_id = 1 ORDER BY id"))
+        ).first()
+    assert idea.author_id is None and submitted is not None and submitted.by_id is None
+    assert "amira" not in idea.route and idea.route.startswith("idea:1#")
+    async with bot.app.store.transaction() as tx:
+        stored = await tx.ideas.get_idea(1)
+    assert stored is not None and stored.created_at == bot.clock.now().replace(minute=0)  # only the hour

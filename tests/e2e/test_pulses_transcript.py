@@ -1,0 +1,121 @@
+"""Pulses end to end: answers by number, changed answers, reminders to non-respondents only, the k rule."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from dialogue.events import Chose, Identity
+from tests.e2e.harness import Bot, messages, recipients
+
+PULSE = """
+[[pulse]]
+name = "Quick pulse"
+open_hours = 48
+remind_after_hours = 24
+
+[[pulse.question]]
+kind = "scale"
+text = "I can suggest improvements."
+
+[[pulse.question]]
+kind = "enps"
+text = "Would you recommend us?"
+"""
+# Five of Reablement's six and all three of Housing answer; the others never do.
+ANSWERS = """
+amira: 4
+amira: 9
+chloe: 5
+chloe: 10
+dev: 3
+dev: 6
+ellie: 4
+ellie: 8
+farah: 2
+farah: 9
+priya: 4
+priya: 7
+sam: 5
+sam: 10
+lena: 4
+lena: 9
+amira: 2
+"""
+
+
+async def test_a_pulse_is_answered_by_number_and_an_answer_can_be_changed(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    out = await bot.play("amira: pulse send Quick pulse\nben: pulse send Quick pulse\n" + ANSWERS)
+
+    assert (
+        messages(out, "amira")[0]
+        == "Sorry, only managers can use `pulse`. Type `help` to see what you can do."
+    )
+    assert messages(out, "ben")[0] == "Sent “Quick pulse” to 12 people. It closes Wed 02 Dec 08:00."
+    asked = [who for who in recipients(out) if who not in ("ben",)]
+    assert sorted(set(asked)) == sorted(
+        ["helen", "jo", "kate", "amira", "chloe", "dev", "ellie", "farah", "lena", "priya", "sam"]
+    )
+    assert "[4] (chosen)" in messages(out, "amira")[2]  # the question updated in place
+    # Times are shown in each person's own zone.
+    assert messages(out, "sam")[-1].endswith("You can change an answer until Wed 02 Dec 03:00.")
+    # Amira's last "2" changed her eNPS answer from 9: the mean counts it once, as 2.
+    result = messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0]
+    assert "Responses: 8 of 12 (67%)" in result
+    assert "Everyone: n=8, eNPS +25, mean 7.6" in result
+
+
+async def test_the_reminder_reaches_only_people_who_have_not_answered(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse\n" + ANSWERS)
+
+    out = await bot.play("/clock +1d")
+
+    reminded = [who for who in recipients(out) if any(m.startswith("Reminder:") for m in messages(out, who))]
+    assert sorted(reminded) == ["ben", "helen", "jo", "kate"]
+    assert len(recipients(out)) == 4  # once each
+    assert recipients(await bot.play("/clock +20h")) == []  # and only once
+
+
+async def test_results_withhold_small_groups_and_any_group_that_subtraction_would_reveal(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse\n" + ANSWERS)
+
+    result = messages(await bot.play("jo: pulse results Quick pulse"), "jo")[0]
+
+    assert "Everyone: n=8, mean 3.9, 1: 0  2: 1  3: 1  4: 4  5: 2" in result
+    # Teams with fewer than 5 people asked (Housing, the executive) are only ever counted together.
+    assert "Other teams: withheld (fewer than 5 answers)" in result and "Housing" not in result
+    # Reablement has 5 answers, but Everyone minus Reablement would give the other 3 away.
+    assert "Reablement: withheld (withheld so a smaller group can't be worked out)" in result
+    assert "n=5" not in result and "n=3" not in result
+
+
+async def test_a_closed_pulse_refuses_answers_and_its_questions_say_it_closed(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse")
+    shown = bot.session.sender.last_choices("dev")
+    assert shown is not None and shown.message.choices
+    question = shown.message.choices[0]
+
+    out = await bot.play("ben: pulse close Quick pulse")
+    reply = await bot.app.dialogue.handle(
+        Chose(Identity("console", "", "dev"), question.action, question.ref, question.options[2].value)
+    )
+
+    assert any("has closed" in m for m in messages(out, "dev"))
+    assert "closed" in reply.messages[0].fallback()
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM answers"))).scalar() == 0
+
+
+async def test_anonymous_answers_are_stored_without_the_person_or_a_time(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse\n" + ANSWERS)
+
+    async with bot.app.store.engine.connect() as db:
+        rows = (await db.execute(text("SELECT * FROM answers"))).mappings().all()
+    assert len(rows) == 16
+    assert set(rows[0]) == {"occurrence_id", "item_id", "respondent", "team_id", "number", "text"}
+    for row in rows:
+        assert len(row["respondent"]) == 32 and not row["respondent"].startswith("person:")
