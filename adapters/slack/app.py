@@ -1,0 +1,211 @@
+"""The Slack app: Bolt listeners that only translate between Slack and the core.
+
+Every listener acks first (Slack's 3-second deadline), then hands the core one event and
+turns its :class:`~dialogue.messages.Reply` into Slack calls. Bolt verifies each request's
+signature and timestamp before any listener runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.render import (
+    decode_action,
+    decode_view,
+    form_errors,
+    form_values,
+    form_view,
+    message_payload,
+)
+from dialogue.events import Chose, Command, Event, Identity, Profile, Said, Submitted, ThreadReply
+from dialogue.messages import Message, Reply
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+# Slash commands and the core command each one starts; /nextpractice takes the command in its text.
+SLASH_COMMANDS: dict[str, str] = {
+    "/idea": "idea",
+    "/ask": "ask",
+    "/answer": "answer",
+    "/pulse": "pulse",
+    "/nextpractice": "",
+}
+ANY = re.compile(".*")
+
+Handler = Callable[[Event], Awaitable[Reply]]
+Overview = Callable[[Identity, Profile], Awaitable[tuple[Message, ...]]]
+ThreadLookup = Callable[
+    [str], Awaitable[str | None]
+]  # "channel:ts" of a thread's root -> the core's thread key
+FirstTime = Callable[[str], Awaitable[bool]]  # records an event id; False if it was seen before
+
+
+@dataclass
+class SlackContext:
+    """What the listeners need besides Bolt: the core, lookups in its store, and a profile cache."""
+
+    handle: Handler
+    overview: Overview
+    thread_of: ThreadLookup
+    first_time: FirstTime
+    qa_channel_id: str | None = None
+    profiles: dict[str, Profile] = field(default_factory=dict)
+
+
+def identity(team_id: str | None, user_id: str) -> Identity:
+    """The core's identity of a Slack user in a workspace."""
+    return Identity(PLATFORM, team_id or "", user_id)
+
+
+def create_app(
+    context: SlackContext,
+    *,
+    client: AsyncWebClient,
+    signing_secret: str,
+    app_options: Mapping[str, Any] | None = None,
+) -> AsyncApp:
+    """A Bolt app wired to the core. ``app_options`` pass through to :class:`AsyncApp` (OAuth, tests)."""
+    app = AsyncApp(client=client, signing_secret=signing_secret, **dict(app_options or {}))
+    app.use(_OnlyOnce(context.first_time))
+
+    async def profile(user_id: str) -> Profile:
+        # Asked once per person per process: the core uses it only to create someone it has not met.
+        if user_id not in context.profiles:
+            try:
+                info = (await client.users_info(user=user_id)).get("user") or {}
+            except SlackApiError:
+                info = {}
+            real = (
+                (info.get("profile") or {}).get("real_name")
+                or info.get("real_name")
+                or info.get("name")
+                or ""
+            )
+            context.profiles[user_id] = Profile(display_name=str(real), time_zone=str(info.get("tz") or ""))
+        return context.profiles[user_id]
+
+    async def post_replies(channel: str, reply: Reply, *, thread_ts: str | None = None) -> None:
+        for message in reply.messages:
+            await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message_payload(message))
+
+    async def open_form(trigger_id: str | None, reply: Reply) -> None:
+        if reply.form is not None and trigger_id:
+            await client.views_open(trigger_id=trigger_id, view=form_view(reply.form).to_dict())
+
+    @app.command(re.compile("/(idea|ask|answer|pulse|nextpractice)$"))
+    async def on_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        name = SLASH_COMMANDS.get(str(body.get("command", "")), "")
+        text = f"{name} {body.get('text', '')}".strip() if name else str(body.get("text", "")).strip()
+        user_id = str(body["user_id"])
+        reply = await context.handle(
+            Command(identity(body.get("team_id"), user_id), text or "help", await profile(user_id))
+        )
+        await open_form(body.get("trigger_id"), reply)
+        for message in reply.messages:
+            await respond(response_type="ephemeral", **message_payload(message))
+
+    @app.action(ANY)
+    async def on_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user_id = str(body["user"]["id"])
+        kind, ref, value = decode_action(str(action.get("action_id", "")), _action_value(action))
+        team = (body.get("team") or {}).get("id") or body["user"].get("team_id")
+        reply = await context.handle(Chose(identity(team, user_id), kind, ref, value, await profile(user_id)))
+        await open_form(body.get("trigger_id"), reply)
+        container = body.get("container") or {}
+        channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or user_id)
+        if reply.replace is not None and container.get("message_ts"):
+            await client.chat_update(
+                channel=channel, ts=str(container["message_ts"]), **message_payload(reply.replace)
+            )
+        if channel == context.qa_channel_id:
+            # A click on a channel post: the answer is for the clicker only.
+            for message in reply.messages:
+                await client.chat_postEphemeral(channel=channel, user=user_id, **message_payload(message))
+        else:
+            await post_replies(channel, reply)
+
+    @app.view(ANY)
+    async def on_view(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        form, ref = decode_view(str(view.get("callback_id", "")))
+        user_id = str(body["user"]["id"])
+        team = (body.get("team") or {}).get("id") or body["user"].get("team_id")
+        values = form_values((view.get("state") or {}).get("values") or {})
+        reply = await context.handle(
+            Submitted(identity(team, user_id), form, ref, values, await profile(user_id))
+        )
+        if reply.form_errors:
+            await ack(response_action="errors", errors=form_errors(reply.form_errors))
+            return
+        await ack()
+        await post_replies(user_id, reply)
+
+    @app.event("message")
+    async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            return  # edits, joins and the bot's own posts are not people talking to us
+        user_id, text = str(event["user"]), str(event.get("text") or "")
+        who = identity(body.get("team_id") or event.get("team"), user_id)
+        channel, thread_ts = str(event.get("channel", "")), event.get("thread_ts")
+        if event.get("channel_type") == "im":
+            await post_replies(channel, await context.handle(Said(who, text, await profile(user_id))))
+        elif channel == context.qa_channel_id and thread_ts and thread_ts != event.get("ts"):
+            thread = await context.thread_of(f"{channel}:{thread_ts}")
+            if thread is not None:
+                reply = await context.handle(ThreadReply(who, thread, text, await profile(user_id)))
+                for message in reply.messages:
+                    await client.chat_postEphemeral(channel=channel, user=user_id, **message_payload(message))
+
+    @app.event("app_home_opened")
+    async def on_home(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("tab") not in (None, "home"):
+            return
+        user_id = str(event["user"])
+        parts = await context.overview(identity(body.get("team_id"), user_id), await profile(user_id))
+        await client.views_publish(user_id=user_id, view=home_view(parts))
+
+    return app
+
+
+def home_view(messages: tuple[Message, ...]) -> dict[str, Any]:
+    """The App Home tab: the core's own answers to "my ideas" and "open questions", one after another."""
+    blocks: list[dict[str, Any]] = []
+    for message in messages:
+        blocks += message_payload(message)["blocks"]
+        blocks.append({"type": "divider"})
+    return {"type": "home", "blocks": blocks[:100]}
+
+
+class _OnlyOnce(AsyncMiddleware):
+    """Slack retries an event it thinks we missed; each event id is handled once, by any replica."""
+
+    def __init__(self, first_time: FirstTime) -> None:
+        self.first_time = first_time
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        event_id = req.body.get("event_id") if req.body.get("type") == "event_callback" else None
+        if event_id and not await self.first_time(f"slack:event:{event_id}"):
+            return BoltResponse(status=200, body="")
+        return await next()
+
+
+def _action_value(action: dict[str, Any]) -> str:
+    """A button's value, or the chosen option of a select."""
+    if action.get("selected_option"):
+        return str(action["selected_option"].get("value", ""))
+    return str(action.get("value", ""))
