@@ -41,8 +41,9 @@ from typing import Any, Self
 
 from aiohttp import web
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"  # beside the repository, as in the issue
-SPEC_PATH = SHARED / "reference" / "slack" / "spec" / "slack_web_openapi_v2.json"
+from tests.reference import SLACK_WEB_SPEC
+
+SPEC_PATH = SLACK_WEB_SPEC
 TEAM_ID = "T0001"
 BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"

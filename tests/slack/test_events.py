@@ -22,9 +22,10 @@ from bot.bootstrap import App, build_app
 from bot.server import SLACK_PATH, start, web_app
 from bot.settings import Settings, SlackSettings
 from dialogue.directory_import import import_directory
+from tests.reference import SLACK_PAYLOADS
 from tests.slack.fake_api import FakeSlack
 
-PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "slack" / "payloads"
+PAYLOADS = SLACK_PAYLOADS
 SECRET = "test-signing-secret"
 PEOPLE = [
     {

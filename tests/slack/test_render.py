@@ -40,9 +40,10 @@ from dialogue.messages import Choices, ChoiceStyle, FieldKind, Form, FormField, 
 from dialogue.qa import Question, QuestionStatus
 from dialogue.surveys import ItemKind, Occurrence, OccurrenceKind, Survey, SurveyItem, SurveyKind
 from dialogue.text import Text, lines, t, user
+from tests.reference import SLACK_PAYLOADS
 
 GOLDEN = Path(__file__).parent / "golden"
-PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "slack" / "payloads"
+PAYLOADS = SLACK_PAYLOADS
 INJECTION = "<!channel> & <@U123>"
 
 PERSON = Person(1, "amira", "Amira Hassan", "Europe/London", frozenset({Role.STAFF}))
