@@ -182,7 +182,8 @@ class Dialogue:
         kind, _, ref = event.thread.partition(":")
         if kind != "question" or not ref.isdigit():
             raise Refusal("I can only follow threads of questions.")
-        return await questions.followup(env, me, await questions.get_question(env, int(ref)), event.text)
+        question = await questions.get_question(env, int(ref))
+        return await questions.followup(env, me, question, event.text, in_thread_on=event.who.platform)
 
     async def fire(self, schedule: Schedule, due: datetime) -> int | None:
         """Enqueue the run of ``schedule`` due at ``due`` (UTC); the new occurrence id, or None if

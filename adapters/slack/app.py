@@ -118,7 +118,9 @@ def create_app(
             await respond(response_type="ephemeral", **message_payload(message))
 
     @app.action(ANY)
-    async def on_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def on_action(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
         await ack()
         user_id = str(body["user"]["id"])
         kind, ref, value = decode_action(str(action.get("action_id", "")), _action_value(action))
@@ -127,16 +129,20 @@ def create_app(
         await open_form(body.get("trigger_id"), reply)
         container = body.get("container") or {}
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or user_id)
-        if reply.replace is not None and container.get("message_ts"):
-            await client.chat_update(
-                channel=channel, ts=str(container["message_ts"]), **message_payload(reply.replace)
-            )
-        if channel == context.qa_channel_id:
-            # A click on a channel post: the answer is for the clicker only.
-            for message in reply.messages:
-                await client.chat_postEphemeral(channel=channel, user=user_id, **message_payload(message))
-        else:
+        private = bool(container.get("is_ephemeral"))
+        if reply.replace is not None:
+            if private:  # an ephemeral message can only be replaced through its response_url
+                await respond(replace_original=True, **message_payload(reply.replace))
+            elif container.get("message_ts"):
+                await client.chat_update(
+                    channel=channel, ts=str(container["message_ts"]), **message_payload(reply.replace)
+                )
+        if channel.startswith("D"):
             await post_replies(channel, reply)
+        else:
+            # A click in a channel (a Q&A post, or a command's answer): the reply is for the clicker only.
+            for message in reply.messages:
+                await respond(response_type="ephemeral", replace_original=False, **message_payload(message))
 
     @app.view(ANY)
     async def on_view(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:

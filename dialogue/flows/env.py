@@ -58,8 +58,9 @@ def to_author(key: str, message: Message, *, person_id: int | None, route: str |
     return NewDelivery(key=key, message=message, route=route)
 
 
-def channel_posts(env: Env, key: str, message: Message) -> list[NewDelivery]:
-    """One delivery of ``message`` to the Q&A channel on every platform that has one."""
+def channel_posts(env: Env, key: str, message: Message, *, skip: str | None = None) -> list[NewDelivery]:
+    """One delivery of ``message`` to the Q&A channel on every platform that has one, except ``skip``
+    (the platform where the text was written in the thread already)."""
     return [
         NewDelivery(
             key=f"{key}:{platform}",
@@ -68,4 +69,5 @@ def channel_posts(env: Env, key: str, message: Message) -> list[NewDelivery]:
             platform=platform,
         )
         for platform in env.settings.channel_platforms
+        if platform != skip
     ]

@@ -239,8 +239,14 @@ async def cmd_followup(env: Env, me: Person, args: Args) -> Reply:
     return await followup(env, me, question, args.rest())
 
 
-async def followup(env: Env, me: Person, question: Question, text: str) -> Reply:
-    """Add a follow-up; the anonymous asker stays anonymous, and the other side is told."""
+async def followup(
+    env: Env, me: Person, question: Question, text: str, *, in_thread_on: str | None = None
+) -> Reply:
+    """Add a follow-up; the anonymous asker stays anonymous, and the other side is told.
+
+    ``in_thread_on`` names the platform where it was written as a thread reply: it is already in
+    that thread, so it is posted only to the other platforms' threads.
+    """
     body = clean_text(text, what="follow-up", limit=QUESTION_MAX)
     by_asker = is_asker(env, question, me)
     hidden = by_asker and question.anonymous
@@ -257,7 +263,7 @@ async def followup(env: Env, me: Person, question: Question, text: str) -> Reply
     count = len(await env.tx.questions.posts(question.id))
     who = "The asker" if hidden else me.display_name
     post = Message(t(f"{who} followed up: ", user(body)), thread=thread_key(question.id))
-    await env.send(channel_posts(env, f"question:{question.id}:post:{count}", post))
+    await env.send(channel_posts(env, f"question:{question.id}:post:{count}", post, skip=in_thread_on))
     note = Message(
         lines(
             t(f"New follow-up on question #{question.id} from {who.lower() if hidden else who}:"),

@@ -260,6 +260,9 @@ class FakeSlack:
         self.members: list[dict[str, Any]] = [dict(member) for member in members]
         self.usergroups: list[dict[str, Any]] = [dict(group) for group in usergroups]
         self.calls: list[Call] = []
+        # Messages as Slack holds them after chat.postMessage / chat.update: "channel" is the conversation
+        # (a DM by user id lands in D...), with the "ts" Slack gave; updated in place by chat.update.
+        self.messages: list[dict[str, Any]] = []
         self.violations: list[str] = []
         self._spec = load_spec(spec_path)
         self._scripted: defaultdict[str, deque[Scripted]] = defaultdict(deque)
@@ -385,9 +388,14 @@ class FakeSlack:
         if method == "chat.postMessage":
             channel = _conversation_of(str(args["channel"]))
             ts = self._next_ts()
-            return {"ok": True, "channel": channel, "ts": ts, "message": _message(args, ts)}
+            message = _message(args, ts)
+            self.messages.append({**message, "channel": channel})
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
         if method == "chat.update":
             ts = str(args["ts"])
+            for held in self.messages:
+                if held["ts"] == ts and held["channel"] == args["channel"]:
+                    held.update(_message(args, ts))
             return {
                 "ok": True,
                 "channel": args["channel"],

@@ -7,95 +7,32 @@ import json
 import time
 import urllib.parse
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
-from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import text
 
 from adapters.slack.render import encode_action
-from bot.bootstrap import App, build_app
-from bot.server import SLACK_PATH, start, web_app
-from bot.settings import Settings, SlackSettings
-from dialogue.directory_import import import_directory
+from bot.server import web_app
 from tests.reference import SLACK_PAYLOADS
 from tests.slack.fake_api import FakeSlack
+from tests.slack.harness import SlackBot, signed_headers, slack_bot, wait_for
 
 PAYLOADS = SLACK_PAYLOADS
-SECRET = "test-signing-secret"
-PEOPLE = [
-    {
-        "handle": "amira",
-        "name": "Amira Hassan",
-        "team": "Reablement",
-        "slack_user_id": "W111",
-        "slack_team_id": "T111",
-    },
-    {
-        "handle": "ben",
-        "name": "Ben Carter",
-        "roles": "manager",
-        "team": "Reablement",
-        "slack_user_id": "W222",
-        "slack_team_id": "T111",
-    },
-]
-
-
-def signed_headers(body: str, *, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
-
-
-@dataclass
-class Served:
-    app: App
-    fake: FakeSlack
-    url: str
-    http: aiohttp.ClientSession
-
-    async def post(
-        self, body: str, *, form: bool = False, headers: dict[str, str] | None = None
-    ) -> aiohttp.ClientResponse:
-        kind = "application/x-www-form-urlencoded" if form else "application/json"
-        all_headers = {"Content-Type": kind, **(headers if headers is not None else signed_headers(body))}
-        async with self.http.post(self.url, data=body.encode(), headers=all_headers) as response:
-            await response.read()
-            return response
-
-    async def count(self, table: str) -> int:
-        async with self.app.store.engine.connect() as db:
-            return int((await db.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
-
-    def posted(self, method: str) -> list[dict[str, Any]]:
-        return [args for name, args in self.fake.calls if name == method]
+PEOPLE = """\
+handle,name,roles,team,slack_user_id,slack_team_id
+amira,Amira Hassan,staff,Reablement,W111,T111
+ben,Ben Carter,manager,Reablement,W222,T111
+"""
+MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def served(database_url: str, tmp_path: Path) -> AsyncIterator[Served]:
-    async with FakeSlack() as fake:
-        slack = SlackSettings(
-            bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.url, qa_channel_id="C0QA"
-        )
-        settings = Settings(
-            data_dir=tmp_path, secret_key=b"slack-tests-secret-000000", database_url=database_url, slack=slack
-        )
-        app = await build_app(settings)
-        assert app.slack is not None
-        assert not (await import_directory(app.store, PEOPLE)).errors
-        runner = await start(web_app(slack=app.slack.app), host="127.0.0.1", port=0)
-        host, port = runner.addresses[0][:2]
-        try:
-            async with aiohttp.ClientSession() as http:
-                yield Served(app, fake, f"http://{host}:{port}{SLACK_PATH}", http)
-        finally:
-            await runner.cleanup()
-            await app.close()
+async def served(database_url: str, tmp_path: Path) -> AsyncIterator[SlackBot]:
+    async with slack_bot(database_url, tmp_path, PEOPLE, start_at=MONDAY) as bot:
+        yield bot
 
 
 def slash_command(fake: FakeSlack, command: str, text_: str, user: str = "W111") -> str:
@@ -114,15 +51,7 @@ def dm_event(text_: str, *, event_id: str, user: str = "W111") -> str:
     return json.dumps(body)
 
 
-async def wait_for(predicate: Any, within: float = 5.0) -> None:
-    """Listeners do their work after the ack: wait for its effect."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        assert time.monotonic() < deadline, "the effect never came"
-        await __import__("asyncio").sleep(0.02)
-
-
-async def test_a_slash_command_stores_the_idea_and_answers_the_person_privately(served: Served) -> None:
+async def test_a_slash_command_stores_the_idea_and_answers_the_person_privately(served: SlackBot) -> None:
     response = await served.post(
         slash_command(served.fake, "/idea", "Text people when a visit is late"), form=True
     )
@@ -148,7 +77,7 @@ async def test_a_slash_command_stores_the_idea_and_answers_the_person_privately(
     ],
 )
 async def test_unsigned_forged_and_stale_requests_are_refused_and_change_nothing(
-    served: Served, headers: Any
+    served: SlackBot, headers: Any
 ) -> None:
     body = slash_command(served.fake, "/idea", "A forged idea")
     if headers == "stale":
@@ -163,7 +92,7 @@ async def test_unsigned_forged_and_stale_requests_are_refused_and_change_nothing
     assert served.posted("response_url") == []
 
 
-async def test_a_direct_message_is_answered_and_a_retried_event_counts_once(served: Served) -> None:
+async def test_a_direct_message_is_answered_and_a_retried_event_counts_once(served: SlackBot) -> None:
     body = dm_event("idea Share spare PPE between patches", event_id="Ev1")
 
     first = await served.post(body)
@@ -179,14 +108,14 @@ async def test_a_direct_message_is_answered_and_a_retried_event_counts_once(serv
     assert served.fake.violations == []
 
 
-async def test_a_staff_member_cannot_use_manager_commands(served: Served) -> None:
+async def test_a_staff_member_cannot_use_manager_commands(served: SlackBot) -> None:
     await served.post(slash_command(served.fake, "/pulse", "send Monday"), form=True)
 
     await wait_for(lambda: served.posted("response_url"))
     assert "only managers can use `pulse`" in json.dumps(served.posted("response_url")[0])
 
 
-async def test_a_button_click_reaches_the_core_as_the_same_choice(served: Served) -> None:
+async def test_a_button_click_reaches_the_core_as_the_same_choice(served: SlackBot) -> None:
     await served.post(
         slash_command(served.fake, "/idea", "Text people when a visit is late", user="W222"), form=True
     )
