@@ -104,7 +104,6 @@ def create_app(
         if reply.form is not None and trigger_id:
             await client.views_open(trigger_id=trigger_id, view=form_view(reply.form).to_dict())
 
-    @app.command(re.compile("/(idea|ask|answer|pulse|nextpractice)$"))
     async def on_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         name = SLASH_COMMANDS.get(str(body.get("command", "")), "")
@@ -116,6 +115,9 @@ def create_app(
         await open_form(body.get("trigger_id"), reply)
         for message in reply.messages:
             await respond(response_type="ephemeral", **message_payload(message))
+
+    for name in SLASH_COMMANDS:
+        app.command(name)(on_command)
 
     @app.action(ANY)
     async def on_action(
