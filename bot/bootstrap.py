@@ -106,6 +106,7 @@ async def build_app(
             clock=clock,
             session=http,
             qa_channel=settings.qa_channel,
+            engine=store.engine,
         )
         all_senders[SLACK] = slack.sender
     all_senders.update(senders or {})

@@ -10,7 +10,8 @@ SLACK_PATH = "/slack/events"
 
 
 def web_app(*, slack: AsyncApp | None = None) -> web.Application:
-    """The aiohttp application: ``/healthz`` always, ``/slack/events`` when Slack is served over HTTP."""
+    """The aiohttp application: ``/healthz`` always, ``/slack/events`` when Slack is served over HTTP,
+    and ``/slack/install`` with ``/slack/oauth_redirect`` in multi-workspace mode."""
     application = web.Application(client_max_size=1024 * 1024)  # Slack's payloads are far smaller
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -24,6 +25,19 @@ def web_app(*, slack: AsyncApp | None = None) -> web.Application:
             return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
         application.router.add_post(SLACK_PATH, slack_events)
+        oauth = slack.oauth_flow
+        if oauth is not None:
+            # Multi-workspace mode: the "Add to Slack" page and Slack's redirect back after approval.
+            async def slack_install(request: web.Request) -> web.Response:
+                page = await oauth.handle_installation(await to_bolt_request(request))
+                return await to_aiohttp_response(page)
+
+            async def slack_oauth_redirect(request: web.Request) -> web.Response:
+                outcome = await oauth.handle_callback(await to_bolt_request(request))
+                return await to_aiohttp_response(outcome)
+
+            application.router.add_get(oauth.install_path, slack_install)
+            application.router.add_get(oauth.redirect_uri_path, slack_oauth_redirect)
     return application
 
 

@@ -21,40 +21,78 @@ _DRIVERS = {
 }
 
 
+# What an OAuth installation asks for: the manifest's bot scopes (manifest/slack.yaml, least privilege).
+SLACK_BOT_SCOPES = (
+    "channels:history",
+    "chat:write",
+    "commands",
+    "im:history",
+    "users:read",
+    "usergroups:read",
+)
+
+
+@dataclass(frozen=True)
+class SlackOAuth:
+    """Multi-workspace mode: workspaces install the app through Slack's OAuth flow (``SLACK_CLIENT_ID``)."""
+
+    client_id: str
+    client_secret: str
+    scopes: tuple[str, ...] = SLACK_BOT_SCOPES
+    qa_team_id: str = ""  # the workspace whose SLACK_QA_CHANNEL_ID receives questions
+
+
 @dataclass(frozen=True)
 class SlackSettings:
-    """A Slack workspace to serve: set when ``SLACK_BOT_TOKEN`` is."""
+    """Slack to serve: one workspace (``SLACK_BOT_TOKEN``) or many through OAuth (``SLACK_CLIENT_ID``)."""
 
     bot_token: str
     signing_secret: str
     app_token: str = ""  # with it, Socket Mode (no public URL needed)
     api_url: str = "https://slack.com/api/"
     qa_channel_id: str = ""  # the channel questions are posted to
+    oauth: SlackOAuth | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SlackSettings | None:
         """None when Slack is not configured; a ``ValueError`` when it is configured by halves."""
         token = env.get("SLACK_BOT_TOKEN", "").strip()
-        if not token:
+        client_id = env.get("SLACK_CLIENT_ID", "").strip()
+        if not token and not client_id:
             return None
-        if not token.startswith("xoxb-"):
-            raise ValueError("SLACK_BOT_TOKEN must be the app's bot token, starting xoxb-")
         secret = env.get("SLACK_SIGNING_SECRET", "").strip()
         app_token = env.get("SLACK_APP_TOKEN", "").strip()
+        api_url = env.get("SLACK_API_URL", "").strip() or "https://slack.com/api/"
+        api_url = api_url if api_url.endswith("/") else api_url + "/"
+        qa_channel_id = env.get("SLACK_QA_CHANNEL_ID", "").strip()
+        if client_id:
+            oauth = _oauth(env, client_id, secret, token)
+            return cls("", secret, api_url=api_url, qa_channel_id=qa_channel_id, oauth=oauth)
+        if not token.startswith("xoxb-"):
+            raise ValueError("SLACK_BOT_TOKEN must be the app's bot token, starting xoxb-")
         if not secret and not app_token:
             raise ValueError(
                 "with SLACK_BOT_TOKEN, set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)"
             )
         if app_token and not app_token.startswith("xapp-"):
             raise ValueError("SLACK_APP_TOKEN must be an app-level token, starting xapp-")
-        api_url = env.get("SLACK_API_URL", "").strip() or "https://slack.com/api/"
-        return cls(
-            bot_token=token,
-            signing_secret=secret,
-            app_token=app_token,
-            api_url=api_url if api_url.endswith("/") else api_url + "/",
-            qa_channel_id=env.get("SLACK_QA_CHANNEL_ID", "").strip(),
+        return cls(token, secret, app_token=app_token, api_url=api_url, qa_channel_id=qa_channel_id)
+
+
+def _oauth(env: Mapping[str, str], client_id: str, signing_secret: str, bot_token: str) -> SlackOAuth:
+    client_secret = env.get("SLACK_CLIENT_SECRET", "").strip()
+    if bot_token:
+        raise ValueError("set SLACK_CLIENT_ID (many workspaces) or SLACK_BOT_TOKEN (one workspace), not both")
+    if not client_secret or not signing_secret:
+        raise ValueError(
+            "with SLACK_CLIENT_ID, set SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET too"
+            " (OAuth installs need HTTP mode)"
         )
+    if env.get("SLACK_APP_TOKEN", "").strip():
+        raise ValueError("multi-workspace mode runs over HTTP: unset SLACK_APP_TOKEN (Socket Mode)")
+    return SlackOAuth(
+        client_id=client_id, client_secret=client_secret, qa_team_id=env.get("SLACK_QA_TEAM_ID", "").strip()
+    )
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.app import PLATFORM, SlackContext, create_app
 from adapters.slack.sender import SlackSender
 from bot.settings import SlackSettings
 from dialogue.ports import Clock, Store
 from dialogue.service import Dialogue
+
+OAUTH_STATE_SECONDS = 600  # an "Add to Slack" click must come back within ten minutes
 
 
 @dataclass
@@ -32,10 +40,19 @@ def build_slack(
     clock: Clock,
     session: aiohttp.ClientSession,
     qa_channel: str,
+    engine: AsyncEngine,
 ) -> SlackParts:
-    """The Slack client, sender and Bolt app for ``settings``, sharing one HTTP session."""
-    client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, session=session)
+    """The Slack client, sender and Bolt app for ``settings``, sharing one HTTP session.
+
+    In multi-workspace mode installations and OAuth states live in ``engine``'s database, in the
+    tables of slack_sdk's SQLAlchemy stores (created by our migrations).
+    """
     channels = {qa_channel: settings.qa_channel_id} if settings.qa_channel_id else {}
+    # The listeners' client waits out a 429 itself (slack_sdk's retry handler honours Retry-After);
+    # the sender's does not: the outbox hears of the 429 and pauses every worker, not one.
+    client = AsyncWebClient(token=settings.bot_token or None, base_url=settings.api_url, session=session)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+    outbound = AsyncWebClient(token=settings.bot_token or None, base_url=settings.api_url, session=session)
 
     async def thread_of(ref: str) -> str | None:
         async with store.transaction() as tx:
@@ -51,13 +68,33 @@ def build_slack(
         thread_of=thread_of,
         first_time=first_time,
         qa_channel_id=settings.qa_channel_id or None,
+        multi_workspace=settings.oauth is not None,
     )
     # Socket Mode connections are authenticated by the app token, so there is no signature to check.
-    options = {} if settings.signing_secret else {"request_verification_enabled": False}
+    options: dict[str, Any] = {} if settings.signing_secret else {"request_verification_enabled": False}
+    sender = SlackSender(outbound, channels=channels)
+    if settings.oauth is not None:
+        installations = AsyncSQLAlchemyInstallationStore(settings.oauth.client_id, engine=engine)
+        options["oauth_settings"] = AsyncOAuthSettings(
+            client_id=settings.oauth.client_id,
+            client_secret=settings.oauth.client_secret,
+            scopes=list(settings.oauth.scopes),
+            installation_store=installations,
+            state_store=AsyncSQLAlchemyOAuthStateStore(expiration_seconds=OAUTH_STATE_SECONDS, engine=engine),
+        )
+        options["installation_store"] = installations
+
+        async def token_for(team: str) -> str | None:
+            bot = await installations.async_find_bot(enterprise_id=None, team_id=team)
+            return bot.bot_token if bot is not None else None
+
+        sender = SlackSender(
+            outbound, channels=channels, token_for=token_for, channel_team=settings.oauth.qa_team_id
+        )
     app = create_app(
         context,
         client=client,
         signing_secret=settings.signing_secret or "socket-mode",
         app_options=options,
     )
-    return SlackParts(client=client, sender=SlackSender(client, channels=channels), app=app)
+    return SlackParts(client=client, sender=sender, app=app)

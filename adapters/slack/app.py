@@ -28,6 +28,7 @@ from adapters.slack.render import (
     form_view,
     message_payload,
 )
+from adapters.slack.sender import make_ref
 from dialogue.events import Chose, Command, Event, Identity, Profile, Said, Submitted, ThreadReply
 from dialogue.messages import Message, Reply
 
@@ -61,6 +62,7 @@ class SlackContext:
     thread_of: ThreadLookup
     first_time: FirstTime
     qa_channel_id: str | None = None
+    multi_workspace: bool = False  # message references then carry the workspace (see sender.make_ref)
     profiles: dict[str, Profile] = field(default_factory=dict)
 
 
@@ -76,11 +78,15 @@ def create_app(
     signing_secret: str,
     app_options: Mapping[str, Any] | None = None,
 ) -> AsyncApp:
-    """A Bolt app wired to the core. ``app_options`` pass through to :class:`AsyncApp` (OAuth, tests)."""
+    """A Bolt app wired to the core. ``app_options`` pass through to :class:`AsyncApp` (OAuth, tests).
+
+    Listeners call Slack through the ``client`` Bolt hands them, which carries the token of the
+    workspace the request came from (one token, or one per installation in multi-workspace mode).
+    """
     app = AsyncApp(client=client, signing_secret=signing_secret, **dict(app_options or {}))
     app.use(_OnlyOnce(context.first_time))
 
-    async def profile(user_id: str) -> Profile:
+    async def profile(client: AsyncWebClient, user_id: str) -> Profile:
         # Asked once per person per process: the core uses it only to create someone it has not met.
         if user_id not in context.profiles:
             try:
@@ -96,23 +102,25 @@ def create_app(
             context.profiles[user_id] = Profile(display_name=str(real), time_zone=str(info.get("tz") or ""))
         return context.profiles[user_id]
 
-    async def post_replies(channel: str, reply: Reply, *, thread_ts: str | None = None) -> None:
+    async def post_replies(client: AsyncWebClient, channel: str, reply: Reply) -> None:
         for message in reply.messages:
-            await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message_payload(message))
+            await client.chat_postMessage(channel=channel, **message_payload(message))
 
-    async def open_form(trigger_id: str | None, reply: Reply) -> None:
+    async def open_form(client: AsyncWebClient, trigger_id: str | None, reply: Reply) -> None:
         if reply.form is not None and trigger_id:
             await client.views_open(trigger_id=trigger_id, view=form_view(reply.form).to_dict())
 
-    async def on_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_command(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
         name = SLASH_COMMANDS.get(str(body.get("command", "")), "")
         text = f"{name} {body.get('text', '')}".strip() if name else str(body.get("text", "")).strip()
         user_id = str(body["user_id"])
         reply = await context.handle(
-            Command(identity(body.get("team_id"), user_id), text or "help", await profile(user_id))
+            Command(identity(body.get("team_id"), user_id), text or "help", await profile(client, user_id))
         )
-        await open_form(body.get("trigger_id"), reply)
+        await open_form(client, body.get("trigger_id"), reply)
         for message in reply.messages:
             await respond(response_type="ephemeral", **message_payload(message))
 
@@ -121,14 +129,19 @@ def create_app(
 
     @app.action(ANY)
     async def on_action(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
     ) -> None:
         await ack()
         user_id = str(body["user"]["id"])
         kind, ref, value = decode_action(str(action.get("action_id", "")), _action_value(action))
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id")
-        reply = await context.handle(Chose(identity(team, user_id), kind, ref, value, await profile(user_id)))
-        await open_form(body.get("trigger_id"), reply)
+        who = identity(team, user_id)
+        reply = await context.handle(Chose(who, kind, ref, value, await profile(client, user_id)))
+        await open_form(client, body.get("trigger_id"), reply)
         container = body.get("container") or {}
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or user_id)
         private = bool(container.get("is_ephemeral"))
@@ -140,49 +153,53 @@ def create_app(
                     channel=channel, ts=str(container["message_ts"]), **message_payload(reply.replace)
                 )
         if channel.startswith("D"):
-            await post_replies(channel, reply)
+            await post_replies(client, channel, reply)
         else:
             # A click in a channel (a Q&A post, or a command's answer): the reply is for the clicker only.
             for message in reply.messages:
                 await respond(response_type="ephemeral", replace_original=False, **message_payload(message))
 
     @app.view(ANY)
-    async def on_view(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_view(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         form, ref = decode_view(str(view.get("callback_id", "")))
         user_id = str(body["user"]["id"])
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id")
         values = form_values((view.get("state") or {}).get("values") or {})
         reply = await context.handle(
-            Submitted(identity(team, user_id), form, ref, values, await profile(user_id))
+            Submitted(identity(team, user_id), form, ref, values, await profile(client, user_id))
         )
         if reply.form_errors:
             await ack(response_action="errors", errors=form_errors(reply.form_errors))
             return
         await ack()
-        await post_replies(user_id, reply)
+        await post_replies(client, user_id, reply)
 
     @app.event("message")
-    async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
+    async def on_message(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return  # edits, joins and the bot's own posts are not people talking to us
         user_id, text = str(event["user"]), str(event.get("text") or "")
         who = identity(body.get("team_id") or event.get("team"), user_id)
         channel, thread_ts = str(event.get("channel", "")), event.get("thread_ts")
         if event.get("channel_type") == "im":
-            await post_replies(channel, await context.handle(Said(who, text, await profile(user_id))))
+            reply = await context.handle(Said(who, text, await profile(client, user_id)))
+            await post_replies(client, channel, reply)
         elif channel == context.qa_channel_id and thread_ts and thread_ts != event.get("ts"):
-            thread = await context.thread_of(f"{channel}:{thread_ts}")
+            team = str(who.tenant) if context.multi_workspace else ""
+            thread = await context.thread_of(make_ref(channel, str(thread_ts), team))
             if thread is not None:
-                reply = await context.handle(ThreadReply(who, thread, text, await profile(user_id)))
+                reply = await context.handle(ThreadReply(who, thread, text, await profile(client, user_id)))
                 for message in reply.messages:
                     await client.chat_postEphemeral(channel=channel, user=user_id, **message_payload(message))
 
     @app.event("app_home_opened")
-    async def on_home(event: dict[str, Any], body: dict[str, Any]) -> None:
+    async def on_home(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab") not in (None, "home"):
             return
         user_id = str(event["user"])
-        parts = await context.overview(identity(body.get("team_id"), user_id), await profile(user_id))
+        parts = await context.overview(identity(body.get("team_id"), user_id), await profile(client, user_id))
         await client.views_publish(user_id=user_id, view=home_view(parts))
 
     return app

@@ -7,7 +7,8 @@ goes back to the outbox instead of holding a worker.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
@@ -36,17 +37,22 @@ PERMANENT = frozenset(
 TRANSIENT_WAIT = 5.0  # seconds, for server errors and network trouble that carry no advice
 
 
-def make_ref(channel: str, ts: str) -> str:
-    """Our reference to a Slack message: its channel and timestamp."""
-    return f"{channel}:{ts}"
+TokenLookup = Callable[[str], Awaitable[str | None]]  # workspace (team) id -> its bot token, if installed
 
 
-def split_ref(ref: str) -> tuple[str, str]:
-    """``(channel, ts)`` of a reference made by :func:`make_ref`."""
-    channel, _, ts = ref.partition(":")
+def make_ref(channel: str, ts: str, team: str = "") -> str:
+    """Our reference to a Slack message: its channel and timestamp, and in multi-workspace mode the
+    workspace whose token may update it (``T1/C1:123.4``)."""
+    return f"{team}/{channel}:{ts}" if team else f"{channel}:{ts}"
+
+
+def split_ref(ref: str) -> tuple[str, str, str]:
+    """``(team, channel, ts)`` of a reference made by :func:`make_ref` (``team`` may be empty)."""
+    team, _, rest = ref.rpartition("/")
+    channel, _, ts = rest.partition(":")
     if not channel or not ts:
         raise Undeliverable(f"not a Slack message reference: {ref!r}")
-    return channel, ts
+    return team, channel, ts
 
 
 class SlackSender:
@@ -54,39 +60,67 @@ class SlackSender:
 
     ``channels`` maps the core's logical channel names (``"qa"``) to Slack channel ids.
     A person is messaged by user id, which Slack delivers to their chat with the app.
+
+    With ``token_for`` (multi-workspace mode) each call uses the bot token of the workspace it goes
+    to: the person's workspace, or ``channel_team`` for channel posts.
     """
 
     platform = PLATFORM
 
-    def __init__(self, client: AsyncWebClient, *, channels: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        channels: Mapping[str, str],
+        token_for: TokenLookup | None = None,
+        channel_team: str = "",
+    ) -> None:
         self.client = client
         self.channels = dict(channels)
+        self.token_for = token_for
+        self.channel_team = channel_team
 
     async def send(self, *, to: Address, message: Message) -> str:
-        """Post ``message``; returns ``"channel:ts"``."""
+        """Post ``message``; returns its reference (see :func:`make_ref`)."""
         if to.identity is not None:
-            channel = to.identity.user_id
+            channel, team = to.identity.user_id, to.identity.tenant
         elif to.channel is not None and to.channel in self.channels:
-            channel = self.channels[to.channel]
+            channel, team = self.channels[to.channel], self.channel_team
         else:
             raise Undeliverable(f"no Slack channel is configured for #{to.channel}")
-        thread_ts = split_ref(to.thread_ref)[1] if to.thread_ref else None
+        thread_ts = split_ref(to.thread_ref)[2] if to.thread_ref else None
         payload = message_payload(message)
         try:
             response = await self.client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **payload
+                channel=channel,
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+                **await self._token(team),
+                **payload,
             )
         except (SlackApiError, ClientError, TimeoutError) as exc:
             raise _translate(exc) from exc
-        return make_ref(str(response["channel"]), str(response["ts"]))
+        return make_ref(str(response["channel"]), str(response["ts"]), team if self.token_for else "")
 
     async def update(self, *, ref: str, message: Message) -> None:
         """Replace the message in place (e.g. a closed pulse question loses its buttons)."""
-        channel, ts = split_ref(ref)
+        team, channel, ts = split_ref(ref)
         try:
-            await self.client.chat_update(channel=channel, ts=ts, **message_payload(message))
+            await self.client.chat_update(
+                channel=channel, ts=ts, **await self._token(team), **message_payload(message)
+            )
         except (SlackApiError, ClientError, TimeoutError) as exc:
             raise _translate(exc) from exc
+
+    async def _token(self, team: str) -> dict[str, Any]:
+        """The ``token`` argument for a call into ``team``; none in single-workspace mode."""
+        if self.token_for is None:
+            return {}
+        token = await self.token_for(team)
+        if not token:
+            raise Undeliverable(f"the app is not installed in Slack workspace {team or '(unknown)'}")
+        return {"token": token}
 
 
 def _translate(exc: Exception) -> RetryLater | Undeliverable:

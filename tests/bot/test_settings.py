@@ -100,3 +100,19 @@ def test_slack_is_off_without_a_token_and_needs_a_secret_or_an_app_token(tmp_pat
         }
     ).slack
     assert http is not None and http.api_url == "http://127.0.0.1:9/api/" and not http.app_token
+
+
+def test_multi_workspace_slack_needs_client_secret_and_signing_secret_and_http(tmp_path: Path) -> None:
+    base = {"NEXTPRACTICE_DATA_DIR": str(tmp_path), "SLACK_CLIENT_ID": "111.222"}
+
+    with pytest.raises(ValueError, match="SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET"):
+        Settings.from_env({**base, "SLACK_CLIENT_SECRET": "c"})
+    full = {**base, "SLACK_CLIENT_SECRET": "c", "SLACK_SIGNING_SECRET": "s", "SLACK_QA_TEAM_ID": "T2"}
+    with pytest.raises(ValueError, match="not both"):
+        Settings.from_env({**full, "SLACK_BOT_TOKEN": "xoxb-1"})
+    with pytest.raises(ValueError, match="unset SLACK_APP_TOKEN"):
+        Settings.from_env({**full, "SLACK_APP_TOKEN": "xapp-1"})
+    slack = Settings.from_env(full).slack
+    assert slack is not None and slack.oauth is not None
+    assert (slack.bot_token, slack.oauth.client_id, slack.oauth.qa_team_id) == ("", "111.222", "T2")
+    assert "chat:write" in slack.oauth.scopes

@@ -260,6 +260,9 @@ class FakeSlack:
         self.members: list[dict[str, Any]] = [dict(member) for member in members]
         self.usergroups: list[dict[str, Any]] = [dict(group) for group in usergroups]
         self.calls: list[Call] = []
+        self.tokens: list[str] = []  # the token each call in ``calls`` was made with ("" for response_url)
+        # oauth.v2.access: each code Slack would hand the browser, and the workspace it installs into.
+        self.install_codes: dict[str, str] = {}
         # Messages as Slack holds them after chat.postMessage / chat.update: "channel" is the conversation
         # (a DM by user id lands in D...), with the "ts" Slack gave; updated in place by chat.update.
         self.messages: list[dict[str, Any]] = []
@@ -332,6 +335,7 @@ class FakeSlack:
         method = request.match_info["method"]
         args, token, problems = await _read_args(request)
         self.calls.append((method, args))
+        self.tokens.append(token)
         self.violations.extend(f"{method}: {problem}" for problem in problems)
         if problems:
             return _answer({"ok": False, "error": "invalid_arguments"})
@@ -363,9 +367,11 @@ class FakeSlack:
             body = None
         if not isinstance(body, dict):
             self.calls.append(("response_url", {}))
+            self.tokens.append("")
             self.violations.append("response_url: the body must be a JSON object")
             return _answer({"ok": False, "error": "invalid_payload"})
         self.calls.append(("response_url", body))
+        self.tokens.append("")  # a response_url needs no token
         problems = [
             problem
             for name in ("blocks", "attachments")
@@ -424,6 +430,8 @@ class FakeSlack:
             if group is None:
                 return {"ok": False, "error": "no_such_subteam"}
             return {"ok": True, "users": list(group.get("users", ()))}
+        if method == "oauth.v2.access":
+            return self._oauth_access(args)
         if method == "auth.test":
             return {
                 "ok": True,
@@ -436,6 +444,27 @@ class FakeSlack:
                 "is_enterprise_install": False,
             }
         return {"ok": True}  # a valid call of a method this fake has no special answer for
+
+    def token_for(self, team_id: str) -> str:
+        """The bot token an installation in ``team_id`` gets from :meth:`_oauth_access`."""
+        return f"xoxb-{team_id}-installed"
+
+    def _oauth_access(self, args: Args) -> dict[str, Any]:
+        team_id = self.install_codes.pop(str(args.get("code", "")), None)
+        if team_id is None:
+            return {"ok": False, "error": "invalid_code"}
+        return {
+            "ok": True,
+            "access_token": self.token_for(team_id),
+            "token_type": "bot",
+            "scope": "commands,chat:write",
+            "bot_user_id": BOT_USER_ID,
+            "app_id": APP_ID,
+            "team": {"id": team_id, "name": f"Workspace {team_id}"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": "W0INSTALLER"},
+        }
 
     def _open(self, args: Args) -> dict[str, Any]:
         if "channel" in args:
@@ -515,6 +544,11 @@ async def _read_args(request: web.Request) -> tuple[Args, str, list[str]]:
     authorization = request.headers.get("Authorization", "")
     if authorization.startswith("Bearer "):
         token = authorization.removeprefix("Bearer ").strip()
+    elif authorization.startswith("Basic "):
+        # oauth.v2.access authenticates the app by client id and secret, not by a token.
+        client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
+        args.update(client_id=client_id, client_secret=client_secret)
+        token = f"basic:{client_id}"
     return args, token, problems
 
 

@@ -21,6 +21,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import SLASH_COMMANDS, SlackContext, create_app
+from bot.settings import SLACK_BOT_SCOPES
 from dialogue.commands import COMMANDS
 from dialogue.events import Event, Identity, Profile
 from dialogue.messages import Message, Reply
@@ -130,3 +131,7 @@ async def test_interactivity_is_on_because_the_app_listens_to_buttons_and_modals
     assert await status_of(bolt, body, form=True) == 200
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_an_oauth_install_asks_for_exactly_the_manifest_scopes(manifest: dict[str, Any]) -> None:
+    assert sorted(SLACK_BOT_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])
