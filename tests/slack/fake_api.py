@@ -27,6 +27,7 @@ Quirks of the spec, and how the validation reads it:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import itertools
@@ -39,11 +40,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from tests.reference import SLACK_WEB_SPEC
 
 SPEC_PATH = SLACK_WEB_SPEC
+SOCKET_MODE_OPEN = "apps.connections.open"
 TEAM_ID = "T0001"
 BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
@@ -272,6 +274,9 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        self._sockets: list[web.WebSocketResponse] = []
+        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.socket_connected = asyncio.Event()
         self._base = ""
 
     # ---- lifecycle ----
@@ -280,6 +285,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)  # port 0: the OS picks a free one
@@ -291,6 +297,8 @@ class FakeSlack:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        for socket in self._sockets:
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -339,6 +347,8 @@ class FakeSlack:
         self.violations.extend(f"{method}: {problem}" for problem in problems)
         if problems:
             return _answer({"ok": False, "error": "invalid_arguments"})
+        if method == SOCKET_MODE_OPEN:
+            return self._open_socket(token)
         if method not in self._spec.methods:
             self.violations.append(f"{method}: no such method in the Web API spec")
             return _answer({"ok": False, "error": "unknown_method"})
@@ -383,6 +393,49 @@ class FakeSlack:
             problems.append("nothing to show: no text, blocks or attachments")
         self.violations.extend(f"response_url: {problem}" for problem in problems)
         return _answer({"ok": not problems})
+
+    # ---- Socket Mode ----
+
+    def _open_socket(self, token: str) -> web.Response:
+        # apps.connections.open postdates the published spec; Slack wants the app-level token here.
+        if not token.startswith("xapp-"):
+            self.violations.append(
+                f"{SOCKET_MODE_OPEN}: needs the app-level token (xapp-), got {token[:5]!r}"
+            )
+            return _answer({"ok": False, "error": "invalid_auth"})
+        return _answer({"ok": True, "url": f"ws://{self._base.removeprefix('http://')}/socket"})
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        hello = {"type": "hello", "num_connections": 1, "connection_info": {"app_id": APP_ID}}
+        await socket.send_json(hello)
+        self._sockets.append(socket)
+        self.socket_connected.set()
+        async for frame in socket:
+            if frame.type is not WSMsgType.TEXT:
+                continue
+            ack = json.loads(frame.data)
+            waiting = self._acks.pop(str(ack.get("envelope_id")), None)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(ack)
+        return socket
+
+    async def over_socket(self, kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Send a Socket Mode envelope (``slash_commands``, ``interactive``, ``events_api``) to the
+        connected app and return its acknowledgement, as Slack does instead of an HTTP request."""
+        if not self._sockets:
+            raise RuntimeError("no app is connected over Socket Mode")
+        envelope_id = f"env-{len(self.calls)}-{len(self._acks)}"
+        self._acks[envelope_id] = asyncio.get_running_loop().create_future()
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": dict(payload),
+            "accepts_response_payload": kind != "events_api",
+        }
+        await self._sockets[-1].send_json(envelope)
+        return await asyncio.wait_for(self._acks[envelope_id], 5)  # Slack waits 3 s for an ack
 
     # ---- Slack's answers ----
 
