@@ -202,6 +202,25 @@ class SlackBot:
         response = await self.post(json.dumps(body))
         assert response.status == 200
 
+    async def open_home(self, user: str) -> dict[str, Any]:
+        """Open the app's Home tab as ``user``; returns the view the bot published for them."""
+        body = payload("events__app_mention_body.json")
+        mark = self.mark()
+        body.update(team_id=WORKSPACE, event_id=f"EvHome{mark}")
+        body["event"] = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": dm(user),
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+        response = await self.post(json.dumps(body))
+        assert response.status == 200
+        published = (await self.expect(mark, "views.publish"))[0]
+        assert published["user_id"] == user
+        view = published["view"]
+        return json.loads(view) if isinstance(view, str) else dict(view)
+
     async def deliver(self) -> None:
         """Send everything due in the outbox through the Slack sender."""
         await self.app.worker.drain()

@@ -8,6 +8,7 @@ Q&A channel, upvoted, answered with ``/answer`` in its thread, and followed up t
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,7 @@ async def test_a_week_in_slack(bot: SlackBot) -> None:
     everyone = (AMIRA, CHLOE, DEV, ELLIE, FARAH, GUS, BEN, HELEN)
     assert all(len(bot.held(dm(user))) == 1 for user in everyone)
     assert "I can suggest improvements." in shown(bot.held(dm(AMIRA))[0])
+    assert "To answer (your chat with the bot has the questions)" in json.dumps(await bot.open_home(GUS))
 
     # Five answer with a click; the question is updated in place to show the choice.
     for user, score in ((AMIRA, "4"), (CHLOE, "5"), (DEV, "3"), (ELLIE, "4"), (FARAH, "2")):
@@ -132,4 +134,12 @@ async def test_a_week_in_slack(bot: SlackBot) -> None:
     await bot.deliver()
     assert "part-time staff" in shown(bot.dms_to(AMIRA, mark)[-1])
     assert [a for a in bot.since(mark, "chat.postMessage") if a["channel"] == QA_CHANNEL] == []
+
+    # The Home tab: Amira sees her idea's status, and nothing left to answer now the pulse has closed;
+    # the manager sees his queue.
+    home = json.dumps(await bot.open_home(AMIRA), ensure_ascii=False)
+    assert "Text people when a visit is running late" in home and "under review" in home.lower()
+    assert "To answer: nothing right now" in home
+    assert "Your queue" not in home
+    assert "Your queue: 1 ideas waiting" in json.dumps(await bot.open_home(BEN), ensure_ascii=False)
     assert bot.fake.violations == []
