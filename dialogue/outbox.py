@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from dialogue.events import Identity
 from dialogue.messages import Message
@@ -80,3 +81,24 @@ class RetryLater(Exception):
 
 class Undeliverable(Exception):
     """The message can never be delivered (user gone, app removed, channel missing)."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How a platform lets us reach someone (or a channel) proactively, kept as the platform gave it.
+
+    ``key`` names what is reached, e.g. ``"user:<tenant>:<user id>"`` or ``"channel:qa"``; ``data``
+    is opaque to the core (a Teams conversation reference). ``reachable`` turns False when the
+    person removed the app, so the outbox stops trying rather than retrying for ever.
+    """
+
+    platform: str
+    key: str
+    data: dict[str, Any]
+    reachable: bool = True
+    updated_at: datetime | None = None
+
+
+def contact_key(who: Identity) -> str:
+    """The :class:`Contact` key of a person's platform identity."""
+    return f"user:{who.tenant}:{who.user_id}"

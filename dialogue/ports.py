@@ -17,7 +17,7 @@ from dialogue.directory import Audience, Person, Role, Team
 from dialogue.events import Identity
 from dialogue.ideas import Adoption, Campaign, Comment, Idea, IdeaEvent, IdeaStatus
 from dialogue.messages import Message
-from dialogue.outbox import Address, Delivery, NewDelivery
+from dialogue.outbox import Address, Contact, Delivery, NewDelivery
 from dialogue.qa import ModerationEntry, QaPost, Question, QuestionStatus
 from dialogue.schedules import Schedule
 from dialogue.surveys import (
@@ -409,6 +409,19 @@ class InboxRepo(Protocol):
         ...
 
 
+class ContactRepo(Protocol):
+    """Platform contact data for proactive messages (see :class:`dialogue.outbox.Contact`)."""
+
+    async def save_contact(self, contact: Contact, *, at: datetime) -> None:
+        """Insert or replace the contact (a fresh one is reachable again)."""
+        ...
+
+    async def contact(self, platform: str, key: str) -> Contact | None: ...
+    async def set_reachable(self, platform: str, key: str, reachable: bool, *, at: datetime) -> bool:
+        """Mark a known contact reachable or not; False if there is no such contact."""
+        ...
+
+
 class Repositories(Protocol):
     """The repositories of one unit of work."""
 
@@ -428,6 +441,8 @@ class Repositories(Protocol):
     def conversations(self) -> ConversationRepo: ...
     @property
     def inbox(self) -> InboxRepo: ...
+    @property
+    def contacts(self) -> ContactRepo: ...
 
 
 class Store(Protocol):

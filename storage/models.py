@@ -424,6 +424,18 @@ class InboxRow(Base):
     at: Mapped[datetime] = mapped_column(index=True)
 
 
+class ContactRow(Base):
+    """How a platform lets us reach a person or channel proactively (a Teams conversation reference)."""
+
+    __tablename__ = "contacts"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    data: Mapped[dict[str, Any]]
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime]
+
+
 # -- Slack multi-workspace installations ----------------------------------------------------------
 # The tables slack_sdk's AsyncSQLAlchemyInstallationStore and AsyncSQLAlchemyOAuthStateStore read and
 # write, copied column for column: our schema changes only through Alembic, and storage does not import

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from dialogue.ports import Repositories
+from storage.contacts import SqlContacts
 from storage.conversations import SqlConversations
 from storage.directory import SqlDirectory
 from storage.ideas import SqlIdeas
@@ -87,6 +88,7 @@ class SqlRepositories:
         self._outbox = SqlOutbox(session, dialect)
         self._conversations = SqlConversations(session, dialect)
         self._inbox = SqlInbox(session, dialect)
+        self._contacts = SqlContacts(session, dialect)
 
     @property
     def directory(self) -> SqlDirectory:
@@ -127,6 +129,11 @@ class SqlRepositories:
     def inbox(self) -> SqlInbox:
         """Inbound events already handled."""
         return self._inbox
+
+    @property
+    def contacts(self) -> SqlContacts:
+        """Platform contact data for proactive messages."""
+        return self._contacts
 
 
 class SqlStore:

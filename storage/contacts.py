@@ -1,0 +1,44 @@
+"""Platform contact data (Teams conversation references), kept in the database, never only in memory,
+so any replica can message anyone after a restart."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from dialogue.outbox import Contact
+from storage.models import ContactRow
+from storage.sql import Repo
+
+
+class SqlContacts(Repo):
+    """Implements :class:`dialogue.ports.ContactRepo`."""
+
+    async def save_contact(self, contact: Contact, *, at: datetime) -> None:
+        """Insert or replace the contact; a fresh one is reachable again."""
+        values = {"data": contact.data, "reachable": contact.reachable, "updated_at": at}
+        statement = (
+            self.insert(ContactRow)
+            .values(platform=contact.platform, key=contact.key, **values)
+            .on_conflict_do_update(index_elements=["platform", "key"], set_=values)
+        )
+        await self.session.execute(statement)
+
+    async def contact(self, platform: str, key: str) -> Contact | None:
+        """The contact, or None if the platform never told us how to reach it."""
+        row = await self.session.scalar(
+            select(ContactRow).where(ContactRow.platform == platform, ContactRow.key == key)
+        )
+        if row is None:
+            return None
+        return Contact(row.platform, row.key, dict(row.data), row.reachable, row.updated_at)
+
+    async def set_reachable(self, platform: str, key: str, reachable: bool, *, at: datetime) -> bool:
+        """Mark a known contact reachable or not; False if there is no such contact."""
+        statement = (
+            update(ContactRow)
+            .where(ContactRow.platform == platform, ContactRow.key == key)
+            .values(reachable=reachable, updated_at=at)
+        )
+        return await self.changed(statement) == 1
