@@ -20,6 +20,7 @@ from bot.clock import SystemClock
 from bot.delivery import DeliveryWorker
 from bot.settings import Settings
 from bot.slack import SlackParts, build_slack
+from bot.teams import TeamsParts, build_teams
 from dialogue.anonymity import Pseudonymiser
 from dialogue.ports import Clock, Sender
 from dialogue.service import Dialogue
@@ -27,6 +28,7 @@ from storage import SqlStore, default_database_url, upgrade_database
 
 CONSOLE = "console"
 SLACK = "slack"
+TEAMS = "teams"
 
 
 @dataclass
@@ -42,6 +44,7 @@ class App:
     senders: dict[str, Sender]
     worker: DeliveryWorker
     slack: SlackParts | None = None
+    teams: TeamsParts | None = None
     http: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -87,6 +90,8 @@ async def build_app(
     platforms = [*base.channel_platforms, CONSOLE]
     if settings.slack is not None and settings.slack.qa_channel_id:
         platforms.append(SLACK)
+    if settings.teams is not None and settings.teams.qa_channel_id:
+        platforms.append(TEAMS)
     channel_platforms = tuple(dict.fromkeys(platforms))
     dialogue = Dialogue(
         store=store,
@@ -96,6 +101,7 @@ async def build_app(
     )
     all_senders: dict[str, Sender] = {CONSOLE: ConsoleSender(print)}
     slack: SlackParts | None = None
+    teams: TeamsParts | None = None
     http: aiohttp.ClientSession | None = None
     if settings.slack is not None:
         http = aiohttp.ClientSession()
@@ -109,6 +115,11 @@ async def build_app(
             engine=store.engine,
         )
         all_senders[SLACK] = slack.sender
+    if settings.teams is not None:
+        teams = build_teams(
+            settings.teams, dialogue=dialogue, store=store, clock=clock, qa_channel=settings.qa_channel
+        )
+        all_senders[TEAMS] = teams.sender
     all_senders.update(senders or {})
     worker = DeliveryWorker(
         store=store,
@@ -129,5 +140,6 @@ async def build_app(
         senders=all_senders,
         worker=worker,
         slack=slack,
+        teams=teams,
         http=http,
     )

@@ -39,6 +39,7 @@ from adapters.console import (
     run_interactive,
     script_handles,
 )
+from adapters.teams import TEAMS_PATH, messages_route
 from bot.bootstrap import CONSOLE, App, build_app, database_url, migrate
 from bot.clock import MovableClock, SystemClock
 from bot.console_host import AppConsoleHost
@@ -626,11 +627,12 @@ async def _report_outbox(store: Store, stop: asyncio.Event) -> None:
 
 
 async def _start_http(app: App, *, slack_http: bool) -> web.AppRunner:
-    """Health checks always; Slack's request URL in HTTP mode."""
+    """Health checks always; Slack's request URL in HTTP mode; Teams' messaging endpoint."""
     settings = app.settings
     slack = app.slack.app if app.slack is not None and slack_http else None
+    teams = messages_route(app.teams.adapter, app.teams.bot) if app.teams is not None else None
     try:
-        runner = await start(web_app(slack=slack), host=settings.host, port=settings.port)
+        runner = await start(web_app(slack=slack, teams=teams), host=settings.host, port=settings.port)
     except OSError as exc:
         raise CliError(
             f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}", BAD_CONFIG
@@ -639,6 +641,8 @@ async def _start_http(app: App, *, slack_http: bool) -> web.AppRunner:
     print(f"Health check: {where}/healthz")
     if slack is not None:
         print(f"Slack request URL: {where}{SLACK_PATH} (behind your HTTPS ingress)")
+    if teams is not None:
+        print(f"Teams messaging endpoint: {where}{TEAMS_PATH} (behind your HTTPS ingress)")
     return runner
 
 

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from adapters.teams import TEAMS_PATH
+
 SLACK_PATH = "/slack/events"
+TeamsRoute = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def web_app(*, slack: AsyncApp | None = None) -> web.Application:
-    """The aiohttp application: ``/healthz`` always, ``/slack/events`` when Slack is served over HTTP,
-    and ``/slack/install`` with ``/slack/oauth_redirect`` in multi-workspace mode."""
+def web_app(*, slack: AsyncApp | None = None, teams: TeamsRoute | None = None) -> web.Application:
+    """The aiohttp application: ``/healthz`` always, ``/slack/events`` when Slack is served over HTTP
+    (with ``/slack/install`` and ``/slack/oauth_redirect`` in multi-workspace mode), and
+    ``/api/messages`` when Teams is."""
     application = web.Application(client_max_size=1024 * 1024)  # Slack's payloads are far smaller
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
     application.router.add_get("/healthz", healthz)
+    if teams is not None:
+        application.router.add_post(TEAMS_PATH, teams)
     if slack is not None:
         bolt = slack
 

@@ -95,6 +95,56 @@ def _oauth(env: Mapping[str, str], client_id: str, signing_secret: str, bot_toke
     )
 
 
+# botbuilder's own configuration names for the Bot Framework endpoints (sovereign clouds, local tests).
+TEAMS_ENDPOINT_KEYS = (
+    "CHANNEL_SERVICE",
+    "TO_CHANNEL_FROM_BOT_LOGIN_URL",
+    "TO_CHANNEL_FROM_BOT_OAUTH_SCOPE",
+    "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER",
+    "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL",
+)
+TEAMS_SERVICE_URL = "https://smba.trafficmanager.net/teams/"  # Teams' global connector, any region
+
+
+@dataclass(frozen=True)
+class TeamsSettings:
+    """The Teams bot: set when ``MICROSOFT_APP_ID`` is, or ``TEAMS_UNAUTHENTICATED=1`` for local trials."""
+
+    app_id: str = ""  # empty: no Bot Framework authentication (local development only)
+    app_password: str = ""
+    app_type: str = "SingleTenant"
+    tenant_id: str = ""
+    qa_channel_id: str = ""  # the channel questions are posted to (its id, 19:...@thread.tacv2)
+    service_url: str = TEAMS_SERVICE_URL
+    endpoints: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TeamsSettings | None:
+        """None when Teams is not configured; a ``ValueError`` when it is configured by halves."""
+        app_id = env.get("MICROSOFT_APP_ID", "").strip()
+        if not app_id and env.get("TEAMS_UNAUTHENTICATED", "").strip() not in ("1", "true", "yes"):
+            return None
+        app_type = env.get("MICROSOFT_APP_TYPE", "").strip() or "SingleTenant"
+        tenant = env.get("MICROSOFT_APP_TENANT_ID", "").strip()
+        if app_type not in ("SingleTenant", "MultiTenant", "UserAssignedMSI"):
+            raise ValueError("MICROSOFT_APP_TYPE must be SingleTenant, MultiTenant or UserAssignedMSI")
+        if app_id and app_type == "SingleTenant" and not tenant:
+            raise ValueError("a SingleTenant bot needs MICROSOFT_APP_TENANT_ID (the Azure directory id)")
+        if app_id and app_type != "UserAssignedMSI" and not env.get("MICROSOFT_APP_PASSWORD", "").strip():
+            raise ValueError("with MICROSOFT_APP_ID, set MICROSOFT_APP_PASSWORD (the client secret)")
+        return cls(
+            app_id=app_id,
+            app_password=env.get("MICROSOFT_APP_PASSWORD", "").strip(),
+            app_type=app_type,
+            tenant_id=tenant,
+            qa_channel_id=env.get("TEAMS_QA_CHANNEL_ID", "").strip(),
+            service_url=env.get("TEAMS_SERVICE_URL", "").strip() or TEAMS_SERVICE_URL,
+            endpoints=tuple(
+                (key, env[key].strip()) for key in TEAMS_ENDPOINT_KEYS if env.get(key, "").strip()
+            ),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with the defaults a first install gets."""
@@ -111,6 +161,7 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 3000
     slack: SlackSettings | None = None
+    teams: TeamsSettings | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -134,6 +185,7 @@ class Settings:
             host=env.get("NEXTPRACTICE_HOST", "").strip() or "0.0.0.0",
             port=_int(env, "PORT", 3000, minimum=0),
             slack=SlackSettings.from_env(env),
+            teams=TeamsSettings.from_env(env),
         )
 
     def dialogue_settings(self) -> DialogueSettings:

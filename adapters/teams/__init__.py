@@ -1,1 +1,18 @@
-"""Microsoft Teams adapter (botbuilder); built in a later issue."""
+"""Microsoft Teams adapter: botbuilder's CloudAdapter, a TeamsActivityHandler that only translates,
+Adaptive Card rendering, and the outbox's proactive sender. botbuilder is imported only here."""
+
+from botbuilder.integration.aiohttp import CloudAdapter as TeamsAdapter
+
+from adapters.teams.bot import TeamsBot, TeamsContext
+from adapters.teams.http import TEAMS_PATH, make_adapter, messages_route
+from adapters.teams.sender import TeamsSender
+
+__all__ = [
+    "TEAMS_PATH",
+    "TeamsAdapter",
+    "TeamsBot",
+    "TeamsContext",
+    "TeamsSender",
+    "make_adapter",
+    "messages_route",
+]

@@ -1,0 +1,218 @@
+"""The Teams bot: a ``TeamsActivityHandler`` whose handlers only translate between Teams and the core.
+
+Messages become :class:`~dialogue.events.Said` (personal chat) or
+:class:`~dialogue.events.ThreadReply` (a reply in a question's channel thread); Universal Actions
+(``adaptiveCard/action``) become :class:`~dialogue.events.Chose` or
+:class:`~dialogue.events.Submitted`, answered with the refreshed card. Every turn also stores the
+conversation reference, so the outbox can reach the person later from any replica.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import (
+    Activity,
+    AdaptiveCardInvokeResponse,
+    AdaptiveCardInvokeValue,
+    ChannelAccount,
+    ConversationReference,
+)
+
+from adapters.teams.render import card, card_with_errors, decode_action, form_card, form_values, summary
+from dialogue.events import Chose, Event, Identity, Profile, Said, Submitted, ThreadReply
+from dialogue.messages import Message, Reply
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "teams"
+CARD = "application/vnd.microsoft.card.adaptive"
+NOTE = "application/vnd.microsoft.activity.message"  # a short text Teams shows instead of a new card
+FORM_PREFIX = "form:"  # the verb of a form's submit action: "form:<form name>" (see render)
+
+Handler = Callable[[Event], Awaitable[Reply]]
+Remember = Callable[[Identity, dict[str, Any]], Awaitable[None]]  # a person's conversation reference
+Forget = Callable[[Identity], Awaitable[None]]  # the person removed the app
+ThreadLookup = Callable[[str], Awaitable[str | None]]  # a channel thread's conversation id -> thread key
+FirstTime = Callable[[str], Awaitable[bool]]  # records an activity id; False if it was seen before
+
+
+@dataclass
+class TeamsContext:
+    """What the handlers need besides botbuilder: the core and lookups in its store."""
+
+    handle: Handler
+    remember: Remember
+    forget: Forget
+    thread_of: ThreadLookup
+    first_time: FirstTime
+
+
+def identity(activity: Activity) -> Identity:
+    """The core's identity of the sender: the Entra ID (AAD) object id in their tenant.
+
+    The object id, unlike the Teams user id, is the same in every conversation and is what rosters
+    and directory exports carry, so the directory CSV can name people by it.
+    """
+    sender: ChannelAccount = activity.from_property
+    return Identity(PLATFORM, tenant_of(activity), sender.aad_object_id or sender.id)
+
+
+def tenant_of(activity: Activity) -> str:
+    """The tenant of an activity: from the conversation, else from Teams' channelData."""
+    tenant = getattr(activity.conversation, "tenant_id", None)
+    if not tenant and isinstance(activity.channel_data, dict):
+        tenant = (activity.channel_data.get("tenant") or {}).get("id")
+    return str(tenant or "")
+
+
+def profile(activity: Activity) -> Profile:
+    """What Teams tells us about the sender: their name, and their time zone when the client sent it."""
+    zone = ""
+    for entity in activity.entities or []:
+        properties = entity.additional_properties if hasattr(entity, "additional_properties") else entity
+        if getattr(entity, "type", None) == "clientInfo" and isinstance(properties, dict):
+            zone = str(properties.get("timezone") or "")
+    return Profile(display_name=str(activity.from_property.name or ""), time_zone=zone)
+
+
+def reference_data(activity: Activity) -> dict[str, Any]:
+    """The conversation reference of an activity, as JSON for the contacts table."""
+    reference: ConversationReference = TurnContext.get_conversation_reference(activity)
+    return dict(reference.serialize())
+
+
+def reply_activities(reply: Reply) -> list[Activity]:
+    """The core's reply as Teams activities: each message as an Adaptive Card, the form last."""
+    activities = [as_activity(message) for message in reply.messages]
+    if reply.form is not None:
+        activities.append(_card_activity(form_card(reply.form), reply.form.title))
+    return activities
+
+
+def as_activity(message: Message) -> Activity:
+    """One core message as a Teams message activity carrying an Adaptive Card."""
+    return _card_activity(card(message), summary(message))
+
+
+def _card_activity(body: dict[str, Any], text: str) -> Activity:
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(body))
+    activity.summary = text[:200]  # what notifications and the activity feed show
+    return activity
+
+
+class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships no type information
+    """Translates Teams activities into core events and the core's replies into Teams activities."""
+
+    def __init__(self, context: TeamsContext) -> None:
+        self.context = context
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        """Keep the sender's conversation reference (personal chats), then dispatch once per activity."""
+        activity: Activity = turn_context.activity
+        if activity.id and not await self.context.first_time(
+            f"teams:{activity.conversation.id}:{activity.id}"
+        ):
+            return  # Teams delivered this activity before (a retry): handled already
+        if (
+            activity.from_property is not None
+            and _personal(activity)
+            and activity.type != "installationUpdate"
+        ):
+            await self.context.remember(identity(activity), reference_data(activity))
+        await super().on_turn(turn_context)
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """Personal chat: the core reads the text; a channel thread reply: a follow-up to that question."""
+        activity: Activity = turn_context.activity
+        text = (TurnContext.remove_recipient_mention(activity) or activity.text or "").strip()
+        who = identity(activity)
+        if _personal(activity):
+            reply = await self.context.handle(Said(who, text, profile(activity)))
+        else:
+            thread = await self.context.thread_of(str(activity.conversation.id))
+            if thread is None:
+                return  # a channel conversation that is not one of our questions
+            reply = await self.context.handle(ThreadReply(who, thread, text, profile(activity)))
+        for outgoing in reply_activities(reply):
+            await turn_context.send_activity(outgoing)
+
+    async def on_adaptive_card_invoke(
+        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
+    ) -> AdaptiveCardInvokeResponse:
+        """A tap on a card (Universal Actions): the answer refreshes the card in place.
+
+        A choice that changes the card (a pulse answer) refreshes it; one that needs a form (a status
+        change) turns the card into the form; anything else leaves the card and shows a short note.
+        A submitted form becomes the core's answer, or comes back with its errors beside the fields.
+        """
+        activity: Activity = turn_context.activity
+        action = invoke_value.action if isinstance(invoke_value.action, dict) else {}
+        data = action.get("data") or {}
+        kind, ref, value = decode_action(data)
+        who, about = identity(activity), profile(activity)
+        if kind.startswith(FORM_PREFIX):
+            values = form_values(data)
+            reply = await self.context.handle(
+                Submitted(who, kind.removeprefix(FORM_PREFIX), ref, values, about)
+            )
+            if reply.form_errors and reply.form is not None:
+                return _refresh(card_with_errors(reply.form, reply.form_errors, values))
+        else:
+            reply = await self.context.handle(Chose(who, kind, ref, value, about))
+        messages = list(reply.messages)
+        if reply.replace is not None:
+            refreshed = card(reply.replace)
+        elif reply.form is not None:
+            refreshed = form_card(reply.form)
+        elif messages and kind.startswith(FORM_PREFIX):
+            refreshed = card(messages.pop(0))  # the form is done: its card becomes the answer
+        else:
+            note = messages.pop(0).fallback() if messages else "Done."
+            await self._send(turn_context, messages)
+            return AdaptiveCardInvokeResponse(status_code=200, type=NOTE, value=note)
+        await self._send(turn_context, messages)
+        return _refresh(refreshed)
+
+    async def _send(self, turn_context: TurnContext, messages: list[Message]) -> None:
+        for message in messages:
+            await turn_context.send_activity(as_activity(message))
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        """The app was installed for someone: remember how to reach them (a fresh reference)."""
+        activity: Activity = turn_context.activity
+        if _personal(activity):
+            await self.context.remember(identity(activity), reference_data(activity))
+
+    async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
+        """The app was removed: stop trying to reach that person until they install it again."""
+        activity: Activity = turn_context.activity
+        if _personal(activity):
+            await self.context.forget(identity(activity))
+
+    async def on_teams_members_added(
+        self, teams_members_added: list[Any], team_info: Any, turn_context: TurnContext
+    ) -> None:
+        """Say hello (with help) when the app is added to someone's personal chat; on_turn kept the
+        reference."""
+        activity: Activity = turn_context.activity
+        if not _personal(activity):
+            return
+        bot_id = activity.recipient.id if activity.recipient else None
+        if any(member.id == bot_id for member in teams_members_added):  # the app joined their chat
+            reply = await self.context.handle(Said(identity(activity), "help", profile(activity)))
+            for outgoing in reply_activities(reply):
+                await turn_context.send_activity(outgoing)
+
+
+def _personal(activity: Activity) -> bool:
+    return getattr(activity.conversation, "conversation_type", None) in (None, "personal")
+
+
+def _refresh(body: dict[str, Any]) -> AdaptiveCardInvokeResponse:
+    return AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=body)

@@ -1,0 +1,198 @@
+"""The Teams side of the outbox: proactive messages through botbuilder's ``CloudAdapter``.
+
+A person is reached through the conversation reference Teams gave us (kept in the contacts table),
+or, when we have none yet but know their tenant and id, through a new 1:1 conversation. A channel
+post starts a thread; a reply goes into the thread's conversation (``<channel>;messageid=<root>``).
+Rate limits are not waited out here: a 429 becomes :class:`~dialogue.outbox.RetryLater` so the
+delivery worker pauses the whole platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import ClientError
+from botbuilder.core import CloudAdapterBase, TurnContext
+from botbuilder.schema import (
+    Activity,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
+    ConversationReference,
+)
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from adapters.teams.bot import PLATFORM, as_activity
+from dialogue.events import Identity
+from dialogue.messages import Message
+from dialogue.outbox import Address, Contact, RetryLater, Undeliverable, contact_key
+
+THREAD = ";messageid="  # Teams names a channel thread's conversation "<channel id>;messageid=<root id>"
+TRANSIENT_WAIT = 5.0  # seconds, for server errors and network trouble that carry no advice
+
+ContactLookup = Callable[[str], Awaitable[Contact | None]]
+Remember = Callable[[Identity, dict[str, Any]], Awaitable[None]]
+Forget = Callable[[Identity], Awaitable[None]]
+
+
+def make_ref(conversation_id: str, activity_id: str) -> str:
+    """Our reference to a Teams message; for a channel post it is also its thread's conversation id."""
+    return f"{conversation_id.split(THREAD)[0]}{THREAD}{activity_id}"
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """``(conversation id, activity id)`` of a reference made by :func:`make_ref`."""
+    conversation, _, activity_id = ref.partition(THREAD)
+    if not conversation or not activity_id:
+        raise Undeliverable(f"not a Teams message reference: {ref!r}")
+    return conversation, activity_id
+
+
+class TeamsSender:
+    """Implements :class:`dialogue.ports.Sender` for Teams.
+
+    ``channels`` maps the core's logical channel names (``"qa"``) to Teams channel ids;
+    ``service_url`` is where the tenant's Bot Framework connector lives (Teams' global URL by default).
+    """
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        adapter: CloudAdapterBase,
+        *,
+        app_id: str,
+        tenant_id: str,
+        service_url: str,
+        channels: Mapping[str, str],
+        contact: ContactLookup,
+        remember: Remember,
+        forget: Forget,
+    ) -> None:
+        self.adapter = adapter
+        self.app_id = app_id
+        self.tenant_id = tenant_id
+        self.service_url = service_url
+        self.channels = dict(channels)
+        self.contact = contact
+        self.remember = remember
+        self.forget = forget
+
+    async def send(self, *, to: Address, message: Message) -> str:
+        """Post ``message``; returns its reference (see :func:`make_ref`)."""
+        activity = as_activity(message)
+        if to.identity is not None:
+            return await self._to_person(to.identity, activity)
+        if to.thread_ref:
+            conversation = to.thread_ref  # replying into the thread's own conversation
+        elif to.channel is not None and to.channel in self.channels:
+            conversation = self.channels[to.channel]  # a new post starts a thread
+        else:
+            raise Undeliverable(f"no Teams channel is configured for #{to.channel}")
+        activity_id = await self._post(self._reference(conversation), activity)
+        return make_ref(conversation, activity_id)
+
+    async def update(self, *, ref: str, message: Message) -> None:
+        """Replace the message in place (a pulse question shows the answer, a closed one no buttons)."""
+        conversation, activity_id = split_ref(ref)
+        activity = as_activity(message)
+        activity.id = activity_id
+
+        async def replace(turn_context: TurnContext) -> None:
+            await turn_context.update_activity(activity)
+
+        await self._call(self._reference(conversation), replace)
+
+    async def _to_person(self, who: Identity, activity: Activity) -> str:
+        known = await self.contact(contact_key(who))
+        if known is not None and not known.reachable:
+            raise Undeliverable("the person removed the app from Teams")
+        if known is not None:
+            reference = ConversationReference().deserialize(known.data)
+            try:
+                activity_id = await self._post(reference, activity)
+            except Undeliverable:
+                await self.forget(who)
+                raise
+            return make_ref(str(reference.conversation.id), activity_id)
+        return await self._new_chat(who, activity)
+
+    async def _new_chat(self, who: Identity, activity: Activity) -> str:
+        """Start the 1:1 chat with someone who has the app but has not talked to it yet."""
+        tenant = who.tenant or self.tenant_id
+        if not tenant:
+            raise Undeliverable("no conversation with this person yet, and no tenant to start one in")
+        parameters = ConversationParameters(
+            is_group=False,
+            bot=ChannelAccount(id=f"28:{self.app_id}"),
+            members=[ChannelAccount(id=who.user_id)],
+            tenant_id=tenant,
+            channel_data={"tenant": {"id": tenant}},
+        )
+        sent: list[str] = []
+
+        async def first_message(turn_context: TurnContext) -> None:
+            reference = TurnContext.get_conversation_reference(turn_context.activity)
+            await self.remember(who, dict(reference.serialize()))
+            response = await turn_context.send_activity(activity)
+            sent.append(make_ref(str(turn_context.activity.conversation.id), str(response.id)))
+
+        try:
+            await self.adapter.create_conversation(
+                self.app_id, first_message, parameters, "msteams", self.service_url
+            )
+        except Undeliverable:
+            raise
+        except Exception as exc:
+            problem = _translate(exc)
+            if isinstance(problem, Undeliverable):
+                await self.forget(who)
+            raise problem from exc
+        return sent[0]
+
+    def _reference(self, conversation: str) -> ConversationReference:
+        return ConversationReference(
+            channel_id="msteams",
+            service_url=self.service_url,
+            conversation=ConversationAccount(id=conversation, tenant_id=self.tenant_id or None),
+            bot=ChannelAccount(id=f"28:{self.app_id}"),
+        )
+
+    async def _post(self, reference: ConversationReference, activity: Activity) -> str:
+        sent: list[str] = []
+
+        async def post(turn_context: TurnContext) -> None:
+            response = await turn_context.send_activity(activity)
+            sent.append(str(response.id))
+
+        await self._call(reference, post)
+        return sent[0]
+
+    async def _call(
+        self, reference: ConversationReference, logic: Callable[[TurnContext], Awaitable[None]]
+    ) -> None:
+        try:
+            await self.adapter.continue_conversation(reference, logic, self.app_id)
+        except Exception as exc:  # botbuilder raises msrest's errors, aiohttp's, or its own
+            raise _translate(exc) from exc
+
+
+def _translate(exc: Exception) -> RetryLater | Undeliverable:
+    """The connector's answer in the outbox's terms."""
+    if isinstance(exc, RetryLater | Undeliverable):
+        return exc
+    if isinstance(exc, HttpOperationError) and exc.response is not None:
+        status = exc.response.status_code
+        if status == 429:
+            retry_after = exc.response.headers.get("Retry-After") or "1"
+            return RetryLater(float(retry_after), "rate limited by Teams")
+        if status in (401, 403, 404):
+            # 403: the person blocked or removed the app; 404: the conversation is gone.
+            return Undeliverable(f"Teams refused: HTTP {status}")
+        if status >= 500:
+            return RetryLater(TRANSIENT_WAIT, f"Teams error {status}")
+        return Undeliverable(f"Teams refused: HTTP {status}")
+    if isinstance(exc, ClientRequestError | ClientError | TimeoutError | OSError):
+        return RetryLater(TRANSIENT_WAIT, f"Teams unreachable: {type(exc).__name__}")
+    raise exc

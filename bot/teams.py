@@ -1,0 +1,80 @@
+"""Wiring of the Teams adapter: botbuilder's CloudAdapter, the bot, and the outbox's sender."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from adapters.teams import TeamsAdapter, TeamsBot, TeamsContext, TeamsSender, make_adapter
+from bot.settings import TeamsSettings
+from dialogue.events import Identity
+from dialogue.outbox import Contact, contact_key
+from dialogue.ports import Clock, Store
+from dialogue.service import Dialogue
+
+log = logging.getLogger(__name__)
+PLATFORM = "teams"
+
+
+@dataclass
+class TeamsParts:
+    """What serving Teams takes: the adapter (for /api/messages), the bot, and the sender."""
+
+    adapter: TeamsAdapter
+    bot: TeamsBot
+    sender: TeamsSender
+
+
+def build_teams(
+    settings: TeamsSettings, *, dialogue: Dialogue, store: Store, clock: Clock, qa_channel: str
+) -> TeamsParts:
+    """The CloudAdapter, bot and sender for ``settings``; references and retries live in ``store``."""
+    if not settings.app_id:
+        log.warning(
+            "TEAMS RUNS UNAUTHENTICATED: no MICROSOFT_APP_ID is set, so /api/messages accepts requests "
+            "from anyone. Use this only on your own machine; set MICROSOFT_APP_ID in production."
+        )
+    configuration = SimpleNamespace(
+        APP_ID=settings.app_id or None,
+        APP_PASSWORD=settings.app_password or None,
+        APP_TYPE=settings.app_type,
+        APP_TENANTID=settings.tenant_id or None,
+        **dict(settings.endpoints),
+    )
+    adapter = make_adapter(configuration)
+
+    async def remember(who: Identity, reference: dict[str, Any]) -> None:
+        async with store.transaction() as tx:
+            await tx.contacts.save_contact(Contact(PLATFORM, contact_key(who), reference), at=clock.now())
+
+    async def forget(who: Identity) -> None:
+        async with store.transaction() as tx:
+            await tx.contacts.set_reachable(PLATFORM, contact_key(who), False, at=clock.now())
+
+    async def contact(key: str) -> Contact | None:
+        async with store.transaction() as tx:
+            return await tx.contacts.contact(PLATFORM, key)
+
+    async def thread_of(conversation_id: str) -> str | None:
+        async with store.transaction() as tx:
+            return await tx.outbox.thread_of(PLATFORM, conversation_id)
+
+    async def first_time(key: str) -> bool:
+        async with store.transaction() as tx:
+            return await tx.inbox.first_time(key, at=clock.now())
+
+    context = TeamsContext(dialogue.handle, remember, forget, thread_of, first_time)
+    bot = TeamsBot(context)
+    sender = TeamsSender(
+        adapter,
+        app_id=settings.app_id,
+        tenant_id=settings.tenant_id,
+        service_url=settings.service_url,
+        channels={qa_channel: settings.qa_channel_id} if settings.qa_channel_id else {},
+        contact=contact,
+        remember=remember,
+        forget=forget,
+    )
+    return TeamsParts(adapter=adapter, bot=bot, sender=sender)
