@@ -39,7 +39,7 @@ def build_teams(
     configuration = SimpleNamespace(
         APP_ID=settings.app_id or None,
         APP_PASSWORD=settings.app_password or None,
-        APP_TYPE=settings.app_type,
+        APP_TYPE=settings.app_type if settings.app_id else "MultiTenant",  # no credentials to check
         APP_TENANTID=settings.tenant_id or None,
         **dict(settings.endpoints),
     )

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import (
     Activity,
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "teams"
 CARD = "application/vnd.microsoft.card.adaptive"
 NOTE = "application/vnd.microsoft.activity.message"  # a short text Teams shows instead of a new card
+ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 FORM_PREFIX = "form:"  # the verb of a form's submit action: "form:<form name>" (see render)
 
 Handler = Callable[[Event], Awaitable[Reply]]
@@ -141,6 +142,19 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
             reply = await self.context.handle(ThreadReply(who, thread, text, profile(activity)))
         for outgoing in reply_activities(reply):
             await turn_context.send_activity(outgoing)
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        """Universal Actions answered with the response object itself.
+
+        botbuilder's own path serializes the response to a dict and CloudAdapter then serializes it
+        again, which fails (botbuilder-python 4.17); handing over the model serializes it once.
+        """
+        activity: Activity = turn_context.activity
+        if activity.name != ADAPTIVE_CARD_ACTION:
+            return await super().on_invoke_activity(turn_context)
+        value = activity.value if isinstance(activity.value, dict) else {}
+        response = await self.on_adaptive_card_invoke(turn_context, AdaptiveCardInvokeValue(**value))
+        return InvokeResponse(status=200, body=response)
 
     async def on_adaptive_card_invoke(
         self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
