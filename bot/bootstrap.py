@@ -16,8 +16,12 @@ from dataclasses import dataclass
 import aiohttp
 
 from adapters.console import ConsoleSender
+from adapters.slack import sender as slack_sender
+from adapters.teams import sender as teams_sender
 from bot.clock import SystemClock
 from bot.delivery import DeliveryWorker
+from bot.metrics import Metrics
+from bot.ratelimit import ConversationLimiter, RateLimiter
 from bot.settings import Settings
 from bot.slack import SlackParts, build_slack
 from bot.teams import TeamsParts, build_teams
@@ -43,6 +47,8 @@ class App:
     dialogue: Dialogue
     senders: dict[str, Sender]
     worker: DeliveryWorker
+    metrics: Metrics  # this app's own Prometheus registry and metrics
+    head_revision: str  # the schema revision this code needs (what /readyz compares with)
     slack: SlackParts | None = None
     teams: TeamsParts | None = None
     http: aiohttp.ClientSession | None = None
@@ -81,9 +87,10 @@ async def build_app(
     ``concurrency=1`` delivers strictly in outbox order (the console, for readable transcripts).
     """
     url = database_url(settings)
-    await migrate(url)
+    head_revision = await migrate(url)
     store = SqlStore(url)
     clock = clock or SystemClock()
+    metrics = Metrics(store=store, clock=clock)
     pseudonymiser = Pseudonymiser(settings.secret_key)
     base = settings.dialogue_settings()
     # Q&A questions are also posted to the console's "#qa" channel, so the console shows the whole dialogue.
@@ -129,6 +136,15 @@ async def build_app(
         worker_id=f"{socket.gethostname()}:{os.getpid()}",
         lease_seconds=settings.delivery_lease_seconds,
         concurrency=concurrency,
+        metrics=metrics,
+        limiters={
+            SLACK: _rate_limiter(settings.slack_rate, slack_sender.MESSAGES_PER_SECOND),
+            TEAMS: _rate_limiter(settings.teams_rate, teams_sender.MESSAGES_PER_SECOND),
+        },
+        conversation_limiters={
+            SLACK: ConversationLimiter(slack_sender.CONVERSATION_LIMITS if settings.slack_rate != 0 else ()),
+            TEAMS: ConversationLimiter(teams_sender.CONVERSATION_LIMITS if settings.teams_rate != 0 else ()),
+        },
     )
     return App(
         settings=settings,
@@ -139,7 +155,16 @@ async def build_app(
         dialogue=dialogue,
         senders=all_senders,
         worker=worker,
+        metrics=metrics,
+        head_revision=head_revision,
         slack=slack,
         teams=teams,
         http=http,
     )
+
+
+def _rate_limiter(configured: int | None, published: int) -> RateLimiter:
+    """The platform's pace: as configured, else its published limit; 0 turns pacing off."""
+    rate = published if configured is None else configured
+    # A second's worth of burst lets a fan-out start at full speed without exceeding the average.
+    return RateLimiter(rate or None, burst=max(1, rate))

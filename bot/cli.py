@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -43,11 +43,16 @@ from adapters.teams import TEAMS_PATH, messages_route
 from bot.bootstrap import CONSOLE, App, build_app, database_url, migrate
 from bot.clock import MovableClock, SystemClock
 from bot.console_host import AppConsoleHost
+from bot.delivery import PROGRESS_SECONDS, Progress, duration
+from bot.logs import configure as configure_logging
 from bot.scheduler import Scheduler
-from bot.server import SLACK_PATH, start, web_app
+from bot.server import SLACK_PATH, Readiness, start, web_app
 from bot.settings import Settings
 from bot.slack_sync import sync_slack_directory
+from bot.teams_sync import sync_teams_directory
+from dialogue.directory import Role
 from dialogue.directory_import import import_directory
+from dialogue.errors import Refusal
 from dialogue.ports import Clock, Sender, Store
 from dialogue.programme import ProgrammeError, load_programme
 from dialogue.surveys import OccurrenceKind
@@ -90,6 +95,7 @@ Set up your organisation:
 
 Run it:
   nextpractice serve                          send scheduled pulses, check-ins and reminders
+  nextpractice pulse send NAME                send a pulse now and watch it go out
   nextpractice db upgrade                     update the database (also done on every start)
 """
 
@@ -180,13 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
     directory_import.set_defaults(run=directory_import_command)
     directory_sync = directory.add_parser(
         "sync",
-        help="add or update people and teams from Slack",
-        description="Read the Slack workspace's members (names and time zones; deactivated accounts are\n"
-        "switched off) and its user groups (each becomes a team). Roles stay as the CSV set them.\n"
-        "Needs SLACK_BOT_TOKEN.",
+        help="add or update people and teams from Slack or Teams",
+        description="slack: read the Slack workspace's members (names and time zones; deactivated accounts\n"
+        "are switched off) and its user groups (each becomes a team). Needs SLACK_BOT_TOKEN.\n\n"
+        "teams: read the roster of every Teams team the app has been added to (each becomes a team\n"
+        "of the same name). Needs MICROSOFT_APP_ID and the app added to those teams.\n\n"
+        "Roles stay as the CSV set them; people new to the directory join as staff.",
         formatter_class=raw,
     )
-    directory_sync.add_argument("platform", choices=["slack"], help="where to read the directory from")
+    directory_sync.add_argument(
+        "platform", choices=["slack", "teams"], help="where to read the directory from"
+    )
     directory_sync.set_defaults(run=directory_sync_command)
 
     programme = commands.add_parser(
@@ -212,19 +222,114 @@ def build_parser() -> argparse.ArgumentParser:
         description="Apply any database changes this version needs. Safe to run more than once.",
     ).set_defaults(run=db_upgrade_command)
 
+    pulse = commands.add_parser(
+        "pulse", help="pulse surveys (chat commands do more: pulse list, results, close)"
+    ).add_subparsers(title="pulse commands", metavar="COMMAND", required=True)
+    pulse_send = pulse.add_parser(
+        "send",
+        help="send a pulse now and deliver it, showing progress",
+        description=PULSE_SEND_HELP,
+        formatter_class=raw,
+    )
+    pulse_send.add_argument("name", nargs="+", metavar="NAME", help="the pulse's name (or #number)")
+    pulse_send.add_argument(
+        "--as",
+        dest="handle",
+        metavar="HANDLE",
+        help="who sends it: a manager or senior leader (default: the first senior leader, else manager)",
+    )
+    pulse_send.add_argument(
+        "--no-wait", action="store_true", help="only queue it; nextpractice serve delivers it"
+    )
+    pulse_send.add_argument(
+        "--every",
+        type=float,
+        default=PROGRESS_SECONDS,
+        metavar="SECONDS",
+        help=f"how often to show progress (default {PROGRESS_SECONDS:g})",
+    )
+    pulse_send.set_defaults(run=pulse_send_command)
+
     commands.add_parser(
         "serve",
         help="run the bot: send scheduled messages until stopped with Ctrl-C",
         description="Run the scheduler and the delivery worker: campaigns, pulses, check-ins and reminders "
         "go out when due. Stop with Ctrl-C. (Slack and Teams connections come in a later version.)",
     ).set_defaults(run=serve_command)
+
+    teams = commands.add_parser(
+        "teams", help="Microsoft Teams app", description="The Microsoft Teams app."
+    ).add_subparsers(title="teams commands", metavar="COMMAND", required=True)
+    teams_package = teams.add_parser(
+        "package",
+        help="build the app package (a zip) an admin uploads to Teams",
+        description="Build the zip an admin uploads to Microsoft Teams: the manifest in manifest/teams,\n"
+        "with the bot's Microsoft App ID and this version filled in, and its two icons. It is checked\n"
+        "against Teams' rules first; nothing is written if something is wrong. The App ID is on the\n"
+        "Azure Bot resource's Configuration page. Needs no database.",
+        formatter_class=raw,
+    )
+    teams_package.add_argument(
+        "--app-id", metavar="GUID", help="the bot's Microsoft App ID (default: MICROSOFT_APP_ID)"
+    )
+    teams_package.add_argument(
+        "--out",
+        type=Path,
+        default=Path("nextpractice-teams.zip"),
+        metavar="FILE.zip",
+        help="where to write the zip (default: nextpractice-teams.zip)",
+    )
+    teams_package.add_argument("--version", help="the app version, x.y.z (default: this nextpractice's)")
+    teams_package.add_argument(
+        "--manifest-dir", type=Path, metavar="DIR", help="the manifest files (default: manifest/teams)"
+    )
+    teams_package.set_defaults(offline=teams_package_command)
     return parser
+
+
+TEAMS_NEXT_STEPS = """\
+Next steps:
+  1. Upload it: Teams admin centre > Teams apps > Manage apps > Upload new app
+     (or in Teams: Apps > Manage your apps > Upload an app > Upload a custom app).
+  2. In the Azure Bot resource's Configuration, set the messaging endpoint to
+     https://<your host>{path}
+  3. Add the app to the team whose channel shows questions, and set TEAMS_QA_CHANNEL_ID."""
+
+
+def teams_package_command(args: argparse.Namespace) -> int:
+    """``nextpractice teams package``: the Teams app zip. Reads no settings and opens no database."""
+    import os  # here, not at the top: only this command reads the environment itself
+
+    from adapters.teams import package  # here, not at the top: only this command builds the package
+
+    app_id = (args.app_id or os.environ.get("MICROSOFT_APP_ID", "")).strip()
+    if not app_id:
+        raise CliError("give the bot's Microsoft App ID with --app-id, or set MICROSOFT_APP_ID", BAD_CONFIG)
+    manifest_dir: Path = args.manifest_dir or package.default_manifest_dir()
+    if not (manifest_dir / package.TEMPLATE).is_file():
+        raise CliError(f"there is no Teams manifest in {manifest_dir}; use --manifest-dir", BAD_CONFIG)
+    version = args.version or package.package_version()
+    try:
+        out = package.build_package(manifest_dir, app_id=app_id, version=version, out=args.out)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc.strerror}") from None
+    print(f"Built the Teams app package {out.resolve()} (version {version}, app {app_id}).")
+    print(TEAMS_NEXT_STEPS.format(path=TEAMS_PATH))
+    return OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``nextpractice`` command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    offline: Callable[[argparse.Namespace], int] | None = getattr(args, "offline", None)
+    if offline is not None:  # a command that needs no settings, database or data directory
+        try:
+            return offline(args)
+        except CliError as exc:
+            return _fail(str(exc), exc.code)
     command: Command | None = getattr(args, "run", None)
     if command is None:
         parser.print_help()
@@ -233,9 +338,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
     except ValueError as exc:
         return _fail(f"configuration problem: {exc}", BAD_CONFIG)
-    logging.basicConfig(
-        level=logging.WARNING if command in (demo_command, console_command) else settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    configure_logging(
+        logging.WARNING if command in (demo_command, console_command) else settings.log_level,
+        settings.log_format,
     )
     try:
         return asyncio.run(command(settings, args))
@@ -527,7 +632,9 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
 
 
 async def directory_sync_command(settings: Settings, args: argparse.Namespace) -> int:
-    """``nextpractice directory sync slack``."""
+    """``nextpractice directory sync slack|teams``."""
+    if args.platform == "teams":
+        return await _sync_teams(settings)
     if settings.slack is None:
         raise CliError(
             "set SLACK_BOT_TOKEN (and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) to sync from Slack", BAD_CONFIG
@@ -541,6 +648,25 @@ async def directory_sync_command(settings: Settings, args: argparse.Namespace) -
     print(
         f"From Slack: {_count(report.added, 'person', 'people')} added, {report.updated} updated, "
         f"{report.deactivated} switched off; {_count(report.teams, 'team')} from user groups."
+    )
+    return OK
+
+
+async def _sync_teams(settings: Settings) -> int:
+    if settings.teams is None:
+        raise CliError("set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to sync from Teams", BAD_CONFIG)
+    async with _open(settings) as app:
+        assert app.teams is not None
+        try:
+            report = await sync_teams_directory(app.teams, app.store, app_id=settings.teams.app_id)
+        except Exception as exc:  # the connector's and botbuilder's errors have no common base
+            raise CliError(f"Teams refused the directory sync: {type(exc).__name__}: {exc}") from exc
+    if not report.teams:
+        print("No Teams team has the app yet: add it to a team (Apps > NextPractice > Add to a team).")
+        return OK
+    print(
+        f"From Teams: {_count(report.added, 'person', 'people')} added, {report.updated} updated; "
+        f"{_count(report.teams, 'team')} read."
     )
     return OK
 
@@ -583,6 +709,98 @@ async def db_upgrade_command(settings: Settings, args: argparse.Namespace) -> in
 
 def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+PULSE_SEND_HELP = """\
+Send a pulse survey now, as the chat command "pulse send NAME" does: its first question
+goes into the outbox for everyone in its audience. Then, unless --no-wait, deliver it from
+here until nothing is left to send, showing progress every 5 seconds, e.g.
+
+  delivery progress: sent 1200 / 10000 (12%), 48.0/s, ETA 3m03s
+
+(on a terminal the line updates in place), and finally how many were sent, how many failed
+and how long it took. Stopping early with Ctrl-C is safe: nextpractice serve, or running
+this again, sends the rest, and nobody gets it twice. Messages the platform asked us to
+retry later are left to nextpractice serve.
+
+The pulse is sent in the name of --as HANDLE, a manager or senior leader (by default the
+first senior leader in the directory, else the first manager)."""
+
+
+class ProgressLine:
+    """Shows delivery progress: redrawn in place on a terminal, one line per report otherwise."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty()
+        self._width = 0
+
+    def __call__(self, progress: Progress) -> None:
+        """Show one report."""
+        line = str(progress)
+        if self.tty:
+            self.stream.write("\r" + line.ljust(self._width))
+            self._width = len(line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def end(self) -> None:
+        """Finish a line drawn in place, so what follows starts on a line of its own."""
+        if self._width:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._width = 0
+
+
+async def _pulse_sender(store: Store, handle: str | None) -> str:
+    """The handle to send as: the one given, else the first senior leader, else the first manager."""
+    if handle:
+        return handle.lower().lstrip("@")
+    async with store.transaction() as tx:
+        for role in (Role.SENIOR_LEADER, Role.MANAGER):
+            people = await tx.directory.people_with_role(role)
+            if people:
+                return people[0].handle
+    raise CliError(
+        "nobody in the directory may send pulses (a manager or senior leader); "
+        "add them with: nextpractice directory import FILE.csv"
+    )
+
+
+async def pulse_send_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``nextpractice pulse send NAME [--as HANDLE] [--no-wait] [--every SECONDS]``."""
+    # Console messages are kept, not printed: a pulse to the whole organisation must not flood the terminal.
+    async with _open(settings, senders={CONSOLE: _console_sender(focus=True)}) as app:
+        handle = await _pulse_sender(app.store, args.handle)
+        try:
+            reply = await app.dialogue.command_as(handle, "pulse send " + " ".join(args.name))
+        except Refusal as refusal:
+            raise CliError(refusal.message) from None
+        for message in reply.messages:
+            print(message.fallback(), flush=True)
+        if args.no_wait:
+            print("Queued: nextpractice serve delivers it.")
+            return OK
+        await _deliver_with_progress(app, every=args.every)
+    return OK
+
+
+async def _deliver_with_progress(app: App, *, every: float) -> None:
+    """Drain the outbox here, showing the worker's progress, then a summary."""
+    worker, stats = app.worker, app.worker.stats
+    line = ProgressLine()
+    worker.progress_seconds, worker.on_progress = every, line
+    sent, failed, started = stats.sent + stats.updated, stats.failed, timer.monotonic()
+    try:
+        await worker.drain()
+    finally:
+        line.end()
+    sent, failed = stats.sent + stats.updated - sent, stats.failed - failed
+    print(f"Done: {sent} sent, {failed} failed, took {duration(timer.monotonic() - started)}.", flush=True)
+    waiting = (await _outbox_counts(app.store)).get("pending", 0)
+    if waiting:
+        print(f"{_count(waiting, 'message')} wait for a later time (retries); nextpractice serve sends them.")
 
 
 # -- running -------------------------------------------------------------------------------
@@ -631,14 +849,19 @@ async def _start_http(app: App, *, slack_http: bool) -> web.AppRunner:
     settings = app.settings
     slack = app.slack.app if app.slack is not None and slack_http else None
     teams = messages_route(app.teams.adapter, app.teams.bot) if app.teams is not None else None
+    readiness = Readiness(app.store.engine, app.head_revision)
     try:
-        runner = await start(web_app(slack=slack, teams=teams), host=settings.host, port=settings.port)
+        runner = await start(
+            web_app(slack=slack, teams=teams, readiness=readiness, metrics=app.metrics),
+            host=settings.host,
+            port=settings.port,
+        )
     except OSError as exc:
         raise CliError(
             f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}", BAD_CONFIG
         ) from exc
     where = f"http://{settings.host}:{settings.port}"
-    print(f"Health check: {where}/healthz")
+    print(f"Health check: {where}/healthz (liveness), {where}/readyz (readiness); metrics: {where}/metrics")
     if slack is not None:
         print(f"Slack request URL: {where}{SLACK_PATH} (behind your HTTPS ingress)")
     if teams is not None:
@@ -668,7 +891,11 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         scheduler = Scheduler(
-            dialogue=app.dialogue, store=app.store, clock=app.clock, on_fired=app.worker.wake
+            dialogue=app.dialogue,
+            store=app.store,
+            clock=app.clock,
+            on_fired=app.worker.wake,
+            metrics=app.metrics,
         )
         await scheduler.start()
         slack_http = app.settings.slack is not None and not app.settings.slack.app_token

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.ratelimit import RateLimiter
+from bot.metrics import Metrics
+from bot.ratelimit import ConversationLimiter, RateLimiter
 from dialogue.anonymity import Pseudonymiser
 from dialogue.outbox import Address, Delivery, RetryLater, Undeliverable
 from dialogue.ports import Clock, Sender, Store
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 # How long to wait before retrying a failure the platform gave no advice about: 5 s doubling to 30 min.
 BASE_BACKOFF = 5.0
 MAX_BACKOFF = 1800.0
+PROGRESS_SECONDS = 5.0  # how often a long fan-out reports how far it has got
 
 
 @dataclass
@@ -35,6 +38,53 @@ class DeliveryStats:
     failed: int = 0
     rate_limited: int = 0
     by_platform: dict[str, int] = field(default_factory=dict)
+
+
+def duration(seconds: float) -> str:
+    """``42s``, ``3m03s`` or ``1h02m03s``."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the worker's current busy period has got: from the first row it claimed after the
+    outbox was empty, until it is empty again (a fan-out, typically)."""
+
+    sent: int  # delivered in this busy period
+    failed: int  # given up on in this busy period
+    remaining: int  # due now and not yet sent
+    seconds: float  # since the busy period began
+
+    @property
+    def total(self) -> int:
+        """Everything this busy period has handled or still has to."""
+        return self.sent + self.failed + self.remaining
+
+    @property
+    def rate(self) -> float:
+        """Rows handled a second so far."""
+        return (self.sent + self.failed) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds until the rows due now are handled at the current rate (None while unknown)."""
+        if not self.remaining:
+            return 0.0
+        return self.remaining / self.rate if self.rate > 0 else None
+
+    def __str__(self) -> str:
+        done = (self.sent + self.failed) * 100 // self.total if self.total else 100
+        failed = f", {self.failed} failed" if self.failed else ""
+        eta = duration(self.eta) if self.eta is not None else "?"
+        return (
+            f"delivery progress: sent {self.sent} / {self.total} ({done}%){failed}, "
+            f"{self.rate:.1f}/s, ETA {eta}"
+        )
 
 
 class DeliveryWorker:
@@ -53,11 +103,15 @@ class DeliveryWorker:
         clock: Clock,
         worker_id: str,
         limiters: Mapping[str, RateLimiter] | None = None,
+        conversation_limiters: Mapping[str, ConversationLimiter] | None = None,
         batch: int = 100,
         concurrency: int = 16,
         lease_seconds: float = 120.0,
         max_attempts: int = 8,
         poll_seconds: float = 1.0,
+        metrics: Metrics | None = None,
+        progress_seconds: float = PROGRESS_SECONDS,
+        on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         self.store = store
         self.senders = dict(senders)
@@ -65,13 +119,27 @@ class DeliveryWorker:
         self.clock = clock
         self.worker_id = worker_id
         self.limiters = {p: (limiters or {}).get(p) or RateLimiter() for p in self.senders}
+        self.conversation_limiters = {
+            p: (conversation_limiters or {}).get(p) or ConversationLimiter() for p in self.senders
+        }
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
         self.stats = DeliveryStats()
+        self.metrics = metrics
+        if metrics is not None:
+            metrics.platforms(sorted(self.senders))
+        # While sending, progress is reported at most this often: logged at INFO, or to ``on_progress``.
+        self.progress_seconds = progress_seconds
+        self.on_progress = on_progress or _log_progress
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
+        self._busy_since: float | None = None  # time.monotonic() when the busy period began
+        self._busy_sent = 0
+        self._busy_failed = 0
+        self._last_report = 0.0
+        self._reported = False
 
     def wake(self) -> None:
         """Look at the outbox now rather than at the next poll (call after enqueueing)."""
@@ -86,11 +154,42 @@ class DeliveryWorker:
                 limit=self.batch,
                 lease_seconds=self.lease_seconds,
             )
+        if not claimed:
+            self._end_busy_period()
+            return 0
+        if self._busy_since is None:
+            self._busy_since = self._last_report = time.monotonic()
         queues: dict[str, list[Delivery]] = {}
         for delivery in claimed:
             queues.setdefault(_recipient(delivery), []).append(delivery)
         await asyncio.gather(*(self._deliver_in_order(q) for q in queues.values()))
         return len(claimed)
+
+    def _progress(self, remaining: int) -> Progress:
+        since = self._busy_since if self._busy_since is not None else time.monotonic()
+        return Progress(self._busy_sent, self._busy_failed, remaining, time.monotonic() - since)
+
+    def _end_busy_period(self) -> None:
+        """Nothing is due: a busy period that reported progress reports its end; the next starts afresh."""
+        if self._busy_since is not None and self._reported:
+            self.on_progress(self._progress(0))
+        self._busy_since = None
+        self._busy_sent = self._busy_failed = 0
+        self._reported = False
+
+    async def _report_progress(self) -> None:
+        """Report progress if ``progress_seconds`` have passed since the last report."""
+        if self._busy_since is None or time.monotonic() - self._last_report < self.progress_seconds:
+            return
+        self._last_report = time.monotonic()  # before the query: concurrent deliveries report once
+        try:
+            async with self.store.transaction() as tx:
+                remaining, _ = await tx.outbox.backlog(self.clock.now())
+        except Exception as exc:  # progress is a nicety: never let it disturb delivery
+            log.debug("delivery progress: cannot read the outbox: %s", exc)
+            return
+        self._reported = True
+        self.on_progress(self._progress(remaining))
 
     async def drain(self) -> int:
         """Deliver everything due now (rows retried for later stay); returns how many rows were handled."""
@@ -128,23 +227,31 @@ class DeliveryWorker:
                 self.stats.updated += 1
             else:
                 platform, address = await self._address(delivery)
+                await self.conversation_limiters[platform].acquire(_conversation(delivery))
                 await self.limiters[platform].acquire()
                 ref = await self.senders[platform].send(to=address, message=delivery.message)
                 self.stats.sent += 1
             self.stats.by_platform[platform] = self.stats.by_platform.get(platform, 0) + 1
+            self._busy_sent += 1
+            if self.metrics is not None:
+                self.metrics.sent(platform)
             async with self.store.transaction() as tx:
                 now = self.clock.now()
                 await tx.outbox.mark_sent(delivery.id, platform=platform, platform_ref=ref, at=now)
+            # The key, never the recipient: a routed (anonymous) delivery must leave no trace of its person.
+            log.debug("delivery %s (%s) sent on %s", delivery.id, delivery.key, platform)
         except RetryLater as later:
-            if platform in self.limiters and later.retry_after > 0:
+            limited = platform in self.limiters and later.retry_after > 0  # the platform said when
+            if limited:
                 self.limiters[platform].pause(later.retry_after)
                 self.stats.rate_limited += 1
-            await self._retry(delivery, str(later), later.retry_after)
+            await self._retry(delivery, str(later), later.retry_after, platform, rate_limited=limited)
         except Undeliverable as gone:
-            await self._fail(delivery, str(gone) or "undeliverable")
+            await self._fail(delivery, str(gone) or "undeliverable", platform)
         except Exception as exc:  # a sender's unexpected error must not stop the other deliveries
             log.warning("delivery %s: %s: %s", delivery.id, type(exc).__name__, exc)
-            await self._retry(delivery, f"{type(exc).__name__}: {exc}", None)
+            await self._retry(delivery, f"{type(exc).__name__}: {exc}", None, platform)
+        await self._report_progress()
 
     async def _address(self, delivery: Delivery) -> tuple[str, Address]:
         """The platform and address of a new message.
@@ -191,29 +298,57 @@ class DeliveryWorker:
         sender = self.senders.get(platform)
         if sender is None:
             raise Undeliverable(f"no {platform} connection to update the message")
+        await self.conversation_limiters[platform].acquire(_conversation(delivery))
         await self.limiters[platform].acquire()
         await sender.update(ref=ref, message=delivery.message)
         return platform, ref
 
-    async def _retry(self, delivery: Delivery, error: str, retry_after: float | None) -> None:
+    async def _retry(
+        self,
+        delivery: Delivery,
+        error: str,
+        retry_after: float | None,
+        platform: str,
+        *,
+        rate_limited: bool = False,
+    ) -> None:
         attempts = delivery.attempts + 1
         if attempts >= self.max_attempts:
-            await self._fail(delivery, f"gave up after {attempts} attempts: {error}")
+            await self._fail(delivery, f"gave up after {attempts} attempts: {error}", platform)
             return
         backoff = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempts - 1))
         wait = retry_after if retry_after is not None else backoff
         self.stats.retried += 1
+        if self.metrics is not None:
+            self.metrics.retried(_label(delivery, platform), rate_limited=rate_limited)
+        log.debug("delivery %s (%s) retried in %.0fs: %s", delivery.id, delivery.key, wait, error)
         async with self.store.transaction() as tx:
             await tx.outbox.mark_retry(
                 delivery.id, error=error[:500], not_before=self.clock.now() + timedelta(seconds=wait)
             )
 
-    async def _fail(self, delivery: Delivery, error: str) -> None:
+    async def _fail(self, delivery: Delivery, error: str, platform: str) -> None:
         # The key, not the recipient: a routed (anonymous) delivery must leave no trace of its person.
         log.warning("delivery %s (%s) failed: %s", delivery.id, delivery.key, error)
         self.stats.failed += 1
+        self._busy_failed += 1
+        if self.metrics is not None:
+            self.metrics.failed(_label(delivery, platform))
         async with self.store.transaction() as tx:
             await tx.outbox.mark_failed(delivery.id, error=error[:500])
+
+
+def _log_progress(progress: Progress) -> None:
+    log.info(
+        "%s",
+        progress,
+        extra={"sent": progress.sent, "failed": progress.failed, "remaining": progress.remaining},
+    )
+
+
+def _label(delivery: Delivery, platform: str) -> str:
+    """The platform a metric is counted under: the one tried, else the row's own, else ``unknown``."""
+    return platform if platform != "?" else delivery.platform or "unknown"
 
 
 def _recipient(delivery: Delivery) -> str:
@@ -225,3 +360,11 @@ def _recipient(delivery: Delivery) -> str:
     if delivery.channel is not None:
         return f"c:{delivery.platform}:{delivery.channel}"
     return f"u:{delivery.replaces}"
+
+
+def _conversation(delivery: Delivery) -> str:
+    """The platform conversation a row lands in, for per-conversation limits: a person's chat, or a
+    channel (each thread apart, as platforms count a thread as its own conversation)."""
+    if delivery.channel is not None and delivery.message.thread:
+        return f"c:{delivery.channel}:{delivery.message.thread}"
+    return _recipient(delivery)

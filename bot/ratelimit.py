@@ -1,10 +1,12 @@
-"""Pacing of outbound calls per platform: a token bucket, and a pause when the platform says "retry after"."""
+"""Pacing of outbound calls: a token bucket per platform with a pause when the platform says "retry after",
+and per-conversation windows."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 
 
 class RateLimiter:
@@ -53,3 +55,59 @@ class RateLimiter:
                     self._tokens -= 1
                     return
                 await self._sleep((1 - self._tokens) / self.rate)
+
+
+Windows = Sequence[tuple[int, float]]
+
+
+class ConversationLimiter:
+    """Per-conversation limits as platforms publish them: at most ``n`` calls in any ``seconds`` window,
+    for each ``(n, seconds)`` in ``windows`` (Teams: 7 in 1 s, 8 in 2 s, 60 in 30 s, 1800 in an hour).
+
+    Keys are conversations; one conversation waiting does not hold up another.
+    """
+
+    def __init__(
+        self,
+        windows: Windows = (),
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if any(n < 1 or seconds <= 0 for n, seconds in windows):
+            raise ValueError("each window needs at least one call and a positive length")
+        self.windows = tuple(windows)
+        self._horizon = max((seconds for _, seconds in self.windows), default=0.0)
+        self._deepest = max((n for n, _ in self.windows), default=0)
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._calls: dict[str, deque[float]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def acquire(self, key: str) -> None:
+        """Wait until one more call in conversation ``key`` keeps within every window."""
+        if not self.windows:
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            calls = self._calls.setdefault(key, deque(maxlen=self._deepest))
+            while (wait := self._wait(calls, self._monotonic())) > 0:
+                await self._sleep(wait)
+            calls.append(self._monotonic())
+        self._forget_idle()
+
+    def _wait(self, calls: deque[float], now: float) -> float:
+        wait = 0.0
+        for n, seconds in self.windows:
+            if len(calls) >= n:
+                wait = max(wait, calls[-n] + seconds - now)  # the n-th latest call must leave the window
+        return wait
+
+    def _forget_idle(self) -> None:
+        # A fan-out touches thousands of conversations once each; keep memory to those still in a window.
+        if len(self._calls) < 4096:
+            return
+        cutoff = self._monotonic() - self._horizon
+        for key in [k for k, calls in self._calls.items() if not calls or calls[-1] < cutoff]:
+            if not self._locks[key].locked():
+                del self._calls[key], self._locks[key]

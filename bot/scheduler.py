@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import MovableClock
+from bot.metrics import Metrics
 from dialogue.ports import Clock, Store
 from dialogue.schedules import Schedule, firing_zone
 from dialogue.service import Dialogue
@@ -75,11 +76,15 @@ async def load_schedules(store: Store) -> list[Schedule]:
         return await tx.schedules.schedules()
 
 
-async def fire(dialogue: Dialogue, schedule: Schedule, due: datetime) -> int | None:
+async def fire(
+    dialogue: Dialogue, schedule: Schedule, due: datetime, metrics: Metrics | None = None
+) -> int | None:
     """Enqueue one run; the occurrence id, or None when that run was already enqueued."""
     occurrence = await dialogue.fire(schedule, due)
     if occurrence is not None:
         log.info("schedule %s (%s) fired for %s", schedule.id, schedule.kind.value, due.isoformat())
+        if metrics is not None:
+            metrics.fired(schedule.kind.value)
     return occurrence
 
 
@@ -98,8 +103,10 @@ class Scheduler:
         clock: Clock,
         grace: timedelta = DEFAULT_GRACE,
         on_fired: Callable[[], None] = lambda: None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.dialogue = dialogue
+        self.metrics = metrics
         self.store = store
         self.clock = clock
         self.grace = grace
@@ -161,7 +168,7 @@ class Scheduler:
 
     async def _fire(self, schedule: Schedule, due: datetime) -> None:
         try:
-            if await fire(self.dialogue, schedule, due) is not None:
+            if await fire(self.dialogue, schedule, due, self.metrics) is not None:
                 self.fired += 1
         except Exception:
             log.exception("schedule %s could not fire for %s; it will be retried", schedule.id, due)

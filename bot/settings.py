@@ -12,6 +12,7 @@ from dialogue.settings import DialogueSettings
 
 SECRET_FILE = "secret.key"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 
 # People paste URLs as their database host prints them; SQLAlchemy needs the async driver named.
 _DRIVERS = {
@@ -102,6 +103,8 @@ TEAMS_ENDPOINT_KEYS = (
     "TO_CHANNEL_FROM_BOT_OAUTH_SCOPE",
     "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER",
     "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL",
+    "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL",
+    "OAUTH_URL",
 )
 TEAMS_SERVICE_URL = "https://smba.trafficmanager.net/teams/"  # Teams' global connector, any region
 
@@ -157,7 +160,11 @@ class Settings:
     premoderate_anonymous: bool = False
     qa_channel: str = "qa"
     log_level: str = "INFO"
+    log_format: str = "text"  # "json": one JSON object per line
     delivery_lease_seconds: int = 120
+    # Messages a second per platform; None: the platform's published limit. 0: no pacing (local fakes only).
+    slack_rate: int | None = None
+    teams_rate: int | None = None
     host: str = "0.0.0.0"
     port: int = 3000
     slack: SlackSettings | None = None
@@ -181,7 +188,10 @@ class Settings:
             premoderate_anonymous=_bool(env, "NEXTPRACTICE_PREMODERATE", False),
             qa_channel=(env.get("NEXTPRACTICE_QA_CHANNEL") or "qa").strip().lstrip("#"),
             log_level=_choice(env, "NEXTPRACTICE_LOG_LEVEL", "INFO", LOG_LEVELS),
+            log_format=_choice(env, "NEXTPRACTICE_LOG_FORMAT", "text", LOG_FORMATS),
             delivery_lease_seconds=_int(env, "NEXTPRACTICE_DELIVERY_LEASE_SECONDS", 120, minimum=1),
+            slack_rate=_optional_int(env, "NEXTPRACTICE_SLACK_RATE", minimum=0),
+            teams_rate=_optional_int(env, "NEXTPRACTICE_TEAMS_RATE", minimum=0),
             host=env.get("NEXTPRACTICE_HOST", "").strip() or "0.0.0.0",
             port=_int(env, "PORT", 3000, minimum=0),
             slack=SlackSettings.from_env(env),
@@ -238,6 +248,10 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
     return value
 
 
+def _optional_int(env: Mapping[str, str], name: str, *, minimum: int) -> int | None:
+    return _int(env, name, -1, minimum=minimum) if env.get(name, "").strip() else None
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -250,7 +264,9 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
-    raw = env.get(name, "").strip().upper() or default
+    raw = env.get(name, "").strip() or default
+    # Matched without regard to case, and given back as the choices spell it (INFO, json).
+    raw = next((choice for choice in choices if choice.lower() == raw.lower()), raw)
     if raw not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
     return raw

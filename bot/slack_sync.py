@@ -64,7 +64,7 @@ async def sync_slack_directory(client: AsyncWebClient, store: Store) -> SyncRepo
             )
             zone = str(member.get("tz") or "UTC")
             if person is None:
-                handle = await _free_handle(directory, str(member.get("name") or name))
+                handle = await free_handle(directory, str(member.get("name") or name))
                 person = await directory.upsert_person(
                     handle=handle, display_name=name, time_zone=zone, roles={Role.STAFF}
                 )
@@ -82,7 +82,7 @@ async def sync_slack_directory(client: AsyncWebClient, store: Store) -> SyncRepo
     return SyncReport(added=added, updated=updated, deactivated=deactivated, teams=len(team_of_group))
 
 
-async def _free_handle(directory: DirectoryRepo, wanted: str) -> str:
+async def free_handle(directory: DirectoryRepo, wanted: str) -> str:
     """A handle like Slack's username, made unique with a number if taken."""
     base = re.sub(r"[^a-z0-9._-]+", "", wanted.lower()) or "someone"
     handle, n = base, 1

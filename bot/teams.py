@@ -41,7 +41,8 @@ def build_teams(
         APP_PASSWORD=settings.app_password or None,
         APP_TYPE=settings.app_type if settings.app_id else "MultiTenant",  # no credentials to check
         APP_TENANTID=settings.tenant_id or None,
-        **dict(settings.endpoints),
+        # botbuilder mishandles a missing token under overridden endpoints when unauthenticated.
+        **(dict(settings.endpoints) if settings.app_id else {}),
     )
     adapter = make_adapter(configuration)
 
@@ -65,7 +66,14 @@ def build_teams(
         async with store.transaction() as tx:
             return await tx.inbox.first_time(key, at=clock.now())
 
-    context = TeamsContext(dialogue.handle, remember, forget, thread_of, first_time)
+    async def team_installed(key: str, data: dict[str, Any] | None) -> None:
+        async with store.transaction() as tx:
+            if data is None:
+                await tx.contacts.set_reachable(PLATFORM, key, False, at=clock.now())
+            else:
+                await tx.contacts.save_contact(Contact(PLATFORM, key, data), at=clock.now())
+
+    context = TeamsContext(dialogue.handle, remember, forget, thread_of, first_time, team_installed)
     bot = TeamsBot(context)
     sender = TeamsSender(
         adapter,

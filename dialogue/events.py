@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from typing import Any, TypeVar
 
 
 @dataclass(frozen=True)
@@ -73,3 +75,27 @@ class ThreadReply:
 
 
 Event = Command | Said | Chose | Submitted | ThreadReply
+
+
+# NUL and lone surrogates: valid in a Python str (and in JSON's \u escapes) but not storable in PostgreSQL
+# text or encodable as UTF-8, so a message carrying one would fail deep in the database.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_Data = TypeVar("_Data")
+
+
+def storable(text: str) -> str:
+    """``text`` with NUL characters dropped and lone surrogates replaced by U+FFFD."""
+    return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
+
+
+def cleaned(data: _Data) -> _Data:
+    """An event (or any of its parts) with every string in it made :func:`storable`."""
+    value: Any = data
+    if isinstance(value, str):
+        return storable(value)  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {cleaned(k): cleaned(v) for k, v in value.items()}  # type: ignore[return-value]
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: cleaned(getattr(value, f.name)) for f in fields(value)}
+        return replace(value, **changes)  # type: ignore[return-value]
+    return data

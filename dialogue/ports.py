@@ -387,6 +387,11 @@ class OutboxRepo(Protocol):
         """Number of rows by status."""
         ...
 
+    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        """Rows due by ``now`` and not yet sent (pending and due, or being sent), and the earliest
+        ``not_before`` among them (None when there are none): the outbox's depth and how far behind it is."""
+        ...
+
 
 class ConversationRepo(Protocol):
     """What a person's next free-text reply answers (an open prompt), per person."""
@@ -417,6 +422,10 @@ class ContactRepo(Protocol):
         ...
 
     async def contact(self, platform: str, key: str) -> Contact | None: ...
+    async def contacts(self, platform: str, *, prefix: str = "") -> list[Contact]:
+        """The platform's reachable contacts whose key starts with ``prefix``, in key order."""
+        ...
+
     async def set_reachable(self, platform: str, key: str, reachable: bool, *, at: datetime) -> bool:
         """Mark a known contact reachable or not; False if there is no such contact."""
         ...

@@ -12,7 +12,18 @@ from dialogue.anonymity import Pseudonymiser
 from dialogue.commands import help_reply, lookup, run_command
 from dialogue.directory import Person, Role
 from dialogue.errors import Refusal
-from dialogue.events import Chose, Command, Event, Identity, Profile, Said, Submitted, ThreadReply
+from dialogue.events import (
+    Chose,
+    Command,
+    Event,
+    Identity,
+    Profile,
+    Said,
+    Submitted,
+    ThreadReply,
+    cleaned,
+    storable,
+)
 from dialogue.flows import campaigns, home, ideas, questions, surveys
 from dialogue.flows.checkins import reply as checkin_reply
 from dialogue.flows.env import Env
@@ -54,6 +65,7 @@ class Dialogue:
 
         A refusal rolls the whole event back, so bad input changes nothing.
         """
+        event = cleaned(event)
         try:
             me = await self._whom(event)
             async with self._unit() as env:
@@ -68,6 +80,19 @@ class Dialogue:
         me = await self._whom(Command(who, "", profile or Profile()))
         async with self._unit() as env:
             return await home.overview(env, me)
+
+    async def command_as(self, handle: str, text: str) -> Reply:
+        """Run one command line as the person with ``handle``, exactly as if they had typed it (roles
+        checked), for operators' tools such as ``nextpractice pulse send``. No platform identity is
+        linked or touched, so their messages keep going where they went.
+
+        Raises :class:`~dialogue.errors.Refusal` (and changes nothing) when the command is refused.
+        """
+        async with self._unit() as env:
+            me = await env.by_handle(handle)
+            if not me.active:
+                raise Refusal(f"{me.handle} is switched off, so cannot do this.")
+            return await run_command(env, me, storable(text))
 
     async def _whom(self, event: Event) -> Person:
         """The person behind the event's identity; someone new is added as staff."""
@@ -113,7 +138,7 @@ class Dialogue:
         """Free text: a command, else the answer to an open prompt, else a friendly pointer to help."""
         first = text.strip().split(" ", 1)[0]
         if first and lookup(first) is not None:
-            return await run_command(env, me, text)
+            return await run_command(env, me, storable(text))
         awaiting = await env.tx.conversations.awaiting(me.id)
         if awaiting:
             kind, _, ref = awaiting.partition(":")

@@ -34,6 +34,14 @@ class SqlContacts(Repo):
             return None
         return Contact(row.platform, row.key, dict(row.data), row.reachable, row.updated_at)
 
+    async def contacts(self, platform: str, *, prefix: str = "") -> list[Contact]:
+        """The platform's reachable contacts whose key starts with ``prefix``, in key order."""
+        query = select(ContactRow).where(ContactRow.platform == platform, ContactRow.reachable)
+        if prefix:
+            query = query.where(ContactRow.key.startswith(prefix, autoescape=True))  # "_" is no wildcard
+        rows = await self.session.scalars(query.order_by(ContactRow.key))
+        return [Contact(row.platform, row.key, dict(row.data), row.reachable, row.updated_at) for row in rows]
+
     async def set_reachable(self, platform: str, key: str, reachable: bool, *, at: datetime) -> bool:
         """Mark a known contact reachable or not; False if there is no such contact."""
         statement = (

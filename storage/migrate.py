@@ -17,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import make_url
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
 from storage.store import create_engine
@@ -60,11 +61,17 @@ def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database behind ``engine`` is at (None if never migrated). Only reads,
+    and without Alembic's script files, so it is cheap enough for a readiness probe."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(_current)
+
+
 async def _current_revision(url: str) -> str | None:
     engine = create_engine(url, poolclass=NullPool)
     try:
-        async with engine.connect() as connection:
-            return await connection.run_sync(_current)
+        return await current_revision(engine)
     finally:
         await engine.dispose()
 

@@ -206,3 +206,17 @@ class SqlOutbox(Repo):
             select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)
         )
         return {status: count for status, count in result}
+
+    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        """Rows due by ``now`` and not yet sent, and the earliest ``not_before`` among them.
+
+        Rows being sent count (they are not out yet, whoever holds their lease); rows waiting for a
+        later ``not_before`` (a retry, a local-time pulse) do not.
+        """
+        due = or_(
+            and_(DeliveryRow.status == PENDING, DeliveryRow.not_before <= now),
+            DeliveryRow.status == SENDING,
+        )
+        result = await self.session.execute(select(func.count(), func.min(DeliveryRow.not_before)).where(due))
+        count, oldest = result.one()
+        return int(count), oldest

@@ -35,6 +35,10 @@ PERMANENT = frozenset(
     }
 )
 TRANSIENT_WAIT = 5.0  # seconds, for server errors and network trouble that carry no advice
+# chat.postMessage: "1 message per second to a specific channel" (a DM is a channel), and "several hundred
+# messages per minute" across a workspace (https://api.slack.com/methods/chat.postMessage#rate_limiting).
+CONVERSATION_LIMITS = ((1, 1.0),)
+MESSAGES_PER_SECOND = 10  # 600 a minute: "several hundred"; a 429 pauses every worker anyway
 
 
 TokenLookup = Callable[[str], Awaitable[str | None]]  # workspace (team) id -> its bot token, if installed

@@ -41,6 +41,7 @@ Remember = Callable[[Identity, dict[str, Any]], Awaitable[None]]  # a person's c
 Forget = Callable[[Identity], Awaitable[None]]  # the person removed the app
 ThreadLookup = Callable[[str], Awaitable[str | None]]  # a channel thread's conversation id -> thread key
 FirstTime = Callable[[str], Awaitable[bool]]  # records an activity id; False if it was seen before
+TeamInstall = Callable[[str, dict[str, Any] | None], Awaitable[None]]  # team key -> its data, None: removed
 
 
 @dataclass
@@ -52,6 +53,7 @@ class TeamsContext:
     forget: Forget
     thread_of: ThreadLookup
     first_time: FirstTime
+    team_installed: TeamInstall
 
 
 def identity(activity: Activity) -> Identity:
@@ -80,6 +82,20 @@ def profile(activity: Activity) -> Profile:
         if getattr(entity, "type", None) == "clientInfo" and isinstance(properties, dict):
             zone = str(properties.get("timezone") or "")
     return Profile(display_name=str(activity.from_property.name or ""), time_zone=zone)
+
+
+def team_key(tenant: str, team_id: str) -> str:
+    """The contact key of a team the app is installed in (its roster is read by the directory sync)."""
+    return f"team:{tenant}:{team_id}"
+
+
+def team_of(activity: Activity) -> dict[str, str] | None:
+    """The team an activity happened in, as Teams' channelData gives it (id and name), or None."""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    team = data.get("team")
+    if not isinstance(team, dict) or not team.get("id"):
+        return None
+    return {"id": str(team["id"]), "name": str(team.get("name") or "")}
 
 
 def reference_data(activity: Activity) -> dict[str, Any]:
@@ -144,17 +160,18 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
             await turn_context.send_activity(outgoing)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
-        """Universal Actions answered with the response object itself.
+        """Universal Actions answered with plain JSON.
 
-        botbuilder's own path serializes the response to a dict and CloudAdapter then serializes it
-        again, which fails (botbuilder-python 4.17); handing over the model serializes it once.
+        botbuilder 4.17 types the response's ``value`` as an object, so it cannot serialize the text of a
+        message response (``application/vnd.microsoft.activity.message``); we build the body ourselves.
         """
         activity: Activity = turn_context.activity
         if activity.name != ADAPTIVE_CARD_ACTION:
             return await super().on_invoke_activity(turn_context)
         value = activity.value if isinstance(activity.value, dict) else {}
         response = await self.on_adaptive_card_invoke(turn_context, AdaptiveCardInvokeValue(**value))
-        return InvokeResponse(status=200, body=response)
+        body = {"statusCode": response.status_code, "type": response.type, "value": response.value}
+        return InvokeResponse(status=200, body=body)
 
     async def on_adaptive_card_invoke(
         self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
@@ -202,23 +219,36 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
         activity: Activity = turn_context.activity
         if _personal(activity):
             await self.context.remember(identity(activity), reference_data(activity))
+        else:
+            await self._team_installed(activity, installed=True)
 
     async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
         """The app was removed: stop trying to reach that person until they install it again."""
         activity: Activity = turn_context.activity
         if _personal(activity):
             await self.context.forget(identity(activity))
+        else:
+            await self._team_installed(activity, installed=False)
+
+    async def _team_installed(self, activity: Activity, *, installed: bool) -> None:
+        team = team_of(activity)
+        if team is not None:
+            data = {"team": team, "reference": reference_data(activity)} if installed else None
+            await self.context.team_installed(team_key(tenant_of(activity), team["id"]), data)
 
     async def on_teams_members_added(
         self, teams_members_added: list[Any], team_info: Any, turn_context: TurnContext
     ) -> None:
-        """Say hello (with help) when the app is added to someone's personal chat; on_turn kept the
-        reference."""
+        """Say hello (with help) when the app is added to someone's personal chat (on_turn kept the
+        reference); remember a team the app is added to."""
         activity: Activity = turn_context.activity
-        if not _personal(activity):
-            return
         bot_id = activity.recipient.id if activity.recipient else None
-        if any(member.id == bot_id for member in teams_members_added):  # the app joined their chat
+        joined = any(member.id == bot_id for member in teams_members_added)
+        if not _personal(activity):
+            if joined:  # the app was added to a team: its roster can now be read
+                await self._team_installed(activity, installed=True)
+            return
+        if joined:  # the app joined their chat
             reply = await self.context.handle(Said(identity(activity), "help", profile(activity)))
             for outgoing in reply_activities(reply):
                 await turn_context.send_activity(outgoing)

@@ -8,10 +8,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from botbuilder.core import TurnContext
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.core.serializer_helper import serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity
 
 from adapters.teams.bot import TeamsBot
+from adapters.teams.credentials import ReusedCredentialsFactory
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,10 @@ def make_adapter(configuration: Any) -> CloudAdapter:
     A turn that fails is logged and answered with HTTP 500, so Teams retries it, rather than
     botbuilder's default of telling the person "the bot encountered an error" and answering 200.
     """
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(configuration))
+    authentication = ConfigurationBotFrameworkAuthentication(
+        configuration, credentials_factory=ReusedCredentialsFactory(configuration)
+    )
+    adapter = CloudAdapter(authentication)
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
         log.error("Teams turn failed for activity %s: %r", turn_context.activity.id, error)
@@ -36,7 +42,13 @@ def make_adapter(configuration: Any) -> CloudAdapter:
 
 
 def messages_route(adapter: CloudAdapter, bot: TeamsBot) -> Route:
-    """The handler of ``POST /api/messages``: a body that is not a JSON object is a 400, not a 500."""
+    """The handler of ``POST /api/messages``.
+
+    A body that is not a JSON activity is a 400. The request is authenticated before the turn, and any
+    failure to authenticate is a 401: botbuilder 4.17's ``CloudAdapter.process`` only maps PermissionError
+    to 401 and lets an expired token, an unknown key or a forged signature escape as a 500, which Teams
+    would retry. A turn that fails is a 500 (see :func:`make_adapter`).
+    """
 
     async def messages(request: web.Request) -> web.StreamResponse:
         try:
@@ -45,7 +57,18 @@ def messages_route(adapter: CloudAdapter, bot: TeamsBot) -> Route:
             raise web.HTTPBadRequest(text="the body must be a JSON activity") from None
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             raise web.HTTPBadRequest(text="the body must be a JSON activity with a type")
-        response: web.StreamResponse = await adapter.process(request, bot)
-        return response
+        activity = Activity().deserialize(body)
+        try:
+            authenticated = await adapter.bot_framework_authentication.authenticate_request(
+                activity, request.headers.get("Authorization", "")
+            )
+        except Exception as refused:  # botbuilder raises many types for a bad token; all mean "not you"
+            log.warning("Teams request refused (%s): %s", type(refused).__name__, refused)
+            raise web.HTTPUnauthorized(text="a valid Bot Framework token is required") from None
+        invoke: InvokeResponse | None = await adapter.process_activity(authenticated, activity, bot.on_turn)
+        if invoke is None:
+            return web.Response(status=201)
+        answer = invoke.body if isinstance(invoke.body, dict | None) else serializer_helper(invoke.body)
+        return web.json_response(answer, status=invoke.status)
 
     return messages

@@ -30,6 +30,10 @@ from dialogue.outbox import Address, Contact, RetryLater, Undeliverable, contact
 
 THREAD = ";messageid="  # Teams names a channel thread's conversation "<channel id>;messageid=<root id>"
 TRANSIENT_WAIT = 5.0  # seconds, for server errors and network trouble that carry no advice
+# Teams' published bot limits (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit):
+# per bot per conversation 7 in 1 s, 8 in 2 s, 60 in 30 s, 1800 in an hour; per app per tenant 50 a second.
+CONVERSATION_LIMITS = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
+MESSAGES_PER_SECOND = 50
 
 ContactLookup = Callable[[str], Awaitable[Contact | None]]
 Remember = Callable[[Identity, dict[str, Any]], Awaitable[None]]
@@ -135,7 +139,7 @@ class TeamsSender:
         async def first_message(turn_context: TurnContext) -> None:
             reference = TurnContext.get_conversation_reference(turn_context.activity)
             await self.remember(who, dict(reference.serialize()))
-            response = await turn_context.send_activity(activity)
+            response = await _send_new(turn_context, activity)
             sent.append(make_ref(str(turn_context.activity.conversation.id), str(response.id)))
 
         try:
@@ -163,7 +167,7 @@ class TeamsSender:
         sent: list[str] = []
 
         async def post(turn_context: TurnContext) -> None:
-            response = await turn_context.send_activity(activity)
+            response = await _send_new(turn_context, activity)
             sent.append(str(response.id))
 
         await self._call(reference, post)
@@ -176,6 +180,16 @@ class TeamsSender:
             await self.adapter.continue_conversation(reference, logic, self.app_id)
         except Exception as exc:  # botbuilder raises msrest's errors, aiohttp's, or its own
             raise _translate(exc) from exc
+
+
+async def _send_new(turn_context: TurnContext, activity: Activity) -> Any:
+    """Send ``activity`` as a new message in the turn's conversation (send_to_conversation).
+
+    A proactive turn carries the id of the activity its reference came from (or of the conversation's
+    creation); left there, botbuilder would send a reply to that activity, in a channel into its thread.
+    """
+    turn_context.activity.id = None
+    return await turn_context.send_activity(activity)
 
 
 def _translate(exc: Exception) -> RetryLater | Undeliverable:

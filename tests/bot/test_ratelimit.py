@@ -1,10 +1,13 @@
-"""The per-platform rate limiter, on a fake monotonic clock so the test measures pacing exactly."""
+"""The per-platform and per-conversation rate limiters, on a fake monotonic clock: pacing measured exactly."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from bot.ratelimit import RateLimiter
+from adapters.teams.sender import CONVERSATION_LIMITS as TEAMS_LIMITS
+from bot.ratelimit import ConversationLimiter, RateLimiter
 
 
 class FakeTime:
@@ -57,3 +60,55 @@ async def test_no_limit_never_waits() -> None:
 def test_a_rate_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         RateLimiter(0)
+
+
+def most_in_any_window(stamps: list[float], seconds: float) -> int:
+    """The most calls that fell in any window of ``seconds`` (windows start at a call)."""
+    return max(sum(1 for t in stamps if start <= t < start + seconds - 1e-9) for start in stamps)
+
+
+async def test_one_conversation_keeps_within_every_teams_window() -> None:
+    time = FakeTime()
+    limiter = ConversationLimiter(TEAMS_LIMITS, monotonic=time.monotonic, sleep=time.sleep)
+    stamps = []
+    for _ in range(130):
+        await limiter.acquire("a:chat-with-amira")
+        stamps.append(time.now)
+
+    assert most_in_any_window(stamps, 1.0) == 7
+    assert most_in_any_window(stamps, 2.0) == 8
+    assert most_in_any_window(stamps, 30.0) == 60
+    # As fast as the windows allow: 130 calls take two 30-second windows and a little more.
+    assert 60.0 <= stamps[-1] <= 63.0
+
+
+async def test_other_conversations_do_not_wait_for_a_busy_one() -> None:
+    time = FakeTime()
+    limiter = ConversationLimiter(TEAMS_LIMITS, monotonic=time.monotonic, sleep=time.sleep)
+    for _ in range(8):
+        await limiter.acquire("busy")
+    waited_at = time.now
+
+    for person in range(500):
+        await limiter.acquire(f"person-{person}")
+
+    assert time.now == waited_at  # 500 different chats, one message each: no waiting at all
+
+
+async def test_callers_to_one_conversation_wait_their_turn_concurrently() -> None:
+    time = FakeTime()
+    limiter = ConversationLimiter([(2, 1.0)], monotonic=time.monotonic, sleep=time.sleep)
+    stamps: list[float] = []
+
+    async def call() -> None:
+        await limiter.acquire("qa-thread")
+        stamps.append(time.now)
+
+    await asyncio.gather(*(call() for _ in range(6)))
+
+    assert sorted(stamps) == pytest.approx([0.0, 0.0, 1.0, 1.0, 2.0, 2.0])
+
+
+def test_a_window_needs_a_count_and_a_length() -> None:
+    with pytest.raises(ValueError, match="window"):
+        ConversationLimiter([(0, 1.0)])

@@ -42,6 +42,7 @@ from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
+from tests.fake_limits import Limits
 from tests.reference import SLACK_WEB_SPEC
 
 SPEC_PATH = SLACK_WEB_SPEC
@@ -250,6 +251,9 @@ class FakeSlack:
 
     ``members`` are served by ``users.list`` (paginated) and ``users.info``; ``usergroups`` (each with an
     ``id``, ``handle``, ``name`` and ``users`` list) by ``usergroups.list`` and ``usergroups.users.list``.
+
+    Opt-in, for benchmarks: ``limits`` enforces chat.postMessage's rate limits (see :func:`slack_limits`)
+    with 429 and ``Retry-After``; ``validate=False`` skips the per-call spec and content checks (CPU heavy).
     """
 
     def __init__(
@@ -258,8 +262,12 @@ class FakeSlack:
         members: Iterable[Mapping[str, Any]] = (),
         usergroups: Iterable[Mapping[str, Any]] = (),
         spec_path: Path = SPEC_PATH,
+        limits: Limits | None = None,
+        validate: bool = True,
     ) -> None:
         self.members: list[dict[str, Any]] = [dict(member) for member in members]
+        self.limits = limits
+        self.validate = validate
         self.usergroups: list[dict[str, Any]] = [dict(group) for group in usergroups]
         self.calls: list[Call] = []
         self.tokens: list[str] = []  # the token each call in ``calls`` was made with ("" for response_url)
@@ -355,14 +363,19 @@ class FakeSlack:
         if not token:
             self.violations.append(f"{method}: no token (Authorization: Bearer header or token argument)")
             return _answer({"ok": False, "error": "not_authed"})
-        problems = check_args(self._spec, method, args)
+        problems = check_args(self._spec, method, args) if self.validate else []
         if problems:
             self.violations.extend(problems)
             return _answer({"ok": False, "error": "invalid_arguments"})
         if self._scripted[method]:
             scripted = self._scripted[method].popleft()
             return _answer(scripted.body, status=scripted.status, headers=scripted.headers)
-        refused = check_content(method, args)
+        if self.limits is not None and method == "chat.postMessage":
+            retry_after = self.limits.check(_conversation_of(str(args.get("channel", ""))))
+            if retry_after is not None:
+                body = {"ok": False, "error": "ratelimited"}
+                return _answer(body, status=429, headers={"Retry-After": str(retry_after)})
+        refused = check_content(method, args) if self.validate else None
         if refused:
             # Well-formed, but Slack would refuse what it says: a bug in what the bot sends, so flag it too.
             error, why = refused
@@ -603,6 +616,13 @@ async def _read_args(request: web.Request) -> tuple[Args, str, list[str]]:
         args.update(client_id=client_id, client_secret=client_secret)
         token = f"basic:{client_id}"
     return args, token, problems
+
+
+def slack_limits(per_minute: int = 600, *, window: float = 60.0, per_channel: int = 1) -> Limits:
+    """chat.postMessage's limits: "1 message per second to a specific channel" (a DM counts; Slack's "short
+    bursts" are not allowed here, so this is stricter), and "several hundred messages per minute" in a
+    workspace: ``per_minute`` in any ``window`` seconds (https://api.slack.com/methods/chat.postMessage)."""
+    return Limits(app=((per_minute, window),), conversation=((per_channel, 1.0),))
 
 
 def _conversation_of(channel: str) -> str:

@@ -41,3 +41,20 @@ async def test_a_contact_is_kept_replaced_and_marked_unreachable(database_url: s
             assert await tx.contacts.contact("slack", key) is None
     finally:
         await restarted.close()
+
+
+async def test_contacts_are_listed_by_key_prefix_and_only_while_reachable(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        for key in ("team:t1:19:ops_1", "team:t1:19:care", "team:t2:19:x", "user:t1:amira", "team:t1%"):
+            await tx.contacts.save_contact(Contact("teams", key, {"k": key}), at=at(0))
+        await tx.contacts.save_contact(Contact("slack", "team:t1:elsewhere", {}), at=at(0))
+        await tx.contacts.set_reachable("teams", "team:t1:19:care", False, at=at(1))
+
+    async with store.transaction() as tx:
+        listed = [contact.key for contact in await tx.contacts.contacts("teams", prefix="team:t1:")]
+        wildcard = [contact.key for contact in await tx.contacts.contacts("teams", prefix="team:t1%")]
+        everything = await tx.contacts.contacts("teams")
+
+    assert listed == ["team:t1:19:ops_1"]  # the removed team is left out, as are other tenants and platforms
+    assert wildcard == ["team:t1%"]  # % and _ in a prefix are plain characters
+    assert len(everything) == 4

@@ -54,6 +54,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,11 +64,13 @@ from typing import Any, Self
 from aiohttp import web
 from jsonschema import Draft4Validator, FormatChecker
 
+from tests.fake_limits import Limits
 from tests.reference import TEAMS
-from tests.teams.activities import Team, make_member, personal_conversation_id
+from tests.teams.activities import APP_ID, Team, make_member, personal_conversation_id
 from tests.teams.tokens import BackgroundServer, LocalAuth
 
 __all__ = [
+    "ROUTES",
     "SPEC_PATH",
     "Call",
     "Delivered",
@@ -76,6 +79,7 @@ __all__ = [
     "check_body",
     "load_spec",
     "make_member",
+    "teams_limits",
 ]
 
 SPEC_PATH = TEAMS / "spec" / "ConnectorAPI.json"
@@ -118,10 +122,12 @@ _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{
 _FORMATS = FormatChecker(formats=())
 
 
-@_FORMATS.checks("date-time")
 def _is_date_time(value: object) -> bool:
     """RFC 3339 date-times (jsonschema only checks them with an optional package installed)."""
     return not isinstance(value, str) or _DATE_TIME.match(value) is not None
+
+
+_FORMATS.checks("date-time")(_is_date_time)
 
 
 @functools.cache
@@ -159,7 +165,7 @@ def _any_for_bare_objects(node: Any) -> Any:
 def _schema_problems(definition: str, value: Any, path: Path = SPEC_PATH) -> list[str]:
     problems = []
     for error in sorted(
-        validator_for(definition, path).iter_errors(value), key=lambda e: list(e.absolute_path)
+        validator_for(definition, path).iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path]
     ):
         where = "/".join(str(part) for part in error.absolute_path) or "(body)"
         message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
@@ -247,6 +253,15 @@ def _dig(value: Any, *keys: str) -> Any:
     return value
 
 
+def teams_limits(per_second: int = 50) -> Limits:
+    """Teams' published bot limits: per app per tenant ``per_second`` requests a second (every request counts:
+    "sending messages, channel enumerations, and roster fetches"), and per bot per conversation 7 in 1 s, 8 in
+    2 s, 60 in 30 s and 1800 in an hour
+    (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit).
+    """
+    return Limits(app=((per_second, 1.0),), conversation=((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0)))
+
+
 # ---- records ----
 
 
@@ -261,6 +276,7 @@ class Call:
     body: Any
     headers: dict[str, str] = field(repr=False)
     status: int = 0
+    at: float = field(default_factory=time.monotonic)  # when it arrived, on the monotonic clock
 
     @property
     def authorization(self) -> str:
@@ -299,7 +315,7 @@ def _error(status: int, code: str, message: str, headers: Mapping[str, str] | No
 
 # ---- the fake ----
 
-_ROUTES: tuple[tuple[str, str, str], ...] = (
+ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/v3/conversations", "get_conversations"),
     ("POST", "/v3/conversations", "create_conversation"),
     ("POST", "/v3/conversations/{conversation_id}/activities/history", "send_conversation_history"),
@@ -324,6 +340,9 @@ class FakeConnector:
     ``members`` is the roster of every conversation and team without one of its own (see :meth:`set_roster`);
     ``teams`` are served by the team endpoints. With ``auth``, calls need a bearer token ``auth`` issued to
     ``app_id`` (any app, if ``app_id`` is None); without it, tokens are not looked at (auth disabled).
+
+    Opt-in, for benchmarks: ``limits`` enforces Teams' rate limits on every request (see :func:`teams_limits`)
+    with 429 and ``Retry-After``; ``validate=False`` skips the per-call schema checks (CPU heavy).
     """
 
     def __init__(
@@ -334,8 +353,12 @@ class FakeConnector:
         auth: LocalAuth | None = None,
         app_id: str | None = None,
         spec_path: Path = SPEC_PATH,
+        limits: Limits | None = None,
+        validate: bool = True,
     ) -> None:
         self.members: list[Json] = [dict(member) for member in members]
+        self.limits = limits
+        self.validate = validate
         self.rosters: dict[str, list[Json]] = {}
         self.teams: dict[str, Team] = {team.id: team for team in teams}
         self.auth = auth
@@ -358,7 +381,7 @@ class FakeConnector:
 
     def start(self) -> Self:
         app = web.Application(client_max_size=4 * 1024 * 1024)
-        for method, route, operation in _ROUTES:
+        for method, route, operation in ROUTES:
             app.router.add_route(method, route, functools.partial(self._handle, operation=operation))
         app.router.add_route("*", "/{tail:.*}", functools.partial(self._handle, operation=""))
         self._server = BackgroundServer(app, name="fake-bot-connector")
@@ -584,7 +607,7 @@ class FakeConnector:
         if body is not None or operation in BODY_DEFINITIONS:
             if operation in BODY_DEFINITIONS and body is None and not problems:
                 problems.append("a body is required")
-            elif body is not None:
+            elif body is not None and self.validate:
                 problems.extend(check_body(operation, body, self._spec_path))
                 problems.extend(self._route_problems(operation, info, body))
         try:
@@ -593,6 +616,7 @@ class FakeConnector:
                 self._check_auth(label, request.headers.get("Authorization"))
                 target = self._target(operation, info, body)
                 self._check_scripted(target)
+                self._check_limits(target)
                 self._check_blocked(operation, target, body)
                 if problems:
                     raise _error(400, "BadArgument", "; ".join(problems))
@@ -645,7 +669,8 @@ class FakeConnector:
 
     def _bot_app_id(self, parameters: Json) -> str:
         bot = str(_dig(parameters, "bot", "id") or "")
-        return bot.removeprefix("28:") or self.app_id or ""
+        # A bot with no app id (local mode) is taken to be APP_ID, the bot the test activities address.
+        return bot.removeprefix("28:") or self.app_id or APP_ID
 
     def _check_scripted(self, target: str | None) -> None:
         for failure in self._failures:
@@ -654,6 +679,10 @@ class FakeConnector:
                 if failure.remaining <= 0:
                     self._failures.remove(failure)
                 raise _error(failure.status, failure.code, failure.message, failure.headers)
+
+    def _check_limits(self, target: str | None) -> None:
+        if self.limits is not None and (retry_after := self.limits.check(target)) is not None:
+            raise _error(429, "Throttled", "Too many requests.", {"Retry-After": str(retry_after)})
 
     def _check_blocked(self, operation: str, target: str | None, body: Any) -> None:
         if not self._blocked:
@@ -766,9 +795,11 @@ class FakeConnector:
                 self._deliver("create_conversation", conversation_id, root, activity)
         else:
             member = parameters["members"][0]
-            conversation_id = personal_conversation_id(self._bot_app_id(parameters), str(member["id"]))
+            # Teams takes the user's Teams id or Entra object id, and gives the same chat for either.
+            known = [m for m in self.members if member["id"] in (m.get("id"), m.get("aadObjectId"))]
+            user_id = str(known[0]["id"]) if known else str(member["id"])
+            conversation_id = personal_conversation_id(self._bot_app_id(parameters), user_id)
             if conversation_id not in self.rosters:
-                known = [m for m in self.members if member["id"] in (m.get("id"), m.get("aadObjectId"))]
                 self.rosters[conversation_id] = known or [dict(member)]
             if activity is not None:
                 message_id = self._next_id()

@@ -4,29 +4,16 @@ local Bot Framework connector, and the effects show in the database."""
 
 from __future__ import annotations
 
-import csv
-import io
-import tomllib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from sqlalchemy import text
 
-from adapters.teams import TEAMS_PATH, messages_route
-from bot.bootstrap import App, build_app
-from bot.cli import check_cron
 from bot.clock import MovableClock
-from bot.server import start, web_app
-from bot.settings import Settings, TeamsSettings
-from dialogue.directory_import import import_directory
-from dialogue.programme import load_programme
-from tests.teams.activities import TENANT_ID, TeamsActivities, make_member
-from tests.teams.fake_connector import FakeConnector
+from tests.teams.activities import make_member
+from tests.teams.harness import TeamsBot, people_csv, teams_bot
 
 AMIRA = make_member("Amira Hassan")
 BEN = make_member("Ben Carter")
@@ -35,51 +22,16 @@ PULSE = (
 )
 
 
-@dataclass
-class TeamsBot:
-    app: App
-    fake: FakeConnector
-    url: str
-    http: aiohttp.ClientSession
-    teams: TeamsActivities
-
-    async def post(self, activity: dict[str, Any]) -> tuple[int, Any]:
-        async with self.http.post(self.url, json=activity) as response:
-            body = await response.json() if response.content_type == "application/json" else None
-            return response.status, body
-
-    async def count(self, table: str, where: str = "") -> int:
-        async with self.app.store.engine.connect() as db:
-            query = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
-            return int((await db.execute(text(query))).scalar_one())
-
-
 @pytest.fixture
 async def bot(database_url: str, tmp_path: Path) -> AsyncIterator[TeamsBot]:
-    async with FakeConnector() as fake:
-        teams = TeamsActivities(service_url=fake.url + "/")
-        settings = Settings(
-            data_dir=tmp_path,
-            secret_key=b"teams-tests-secret-0000000",
-            database_url=database_url,
-            teams=TeamsSettings(tenant_id=TENANT_ID, service_url=fake.url + "/"),
-        )
-        app = await build_app(settings, clock=MovableClock(datetime(2026, 11, 30, 9, 0, tzinfo=UTC)))
-        assert app.teams is not None
-        people = "handle,name,roles,team,teams_user_id,teams_tenant\n"
-        people += f"amira,Amira Hassan,staff,Reablement,{AMIRA['aadObjectId']},{TENANT_ID}\n"
-        people += f"ben,Ben Carter,manager,Reablement,{BEN['aadObjectId']},{TENANT_ID}\n"
-        assert not (await import_directory(app.store, csv.DictReader(io.StringIO(people)))).errors
-        await load_programme(app.store, tomllib.loads(PULSE), check_cron=check_cron)
-        route = messages_route(app.teams.adapter, app.teams.bot)
-        runner = await start(web_app(teams=route), host="127.0.0.1", port=0)
-        host, port = runner.addresses[0][:2]
-        try:
-            async with aiohttp.ClientSession() as http:
-                yield TeamsBot(app, fake, f"http://{host}:{port}{TEAMS_PATH}", http, teams)
-        finally:
-            await runner.cleanup()
-            await app.close()
+    people = people_csv(
+        [
+            ("amira", "Amira Hassan", "staff", "Reablement", AMIRA),
+            ("ben", "Ben Carter", "manager", "Reablement", BEN),
+        ]
+    )
+    async with teams_bot(database_url, tmp_path, people=people, programme=PULSE) as running:
+        yield running
 
 
 def shown(delivered: Any) -> str:
@@ -142,3 +94,27 @@ async def test_someone_who_removed_the_app_is_not_retried(bot: TeamsBot) -> None
     await bot.app.worker.drain()
 
     assert await bot.count("deliveries", "status = 'failed' AND last_error LIKE '%removed the app%'") == 1
+
+
+async def test_a_429_is_waited_out_for_its_retry_after_and_then_delivered(bot: TeamsBot) -> None:
+    await bot.post(bot.teams.personal_message("hello", sender=AMIRA))
+    chat = bot.teams.personal_conversation(AMIRA)["id"]
+    bot.fake.rate_limit_next(1, retry_after=1, conversation_id=chat)
+
+    await bot.post(bot.teams.personal_message("pulse send Quick", sender=BEN))
+    await bot.app.worker.drain()
+    assert (
+        await bot.count("deliveries", "status = 'pending' AND last_error LIKE '%rate limited by Teams%'") == 1
+    )
+
+    clock = bot.app.clock
+    assert isinstance(clock, MovableClock)
+    clock.set(clock.now() + timedelta(seconds=2))
+    await bot.app.worker.drain()
+
+    to_her = [call for call in bot.fake.calls if chat in call.path and call.method == "POST"]
+    refused, accepted = to_her[-2], to_her[-1]
+    assert (refused.status, accepted.status) == (429, 201)
+    assert accepted.at - refused.at >= 1.0  # nothing was sent to Teams before its Retry-After had passed
+    assert await bot.count("deliveries", "status = 'pending'") == 0
+    assert bot.fake.violations == []

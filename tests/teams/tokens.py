@@ -447,7 +447,7 @@ class LocalAuth:
     @property
     def openid_metadata_url(self) -> str:
         """``TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL``: the channel's OpenID document."""
-        return f"{self.url}/.well-known/openid-configuration" if self._server else ""
+        return f"{self.url}/.well-known/openid-configuration"
 
     @property
     def jwks_url(self) -> str:
