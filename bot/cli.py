@@ -90,6 +90,8 @@ Try it:
 Set up your organisation:
   nextpractice directory import people.csv    add or update people and teams
   nextpractice directory sync slack           the same, from your Slack workspace
+  nextpractice directory sync teams           the same, from the Teams teams the app is in
+  nextpractice teams package --app-id GUID    build the Teams app zip to upload
   nextpractice programme load programme.toml  add or update campaigns, pulses and check-ins
   nextpractice console --as HANDLE            chat as one of your people to try things out
 
@@ -254,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the bot: send scheduled messages until stopped with Ctrl-C",
         description="Run the scheduler and the delivery worker: campaigns, pulses, check-ins and reminders "
-        "go out when due. Stop with Ctrl-C. (Slack and Teams connections come in a later version.)",
+        "go out when due, and answer Slack (SLACK_* settings) and Teams (MICROSOFT_APP_*) on one web server; "
+        "with neither, the console. Several replicas may share one PostgreSQL database. Stop with Ctrl-C.",
     ).set_defaults(run=serve_command)
 
     teams = commands.add_parser(
