@@ -104,7 +104,7 @@ class DeliveryWorker:
         worker_id: str,
         limiters: Mapping[str, RateLimiter] | None = None,
         conversation_limiters: Mapping[str, ConversationLimiter] | None = None,
-        batch: int = 100,
+        batch: int | None = None,
         concurrency: int = 16,
         lease_seconds: float = 120.0,
         max_attempts: int = 8,
@@ -122,7 +122,9 @@ class DeliveryWorker:
         self.conversation_limiters = {
             p: (conversation_limiters or {}).get(p) or ConversationLimiter() for p in self.senders
         }
-        self.batch = batch
+        # Claim about two rounds of sends at a time: claimed rows wait in memory under a lease that is
+        # never renewed, so a small claim keeps that wait far below the lease even when sends are paced.
+        self.batch = batch or 2 * concurrency
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
@@ -241,7 +243,7 @@ class DeliveryWorker:
             # The key, never the recipient: a routed (anonymous) delivery must leave no trace of its person.
             log.debug("delivery %s (%s) sent on %s", delivery.id, delivery.key, platform)
         except RetryLater as later:
-            limited = platform in self.limiters and later.retry_after > 0  # the platform said when
+            limited = later.rate_limited and platform in self.limiters
             if limited:
                 self.limiters[platform].pause(later.retry_after)
                 self.stats.rate_limited += 1

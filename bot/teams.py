@@ -66,6 +66,10 @@ def build_teams(
         async with store.transaction() as tx:
             return await tx.inbox.first_time(key, at=clock.now())
 
+    async def unsee(key: str) -> None:
+        async with store.transaction() as tx:
+            await tx.inbox.forget(key)
+
     async def team_installed(key: str, data: dict[str, Any] | None) -> None:
         async with store.transaction() as tx:
             if data is None:
@@ -73,7 +77,7 @@ def build_teams(
             else:
                 await tx.contacts.save_contact(Contact(PLATFORM, key, data), at=clock.now())
 
-    context = TeamsContext(dialogue.handle, remember, forget, thread_of, first_time, team_installed)
+    context = TeamsContext(dialogue.handle, remember, forget, thread_of, first_time, unsee, team_installed)
     bot = TeamsBot(context)
     sender = TeamsSender(
         adapter,

@@ -72,11 +72,16 @@ class Address:
 
 
 class RetryLater(Exception):
-    """The platform asked us to slow down or failed transiently; try again after ``retry_after`` seconds."""
+    """The platform asked us to slow down or failed transiently; try again after ``retry_after`` seconds.
 
-    def __init__(self, retry_after: float, reason: str = "") -> None:
+    ``rate_limited``: the platform itself said to wait (HTTP 429 with ``Retry-After``), so every send to it
+    pauses; otherwise only this message waits (a server error, the network, an earlier message first).
+    """
+
+    def __init__(self, retry_after: float, reason: str = "", *, rate_limited: bool = False) -> None:
         super().__init__(reason or f"retry after {retry_after}s")
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
 
 
 class Undeliverable(Exception):

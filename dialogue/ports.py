@@ -413,6 +413,10 @@ class InboxRepo(Protocol):
         """Record ``key`` (e.g. a Slack event id); False if it was recorded before."""
         ...
 
+    async def forget(self, key: str) -> None:
+        """Unrecord ``key``: handling it failed, so the platform's retry must be handled, not skipped."""
+        ...
+
 
 class ContactRepo(Protocol):
     """Platform contact data for proactive messages (see :class:`dialogue.outbox.Contact`)."""

@@ -25,6 +25,10 @@ from storage.surveys import SqlSurveys
 
 DATABASE_FILE = "nextpractice.db"
 SQLITE_BUSY_MS = 5000
+# Per process: the delivery worker sends 16 at a time, and requests need theirs. Several replicas times
+# (POOL_SIZE + POOL_OVERFLOW) must stay under PostgreSQL's max_connections (100 by default).
+POOL_SIZE = 20
+POOL_OVERFLOW = 5
 
 
 def default_database_url(data_dir: str | Path) -> str:
@@ -51,10 +55,16 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     lock up front makes the second process wait its turn (up to the busy timeout).
 
     PostgreSQL: ``pool_pre_ping`` so connections dropped by a restart or a proxy are
-    replaced instead of failing a request.
+    replaced instead of failing a request, and a pool of ``POOL_SIZE`` kept connections (plus
+    ``POOL_OVERFLOW`` more at peaks) so the delivery worker's concurrent sends, each with its own short
+    transactions, reuse connections instead of opening one per transaction.
     """
     ensure_sqlite_directory(url)
+    # Errors and logs must not quote statement parameters: they hold what people wrote, anonymously too.
+    options = {"hide_parameters": True, **options}
     if make_url(url).get_backend_name() != "sqlite":
+        if "poolclass" not in options:  # a NullPool (migrations, one-off tools) takes no sizes
+            options = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **options}
         return create_async_engine(url, pool_pre_ping=True, **options)
     engine = create_async_engine(url, **options)
 

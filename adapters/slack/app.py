@@ -31,6 +31,7 @@ from adapters.slack.render import (
 from adapters.slack.sender import make_ref
 from dialogue.events import Chose, Command, Event, Identity, Profile, Said, Submitted, ThreadReply
 from dialogue.messages import Message, Reply
+from dialogue.text import t
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ SLASH_COMMANDS: dict[str, str] = {
     "/nextpractice": "",
 }
 ANY = re.compile(".*")
+NOT_DONE = "Sorry, something went wrong on our side and that was not saved. Please try again in a minute."
 
 Handler = Callable[[Event], Awaitable[Reply]]
 Overview = Callable[[Identity, Profile], Awaitable[tuple[Message, ...]]]
@@ -86,6 +88,16 @@ def create_app(
     app = AsyncApp(client=client, signing_secret=signing_secret, **dict(app_options or {}))
     app.use(_OnlyOnce(context.first_time))
 
+    async def handle(event: Event) -> Reply:
+        """The core's reply, or, when the core fails (its database unreachable), one saying so: Slack
+        has had its ack and will not send the request again, so the person must know to."""
+        try:
+            return await context.handle(event)
+        except Exception as exc:
+            # Only the type: the message may quote what an anonymous author wrote.
+            log.error("the core failed on a Slack %s: %s", type(event).__name__, type(exc).__name__)
+            return Reply(messages=(Message(t(NOT_DONE)),))
+
     async def profile(client: AsyncWebClient, user_id: str) -> Profile:
         # Asked once per person per process: the core uses it only to create someone it has not met.
         if user_id not in context.profiles:
@@ -117,7 +129,7 @@ def create_app(
         name = SLASH_COMMANDS.get(str(body.get("command", "")), "")
         text = f"{name} {body.get('text', '')}".strip() if name else str(body.get("text", "")).strip()
         user_id = str(body["user_id"])
-        reply = await context.handle(
+        reply = await handle(
             Command(identity(body.get("team_id"), user_id), text or "help", await profile(client, user_id))
         )
         await open_form(client, body.get("trigger_id"), reply)
@@ -140,7 +152,7 @@ def create_app(
         kind, ref, value = decode_action(str(action.get("action_id", "")), _action_value(action))
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id")
         who = identity(team, user_id)
-        reply = await context.handle(Chose(who, kind, ref, value, await profile(client, user_id)))
+        reply = await handle(Chose(who, kind, ref, value, await profile(client, user_id)))
         await open_form(client, body.get("trigger_id"), reply)
         container = body.get("container") or {}
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or user_id)
@@ -167,7 +179,7 @@ def create_app(
         user_id = str(body["user"]["id"])
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id")
         values = form_values((view.get("state") or {}).get("values") or {})
-        reply = await context.handle(
+        reply = await handle(
             Submitted(identity(team, user_id), form, ref, values, await profile(client, user_id))
         )
         if reply.form_errors:
@@ -184,13 +196,13 @@ def create_app(
         who = identity(body.get("team_id") or event.get("team"), user_id)
         channel, thread_ts = str(event.get("channel", "")), event.get("thread_ts")
         if event.get("channel_type") == "im":
-            reply = await context.handle(Said(who, text, await profile(client, user_id)))
+            reply = await handle(Said(who, text, await profile(client, user_id)))
             await post_replies(client, channel, reply)
         elif channel == context.qa_channel_id and thread_ts and thread_ts != event.get("ts"):
             team = str(who.tenant) if context.multi_workspace else ""
             thread = await context.thread_of(make_ref(channel, str(thread_ts), team))
             if thread is not None:
-                reply = await context.handle(ThreadReply(who, thread, text, await profile(client, user_id)))
+                reply = await handle(ThreadReply(who, thread, text, await profile(client, user_id)))
                 for message in reply.messages:
                     await client.chat_postEphemeral(channel=channel, user=user_id, **message_payload(message))
 

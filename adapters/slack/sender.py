@@ -134,7 +134,7 @@ def _translate(exc: Exception) -> RetryLater | Undeliverable:
     response = exc.response
     if response.status_code == 429:
         retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after") or "1"
-        return RetryLater(float(retry_after), "rate limited by Slack")
+        return RetryLater(float(retry_after), "rate limited by Slack", rate_limited=True)
     error = str(response.get("error", "")) if isinstance(response.data, dict) else ""
     if error in PERMANENT:
         return Undeliverable(error)

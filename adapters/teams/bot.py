@@ -9,6 +9,7 @@ conversation reference, so the outbox can reach the person later from any replic
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ Remember = Callable[[Identity, dict[str, Any]], Awaitable[None]]  # a person's c
 Forget = Callable[[Identity], Awaitable[None]]  # the person removed the app
 ThreadLookup = Callable[[str], Awaitable[str | None]]  # a channel thread's conversation id -> thread key
 FirstTime = Callable[[str], Awaitable[bool]]  # records an activity id; False if it was seen before
+Unsee = Callable[[str], Awaitable[None]]  # forgets an activity id recorded by FirstTime
 TeamInstall = Callable[[str, dict[str, Any] | None], Awaitable[None]]  # team key -> its data, None: removed
 
 
@@ -53,6 +55,7 @@ class TeamsContext:
     forget: Forget
     thread_of: ThreadLookup
     first_time: FirstTime
+    unsee: Unsee
     team_installed: TeamInstall
 
 
@@ -132,17 +135,24 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
     async def on_turn(self, turn_context: TurnContext) -> None:
         """Keep the sender's conversation reference (personal chats), then dispatch once per activity."""
         activity: Activity = turn_context.activity
-        if activity.id and not await self.context.first_time(
-            f"teams:{activity.conversation.id}:{activity.id}"
-        ):
+        seen = f"teams:{activity.conversation.id}:{activity.id}" if activity.id else None
+        if seen is not None and not await self.context.first_time(seen):
             return  # Teams delivered this activity before (a retry): handled already
-        if (
-            activity.from_property is not None
-            and _personal(activity)
-            and activity.type != "installationUpdate"
-        ):
-            await self.context.remember(identity(activity), reference_data(activity))
-        await super().on_turn(turn_context)
+        try:
+            if (
+                activity.from_property is not None
+                and _personal(activity)
+                and activity.type != "installationUpdate"
+            ):
+                await self.context.remember(identity(activity), reference_data(activity))
+            await super().on_turn(turn_context)
+        except Exception:
+            # The turn failed (Teams gets an error and retries it): the retry must be handled, not
+            # taken for a duplicate. If the database is down this fails too, and the retry may be lost.
+            if seen is not None:
+                with contextlib.suppress(Exception):
+                    await self.context.unsee(seen)
+            raise
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         """Personal chat: the core reads the text; a channel thread reply: a follow-up to that question."""

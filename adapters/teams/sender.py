@@ -200,7 +200,7 @@ def _translate(exc: Exception) -> RetryLater | Undeliverable:
         status = exc.response.status_code
         if status == 429:
             retry_after = exc.response.headers.get("Retry-After") or "1"
-            return RetryLater(float(retry_after), "rate limited by Teams")
+            return RetryLater(float(retry_after), "rate limited by Teams", rate_limited=True)
         if status in (401, 403, 404):
             # 403: the person blocked or removed the app; 404: the conversation is gone.
             return Undeliverable(f"Teams refused: HTTP {status}")

@@ -134,7 +134,7 @@ async def test_a_person_on_an_unconnected_platform_falls_back_to_a_connected_acc
 
 
 async def test_retry_after_holds_the_platform_and_the_message_is_sent_later(rig: Rig) -> None:
-    rig.sender.failures["amira"] = [RetryLater(30, "rate limited")]
+    rig.sender.failures["amira"] = [RetryLater(30, "rate limited", rate_limited=True)]
     await rig.enqueue(hello("a", rig.people["amira"]), hello("b", rig.people["ben"]))
 
     await rig.worker.drain()

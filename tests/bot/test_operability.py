@@ -78,7 +78,7 @@ class Platform:
     async def send(self, *, to: Address, message: Message) -> str:
         who = to.identity.user_id if to.identity else f"#{to.channel}"
         if who == "busy":
-            raise RetryLater(0.05, "rate limited")
+            raise RetryLater(0.05, "rate limited", rate_limited=True)
         if who == "gone":
             raise Undeliverable("user_not_found")
         if who == "broken":
@@ -100,7 +100,11 @@ class LosesAmira(Platform):
     async def send(self, *, to: Address, message: Message) -> str:
         if to.identity is not None and to.identity.user_id == "U07AMIRA":
             self.attempts += 1
-            raise RetryLater(0.01, "rate limited") if self.attempts == 1 else Undeliverable("user_not_found")
+            raise (
+                RetryLater(0.01, "rate limited", rate_limited=True)
+                if self.attempts == 1
+                else Undeliverable("user_not_found")
+            )
         return await super().send(to=to, message=message)
 
 

@@ -42,6 +42,7 @@ from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
+from tests.fake_faults import Faults
 from tests.fake_limits import Limits
 from tests.reference import SLACK_WEB_SPEC
 
@@ -67,6 +68,7 @@ VIEW_TYPES: Mapping[str, frozenset[str]] = {
 MAX_TEXT = 40_000
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
+FAULTY_METHODS = frozenset({"chat.postMessage", "chat.update"})  # what ``faults`` may refuse: delivery
 
 Args = dict[str, Any]
 Call = tuple[str, Args]
@@ -254,6 +256,8 @@ class FakeSlack:
 
     Opt-in, for benchmarks: ``limits`` enforces chat.postMessage's rate limits (see :func:`slack_limits`)
     with 429 and ``Retry-After``; ``validate=False`` skips the per-call spec and content checks (CPU heavy).
+    ``faults`` (see :class:`tests.fake_faults.Faults`) refuses a seeded random share of chat.postMessage and
+    chat.update calls with 429 and ``Retry-After`` or with a 5xx.
     """
 
     def __init__(
@@ -264,9 +268,11 @@ class FakeSlack:
         spec_path: Path = SPEC_PATH,
         limits: Limits | None = None,
         validate: bool = True,
+        faults: Faults | None = None,
     ) -> None:
         self.members: list[dict[str, Any]] = [dict(member) for member in members]
         self.limits = limits
+        self.faults = faults
         self.validate = validate
         self.usergroups: list[dict[str, Any]] = [dict(group) for group in usergroups]
         self.calls: list[Call] = []
@@ -375,6 +381,14 @@ class FakeSlack:
             if retry_after is not None:
                 body = {"ok": False, "error": "ratelimited"}
                 return _answer(body, status=429, headers={"Retry-After": str(retry_after)})
+        if self.faults is not None and method in FAULTY_METHODS:
+            fault = self.faults.check(_conversation_of(str(args.get("channel", ""))))
+            if fault is not None and fault.retry_after is not None:
+                body = {"ok": False, "error": "ratelimited"}
+                return _answer(body, status=fault.status, headers={"Retry-After": str(fault.retry_after)})
+            if fault is not None:
+                error = "service_unavailable" if fault.status == 503 else "internal_error"
+                return _answer({"ok": False, "error": error}, status=fault.status)
         refused = check_content(method, args) if self.validate else None
         if refused:
             # Well-formed, but Slack would refuse what it says: a bug in what the bot sends, so flag it too.

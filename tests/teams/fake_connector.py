@@ -64,6 +64,7 @@ from typing import Any, Self
 from aiohttp import web
 from jsonschema import Draft4Validator, FormatChecker
 
+from tests.fake_faults import Faults
 from tests.fake_limits import Limits
 from tests.reference import TEAMS
 from tests.teams.activities import APP_ID, Team, make_member, personal_conversation_id
@@ -343,6 +344,8 @@ class FakeConnector:
 
     Opt-in, for benchmarks: ``limits`` enforces Teams' rate limits on every request (see :func:`teams_limits`)
     with 429 and ``Retry-After``; ``validate=False`` skips the per-call schema checks (CPU heavy).
+    ``faults`` (see :class:`tests.fake_faults.Faults`) refuses a seeded random share of the calls that deliver
+    activities (create, send, reply, update) with 429 and ``Retry-After`` or with a 5xx.
     """
 
     def __init__(
@@ -355,9 +358,11 @@ class FakeConnector:
         spec_path: Path = SPEC_PATH,
         limits: Limits | None = None,
         validate: bool = True,
+        faults: Faults | None = None,
     ) -> None:
         self.members: list[Json] = [dict(member) for member in members]
         self.limits = limits
+        self.faults = faults
         self.validate = validate
         self.rosters: dict[str, list[Json]] = {}
         self.teams: dict[str, Team] = {team.id: team for team in teams}
@@ -617,6 +622,7 @@ class FakeConnector:
                 target = self._target(operation, info, body)
                 self._check_scripted(target)
                 self._check_limits(target)
+                self._check_faults(operation, target)
                 self._check_blocked(operation, target, body)
                 if problems:
                     raise _error(400, "BadArgument", "; ".join(problems))
@@ -683,6 +689,17 @@ class FakeConnector:
     def _check_limits(self, target: str | None) -> None:
         if self.limits is not None and (retry_after := self.limits.check(target)) is not None:
             raise _error(429, "Throttled", "Too many requests.", {"Retry-After": str(retry_after)})
+
+    def _check_faults(self, operation: str, target: str | None) -> None:
+        if self.faults is None or operation not in DELIVERING:
+            return
+        fault = self.faults.check(target)
+        if fault is not None and fault.retry_after is not None:
+            headers = {"Retry-After": str(fault.retry_after)}
+            raise _error(fault.status, "Throttled", "Too many requests.", headers)
+        if fault is not None:
+            codes = {500: "InternalServerError", 502: "ServiceError", 503: "ServiceUnavailable"}
+            raise _error(fault.status, codes.get(fault.status, "ServiceError"), "The service is unavailable.")
 
     def _check_blocked(self, operation: str, target: str | None, body: Any) -> None:
         if not self._blocked:

@@ -1,0 +1,1 @@
+"""Fault tests: flaky platforms, a database outage, duplicate deliveries under load."""
