@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialogue.anonymity import Pseudonymiser
@@ -49,11 +52,18 @@ class Dialogue:
         clock: Clock,
         pseudonymiser: Pseudonymiser,
         settings: DialogueSettings | None = None,
+        concurrency: int | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.pseudonymiser = pseudonymiser
         self.settings = settings or DialogueSettings()
+        # At most ``concurrency`` events are handled at once; the rest wait their turn. Under a burst
+        # (a pulse answered by thousands) this keeps the database pool from running dry, which would
+        # fail events that a platform was already told had arrived.
+        self._turns: AbstractAsyncContextManager[Any] = (
+            asyncio.Semaphore(concurrency) if concurrency else contextlib.nullcontext()
+        )
 
     @asynccontextmanager
     async def _unit(self) -> AsyncIterator[Env]:
@@ -67,9 +77,10 @@ class Dialogue:
         """
         event = cleaned(event)
         try:
-            me = await self._whom(event)
-            async with self._unit() as env:
-                return await self._dispatch(env, me, event)
+            async with self._turns:
+                me = await self._whom(event)
+                async with self._unit() as env:
+                    return await self._dispatch(env, me, event)
         except Refusal as refusal:
             if isinstance(event, Submitted) and refusal.field:
                 return Reply(form_errors={refusal.field: refusal.message})

@@ -71,17 +71,6 @@ def _occurrence(row: OccurrenceRow) -> Occurrence:
     )
 
 
-def _answer(row: AnswerRow) -> Answer:
-    return Answer(
-        occurrence_id=row.occurrence_id,
-        item_id=row.item_id,
-        respondent=row.respondent,
-        team_id=row.team_id,
-        number=row.number,
-        text=row.text,
-    )
-
-
 class SqlSurveys(Repo):
     """Implements :class:`dialogue.ports.SurveyRepo`."""
 
@@ -357,13 +346,21 @@ class SqlSurveys(Repo):
         return False
 
     async def _answers(self, *conditions: SQLCoreOperations[bool]) -> list[Answer]:
-        rows = await self.session.scalars(
-            select(AnswerRow)
+        # Plain columns, not ORM entities: results read every answer of a run (100,000 in a large
+        # organisation), and building an identity-mapped object for each is most of the cost.
+        result = await self.session.execute(
+            select(
+                AnswerRow.occurrence_id,
+                AnswerRow.item_id,
+                AnswerRow.respondent,
+                AnswerRow.team_id,
+                AnswerRow.number,
+                AnswerRow.text,
+            )
             .where(*conditions)
             .order_by(AnswerRow.item_id, AnswerRow.respondent)
-            .execution_options(populate_existing=True)
         )
-        return [_answer(row) for row in rows]
+        return [Answer(*row) for row in result]
 
     async def answers(self, occurrence_id: int) -> list[Answer]:
         """Every answer of the run, by item, in respondent-key order (which says nothing of time)."""

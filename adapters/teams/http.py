@@ -34,7 +34,9 @@ def make_adapter(configuration: Any) -> CloudAdapter:
     adapter = CloudAdapter(authentication)
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
-        log.error("Teams turn failed for activity %s: %r", turn_context.activity.id, error)
+        # A warning, not an error: proactive sends come through here too, and their 429s are routine (the
+        # outbox retries them). Only the type: the message may quote what a person wrote.
+        log.warning("Teams turn failed for activity %s: %s", turn_context.activity.id, type(error).__name__)
         raise error
 
     adapter.on_turn_error = on_turn_error
