@@ -1,4 +1,4 @@
-"""The bot's own credentials towards the Bot Framework, made once and reused."""
+"""The bot's credentials towards the Bot Framework, made once and reused; cheaper connector clients."""
 
 from __future__ import annotations
 
@@ -6,6 +6,12 @@ from typing import Any
 
 from botbuilder.integration.aiohttp import ConfigurationServiceClientCredentialFactory
 from botframework.connector.auth import AppCredentials, ServiceClientCredentialsFactory
+from msrest.universal_http.requests import ClientRetryPolicy
+
+# botbuilder makes a connector client for every proactive send, and msrest's retry policy for each one
+# tests 999 status codes against this 502-item list: 3.5 ms of CPU a message, an eighth of a Teams send.
+# The same codes as a set make that test instant.
+ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)  # type: ignore[assignment]  # only `in`
 
 
 class ReusedCredentialsFactory(ServiceClientCredentialsFactory):  # type: ignore[misc]  # untyped library

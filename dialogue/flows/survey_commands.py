@@ -80,8 +80,9 @@ async def survey_command(env: Env, me: Person, args: Args, kind: SurveyKind) -> 
     if sub == "results":
         survey = await find_survey(env, args, kind)
         run = await latest_run(env, survey)
-        body = render_result(survey, run, await run_result(env, survey, run), me)
-        history = await trend(env, survey, me)
+        result = await run_result(env, survey, run)
+        body = render_result(survey, run, result, me)
+        history = await trend(env, survey, me, known={run.id: result})
         return Reply(
             messages=(
                 Message(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from dialogue.directory import Audience, Person, descendants
@@ -416,8 +416,13 @@ def render_result(
     return lines(*out)
 
 
-async def trend(env: Env, survey: Survey, me: Person | None) -> Text | None:
-    """Overall score of each numeric question across the latest runs, oldest first."""
+async def trend(
+    env: Env, survey: Survey, me: Person | None, known: Mapping[int, RunResult] | None = None
+) -> Text | None:
+    """Overall score of each numeric question across the latest runs, oldest first.
+
+    ``known``: results already computed, by run id (each run's answers are read once, not twice).
+    """
     runs = list(
         reversed(
             await env.tx.surveys.occurrences(
@@ -427,7 +432,8 @@ async def trend(env: Env, survey: Survey, me: Person | None) -> Text | None:
     )
     if len(runs) < 2:
         return None
-    results = [(run, await run_result(env, survey, run)) for run in runs]
+    known = known or {}
+    results = [(run, known.get(run.id) or await run_result(env, survey, run)) for run in runs]
     out: list[Text | str] = ["Trend across runs (oldest first):"]
     for index, item in enumerate(survey.items):
         if not item.kind.numeric:
