@@ -17,6 +17,7 @@ from datetime import timedelta
 from bot.metrics import Metrics
 from bot.ratelimit import ConversationLimiter, RateLimiter
 from dialogue.anonymity import Pseudonymiser
+from dialogue.events import Identity
 from dialogue.outbox import Address, Delivery, RetryLater, Undeliverable
 from dialogue.ports import Clock, Sender, Store
 
@@ -161,10 +162,16 @@ class DeliveryWorker:
             return 0
         if self._busy_since is None:
             self._busy_since = self._last_report = time.monotonic()
+        # Who the batch's named recipients are and how to reach them, in one query rather than one a row.
+        named = {d.person_id for d in claimed if d.person_id is not None and _named(d)}
+        reach: dict[int, list[Identity]] = {}
+        if named:
+            async with self.store.transaction() as tx:
+                reach = await tx.directory.reachable(named)
         queues: dict[str, list[Delivery]] = {}
         for delivery in claimed:
             queues.setdefault(_recipient(delivery), []).append(delivery)
-        await asyncio.gather(*(self._deliver_in_order(q) for q in queues.values()))
+        await asyncio.gather(*(self._deliver_in_order(q, reach) for q in queues.values()))
         return len(claimed)
 
     def _progress(self, remaining: int) -> Progress:
@@ -216,19 +223,21 @@ class DeliveryWorker:
             for waiting in waits:
                 waiting.cancel()
 
-    async def _deliver_in_order(self, deliveries: list[Delivery]) -> None:
+    async def _deliver_in_order(
+        self, deliveries: list[Delivery], reach: Mapping[int, list[Identity]]
+    ) -> None:
         for delivery in deliveries:
             async with self._slots:
-                await self._deliver(delivery)
+                await self._deliver(delivery, reach)
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _deliver(self, delivery: Delivery, reach: Mapping[int, list[Identity]]) -> None:
         platform = "?"
         try:
             if delivery.replaces:
                 platform, ref = await self._update(delivery)
                 self.stats.updated += 1
             else:
-                platform, address = await self._address(delivery)
+                platform, address = await self._address(delivery, reach)
                 await self.conversation_limiters[platform].acquire(_conversation(delivery))
                 await self.limiters[platform].acquire()
                 ref = await self.senders[platform].send(to=address, message=delivery.message)
@@ -255,8 +264,8 @@ class DeliveryWorker:
             await self._retry(delivery, f"{type(exc).__name__}: {exc}", None, platform)
         await self._report_progress()
 
-    async def _address(self, delivery: Delivery) -> tuple[str, Address]:
-        """The platform and address of a new message.
+    async def _address(self, delivery: Delivery, reach: Mapping[int, list[Identity]]) -> tuple[str, Address]:
+        """The platform and address of a new message; ``reach`` holds named recipients' identities.
 
         The person behind a pseudonymous route is found only here, in memory, and never stored.
         """
@@ -272,15 +281,16 @@ class DeliveryWorker:
                     # The thread's first message is not out yet; replies wait for it.
                     raise RetryLater(BASE_BACKOFF, f"waiting for thread {delivery.message.thread}")
             return platform, Address(channel=delivery.channel, thread_ref=thread_ref)
-        async with self.store.transaction() as tx:
-            directory = tx.directory
-            if delivery.route is not None:
-                person = self.pseudonymiser.resolve(delivery.route, await directory.people())
-            else:
-                person = await directory.get_person(delivery.person_id) if delivery.person_id else None
-            if person is None or not person.active:
-                raise Undeliverable("the recipient is no longer in the directory")
-            identities = await directory.identities(person.id)
+        identities: list[Identity] | None = None
+        if _named(delivery):
+            identities = reach.get(delivery.person_id or 0)
+        elif delivery.route is not None:
+            async with self.store.transaction() as tx:
+                person = self.pseudonymiser.resolve(delivery.route, await tx.directory.people())
+                if person is not None and person.active:
+                    identities = await tx.directory.identities(person.id)
+        if identities is None:
+            raise Undeliverable("the recipient is no longer in the directory")
         wanted = [delivery.platform] if delivery.platform else list(self.senders)
         for identity in identities:  # most recently used first
             if identity.platform in wanted and identity.platform in self.senders:
@@ -351,6 +361,16 @@ def _log_progress(progress: Progress) -> None:
 def _label(delivery: Delivery, platform: str) -> str:
     """The platform a metric is counted under: the one tried, else the row's own, else ``unknown``."""
     return platform if platform != "?" else delivery.platform or "unknown"
+
+
+def _named(delivery: Delivery) -> bool:
+    """A new message to a person named by id (not a channel, an update or an anonymous route)."""
+    return (
+        delivery.person_id is not None
+        and delivery.route is None
+        and delivery.channel is None
+        and not delivery.replaces
+    )
 
 
 def _recipient(delivery: Delivery) -> str:

@@ -87,6 +87,11 @@ class DirectoryRepo(Protocol):
         """The person's identities, most recently linked or seen first."""
         ...
 
+    async def reachable(self, person_ids: Collection[int]) -> dict[int, list[Identity]]:
+        """The identities of each of these people who is active (most recent first, possibly none);
+        people switched off or unknown are left out. One query for a whole batch of messages."""
+        ...
+
     async def touch_identity(self, identity: Identity) -> None:
         """Record that this identity was just active (it becomes the person's preferred one)."""
         ...

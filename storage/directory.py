@@ -155,6 +155,21 @@ class SqlDirectory(Repo):
         )
         return [Identity(platform, tenant, user_id) for platform, tenant, user_id in rows]
 
+    async def reachable(self, person_ids: Collection[int]) -> dict[int, list[Identity]]:
+        """Active people's identities, most recent first, by person id (see the port)."""
+        rows = await self.session.execute(
+            select(PersonRow.id, IdentityRow.platform, IdentityRow.tenant, IdentityRow.user_id)
+            .outerjoin(IdentityRow, IdentityRow.person_id == PersonRow.id)
+            .where(PersonRow.id.in_(person_ids), PersonRow.active.is_(True))
+            .order_by(PersonRow.id, IdentityRow.seen.desc(), IdentityRow.id.desc())
+        )
+        found: dict[int, list[Identity]] = {}
+        for person_id, platform, tenant, user_id in rows:
+            identities = found.setdefault(person_id, [])
+            if platform is not None:  # an active person with no identity yet
+                identities.append(Identity(platform, tenant, user_id))
+        return found
+
     async def touch_identity(self, identity: Identity) -> None:
         """Record that this identity was just active (it becomes the person's preferred one)."""
         same = aliased(IdentityRow)

@@ -135,6 +135,31 @@ async def test_identities_move_between_people_and_most_recent_comes_first(store:
         assert await tx.directory.person_by_identity(Identity("slack", "T2", "U1")) is None
 
 
+async def test_reachable_gives_active_peoples_identities_in_one_go(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        people = {
+            handle: await tx.directory.upsert_person(
+                handle=handle, display_name=handle, time_zone="UTC", roles=STAFF
+            )
+            for handle in ("amira", "ben", "chloe", "dev")
+        }
+        amira, ben, chloe, dev = (people[h].id for h in ("amira", "ben", "chloe", "dev"))
+        await tx.directory.add_identity(amira, Identity("console", "local", "amira"))
+        await tx.directory.add_identity(amira, Identity("slack", "T1", "U1"))
+        await tx.directory.add_identity(ben, Identity("teams", "tenant", "29:ben"))
+        await tx.directory.add_identity(dev, Identity("slack", "T1", "U4"))
+        await tx.directory.set_active(dev, False)
+
+    async with store.transaction() as tx:
+        found = await tx.directory.reachable([amira, ben, chloe, dev, dev + 100])
+
+    assert found == {
+        amira: [Identity("slack", "T1", "U1"), Identity("console", "local", "amira")],  # latest first
+        ben: [Identity("teams", "tenant", "29:ben")],
+        chloe: [],  # in the directory, on no platform yet
+    }  # dev is switched off, and there is nobody with the last id
+
+
 async def test_reads_after_an_upsert_in_the_same_transaction_see_the_new_values(store: SqlStore) -> None:
     async with store.transaction() as tx:
         before = await tx.directory.upsert_person(
