@@ -6,7 +6,7 @@ It builds a directory of teams of varied sizes (some under the minimum group siz
 complementary suppression both happen), a two-question pulse (a 1-5 scale and eNPS) and several runs of it,
 each sent to everyone and answered by most; the answers are written straight into the tables in bulk.
 Then it times the ``pulse results`` command exactly as a manager runs it (``Dialogue.command_as``: the
-latest run's per-team figures and the trend across runs, which reads every run's answers), ``--repeat``
+latest run's per-team figures, and the trend across runs, counted in the database), ``--repeat``
 times after one warm-up, and prints the median and the worst.
 """
 

@@ -28,6 +28,7 @@ from dialogue.surveys import (
     Recipient,
     Survey,
     SurveyKind,
+    Tally,
 )
 
 
@@ -268,6 +269,10 @@ class SurveyRepo(Protocol):
         ...
 
     async def answers(self, occurrence_id: int) -> list[Answer]: ...
+    async def tallies(self, occurrence_id: int) -> dict[int, Tally]:
+        """The run's numeric answers counted by item (items nobody answered with a number are absent)."""
+        ...
+
     async def answers_of(self, occurrence_id: int, respondent: str) -> list[Answer]: ...
     async def respondents(self, occurrence_id: int) -> set[str]:
         """The distinct respondent keys that answered at least one item."""

@@ -13,7 +13,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from dialogue.surveys import Answer, ItemKind, Recipient, SurveyItem
+from dialogue.surveys import Answer, ItemKind, Recipient, SurveyItem, Tally
 
 K = TypeVar("K", bound=Hashable)
 
@@ -160,3 +160,15 @@ def summarise(
             )
         )
     return RunResult(invited=len(recipients), responded=responded, items=tuple(results))
+
+
+def overall_from_tally(item: SurveyItem, tally: Tally | None, k: int) -> Figures:
+    """A numeric item's overall figures from its :class:`Tally`: the same withholding, mean and eNPS as
+    :func:`summarise` gives, without reading every answer (no option counts)."""
+    n = tally.n if tally is not None else 0
+    if tally is None or n < k or not n:
+        return Figures(label="Everyone", n=n, withheld=TOO_FEW.format(k=k) if n < k else "")
+    enps = None
+    if item.kind is ItemKind.ENPS:
+        enps = round(100 * (tally.promoters - tally.detractors) / n)
+    return Figures(label="Everyone", n=n, mean=round(tally.total / n, 2), enps=enps)

@@ -102,3 +102,14 @@ class Answer:
     number: int | None = None
     text: str | None = None
     person_id: int | None = None  # only for surveys that are not anonymous
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One item's numeric answers in one run, counted where they are stored: how many, their sum, and
+    how many were promoters (9-10) and detractors (0-6) on an eNPS scale. Enough for an overall score."""
+
+    n: int
+    total: int
+    promoters: int
+    detractors: int

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from dialogue.directory import Audience
+from dialogue.results import overall_from_tally, summarise
 from dialogue.surveys import Answer, ItemKind, OccurrenceKind, Recipient, SurveyKind
 from storage import SqlStore
 from tests.storage.helpers import T0, at, person
@@ -254,3 +258,45 @@ async def test_removing_items_removes_their_answers(store: SqlStore) -> None:
         shorter = await tx.surveys.add_survey(**_survey_kwargs(items=ITEMS[:1]))
         assert [i.id for i in shorter.items] == [survey.items[0].id]
         assert [a.item_id for a in await tx.surveys.answers(run.id)] == [survey.items[0].id]
+
+
+@pytest.mark.parametrize("answered", [0, 4, 5, 23])
+async def test_tallies_give_the_same_overall_scores_as_reading_every_answer(
+    store: SqlStore, answered: int
+) -> None:
+    # A trend reads runs as tallies; what it shows must be exactly what the run's own results show.
+    items = [(ItemKind.SCALE, "How was your week?", ()), (ItemKind.ENPS, "Recommend us?", ())]
+    rng = random.Random(answered)
+    async with store.transaction() as tx:
+        survey = await tx.surveys.add_survey(**_survey_kwargs(items=items))
+        run = await tx.surveys.add_occurrence(
+            key="run",
+            kind=PULSE,
+            target_id=survey.id,
+            opens_at=T0,
+            closes_at=at(10),
+            remind_at=None,
+            schedule_id=None,
+        )
+        assert run is not None
+        scale, enps = survey.items
+        for n in range(answered):
+            await tx.surveys.save_answer(Answer(run.id, scale.id, f"r{n}", None, number=rng.randint(1, 5)))
+            skipped = n % 7 == 3  # a skip counts for neither
+            await tx.surveys.save_answer(
+                Answer(run.id, enps.id, f"r{n}", None, number=None if skipped else rng.randint(0, 10))
+            )
+        tallies = await tx.surveys.tallies(run.id)
+        full = summarise(
+            items=survey.items, recipients=[], answers=await tx.surveys.answers(run.id), team_names={}, k=5
+        )
+
+    for item, result in zip(survey.items, full.items, strict=True):
+        quick = overall_from_tally(item, tallies.get(item.id), 5)
+        assert (quick.n, quick.withheld, quick.mean, quick.enps) == (
+            result.overall.n,
+            result.overall.withheld,
+            result.overall.mean,
+            result.overall.enps,
+        )
+    assert (full.items[0].overall.withheld == "") is (answered >= 5)
