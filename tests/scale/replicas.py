@@ -226,6 +226,7 @@ class Replica:
     slack_url: str = ""
     teams_url: str = ""
     metrics_port: int = 0  # 0: any free port, not known to the test
+    slack_rate: int = 0  # messages a second to Slack; 0: as fast as it can
     process: subprocess.Popen[bytes] | None = None
     incarnation: int = 0
     logs: list[Path] = field(default_factory=list)
@@ -250,7 +251,7 @@ class Replica:
             "NEXTPRACTICE_SECRET_KEY": SECRET,
             "NEXTPRACTICE_DELIVERY_LEASE_SECONDS": str(self.lease_seconds),
             # The fakes do not rate-limit; pacing at the platforms' published limits would only slow the test.
-            "NEXTPRACTICE_SLACK_RATE": "0",
+            "NEXTPRACTICE_SLACK_RATE": str(self.slack_rate),
             "NEXTPRACTICE_TEAMS_RATE": "0",
             "NEXTPRACTICE_HOST": "127.0.0.1",
             "PORT": str(self.metrics_port),

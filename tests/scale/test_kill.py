@@ -40,10 +40,13 @@ pytestmark = pytest.mark.postgres
 RECIPIENTS = 5_000
 KILLS = 10
 WORKER_CONCURRENCY = 16  # bot.bootstrap's default: at most this many messages are in flight at a kill
-# Long enough that a live replica always finishes its batch of 100 inside its lease (the lease is not
+# Long enough that a live replica always finishes its claimed batch inside its lease (the lease is not
 # renewed), short enough that a dead replica's rows are soon taken over.
 LEASE_SECONDS = 10
 GAP_SECONDS = (1.0, 4.0)  # between a kill and the next, at random
+# Each replica's pace: the fan-out then lasts at least RECIPIENTS / (2 x 60) = 42 s on any machine, longer
+# than ten kills can take (at most 40 s), so every kill lands in the middle of it.
+SLACK_RATE = 60
 WITHIN = 240.0  # seconds for the fan-out to finish after the last kill
 SEED_VARIABLE = "NEXTPRACTICE_KILL_SEED"  # set it to replay a run
 
@@ -90,7 +93,14 @@ async def test_ten_kills_during_a_5000_fan_out_lose_nothing_and_repeat_only_what
         await prepare(url, slack_people(RECIPIENTS), due_pulse(), bulk=True)
         print(f"setup: {time.monotonic() - setup_started:.1f}s")
         replicas = [
-            Replica(name, url, tmp_path / name, lease_seconds=LEASE_SECONDS, slack_url=slack.url)
+            Replica(
+                name,
+                url,
+                tmp_path / name,
+                lease_seconds=LEASE_SECONDS,
+                slack_url=slack.url,
+                slack_rate=SLACK_RATE,
+            )
             for name in ("a", "b")
         ]
         started = time.monotonic()
