@@ -37,7 +37,8 @@ def _asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _execute(url: str, sql: str) -> None:
+async def execute_sql(url: str, sql: str) -> None:
+    """Run ``sql`` on the PostgreSQL database at ``url``, outside any transaction."""
     connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
     try:
         await connection.execute(sql)
@@ -47,7 +48,7 @@ async def _execute(url: str, sql: str) -> None:
 
 async def reset_postgres(url: str) -> None:
     """Drop everything in the database's public schema."""
-    await _execute(url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    await execute_sql(url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
 
 
 async def _session_database() -> str:
@@ -60,8 +61,8 @@ async def _session_database() -> str:
         name = f"nextpractice_test_{os.getpid()}"
         try:
             try:
-                await _execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await _execute(base, f'CREATE DATABASE "{name}"')
+                await execute_sql(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await execute_sql(base, f'CREATE DATABASE "{name}"')
                 _postgres["url"] = make_url(base).set(database=name).render_as_string(hide_password=False)
                 _postgres["created"] = name
             except asyncpg.InsufficientPrivilegeError:
@@ -81,7 +82,7 @@ def _drop_session_database() -> Iterator[None]:
     yield
     if "created" in _postgres:
         asyncio.run(
-            _execute(postgres_url(), f'DROP DATABASE IF EXISTS "{_postgres["created"]}" WITH (FORCE)')
+            execute_sql(postgres_url(), f'DROP DATABASE IF EXISTS "{_postgres["created"]}" WITH (FORCE)')
         )
 
 

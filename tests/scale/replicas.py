@@ -34,7 +34,7 @@ from bot.cli import check_cron
 from dialogue.directory_import import import_directory
 from dialogue.programme import load_programme
 from storage import SqlStore, upgrade_database
-from tests.conftest import postgres_url
+from tests.conftest import execute_sql, postgres_url, reset_postgres
 from tests.slack.fake_api import FakeSlack
 from tests.teams.activities import APP_ID, TENANT_ID, personal_conversation_id
 from tests.teams.fake_connector import FakeConnector
@@ -52,18 +52,6 @@ _FOREIGN = ("SLACK_", "MICROSOFT_", "TEAMS_", "NEXTPRACTICE_", "DATABASE_URL", "
 # ---- the database ----
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _execute(url: str, sql: str) -> None:
-    connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
 @asynccontextmanager
 async def fresh_database(label: str) -> AsyncIterator[str]:
     """A new, empty PostgreSQL database for one test, dropped afterwards; yields its SQLAlchemy URL.
@@ -77,12 +65,12 @@ async def fresh_database(label: str) -> AsyncIterator[str]:
     created = False
     try:
         try:
-            await _execute(base, f'CREATE DATABASE "{name}"')
+            await execute_sql(base, f'CREATE DATABASE "{name}"')
             url = make_url(base).set(database=name).render_as_string(hide_password=False)
             created = True
         except asyncpg.InsufficientPrivilegeError:
             url = base
-            await _execute(url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+            await reset_postgres(url)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         problem = f"PostgreSQL not reachable at {make_url(base)!r}: {exc}"
         if os.environ.get("CI", "").lower() == "true":
@@ -92,7 +80,7 @@ async def fresh_database(label: str) -> AsyncIterator[str]:
         yield url
     finally:
         if created:
-            await _execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await execute_sql(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
