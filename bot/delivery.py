@@ -1,8 +1,9 @@
 """The delivery worker: drains the outbox through the platforms' senders.
 
-Each row is marked sent in its own transaction straight after the platform accepted it,
-so a crash can repeat at most the messages that were in flight at that moment; rows
-claimed but not yet sent are picked up again when their lease runs out.
+Each row is marked sent straight after the platform accepted it, and its send slot is held until that
+mark is committed (marks that arrive together share a transaction: :mod:`bot.marks`), so a crash can
+repeat at most the messages that were in flight at that moment; rows claimed but not yet sent are picked
+up again when their lease runs out.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.marks import SentMarks
 from bot.metrics import Metrics
 from bot.ratelimit import ConversationLimiter, RateLimiter
 from dialogue.anonymity import Pseudonymiser
 from dialogue.events import Identity
-from dialogue.outbox import Address, Delivery, RetryLater, Undeliverable
+from dialogue.outbox import Address, Delivery, RetryLater, Sent, Undeliverable
 from dialogue.ports import Clock, Sender, Store
 
 log = logging.getLogger(__name__)
@@ -136,6 +138,7 @@ class DeliveryWorker:
         # While sending, progress is reported at most this often: logged at INFO, or to ``on_progress``.
         self.progress_seconds = progress_seconds
         self.on_progress = on_progress or _log_progress
+        self.marks = SentMarks(store)
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._busy_since: float | None = None  # time.monotonic() when the busy period began
@@ -246,9 +249,7 @@ class DeliveryWorker:
             self._busy_sent += 1
             if self.metrics is not None:
                 self.metrics.sent(platform)
-            async with self.store.transaction() as tx:
-                now = self.clock.now()
-                await tx.outbox.mark_sent(delivery.id, platform=platform, platform_ref=ref, at=now)
+            await self.marks.record(Sent(delivery.id, platform, ref, self.clock.now()))
             # The key, never the recipient: a routed (anonymous) delivery must leave no trace of its person.
             log.debug("delivery %s (%s) sent on %s", delivery.id, delivery.key, platform)
         except RetryLater as later:

@@ -63,6 +63,16 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class Sent:
+    """A delivery the platform accepted: where it went and its message's ref there."""
+
+    delivery_id: int
+    platform: str
+    platform_ref: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Address:
     """Where a sender should post: a person's account, or a named channel (optionally in a thread)."""
 

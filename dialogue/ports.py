@@ -17,7 +17,7 @@ from dialogue.directory import Audience, Person, Role, Team
 from dialogue.events import Identity
 from dialogue.ideas import Adoption, Campaign, Comment, Idea, IdeaEvent, IdeaStatus
 from dialogue.messages import Message
-from dialogue.outbox import Address, Contact, Delivery, NewDelivery
+from dialogue.outbox import Address, Contact, Delivery, NewDelivery, Sent
 from dialogue.qa import ModerationEntry, QaPost, Question, QuestionStatus
 from dialogue.schedules import Schedule
 from dialogue.surveys import (
@@ -365,9 +365,10 @@ class OutboxRepo(Protocol):
         """
         ...
 
-    async def mark_sent(
-        self, delivery_id: int, *, platform: str, platform_ref: str, at: datetime
-    ) -> None: ...
+    async def mark_sent(self, sent: Sequence[Sent]) -> None:
+        """Record each of ``sent`` as SENT with its platform and ref (one statement for them all)."""
+        ...
+
     async def mark_retry(self, delivery_id: int, *, error: str, not_before: datetime) -> None:
         """Back to PENDING, attempts + 1, due again at ``not_before``."""
         ...

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 
 from dialogue.messages import message_from_data, message_to_data
-from dialogue.outbox import Delivery, DeliveryStatus, NewDelivery
+from dialogue.outbox import Delivery, DeliveryStatus, NewDelivery, Sent
 from storage.models import DeliveryRow
 from storage.sql import Repo
 
@@ -105,19 +106,27 @@ class SqlOutbox(Repo):
         await self.session.flush()
         return [_delivery(row) for row in rows]
 
-    async def mark_sent(self, delivery_id: int, *, platform: str, platform_ref: str, at: datetime) -> None:
-        """Record that it went out on ``platform`` as ``platform_ref``."""
+    async def mark_sent(self, sent: Sequence[Sent]) -> None:
+        """Record each of ``sent`` as SENT with its platform and ref, in one executemany statement."""
+        if not sent:
+            return
+        table = cast(Table, DeliveryRow.__table__)  # Core: one executemany, no ORM objects
         await self.session.execute(
-            update(DeliveryRow)
-            .where(DeliveryRow.id == delivery_id)
+            update(table)
+            .where(table.c.id == bindparam("sent_id"))
             .values(
                 status=SENT,
-                platform=platform,
-                platform_ref=platform_ref,
-                sent_at=at,
+                platform=bindparam("sent_platform"),
+                platform_ref=bindparam("sent_ref"),
+                sent_at=bindparam("sent_at"),
                 lease_until=None,
                 claimed_by=None,
-            )
+            ),
+            [
+                {"sent_id": s.delivery_id, "sent_platform": s.platform, "sent_ref": s.platform_ref}
+                | {"sent_at": s.at}
+                for s in sent
+            ],
         )
 
     async def mark_retry(self, delivery_id: int, *, error: str, not_before: datetime) -> None:

@@ -196,3 +196,24 @@ async def test_thread_replies_wait_for_the_thread_and_updates_edit_in_place(rig:
         ("#qa", "chat-1", "an answer", "chat-2"),
     ]
     assert rig.sender.updated == [("chat-1", "closed")]
+
+
+async def test_a_fan_out_records_its_sends_in_few_transactions_and_each_once(rig: Rig) -> None:
+    people = []
+    async with rig.store.transaction() as tx:
+        for n in range(40):
+            person = await tx.directory.upsert_person(
+                handle=f"p{n}", display_name=f"P {n}", time_zone="UTC", roles={Role.STAFF}
+            )
+            await tx.directory.add_identity(person.id, Identity("chat", "T1", f"p{n}"))
+            people.append(person.id)
+    await rig.enqueue(*(hello(f"m{n}", person_id) for n, person_id in enumerate(people)))
+
+    assert await rig.worker.drain() == 40
+
+    assert sorted(who for who, _, _, _ in rig.sender.sent) == sorted(f"p{n}" for n in range(40))
+    assert await rig.counts() == {"sent": 40}
+    async with rig.store.transaction() as tx:
+        assert await tx.outbox.sent_ref("m7") is not None
+    # Sends that finish while a group is being written share the next transaction.
+    assert rig.worker.marks.groups < 40

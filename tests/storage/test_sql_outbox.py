@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from dialogue.messages import Choices, Message, Option
-from dialogue.outbox import DeliveryStatus, NewDelivery
+from dialogue.outbox import DeliveryStatus, NewDelivery, Sent
 from dialogue.text import t
 from storage import SqlStore
 from tests.storage.helpers import at, person
@@ -90,7 +90,7 @@ async def test_outcomes_sent_retry_and_failed(store: SqlStore) -> None:
             now=at(0),
         )
         ok, again, bad = await tx.outbox.claim(worker="w", now=at(0), limit=10, lease_seconds=LEASE)
-        await tx.outbox.mark_sent(ok.id, platform="slack", platform_ref="ts-1", at=at(1))
+        await tx.outbox.mark_sent([Sent(ok.id, "slack", "ts-1", at(1))])
         await tx.outbox.mark_retry(again.id, error="429", not_before=at(5))
         await tx.outbox.mark_failed(bad.id, error="channel gone")
     async with store.transaction() as tx:
@@ -129,11 +129,14 @@ async def test_anchor_ref_finds_the_sent_thread_root_on_that_platform(store: Sql
         deliveries = {
             d.key: d for d in await tx.outbox.claim(worker="w", now=at(0), limit=10, lease_seconds=LEASE)
         }
+        # One call for several, as the delivery worker records a group of sends.
         await tx.outbox.mark_sent(
-            deliveries["root-slack"].id, platform="slack", platform_ref="ts-1", at=at(1)
+            [
+                Sent(deliveries["root-slack"].id, "slack", "ts-1", at(1)),
+                Sent(deliveries["edit"].id, "slack", "ts-1", at(2)),
+                Sent(deliveries["reply"].id, "slack", "ts-2", at(3)),
+            ]
         )
-        await tx.outbox.mark_sent(deliveries["edit"].id, platform="slack", platform_ref="ts-1", at=at(2))
-        await tx.outbox.mark_sent(deliveries["reply"].id, platform="slack", platform_ref="ts-2", at=at(3))
     async with store.transaction() as tx:
         assert await tx.outbox.anchor_ref("question:7", "slack") == "ts-1"
         assert await tx.outbox.anchor_ref("question:7", "teams") is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dialogue.messages import Message
-from dialogue.outbox import NewDelivery
+from dialogue.outbox import NewDelivery, Sent
 from dialogue.text import t
 from storage import SqlStore
 from tests.storage.helpers import at, person
@@ -27,7 +27,7 @@ async def test_backlog_counts_due_unsent_rows_and_finds_the_oldest(store: SqlSto
     async with store.transaction() as tx:
         # Being sent is not sent: a still counts, and is the oldest.
         assert await tx.outbox.backlog(at(2)) == (3, at(0))
-        await tx.outbox.mark_sent(a.id, platform="chat", platform_ref="r1", at=at(2))
+        await tx.outbox.mark_sent([Sent(a.id, "chat", "r1", at(2))])
         assert await tx.outbox.backlog(at(2)) == (2, at(1))
         b, c = await tx.outbox.claim(worker="w", now=at(2), limit=10, lease_seconds=60)
         await tx.outbox.mark_failed(b.id, error="gone")
