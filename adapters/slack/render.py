@@ -13,6 +13,7 @@ would otherwise exceed its block or text budget.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -284,12 +285,20 @@ def message_payload(message: Message) -> dict[str, Any]:
     """``{"text": ..., "blocks": [...]}`` for ``chat.postMessage``, ``chat.update`` or ``respond``.
 
     ``text`` is the plain fallback Slack shows in notifications and to clients without
-    Block Kit.
+    Block Kit. Each call returns its own copy, free to change.
     """
-    return {
+    return dict(json.loads(_payload_json(message)))
+
+
+@functools.lru_cache(maxsize=256)
+def _payload_json(message: Message) -> str:
+    # A fan-out sends one message to thousands, and building and validating the Block Kit models is
+    # most of a send's CPU: render each distinct message once, copy it by parsing its JSON.
+    payload = {
         "text": plain_text(message.fallback()),
         "blocks": [block.to_dict() for block in message_blocks(message)],
     }
+    return json.dumps(payload, ensure_ascii=False)
 
 
 # --- forms ----------------------------------------------------------------------------------
