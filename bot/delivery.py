@@ -169,7 +169,7 @@ class DeliveryWorker:
         named = {d.person_id for d in claimed if d.person_id is not None and _named(d)}
         reach: dict[int, list[Identity]] = {}
         if named:
-            async with self.store.transaction() as tx:
+            async with self.store.transaction(read_only=True) as tx:
                 reach = await tx.directory.reachable(named)
         queues: dict[str, list[Delivery]] = {}
         for delivery in claimed:
@@ -195,7 +195,7 @@ class DeliveryWorker:
             return
         self._last_report = time.monotonic()  # before the query: concurrent deliveries report once
         try:
-            async with self.store.transaction() as tx:
+            async with self.store.transaction(read_only=True) as tx:
                 remaining, _ = await tx.outbox.backlog(self.clock.now())
         except Exception as exc:  # progress is a nicety: never let it disturb delivery
             log.debug("delivery progress: cannot read the outbox: %s", exc)
@@ -276,7 +276,7 @@ class DeliveryWorker:
                 raise Undeliverable(f"no {platform or 'platform'} connection for channel #{delivery.channel}")
             thread_ref = None
             if delivery.message.thread:
-                async with self.store.transaction() as tx:
+                async with self.store.transaction(read_only=True) as tx:
                     thread_ref = await tx.outbox.anchor_ref(delivery.message.thread, platform)
                 if thread_ref is None:
                     # The thread's first message is not out yet; replies wait for it.
@@ -286,7 +286,7 @@ class DeliveryWorker:
         if _named(delivery):
             identities = reach.get(delivery.person_id or 0)
         elif delivery.route is not None:
-            async with self.store.transaction() as tx:
+            async with self.store.transaction(read_only=True) as tx:
                 person = self.pseudonymiser.resolve(delivery.route, await tx.directory.people())
                 if person is not None and person.active:
                     identities = await tx.directory.identities(person.id)
@@ -301,7 +301,7 @@ class DeliveryWorker:
     async def _update(self, delivery: Delivery) -> tuple[str, str]:
         """Edit the earlier message in place; returns its platform and ref."""
         replaces = delivery.replaces or ""
-        async with self.store.transaction() as tx:
+        async with self.store.transaction(read_only=True) as tx:
             sent = await tx.outbox.sent_ref(replaces)
         if sent is None:
             if delivery.attempts + 1 >= self.max_attempts:

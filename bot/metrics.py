@@ -117,7 +117,7 @@ class Metrics:
             return
         store, now = self.store, self.clock.now()
         try:
-            async with asyncio.timeout(SCRAPE_TIMEOUT), store.transaction() as tx:
+            async with asyncio.timeout(SCRAPE_TIMEOUT), store.transaction(read_only=True) as tx:
                 depth, oldest = await tx.outbox.backlog(now)
         except Exception as exc:  # a scrape must still answer, with the counters, when the database is down
             log.warning("metrics: cannot read the outbox: %s: %s", type(exc).__name__, exc)

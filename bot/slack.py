@@ -55,7 +55,7 @@ def build_slack(
     outbound = AsyncWebClient(token=settings.bot_token or None, base_url=settings.api_url, session=session)
 
     async def thread_of(ref: str) -> str | None:
-        async with store.transaction() as tx:
+        async with store.transaction(read_only=True) as tx:
             return await tx.outbox.thread_of(PLATFORM, ref)
 
     async def first_time(key: str) -> bool:

@@ -55,11 +55,11 @@ def build_teams(
             await tx.contacts.set_reachable(PLATFORM, contact_key(who), False, at=clock.now())
 
     async def contact(key: str) -> Contact | None:
-        async with store.transaction() as tx:
+        async with store.transaction(read_only=True) as tx:
             return await tx.contacts.contact(PLATFORM, key)
 
     async def thread_of(conversation_id: str) -> str | None:
-        async with store.transaction() as tx:
+        async with store.transaction(read_only=True) as tx:
             return await tx.outbox.thread_of(PLATFORM, conversation_id)
 
     async def first_time(key: str) -> bool:

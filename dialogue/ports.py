@@ -472,4 +472,6 @@ class Repositories(Protocol):
 class Store(Protocol):
     """A database: every transaction commits on success and rolls back on error."""
 
-    def transaction(self) -> AbstractAsyncContextManager[Repositories]: ...
+    def transaction(self, *, read_only: bool = False) -> AbstractAsyncContextManager[Repositories]:
+        """One unit of work. ``read_only``: the block only reads, so it need not wait for writers."""
+        ...

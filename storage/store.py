@@ -29,6 +29,7 @@ SQLITE_BUSY_MS = 5000
 # (POOL_SIZE + POOL_OVERFLOW) must stay under PostgreSQL's max_connections (100 by default).
 POOL_SIZE = 20
 POOL_OVERFLOW = 5
+READ_ONLY = "nextpractice_read_only"  # execution option of a read-only unit of work
 
 
 def default_database_url(data_dir: str | Path) -> str:
@@ -84,7 +85,9 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only unit of work begins deferred: under WAL it reads a snapshot without the write lock.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -163,9 +166,16 @@ class SqlStore:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Repositories]:
-        """One unit of work: commits when the block ends, rolls back if it raises."""
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[Repositories]:
+        """One unit of work: commits when the block ends, rolls back if it raises.
+
+        ``read_only``: the block only reads. On SQLite it then neither takes nor waits for the write
+        lock (a write inside it could fail at once with "database is locked" when another writer holds
+        it); on PostgreSQL it makes no difference.
+        """
         async with self._sessions() as session, session.begin():
+            if read_only:
+                await session.connection(execution_options={READ_ONLY: True})
             yield SqlRepositories(session, self.dialect)
 
     async def close(self) -> None:
