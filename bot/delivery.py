@@ -20,7 +20,7 @@ from bot.metrics import Metrics
 from bot.ratelimit import ConversationLimiter, RateLimiter
 from dialogue.anonymity import Pseudonymiser
 from dialogue.events import Identity
-from dialogue.outbox import Address, Delivery, RetryLater, Sent, Undeliverable
+from dialogue.outbox import Address, Contact, Delivery, RetryLater, Sent, Undeliverable, contact_key
 from dialogue.ports import Clock, Sender, Store
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,15 @@ def duration(seconds: float) -> str:
     if hours:
         return f"{hours}h{minutes:02d}m{secs:02d}s"
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A claimed batch's named recipients: their identities, most recently used first, by person id, and
+    the contacts the platforms gave us for those identities, by ``(platform, key)``."""
+
+    identities: Mapping[int, list[Identity]] = field(default_factory=dict)
+    contacts: Mapping[tuple[str, str], Contact] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -165,17 +174,28 @@ class DeliveryWorker:
             return 0
         if self._busy_since is None:
             self._busy_since = self._last_report = time.monotonic()
-        # Who the batch's named recipients are and how to reach them, in one query rather than one a row.
-        named = {d.person_id for d in claimed if d.person_id is not None and _named(d)}
-        reach: dict[int, list[Identity]] = {}
-        if named:
-            async with self.store.transaction(read_only=True) as tx:
-                reach = await tx.directory.reachable(named)
+        reach = await self._reach(claimed)
         queues: dict[str, list[Delivery]] = {}
         for delivery in claimed:
             queues.setdefault(_recipient(delivery), []).append(delivery)
         await asyncio.gather(*(self._deliver_in_order(q, reach) for q in queues.values()))
         return len(claimed)
+
+    async def _reach(self, claimed: list[Delivery]) -> Reach:
+        """Who the batch's named recipients are and how to reach them, in two queries rather than a
+        transaction a row."""
+        named = {d.person_id for d in claimed if d.person_id is not None and _named(d)}
+        if not named:
+            return Reach()
+        async with self.store.transaction(read_only=True) as tx:
+            identities = await tx.directory.reachable(named)
+            wanted = {
+                (identity.platform, contact_key(identity))
+                for found in identities.values()
+                for identity in found
+                if identity.platform in self.senders
+            }
+            return Reach(identities, await tx.contacts.contacts_for(wanted))
 
     def _progress(self, remaining: int) -> Progress:
         since = self._busy_since if self._busy_since is not None else time.monotonic()
@@ -226,14 +246,12 @@ class DeliveryWorker:
             for waiting in waits:
                 waiting.cancel()
 
-    async def _deliver_in_order(
-        self, deliveries: list[Delivery], reach: Mapping[int, list[Identity]]
-    ) -> None:
+    async def _deliver_in_order(self, deliveries: list[Delivery], reach: Reach) -> None:
         for delivery in deliveries:
             async with self._slots:
                 await self._deliver(delivery, reach)
 
-    async def _deliver(self, delivery: Delivery, reach: Mapping[int, list[Identity]]) -> None:
+    async def _deliver(self, delivery: Delivery, reach: Reach) -> None:
         platform = "?"
         try:
             if delivery.replaces:
@@ -265,7 +283,7 @@ class DeliveryWorker:
             await self._retry(delivery, f"{type(exc).__name__}: {exc}", None, platform)
         await self._report_progress()
 
-    async def _address(self, delivery: Delivery, reach: Mapping[int, list[Identity]]) -> tuple[str, Address]:
+    async def _address(self, delivery: Delivery, reach: Reach) -> tuple[str, Address]:
         """The platform and address of a new message; ``reach`` holds named recipients' identities.
 
         The person behind a pseudonymous route is found only here, in memory, and never stored.
@@ -284,7 +302,7 @@ class DeliveryWorker:
             return platform, Address(channel=delivery.channel, thread_ref=thread_ref)
         identities: list[Identity] | None = None
         if _named(delivery):
-            identities = reach.get(delivery.person_id or 0)
+            identities = reach.identities.get(delivery.person_id or 0)
         elif delivery.route is not None:
             async with self.store.transaction(read_only=True) as tx:
                 person = self.pseudonymiser.resolve(delivery.route, await tx.directory.people())
@@ -295,7 +313,8 @@ class DeliveryWorker:
         wanted = [delivery.platform] if delivery.platform else list(self.senders)
         for identity in identities:  # most recently used first
             if identity.platform in wanted and identity.platform in self.senders:
-                return identity.platform, Address(identity=identity)
+                contact = reach.contacts.get((identity.platform, contact_key(identity)))
+                return identity.platform, Address(identity=identity, contact=contact)
         raise Undeliverable("the recipient has no account on a connected platform")
 
     async def _update(self, delivery: Delivery) -> tuple[str, str]:

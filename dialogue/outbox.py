@@ -79,6 +79,7 @@ class Address:
     identity: Identity | None = None
     channel: str | None = None  # logical channel name, e.g. "qa"; the sender maps it to its own id
     thread_ref: str | None = None  # platform ref of the thread's first message
+    contact: Contact | None = None  # how the platform lets us reach ``identity``, when already looked up
 
 
 class RetryLater(Exception):

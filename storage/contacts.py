@@ -3,6 +3,7 @@ so any replica can message anyone after a restart."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -33,6 +34,27 @@ class SqlContacts(Repo):
         if row is None:
             return None
         return Contact(row.platform, row.key, dict(row.data), row.reachable, row.updated_at)
+
+    async def contacts_for(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], Contact]:
+        """The contacts among ``wanted`` ``(platform, key)`` pairs that exist, reachable or not."""
+        if not wanted:
+            return {}
+        platforms, keys = {platform for platform, _ in wanted}, {key for _, key in wanted}
+        rows = await self.session.execute(
+            select(
+                ContactRow.platform,
+                ContactRow.key,
+                ContactRow.data,
+                ContactRow.reachable,
+                ContactRow.updated_at,
+            ).where(ContactRow.platform.in_(platforms), ContactRow.key.in_(keys))
+        )
+        pairs = set(wanted)
+        return {
+            (platform, key): Contact(platform, key, dict(data), reachable, updated_at)
+            for platform, key, data, reachable, updated_at in rows
+            if (platform, key) in pairs
+        }
 
     async def contacts(self, platform: str, *, prefix: str = "") -> list[Contact]:
         """The platform's reachable contacts whose key starts with ``prefix``, in key order."""

@@ -89,7 +89,7 @@ class TeamsSender:
         """Post ``message``; returns its reference (see :func:`make_ref`)."""
         activity = as_activity(message)
         if to.identity is not None:
-            return await self._to_person(to.identity, activity)
+            return await self._to_person(to.identity, activity, to.contact)
         if to.thread_ref:
             conversation = to.thread_ref  # replying into the thread's own conversation
         elif to.channel is not None and to.channel in self.channels:
@@ -110,8 +110,10 @@ class TeamsSender:
         except Exception as exc:  # msrest's errors, aiohttp's, or botbuilder's own
             raise _translate(exc) from exc
 
-    async def _to_person(self, who: Identity, activity: Activity) -> str:
-        known = await self.contact(contact_key(who))
+    async def _to_person(self, who: Identity, activity: Activity, known: Contact | None) -> str:
+        """Message a person: through the conversation reference we keep (``known`` when the outbox looked it
+        up with the rest of its batch), or in a new 1:1 chat."""
+        known = known or await self.contact(contact_key(who))
         if known is not None and not known.reachable:
             raise Undeliverable("the person removed the app from Teams")
         if known is not None:

@@ -58,3 +58,24 @@ async def test_contacts_are_listed_by_key_prefix_and_only_while_reachable(store:
     assert listed == ["team:t1:19:ops_1"]  # the removed team is left out, as are other tenants and platforms
     assert wildcard == ["team:t1%"]  # % and _ in a prefix are plain characters
     assert len(everything) == 4
+
+
+async def test_a_batch_of_contacts_is_found_by_platform_and_key_together(store: SqlStore) -> None:
+    ben = Identity("teams", "tenant-1", "29:ben")
+    async with store.transaction() as tx:
+        await tx.contacts.save_contact(Contact("teams", contact_key(AMIRA), REFERENCE), at=at(0))
+        await tx.contacts.save_contact(Contact("teams", contact_key(ben), {"b": 1}), at=at(0))
+        await tx.contacts.set_reachable("teams", contact_key(ben), False, at=at(1))
+        await tx.contacts.save_contact(Contact("slack", "channel:qa", {"c": 1}), at=at(0))
+
+    async with store.transaction(read_only=True) as tx:
+        found = await tx.contacts.contacts_for(
+            {("teams", contact_key(AMIRA)), ("teams", contact_key(ben)), ("slack", contact_key(AMIRA))}
+            | {("teams", "user:nobody:29:x")}
+        )
+        assert await tx.contacts.contacts_for(set()) == {}
+
+    # Only existing pairs: Amira has no Slack contact, though Slack and her key each exist on their own.
+    assert set(found) == {("teams", contact_key(AMIRA)), ("teams", contact_key(ben))}
+    assert found["teams", contact_key(AMIRA)].data == REFERENCE
+    assert not found["teams", contact_key(ben)].reachable  # reported, so the sender stops at once
