@@ -26,6 +26,7 @@ from dialogue.surveys import (
     Occurrence,
     OccurrenceKind,
     Recipient,
+    RunCounts,
     Survey,
     SurveyKind,
     Tally,
@@ -263,14 +264,26 @@ class SurveyRepo(Protocol):
         ...
 
     async def recipients(self, occurrence_id: int) -> list[Recipient]: ...
+    async def invited(self, occurrence_id: int) -> int:
+        """How many people the occurrence was sent to: ``len(recipients(...))`` without reading them."""
+        ...
+
     async def is_recipient(self, occurrence_id: int, person_id: int) -> Recipient | None: ...
     async def save_answer(self, answer: Answer) -> bool:
         """Insert or replace the answer for (occurrence, item, respondent); True if it was new."""
         ...
 
-    async def answers(self, occurrence_id: int) -> list[Answer]: ...
+    async def answers(self, occurrence_id: int, item_ids: Collection[int] | None = None) -> list[Answer]:
+        """The run's answers (to ``item_ids`` when given), by item, in respondent-key order."""
+        ...
+
     async def tallies(self, occurrence_id: int) -> dict[int, Tally]:
         """The run's numeric answers counted by item (items nobody answered with a number are absent)."""
+        ...
+
+    async def counts(self, occurrence_id: int) -> RunCounts:
+        """The run's distinct respondents, and its answers that have a number counted by item, team and
+        number, each group where its first answer comes in :meth:`answers` (see :class:`RunCounts`)."""
         ...
 
     async def answers_of(self, occurrence_id: int, respondent: str) -> list[Answer]: ...

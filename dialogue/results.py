@@ -13,7 +13,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from dialogue.surveys import Answer, ItemKind, Recipient, SurveyItem, Tally
+from dialogue.surveys import Answer, ItemKind, NumberCount, Recipient, RunCounts, SurveyItem, Tally
 
 K = TypeVar("K", bound=Hashable)
 
@@ -89,38 +89,96 @@ def option_labels(item: SurveyItem) -> list[tuple[str, str]]:
     return []
 
 
-def answer_value(item: SurveyItem, answer: Answer) -> str | None:
-    """The answer as an option value, or None when it was skipped or is free text."""
-    if item.kind.numeric or item.kind is ItemKind.CHOICE:
-        return None if answer.number is None else str(answer.number)
+def _value(item: SurveyItem, number: int) -> str:
+    """A numeric, choice or yes/no answer as an option value."""
     if item.kind is ItemKind.YES_NO:
-        return None if answer.number is None else ("yes" if answer.number else "no")
-    return None
+        return "yes" if number else "no"
+    return str(number)
 
 
-def figures(item: SurveyItem, label: str, answers: Sequence[Answer], withheld: str = "") -> Figures:
-    """Compute one group's figures (nothing but ``n`` when withheld)."""
+def figures(item: SurveyItem, label: str, n: int, numbers: Mapping[int, int], withheld: str = "") -> Figures:
+    """One group's figures from its ``n`` answers, ``numbers`` counting how many gave each number
+    (nothing but ``n`` when withheld)."""
     if withheld:
-        return Figures(label=label, n=len(answers), withheld=withheld)
-    values = [v for a in answers if (v := answer_value(item, a)) is not None]
-    tally = Counter(values)
-    counts = tuple((lbl, tally.get(value, 0)) for value, lbl in option_labels(item))
+        return Figures(label=label, n=n, withheld=withheld)
+    tally: Counter[str] = Counter()
+    for number, count in numbers.items():
+        tally[_value(item, number)] += count
+    counts = tuple((lbl, tally[value]) for value, lbl in option_labels(item))
     mean = enps = None
-    if item.kind.numeric and values:
-        numbers = [int(v) for v in values]
-        mean = round(sum(numbers) / len(numbers), 2)
+    given = sum(numbers.values())
+    if item.kind.numeric and given:
+        mean = round(sum(number * count for number, count in numbers.items()) / given, 2)
         if item.kind is ItemKind.ENPS:
-            promoters = sum(1 for x in numbers if x >= 9)
-            detractors = sum(1 for x in numbers if x <= 6)
-            enps = round(100 * (promoters - detractors) / len(numbers))
-    return Figures(label=label, n=len(answers), mean=mean, enps=enps, counts=counts)
+            promoters = sum(count for number, count in numbers.items() if number >= 9)
+            detractors = sum(count for number, count in numbers.items() if number <= 6)
+            enps = round(100 * (promoters - detractors) / given)
+    return Figures(label=label, n=n, mean=mean, enps=enps, counts=counts)
 
 
-def _given(item: SurveyItem, answer: Answer) -> bool:
-    """True unless the answer was a skip."""
-    if item.kind is ItemKind.TEXT:
-        return bool(answer.text)
-    return answer.number is not None
+def count_answers(answers: Sequence[Answer]) -> RunCounts:
+    """Count answers as :meth:`dialogue.ports.SurveyRepo.counts` does in the database, groups in the
+    order of their first answer."""
+    numbers = Counter((a.item_id, a.team_id, a.number) for a in answers if a.number is not None)
+    return RunCounts(
+        respondents=len({a.respondent for a in answers}),
+        numbers=tuple(
+            NumberCount(item_id, team_id, number, count)
+            for (item_id, team_id, number), count in numbers.items()
+        ),
+    )
+
+
+def summarise_counts(
+    *,
+    items: Sequence[SurveyItem],
+    invited: int,
+    counts: RunCounts,
+    texts: Sequence[Answer],
+    team_names: Mapping[int | None, str],
+    k: int,
+) -> RunResult:
+    """Results of a run from its counted answers, with every group under ``k`` (and any group that would
+    expose one) withheld. ``texts``: the answers to its free-text items (others are ignored)."""
+    numbers: dict[int, dict[int | None, Counter[int]]] = {}
+    for group in counts.numbers:
+        tally = numbers.setdefault(group.item_id, {}).setdefault(group.team_id, Counter())
+        tally[group.number] += group.count
+    written: dict[int, list[tuple[int | None, str]]] = {}
+    for answer in texts:
+        if answer.text:
+            written.setdefault(answer.item_id, []).append((answer.team_id, answer.text))
+    results: list[ItemResult] = []
+    for item in items:
+        # Teams in the order of their first answer, which sorting by label keeps among equal labels.
+        if item.kind is ItemKind.TEXT:
+            words = written.get(item.id, [])
+            by_team: dict[int | None, Counter[int]] = {}
+            sizes = dict(Counter(team for team, _ in words))
+        else:
+            words = []
+            by_team = numbers.get(item.id, {})
+            sizes = {team: sum(tally.values()) for team, tally in by_team.items()}
+        total = sum(sizes.values())
+        overall_reason = TOO_FEW.format(k=k) if total < k else ""
+        hidden = suppressed(sizes, k)
+        teams = tuple(
+            figures(item, team_names.get(team, OTHER_TEAMS), n, by_team.get(team, {}), hidden.get(team, ""))
+            for team, n in sorted(sizes.items(), key=lambda kv: team_names.get(kv[0], OTHER_TEAMS))
+        )
+        everyone: Counter[int] = Counter()
+        for tally in by_team.values():
+            everyone.update(tally)
+        results.append(
+            ItemResult(
+                item=item,
+                overall=figures(item, "Everyone", total, everyone, overall_reason),
+                teams=teams if len(teams) > 1 else (),
+                # Free text is shown only overall and only when enough people wrote some.
+                texts=tuple(sorted(text for _, text in words)) if not overall_reason else (),
+            )
+        )
+    return RunResult(invited=invited, responded=counts.respondents, items=tuple(results))
 
 
 def summarise(
@@ -131,35 +189,15 @@ def summarise(
     team_names: Mapping[int | None, str],
     k: int,
 ) -> RunResult:
-    """Results of a run, with every group under ``k`` (and any group that would expose one) withheld."""
-    responded = len({a.respondent for a in answers})
-    results: list[ItemResult] = []
-    for item in items:
-        given = [a for a in answers if a.item_id == item.id and _given(item, a)]
-        by_team: dict[int | None, list[Answer]] = {}
-        for answer in given:
-            by_team.setdefault(answer.team_id, []).append(answer)
-        overall_reason = TOO_FEW.format(k=k) if len(given) < k else ""
-        hidden = suppressed({team: len(group) for team, group in by_team.items()}, k)
-        teams = tuple(
-            figures(item, team_names.get(team, OTHER_TEAMS), group, hidden.get(team, ""))
-            for team, group in sorted(by_team.items(), key=lambda kv: team_names.get(kv[0], OTHER_TEAMS))
-        )
-        # Free text is shown only overall and only when enough people wrote some.
-        texts = (
-            tuple(a.text for a in given if a.text)
-            if item.kind is ItemKind.TEXT and not overall_reason
-            else ()
-        )
-        results.append(
-            ItemResult(
-                item=item,
-                overall=figures(item, "Everyone", given, overall_reason),
-                teams=teams if len(teams) > 1 else (),
-                texts=tuple(sorted(texts)),
-            )
-        )
-    return RunResult(invited=len(recipients), responded=responded, items=tuple(results))
+    """Results of a run from every one of its answers: :func:`summarise_counts` over :func:`count_answers`."""
+    return summarise_counts(
+        items=items,
+        invited=len(recipients),
+        counts=count_answers(answers),
+        texts=answers,
+        team_names=team_names,
+        k=k,
+    )
 
 
 def overall_from_tally(item: SurveyItem, tally: Tally | None, k: int) -> Figures:

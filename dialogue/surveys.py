@@ -113,3 +113,25 @@ class Tally:
     total: int
     promoters: int
     detractors: int
+
+
+@dataclass(frozen=True)
+class NumberCount:
+    """How many of a run's answers to one item, from one team, gave one number."""
+
+    item_id: int
+    team_id: int | None
+    number: int
+    count: int
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """A run's answers counted where they are stored: enough for every figure but free text.
+
+    ``numbers`` come in the order of each group's first answer (by respondent key, as answers are read)
+    within its item, so teams whose labels tie keep the order that reading every answer gives them.
+    """
+
+    respondents: int  # distinct respondent keys with any answer, a skip included
+    numbers: tuple[NumberCount, ...]  # answers with a number only: skips are not counted

@@ -8,7 +8,7 @@ key already names the person), so answers read back always have ``person_id=None
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +19,11 @@ from dialogue.directory import Audience
 from dialogue.surveys import (
     Answer,
     ItemKind,
+    NumberCount,
     Occurrence,
     OccurrenceKind,
     Recipient,
+    RunCounts,
     Survey,
     SurveyItem,
     SurveyKind,
@@ -305,6 +307,13 @@ class SqlSurveys(Repo):
         )
         return [Recipient(person_id, team_id) for person_id, team_id in rows]
 
+    async def invited(self, occurrence_id: int) -> int:
+        """How many people the occurrence was sent to, counted without reading them."""
+        invited = await self.session.scalar(
+            select(func.count()).select_from(RecipientRow).where(RecipientRow.occurrence_id == occurrence_id)
+        )
+        return invited or 0
+
     async def is_recipient(self, occurrence_id: int, person_id: int) -> Recipient | None:
         """The person's recipient record for this occurrence, if it was sent to them."""
         team = await self.session.execute(
@@ -347,8 +356,8 @@ class SqlSurveys(Repo):
         return False
 
     async def _answers(self, *conditions: SQLCoreOperations[bool]) -> list[Answer]:
-        # Plain columns, not ORM entities: results read every answer of a run (100,000 in a large
-        # organisation), and building an identity-mapped object for each is most of the cost.
+        # Plain columns, not ORM entities: a run can have 100,000 answers, and building an identity-mapped
+        # object for each is most of the cost of reading them.
         result = await self.session.execute(
             select(
                 AnswerRow.occurrence_id,
@@ -382,9 +391,34 @@ class SqlSurveys(Repo):
             for item_id, n, total, promoters, detractors in rows
         }
 
-    async def answers(self, occurrence_id: int) -> list[Answer]:
-        """Every answer of the run, by item, in respondent-key order (which says nothing of time)."""
-        return await self._answers(AnswerRow.occurrence_id == occurrence_id)
+    async def counts(self, occurrence_id: int) -> RunCounts:
+        """The run's answers counted by item, team and number in one GROUP BY, and its respondents."""
+        respondents = await self.session.scalar(
+            select(func.count(AnswerRow.respondent.distinct())).where(
+                AnswerRow.occurrence_id == occurrence_id
+            )
+        )
+        rows = await self.session.execute(
+            select(AnswerRow.item_id, AnswerRow.team_id, AnswerRow.number, func.count())
+            .where(AnswerRow.occurrence_id == occurrence_id, AnswerRow.number.is_not(None))
+            .group_by(AnswerRow.item_id, AnswerRow.team_id, AnswerRow.number)
+            # Each group where its first answer comes in `answers` (by the database's collation of keys),
+            # so that teams with the same label are listed as reading every answer lists them.
+            .order_by(AnswerRow.item_id, func.min(AnswerRow.respondent))
+        )
+        numbers = []
+        for item_id, team_id, number, count in rows:
+            assert number is not None  # skips are left out above
+            numbers.append(NumberCount(item_id, team_id, number, count))
+        return RunCounts(respondents or 0, tuple(numbers))
+
+    async def answers(self, occurrence_id: int, item_ids: Collection[int] | None = None) -> list[Answer]:
+        """Every answer of the run (to ``item_ids`` when given), by item, in respondent-key order (which
+        says nothing of time)."""
+        conditions = [AnswerRow.occurrence_id == occurrence_id]
+        if item_ids is not None:
+            conditions.append(AnswerRow.item_id.in_(item_ids))
+        return await self._answers(*conditions)
 
     async def answers_of(self, occurrence_id: int, respondent: str) -> list[Answer]:
         """One respondent's answers in the run, by item."""

@@ -13,7 +13,7 @@ from dialogue.formatting import day, plural, when, zone
 from dialogue.limits import PULSE_TEXT_MAX, clean_text
 from dialogue.messages import Choices, ChoiceStyle, Message, Option, Reply
 from dialogue.outbox import NewDelivery
-from dialogue.results import Figures, RunResult, overall_from_tally, summarise
+from dialogue.results import Figures, RunResult, overall_from_tally, summarise_counts
 from dialogue.surveys import (
     Answer,
     ItemKind,
@@ -360,10 +360,13 @@ async def close_run(env: Env, occurrence: Occurrence) -> Survey | None:
 async def run_result(env: Env, survey: Survey, occurrence: Occurrence) -> RunResult:
     """Results of one run under the minimum group size."""
     names: dict[int | None, str] = {team.id: team.name for team in await env.tx.directory.teams()}
-    return summarise(
+    # Counted in the database: only free text has to be read answer by answer.
+    written = [item.id for item in survey.items if item.kind is ItemKind.TEXT]
+    return summarise_counts(
         items=survey.items,
-        recipients=await env.tx.surveys.recipients(occurrence.id),
-        answers=await env.tx.surveys.answers(occurrence.id),
+        invited=await env.tx.surveys.invited(occurrence.id),
+        counts=await env.tx.surveys.counts(occurrence.id),
+        texts=await env.tx.surveys.answers(occurrence.id, written) if written else [],
         team_names=names,
         k=env.settings.min_group_size,
     )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dialogue.directory import Audience
-from dialogue.results import overall_from_tally, summarise
+from dialogue.results import OTHER_TEAMS, overall_from_tally, summarise, summarise_counts
 from dialogue.surveys import Answer, ItemKind, OccurrenceKind, Recipient, SurveyKind
 from storage import SqlStore
 from tests.storage.helpers import T0, at, person
@@ -199,6 +199,7 @@ async def test_recipients_and_answers(store: SqlStore) -> None:
         await tx.surveys.add_recipients(run.id, [])
     async with store.transaction() as tx:
         assert await tx.surveys.recipients(run.id) == [Recipient(amira.id, None), Recipient(ben.id, team.id)]
+        assert await tx.surveys.invited(run.id) == 2
         assert await tx.surveys.is_recipient(run.id, ben.id) == Recipient(ben.id, team.id)
         assert await tx.surveys.is_recipient(run.id, ben.id + 100) is None
         scale, choice, text = survey.items
@@ -212,6 +213,8 @@ async def test_recipients_and_answers(store: SqlStore) -> None:
         assert await tx.surveys.save_answer(other)
     async with store.transaction() as tx:
         assert await tx.surveys.answers(run.id) == [other, changed, words]
+        assert await tx.surveys.answers(run.id, [text.id, choice.id]) == [words]
+        assert await tx.surveys.answers(run.id, []) == []
         assert await tx.surveys.answers_of(run.id, "key-b") == [changed, words]
         assert await tx.surveys.answers_of(run.id, "nobody") == []
         assert await tx.surveys.respondents(run.id) == {"key-a", "key-b"}
@@ -300,3 +303,68 @@ async def test_tallies_give_the_same_overall_scores_as_reading_every_answer(
             result.overall.enps,
         )
     assert (full.items[0].overall.withheld == "") is (answered >= 5)
+
+
+@pytest.mark.parametrize("respondents", [0, 4, 12, 40])
+async def test_counts_give_the_same_results_as_reading_every_answer(
+    store: SqlStore, respondents: int
+) -> None:
+    # A run's results come from counts: they must be exactly what reading every answer gives, with skips,
+    # numbers out of range, stray texts and teams that share a label (whose order the counts must keep).
+    items = [
+        (ItemKind.SCALE, "How was your week?", ()),
+        (ItemKind.ENPS, "Recommend us?", ()),
+        (ItemKind.YES_NO, "Lunch?", ()),
+        (ItemKind.CHOICE, "Best day?", ("Mon", "Fri")),
+        (ItemKind.TEXT, "Anything else?", ()),
+    ]
+    rng = random.Random(respondents)
+    async with store.transaction() as tx:
+        teams = [
+            await tx.directory.upsert_team(name=name, parent_id=None)
+            for name in ("Red", "Blue", OTHER_TEAMS, "Green")
+        ]
+        survey = await tx.surveys.add_survey(**_survey_kwargs(items=items))
+        run = await tx.surveys.add_occurrence(
+            key="run",
+            kind=PULSE,
+            target_id=survey.id,
+            opens_at=T0,
+            closes_at=at(10),
+            remind_at=None,
+            schedule_id=None,
+        )
+        assert run is not None
+        for n in range(respondents):
+            # Keys of mixed case and punctuation, which collations order differently.
+            respondent = f"{rng.choice(['r', 'R', 'p:', 'a-'])}{n}"
+            team = rng.choice([None, *(t.id for t in teams)])
+            for item in survey.items:
+                if rng.random() < 0.2:
+                    continue
+                number = rng.choice([None, -1, 0, 1, 2, 3, 5, 6, 7, 9, 10, 12])
+                text = rng.choice([None, "", "more coffee", "fewer meetings"])
+                await tx.surveys.save_answer(
+                    Answer(run.id, item.id, respondent, team, number=number, text=text)
+                )
+        # Green is unknown here, so it is labelled as the team called "Other teams" and no team are.
+        names: dict[int | None, str] = {t.id: t.name for t in teams[:3]}
+        written = [item.id for item in survey.items if item.kind is ItemKind.TEXT]
+        counted = summarise_counts(
+            items=survey.items,
+            invited=0,
+            counts=await tx.surveys.counts(run.id),
+            texts=await tx.surveys.answers(run.id, written),
+            team_names=names,
+            k=5,
+        )
+        full = summarise(
+            items=survey.items, recipients=[], answers=await tx.surveys.answers(run.id), team_names=names, k=5
+        )
+
+    assert counted == full
+    if respondents == 40:  # what the order is kept for: teams shown under the same label
+        assert any(
+            sum(1 for f in result.teams if f.label == OTHER_TEAMS and not f.withheld) > 1
+            for result in full.items
+        )
