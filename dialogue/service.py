@@ -77,10 +77,8 @@ class Dialogue:
         """
         event = cleaned(event)
         try:
-            async with self._turns:
-                me = await self._whom(event)
-                async with self._unit() as env:
-                    return await self._dispatch(env, me, event)
+            async with self._turns, self._unit() as env:
+                return await self._dispatch(env, await self._whom(env, event), event)
         except Refusal as refusal:
             if isinstance(event, Submitted) and refusal.field:
                 return Reply(form_errors={refusal.field: refusal.message})
@@ -88,9 +86,8 @@ class Dialogue:
 
     async def overview(self, who: Identity, profile: Profile | None = None) -> tuple[Message, ...]:
         """The person's overview (App Home, a personal tab): their ideas, what to answer, open questions."""
-        me = await self._whom(Command(who, "", profile or Profile()))
         async with self._unit() as env:
-            return await home.overview(env, me)
+            return await home.overview(env, await self._whom(env, Command(who, "", profile or Profile())))
 
     async def command_as(self, handle: str, text: str) -> Reply:
         """Run one command line as the person with ``handle``, exactly as if they had typed it (roles
@@ -105,23 +102,23 @@ class Dialogue:
                 raise Refusal(f"{me.handle} is switched off, so cannot do this.")
             return await run_command(env, me, storable(text))
 
-    async def _whom(self, event: Event) -> Person:
-        """The person behind the event's identity; someone new is added as staff."""
+    async def _whom(self, env: Env, event: Event) -> Person:
+        """The person behind the event's identity; someone new is added as staff (in the event's unit of
+        work: a refused first event leaves no trace)."""
         who = event.who
-        async with self._unit() as env:
-            directory = env.tx.directory
-            person = await directory.person_by_identity(who)
-            if person is None and who.platform == "console":
-                person = await directory.person_by_handle(who.user_id)
-            if person is None:
-                name = event.profile.display_name or who.user_id
-                person = await directory.upsert_person(
-                    handle=await self._free_handle(env, name),
-                    display_name=name,
-                    time_zone=event.profile.time_zone or "UTC",
-                    roles={Role.STAFF},
-                )
-            await directory.add_identity(person.id, who)
+        directory = env.tx.directory
+        person = await directory.person_by_identity(who)
+        if person is None and who.platform == "console":
+            person = await directory.person_by_handle(who.user_id)
+        if person is None:
+            name = event.profile.display_name or who.user_id
+            person = await directory.upsert_person(
+                handle=await self._free_handle(env, name),
+                display_name=name,
+                time_zone=event.profile.time_zone or "UTC",
+                roles={Role.STAFF},
+            )
+        await directory.add_identity(person.id, who)
         if not person.active:
             raise Refusal("Your account here is switched off. Please ask your administrator.")
         return person

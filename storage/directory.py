@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from typing import Any
 
-from sqlalchemy import ScalarSelect, func, select, update
+from sqlalchemy import ColumnElement, Row, ScalarSelect, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from dialogue.directory import Person, Role, Team
 from dialogue.events import Identity
 from storage.models import IdentityRow, MembershipRow, PersonRoleRow, PersonRow, TeamRow
 from storage.sql import Repo
+
+_OTHER = aliased(IdentityRow)  # another identity of the same person, in subqueries
 
 
 def name_key(name: str) -> str:
@@ -31,6 +34,42 @@ def _person(row: PersonRow) -> Person:
         team_ids=tuple(m.team_id for m in row.memberships),
         active=row.active,
     )
+
+
+# The columns a Person is made of, one row per role and membership (a person has a few of each).
+_PERSON = select(
+    PersonRow.id,
+    PersonRow.handle,
+    PersonRow.display_name,
+    PersonRow.time_zone,
+    PersonRow.active,
+    PersonRoleRow.role,
+    MembershipRow.team_id,
+    MembershipRow.position,
+)
+
+
+def _people(rows: Iterable[Any]) -> list[Person]:
+    """People from rows of :data:`_PERSON`, in the order their first row comes."""
+    found: dict[int, tuple[Row[Any], set[Role], dict[int, int]]] = {}
+    for row in rows:
+        _, roles, teams = found.setdefault(row.id, (row, set(), {}))
+        if row.role is not None:
+            roles.add(Role(row.role))
+        if row.team_id is not None:
+            teams[row.team_id] = row.position
+    return [
+        Person(
+            id=row.id,
+            handle=row.handle,
+            display_name=row.display_name,
+            time_zone=row.time_zone,
+            roles=frozenset(roles),
+            team_ids=tuple(sorted(teams, key=teams.__getitem__)),
+            active=row.active,
+        )
+        for row, roles, teams in found.values()
+    ]
 
 
 def _team(row: TeamRow) -> Team:
@@ -59,18 +98,19 @@ class SqlDirectory(Repo):
         return _person(row) if row else None
 
     async def person_by_identity(self, identity: Identity) -> Person | None:
-        """The person this platform account belongs to."""
-        row = await self.session.scalar(
-            select(PersonRow)
-            .join(IdentityRow, IdentityRow.person_id == PersonRow.id)
+        """The person this platform account belongs to (one query: every event asks it)."""
+        rows = await self.session.execute(
+            _PERSON.join(IdentityRow, IdentityRow.person_id == PersonRow.id)
+            .outerjoin(PersonRoleRow, PersonRoleRow.person_id == PersonRow.id)
+            .outerjoin(MembershipRow, MembershipRow.person_id == PersonRow.id)
             .where(
                 IdentityRow.platform == identity.platform,
                 IdentityRow.tenant == identity.tenant,
                 IdentityRow.user_id == identity.user_id,
             )
-            .execution_options(populate_existing=True)
         )
-        return _person(row) if row else None
+        people = _people(rows)
+        return people[0] if people else None
 
     async def upsert_person(
         self, *, handle: str, display_name: str, time_zone: str, roles: Collection[Role]
@@ -119,18 +159,21 @@ class SqlDirectory(Repo):
         row.memberships = memberships
         await self.session.flush()
 
-    def _next_seen(self, person_id: int | ScalarSelect[int]) -> ScalarSelect[int]:
-        """One more than the person's most recent identity, so it sorts first."""
+    def _latest_seen(self, person_id: int | ScalarSelect[int]) -> ScalarSelect[int]:
+        """The ``seen`` of the person's most recent identity (0 when they have none)."""
         # An alias, so the subquery never correlates with the identities row being updated.
-        other = aliased(IdentityRow)
         return (
-            select(func.coalesce(func.max(other.seen), 0) + 1)
-            .where(other.person_id == person_id)
+            select(func.coalesce(func.max(_OTHER.seen), 0))
+            .where(_OTHER.person_id == person_id)
             .scalar_subquery()
         )
 
+    def _next_seen(self, person_id: int | ScalarSelect[int]) -> ColumnElement[int]:
+        """One more than the person's most recent identity, so it sorts first."""
+        return self._latest_seen(person_id) + 1
+
     async def add_identity(self, person_id: int, identity: Identity) -> None:
-        """Link an identity to the person (moving it if another person had it)."""
+        """Link an identity to the person (moving it if another person had it), as their most recent."""
         insert = self.insert(IdentityRow)
         seen = self._next_seen(person_id)
         await self.session.execute(
@@ -143,6 +186,11 @@ class SqlDirectory(Repo):
             ).on_conflict_do_update(
                 index_elements=[IdentityRow.platform, IdentityRow.tenant, IdentityRow.user_id],
                 set_={"person_id": person_id, "seen": seen},
+                # Every event links its identity: when it is already the person's most recent, no row
+                # changes (no write for the database to make).
+                where=or_(
+                    IdentityRow.person_id != person_id, IdentityRow.seen < self._latest_seen(person_id)
+                ),
             )
         )
 
