@@ -112,6 +112,7 @@ class FanoutResult:
     fake_cpu: float  # the platform process's CPU seconds, for comparison
     bot_rate: float | None  # the bot's configured pace, calls a second (None: unpaced)
     bot_burst: int | None
+    bot_window: tuple[int, float] | None  # the bot's own cap: at most n calls in any so many seconds
     limit_calls: int | None  # the fake's app-wide window: at most this many calls ...
     limit_window: float | None  # ... in any window this long (seconds)
     peak_in_window: int  # the most accepted calls the fake saw in any such window
@@ -503,6 +504,7 @@ async def _measure(
         fake_cpu=float(seen["cpu"]),
         bot_rate=limiter.rate,
         bot_burst=limiter.burst if limiter.rate else None,
+        bot_window=limiter.window if limiter.rate else None,
         limit_calls=int(window[0]) if window else None,
         limit_window=window[1] if window else None,
         peak_in_window=peak_in_window(seen["accepted"], window[1] if window else 1.0),
@@ -529,12 +531,17 @@ def pace_check(result: FanoutResult) -> str:
         return ""
     calls, window = result.limit_calls, result.limit_window
     rate = result.bot_rate or 0.0
-    # A token bucket lets through `burst` at once and then `rate` a second: burst + rate * window in a window.
+    # A token bucket lets through `burst` at once and then `rate` a second: burst + rate * window in a window,
+    # unless the bot also caps its calls in a window of the same length.
     allowed = (result.bot_burst or 0) + rate * window
+    capped = ""
+    if result.bot_window is not None and result.bot_window[1] == window:
+        allowed = min(allowed, result.bot_window[0])
+        capped = f" and at most {result.bot_window[0]} in any {window:g} s"
     verdict = "fits" if allowed <= calls else "EXCEEDS"
     return (
-        f"{result.platform}: the bot paces at {rate:g}/s with a burst of {result.bot_burst}, i.e. up to "
-        f"{allowed:g} calls in a {window:g} s window; the platform allows {calls}: {verdict} "
+        f"{result.platform}: the bot paces at {rate:g}/s with a burst of {result.bot_burst}{capped}, i.e. up "
+        f"to {allowed:g} calls in a {window:g} s window; the platform allows {calls}: {verdict} "
         f"({result.refused} 429s, peak {result.peak_in_window} accepted in any {window:g} s, "
         f"{result.early} early retries, {result.during_pause} calls during a Retry-After)."
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import os
 import socket
 from collections.abc import Mapping
@@ -38,6 +39,8 @@ TEAMS = "teams"
 # (storage.store.POOL_SIZE + POOL_OVERFLOW), so a burst waits its turn instead of timing out.
 EVENT_CONCURRENCY = 8
 PACE_MARGIN = 0.98  # share of a platform's published rate the outbox uses
+CATCH_UP = 2  # calls the outbox may make at once to catch up after falling behind its pace
+ARRIVAL_SLACK = 2  # calls a platform's window is left short by: sent calls may arrive closer together
 
 
 @dataclass
@@ -144,8 +147,12 @@ async def build_app(
         concurrency=concurrency,
         metrics=metrics,
         limiters={
-            SLACK: _rate_limiter(settings.slack_rate, slack_sender.MESSAGES_PER_SECOND),
-            TEAMS: _rate_limiter(settings.teams_rate, teams_sender.MESSAGES_PER_SECOND),
+            SLACK: _rate_limiter(
+                settings.slack_rate, slack_sender.MESSAGES_PER_SECOND, slack_sender.RATE_WINDOW
+            ),
+            TEAMS: _rate_limiter(
+                settings.teams_rate, teams_sender.MESSAGES_PER_SECOND, teams_sender.RATE_WINDOW
+            ),
         },
         conversation_limiters={
             SLACK: ConversationLimiter(slack_sender.CONVERSATION_LIMITS if settings.slack_rate != 0 else ()),
@@ -169,9 +176,15 @@ async def build_app(
     )
 
 
-def _rate_limiter(configured: int | None, published: int) -> RateLimiter:
-    """The platform's pace: as configured, else its published limit; 0 turns pacing off."""
+def _rate_limiter(configured: int | None, published: int, window: float) -> RateLimiter:
+    """The platform's pace: as configured, else its published limit; 0 turns pacing off.
+
+    Evenly spaced, a little under the limit, and never more in the platform's ``window`` seconds than that
+    share of it: platforms count calls in sliding windows, and calls sent exactly at the limit arrive a
+    little closer together sometimes, drawing a 429 that pauses all.
+    """
     rate = published if configured is None else configured
-    # Evenly spaced, a little under the limit: platforms count calls in sliding windows, so a burst (or
-    # calls sent exactly at the limit, arriving a little closer together) would draw a 429 that pauses all.
-    return RateLimiter(rate * PACE_MARGIN or None, burst=1)
+    if not rate:
+        return RateLimiter(None)
+    most = max(1, min(math.floor(rate * window * PACE_MARGIN), math.floor(rate * window) - ARRIVAL_SLACK))
+    return RateLimiter(rate * PACE_MARGIN, burst=CATCH_UP, window=(most, window))

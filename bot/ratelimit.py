@@ -8,9 +8,16 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
+TIME_EPSILON = 1e-9  # a wait (in seconds) or a token short by this much is float rounding, not a shortfall
+
 
 class RateLimiter:
     """At most ``rate`` calls per second on average (bursts up to ``burst``); ``rate=None`` means no limit.
+
+    ``window`` ``(n, seconds)``: besides, never more than ``n`` calls in any ``seconds``, as platforms count.
+    A bucket alone must either refuse to catch up after a late call (``burst=1``: the time is lost, and a
+    fan-out falls behind the limit) or let a catch-up overfill a platform's window; with the window cap it
+    can catch up as far as the window allows.
 
     :meth:`pause` holds every caller until the platform's ``Retry-After`` has passed, so one
     429 slows the whole platform rather than each message discovering it separately.
@@ -21,13 +28,18 @@ class RateLimiter:
         rate: float | None = None,
         *,
         burst: int = 1,
+        window: tuple[int, float] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if rate is not None and rate <= 0:
             raise ValueError("rate must be positive (or None for no limit)")
+        if window is not None and (window[0] < 1 or window[1] <= 0):
+            raise ValueError("a window needs at least one call and a positive length")
         self.rate = rate
         self.burst = max(1, burst)
+        self.window = window
+        self._recent: deque[float] = deque(maxlen=window[0] if window else 1)
         self._monotonic = monotonic
         self._sleep = sleep
         self._tokens = float(self.burst)
@@ -49,10 +61,16 @@ class RateLimiter:
                     continue
                 if self.rate is None:
                     return
+                if self.window and len(self._recent) == self.window[0]:
+                    full = self._recent[0] + self.window[1] - now  # until the oldest call leaves the window
+                    if full > TIME_EPSILON:
+                        await self._sleep(full)
+                        continue
                 self._tokens = min(float(self.burst), self._tokens + (now - self._stamp) * self.rate)
                 self._stamp = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                if self._tokens >= 1 - TIME_EPSILON:
+                    self._tokens = max(0.0, self._tokens - 1)
+                    self._recent.append(now)
                     return
                 await self._sleep((1 - self._tokens) / self.rate)
 

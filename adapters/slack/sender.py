@@ -39,6 +39,7 @@ TRANSIENT_WAIT = 5.0  # seconds, for server errors and network trouble that carr
 # messages per minute" across a workspace (https://api.slack.com/methods/chat.postMessage#rate_limiting).
 CONVERSATION_LIMITS = ((1, 1.0),)
 MESSAGES_PER_SECOND = 10  # 600 a minute: "several hundred"; a 429 pauses every worker anyway
+RATE_WINDOW = 60.0  # seconds: Slack counts per minute
 
 
 TokenLookup = Callable[[str], Awaitable[str | None]]  # workspace (team) id -> its bot token, if installed

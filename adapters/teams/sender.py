@@ -35,6 +35,7 @@ TRANSIENT_WAIT = 5.0  # seconds, for server errors and network trouble that carr
 # per bot per conversation 7 in 1 s, 8 in 2 s, 60 in 30 s, 1800 in an hour; per app per tenant 50 a second.
 CONVERSATION_LIMITS = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
 MESSAGES_PER_SECOND = 50
+RATE_WINDOW = 1.0  # seconds: Teams counts per second
 
 ContactLookup = Callable[[str], Awaitable[Contact | None]]
 Remember = Callable[[Identity, dict[str, Any]], Awaitable[None]]

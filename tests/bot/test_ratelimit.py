@@ -36,6 +36,30 @@ async def test_calls_are_spaced_to_the_rate_after_the_burst() -> None:
     assert stamps == pytest.approx([0.0, 0.0, 0.5, 1.0, 1.5, 2.0])
 
 
+async def _stamps(calls: int, late: float = 0.0) -> list[float]:
+    """When each of ``calls`` got through a 10/s limiter that may catch up 4 and allows 10 in any second."""
+    time = FakeTime()
+    limiter = RateLimiter(10.0, burst=4, window=(10, 1.0), monotonic=time.monotonic, sleep=time.sleep)
+    stamps = []
+    for n in range(calls):
+        if n == calls // 2:
+            time.now += late  # the caller was busy elsewhere for a while
+        await limiter.acquire()
+        stamps.append(time.now)
+    return stamps
+
+
+@pytest.mark.parametrize("late", [0.0, 0.15, 0.35])
+async def test_a_late_caller_catches_up_without_overfilling_the_platforms_window(late: float) -> None:
+    on_time = await _stamps(60)
+    stamps = await _stamps(60, late)
+
+    # Never more than 10 in any 1 s, as the platform counts...
+    assert max(sum(1 for s in stamps if start <= s < start + 1.0) for start in stamps) <= 10
+    # ...yet the time lost is made up: 60 calls end when they would have without the delay.
+    assert stamps[-1] == pytest.approx(on_time[-1])
+
+
 async def test_a_pause_holds_every_call_until_retry_after_has_passed() -> None:
     time = FakeTime()
     limiter = RateLimiter(None, monotonic=time.monotonic, sleep=time.sleep)
