@@ -49,7 +49,7 @@ _PERSON = select(
 )
 
 
-def _people(rows: Iterable[Any]) -> list[Person]:
+def _people_from(rows: Iterable[Any]) -> list[Person]:
     """People from rows of :data:`_PERSON`, in the order their first row comes."""
     found: dict[int, tuple[Row[Any], set[Role], dict[int, int]]] = {}
     for row in rows:
@@ -85,31 +85,32 @@ class SqlDirectory(Repo):
 
     async def get_person(self, person_id: int) -> Person | None:
         """The person with this id, active or not."""
-        row = await self._row(person_id)
-        return _person(row) if row else None
+        people = await self._people(PersonRow.id == person_id)
+        return people[0] if people else None
 
     async def person_by_handle(self, handle: str) -> Person | None:
         """Case-insensitive lookup by handle."""
-        row = await self.session.scalar(
-            select(PersonRow)
-            .where(PersonRow.handle_key == name_key(handle))
-            .execution_options(populate_existing=True)
+        people = await self._people(PersonRow.handle_key == name_key(handle))
+        return people[0] if people else None
+
+    async def _people(self, *conditions: ColumnElement[bool]) -> list[Person]:
+        """People matching ``conditions``, ordered by id, with roles and teams, in one query."""
+        rows = await self.session.execute(
+            _PERSON.outerjoin(PersonRoleRow, PersonRoleRow.person_id == PersonRow.id)
+            .outerjoin(MembershipRow, MembershipRow.person_id == PersonRow.id)
+            .where(*conditions)
+            .order_by(PersonRow.id)
         )
-        return _person(row) if row else None
+        return _people_from(rows)
 
     async def person_by_identity(self, identity: Identity) -> Person | None:
         """The person this platform account belongs to (one query: every event asks it)."""
-        rows = await self.session.execute(
-            _PERSON.join(IdentityRow, IdentityRow.person_id == PersonRow.id)
-            .outerjoin(PersonRoleRow, PersonRoleRow.person_id == PersonRow.id)
-            .outerjoin(MembershipRow, MembershipRow.person_id == PersonRow.id)
-            .where(
-                IdentityRow.platform == identity.platform,
-                IdentityRow.tenant == identity.tenant,
-                IdentityRow.user_id == identity.user_id,
-            )
+        owner = select(IdentityRow.person_id).where(
+            IdentityRow.platform == identity.platform,
+            IdentityRow.tenant == identity.tenant,
+            IdentityRow.user_id == identity.user_id,
         )
-        people = _people(rows)
+        people = await self._people(PersonRow.id == owner.scalar_subquery())
         return people[0] if people else None
 
     async def upsert_person(
@@ -276,22 +277,12 @@ class SqlDirectory(Repo):
 
     async def people(self, *, team_ids: Collection[int] | None = None) -> list[Person]:
         """Active people, ordered by id; only members of ``team_ids`` when given."""
-        query = select(PersonRow).where(PersonRow.active.is_(True))
-        if team_ids is not None:
-            members = select(MembershipRow.person_id).where(MembershipRow.team_id.in_(list(team_ids)))
-            query = query.where(PersonRow.id.in_(members))
-        rows = await self.session.scalars(
-            query.order_by(PersonRow.id).execution_options(populate_existing=True)
-        )
-        return [_person(row) for row in rows]
+        if team_ids is None:
+            return await self._people(PersonRow.active.is_(True))
+        members = select(MembershipRow.person_id).where(MembershipRow.team_id.in_(list(team_ids)))
+        return await self._people(PersonRow.active.is_(True), PersonRow.id.in_(members))
 
     async def people_with_role(self, role: Role) -> list[Person]:
         """Active people holding ``role``, ordered by id."""
         holders = select(PersonRoleRow.person_id).where(PersonRoleRow.role == Role(role).value)
-        rows = await self.session.scalars(
-            select(PersonRow)
-            .where(PersonRow.active.is_(True), PersonRow.id.in_(holders))
-            .order_by(PersonRow.id)
-            .execution_options(populate_existing=True)
-        )
-        return [_person(row) for row in rows]
+        return await self._people(PersonRow.active.is_(True), PersonRow.id.in_(holders))
