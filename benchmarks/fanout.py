@@ -53,7 +53,7 @@ from sqlalchemy import insert, text
 
 from adapters.slack import sender as slack_sender
 from adapters.teams import sender as teams_sender
-from bot.bootstrap import App, build_app
+from bot.bootstrap import App, build_app, settle
 from bot.cli import check_cron
 from bot.settings import Settings, SlackSettings, TeamsSettings
 from dialogue.directory_import import import_directory
@@ -659,6 +659,7 @@ def main(argv: Sequence[str] | None = None) -> list[FanoutResult]:
             args.serve_fake, [float(x) for x in args.fake_limits.split(",")] if args.fake_limits else None
         )
         return []
+    settle()  # as `nextpractice serve` does (there after building the bot; here the code is most of it)
     return asyncio.run(main_async(args))
 
 

@@ -40,7 +40,7 @@ from adapters.console import (
     script_handles,
 )
 from adapters.teams import TEAMS_PATH, messages_route
-from bot.bootstrap import CONSOLE, App, build_app, database_url, migrate
+from bot.bootstrap import CONSOLE, App, build_app, database_url, migrate, settle
 from bot.clock import MovableClock, SystemClock
 from bot.console_host import AppConsoleHost
 from bot.delivery import PROGRESS_SECONDS, Progress, duration
@@ -887,6 +887,7 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
     async with _open(settings) as app:
         print(f"Database: {_safe_url(app.database_url)}")
         print(f"Sending through: {', '.join(sorted(app.senders))}")
+        settle()
         for line in await _schedules(app.store) or ["none yet (load them with: nextpractice programme load)"]:
             print(f"Schedule: {line}")
         stop = asyncio.Event()
