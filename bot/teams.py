@@ -47,8 +47,15 @@ def build_teams(
     adapter = make_adapter(configuration)
 
     async def remember(who: Identity, reference: dict[str, Any]) -> None:
+        # Every turn brings the person's reference, nearly always the one kept already: compare before
+        # writing, as a read does not queue for SQLite's one writer.
+        key = contact_key(who)
+        async with store.transaction(read_only=True) as tx:
+            kept = await tx.contacts.contact(PLATFORM, key)
+        if kept is not None and kept.reachable and kept.data == reference:
+            return
         async with store.transaction() as tx:
-            await tx.contacts.save_contact(Contact(PLATFORM, contact_key(who), reference), at=clock.now())
+            await tx.contacts.save_contact(Contact(PLATFORM, key, reference), at=clock.now())
 
     async def forget(who: Identity) -> None:
         async with store.transaction() as tx:
