@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from dialogue.directory import Audience
+from dialogue.ports import Repositories
 from dialogue.results import OTHER_TEAMS, overall_from_tally, summarise, summarise_counts
-from dialogue.surveys import Answer, ItemKind, OccurrenceKind, Recipient, SurveyKind
+from dialogue.surveys import Answer, ItemKind, Occurrence, OccurrenceKind, Recipient, SurveyKind
 from storage import SqlStore
 from tests.storage.helpers import T0, at, person
 
@@ -36,6 +37,21 @@ def _survey_kwargs(**changes: Any) -> dict[str, Any]:
     }
     kwargs.update(changes)
     return kwargs
+
+
+async def _run(tx: Repositories, survey_id: int) -> Occurrence:
+    """A run of the survey, open from T0 for ten minutes."""
+    run = await tx.surveys.add_occurrence(
+        key="run",
+        kind=PULSE,
+        target_id=survey_id,
+        opens_at=T0,
+        closes_at=at(10),
+        remind_at=None,
+        schedule_id=None,
+    )
+    assert run is not None
+    return run
 
 
 async def test_survey_definition_is_replaced_by_name_keeping_item_ids_by_position(store: SqlStore) -> None:
@@ -225,16 +241,7 @@ async def test_answers_of_a_named_survey_keep_only_the_respondent_key(store: Sql
     async with store.transaction() as tx:
         amira = await person(tx, "amira")
         survey = await tx.surveys.add_survey(**_survey_kwargs(anonymous=False))
-        run = await tx.surveys.add_occurrence(
-            key="run",
-            kind=PULSE,
-            target_id=survey.id,
-            opens_at=T0,
-            closes_at=at(10),
-            remind_at=None,
-            schedule_id=None,
-        )
-        assert run is not None
+        run = await _run(tx, survey.id)
         key = f"person:{amira.id}"
         await tx.surveys.save_answer(
             Answer(run.id, survey.items[0].id, key, None, number=3, person_id=amira.id)
@@ -246,16 +253,7 @@ async def test_answers_of_a_named_survey_keep_only_the_respondent_key(store: Sql
 async def test_removing_items_removes_their_answers(store: SqlStore) -> None:
     async with store.transaction() as tx:
         survey = await tx.surveys.add_survey(**_survey_kwargs())
-        run = await tx.surveys.add_occurrence(
-            key="run",
-            kind=PULSE,
-            target_id=survey.id,
-            opens_at=T0,
-            closes_at=at(10),
-            remind_at=None,
-            schedule_id=None,
-        )
-        assert run is not None
+        run = await _run(tx, survey.id)
         for item in survey.items:
             await tx.surveys.save_answer(Answer(run.id, item.id, "k", None, number=1))
         shorter = await tx.surveys.add_survey(**_survey_kwargs(items=ITEMS[:1]))
@@ -272,16 +270,7 @@ async def test_tallies_give_the_same_overall_scores_as_reading_every_answer(
     rng = random.Random(answered)
     async with store.transaction() as tx:
         survey = await tx.surveys.add_survey(**_survey_kwargs(items=items))
-        run = await tx.surveys.add_occurrence(
-            key="run",
-            kind=PULSE,
-            target_id=survey.id,
-            opens_at=T0,
-            closes_at=at(10),
-            remind_at=None,
-            schedule_id=None,
-        )
-        assert run is not None
+        run = await _run(tx, survey.id)
         scale, enps = survey.items
         for n in range(answered):
             await tx.surveys.save_answer(Answer(run.id, scale.id, f"r{n}", None, number=rng.randint(1, 5)))
@@ -325,16 +314,7 @@ async def test_counts_give_the_same_results_as_reading_every_answer(
             for name in ("Red", "Blue", OTHER_TEAMS, "Green")
         ]
         survey = await tx.surveys.add_survey(**_survey_kwargs(items=items))
-        run = await tx.surveys.add_occurrence(
-            key="run",
-            kind=PULSE,
-            target_id=survey.id,
-            opens_at=T0,
-            closes_at=at(10),
-            remind_at=None,
-            schedule_id=None,
-        )
-        assert run is not None
+        run = await _run(tx, survey.id)
         for n in range(respondents):
             # Keys of mixed case and punctuation, which collations order differently.
             respondent = f"{rng.choice(['r', 'R', 'p:', 'a-'])}{n}"
