@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, TypeVar
 
@@ -22,6 +23,10 @@ class Profile:
 
     display_name: str = ""
     time_zone: str = ""
+
+
+# Fetches someone's profile from their platform (a Slack API call): the core calls it only for a stranger.
+ProfileLookup = Callable[[], Awaitable[Profile]]
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from dialogue.anonymity import Pseudonymiser
@@ -21,6 +22,7 @@ from dialogue.events import (
     Event,
     Identity,
     Profile,
+    ProfileLookup,
     Said,
     Submitted,
     ThreadReply,
@@ -40,6 +42,11 @@ from dialogue.surveys import OccurrenceKind
 from dialogue.text import t
 
 GREETINGS = {"hi", "hello", "hey", "hiya", "morning", "good morning", "afternoon"}
+_T = TypeVar("_T")
+
+
+class _Stranger(Exception):
+    """The event comes from someone not met yet whose profile is still to be fetched (nothing written)."""
 
 
 class Dialogue:
@@ -70,24 +77,48 @@ class Dialogue:
         async with self.store.transaction() as tx:
             yield Env(tx=tx, now=self.clock.now(), settings=self.settings, anon=self.pseudonymiser)
 
-    async def handle(self, event: Event) -> Reply:
+    async def handle(self, event: Event, fetch_profile: ProfileLookup | None = None) -> Reply:
         """Answer one inbound event; proactive messages to others go to the outbox.
 
-        A refusal rolls the whole event back, so bad input changes nothing.
+        A refusal rolls the whole event back, so bad input changes nothing. ``fetch_profile`` gets the
+        person's profile from their platform; it is called, outside any transaction, only for someone the
+        core has not met (who is then created with it), so known people cost no platform call.
         """
-        event = cleaned(event)
         try:
-            async with self._turns, self._unit() as env:
-                return await self._dispatch(env, await self._whom(env, event), event)
+            return await self._met(fetch_profile, event, self._handle)
         except Refusal as refusal:
             if isinstance(event, Submitted) and refusal.field:
                 return Reply(form_errors={refusal.field: refusal.message})
             return Reply(messages=(Message(t(refusal.message)),))
 
-    async def overview(self, who: Identity, profile: Profile | None = None) -> tuple[Message, ...]:
+    async def _handle(self, event: Event, may_create: bool) -> Reply:
+        async with self._turns, self._unit() as env:
+            return await self._dispatch(env, await self._whom(env, event, may_create), event)
+
+    async def overview(
+        self, who: Identity, profile: Profile | None = None, fetch_profile: ProfileLookup | None = None
+    ) -> tuple[Message, ...]:
         """The person's overview (App Home, a personal tab): their ideas, what to answer, open questions."""
-        async with self._unit() as env:
-            return await home.overview(env, await self._whom(env, Command(who, "", profile or Profile())))
+
+        async def run(event: Event, may_create: bool) -> tuple[Message, ...]:
+            async with self._unit() as env:
+                return await home.overview(env, await self._whom(env, event, may_create))
+
+        return await self._met(fetch_profile, Command(who, "", profile or Profile()), run)
+
+    @staticmethod
+    async def _met(
+        fetch_profile: ProfileLookup | None, event: Event, run: Callable[[Event, bool], Awaitable[_T]]
+    ) -> _T:
+        """``run(event, may_create)``. With ``fetch_profile``, the first run may not create anyone; for a
+        new person their profile is fetched and the event run again with it."""
+        event = cleaned(event)
+        if fetch_profile is None:
+            return await run(event, True)
+        try:
+            return await run(event, False)
+        except _Stranger:
+            return await run(cleaned(replace(event, profile=await fetch_profile())), True)
 
     async def command_as(self, handle: str, text: str) -> Reply:
         """Run one command line as the person with ``handle``, exactly as if they had typed it (roles
@@ -102,14 +133,16 @@ class Dialogue:
                 raise Refusal(f"{me.handle} is switched off, so cannot do this.")
             return await run_command(env, me, storable(text))
 
-    async def _whom(self, env: Env, event: Event) -> Person:
+    async def _whom(self, env: Env, event: Event, may_create: bool) -> Person:
         """The person behind the event's identity; someone new is added as staff (in the event's unit of
-        work: a refused first event leaves no trace)."""
+        work: a refused first event leaves no trace) if ``may_create``, else :class:`_Stranger` is raised."""
         who = event.who
         directory = env.tx.directory
         person = await directory.person_by_identity(who)
         if person is None and who.platform == "console":
             person = await directory.person_by_handle(who.user_id)
+        if person is None and not may_create:
+            raise _Stranger
         if person is None:
             name = event.profile.display_name or who.user_id
             person = await directory.upsert_person(

@@ -7,10 +7,11 @@ signature and timestamp before any listener runs.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -29,7 +30,17 @@ from adapters.slack.render import (
     message_payload,
 )
 from adapters.slack.sender import make_ref
-from dialogue.events import Chose, Command, Event, Identity, Profile, Said, Submitted, ThreadReply
+from dialogue.events import (
+    Chose,
+    Command,
+    Event,
+    Identity,
+    Profile,
+    ProfileLookup,
+    Said,
+    Submitted,
+    ThreadReply,
+)
 from dialogue.messages import Message, Reply
 from dialogue.text import t
 
@@ -47,8 +58,9 @@ SLASH_COMMANDS: dict[str, str] = {
 ANY = re.compile(".*")
 NOT_DONE = "Sorry, something went wrong on our side and that was not saved. Please try again in a minute."
 
-Handler = Callable[[Event], Awaitable[Reply]]
-Overview = Callable[[Identity, Profile], Awaitable[tuple[Message, ...]]]
+# Both take a lookup of the person's Slack profile, which the core calls only for someone it has not met.
+Handler = Callable[[Event, ProfileLookup | None], Awaitable[Reply]]
+Overview = Callable[[Identity, Profile | None, ProfileLookup | None], Awaitable[tuple[Message, ...]]]
 ThreadLookup = Callable[
     [str], Awaitable[str | None]
 ]  # "channel:ts" of a thread's root -> the core's thread key
@@ -57,7 +69,7 @@ FirstTime = Callable[[str], Awaitable[bool]]  # records an event id; False if it
 
 @dataclass
 class SlackContext:
-    """What the listeners need besides Bolt: the core, lookups in its store, and a profile cache."""
+    """What the listeners need besides Bolt: the core and lookups in its store."""
 
     handle: Handler
     overview: Overview
@@ -65,7 +77,6 @@ class SlackContext:
     first_time: FirstTime
     qa_channel_id: str | None = None
     multi_workspace: bool = False  # message references then carry the workspace (see sender.make_ref)
-    profiles: dict[str, Profile] = field(default_factory=dict)
 
 
 def identity(team_id: str | None, user_id: str) -> Identity:
@@ -88,31 +99,24 @@ def create_app(
     app = AsyncApp(client=client, signing_secret=signing_secret, **dict(app_options or {}))
     app.use(_OnlyOnce(context.first_time))
 
-    async def handle(event: Event) -> Reply:
+    async def handle(event: Event, client: AsyncWebClient) -> Reply:
         """The core's reply, or, when the core fails (its database unreachable), one saying so: Slack
         has had its ack and will not send the request again, so the person must know to."""
         try:
-            return await context.handle(event)
+            return await context.handle(event, functools.partial(profile, client, event.who.user_id))
         except Exception as exc:
             # Only the type: the message may quote what an anonymous author wrote.
             log.error("the core failed on a Slack %s: %s", type(event).__name__, type(exc).__name__)
             return Reply(messages=(Message(t(NOT_DONE)),))
 
     async def profile(client: AsyncWebClient, user_id: str) -> Profile:
-        # Asked once per person per process: the core uses it only to create someone it has not met.
-        if user_id not in context.profiles:
-            try:
-                info = (await client.users_info(user=user_id)).get("user") or {}
-            except SlackApiError:
-                info = {}
-            real = (
-                (info.get("profile") or {}).get("real_name")
-                or info.get("real_name")
-                or info.get("name")
-                or ""
-            )
-            context.profiles[user_id] = Profile(display_name=str(real), time_zone=str(info.get("tz") or ""))
-        return context.profiles[user_id]
+        # Asked only for someone the core has not met (users.info is rate limited: Tier 4).
+        try:
+            info = (await client.users_info(user=user_id)).get("user") or {}
+        except SlackApiError:
+            info = {}
+        real = (info.get("profile") or {}).get("real_name") or info.get("real_name") or info.get("name") or ""
+        return Profile(display_name=str(real), time_zone=str(info.get("tz") or ""))
 
     async def post_replies(client: AsyncWebClient, channel: str, reply: Reply) -> None:
         for message in reply.messages:
@@ -129,9 +133,7 @@ def create_app(
         name = SLASH_COMMANDS.get(str(body.get("command", "")), "")
         text = f"{name} {body.get('text', '')}".strip() if name else str(body.get("text", "")).strip()
         user_id = str(body["user_id"])
-        reply = await handle(
-            Command(identity(body.get("team_id"), user_id), text or "help", await profile(client, user_id))
-        )
+        reply = await handle(Command(identity(body.get("team_id"), user_id), text or "help"), client)
         await open_form(client, body.get("trigger_id"), reply)
         for message in reply.messages:
             await respond(response_type="ephemeral", **message_payload(message))
@@ -152,7 +154,7 @@ def create_app(
         kind, ref, value = decode_action(str(action.get("action_id", "")), _action_value(action))
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id")
         who = identity(team, user_id)
-        reply = await handle(Chose(who, kind, ref, value, await profile(client, user_id)))
+        reply = await handle(Chose(who, kind, ref, value), client)
         await open_form(client, body.get("trigger_id"), reply)
         container = body.get("container") or {}
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or user_id)
@@ -179,9 +181,7 @@ def create_app(
         user_id = str(body["user"]["id"])
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id")
         values = form_values((view.get("state") or {}).get("values") or {})
-        reply = await handle(
-            Submitted(identity(team, user_id), form, ref, values, await profile(client, user_id))
-        )
+        reply = await handle(Submitted(identity(team, user_id), form, ref, values), client)
         if reply.form_errors:
             await ack(response_action="errors", errors=form_errors(reply.form_errors))
             return
@@ -196,13 +196,13 @@ def create_app(
         who = identity(body.get("team_id") or event.get("team"), user_id)
         channel, thread_ts = str(event.get("channel", "")), event.get("thread_ts")
         if event.get("channel_type") == "im":
-            reply = await handle(Said(who, text, await profile(client, user_id)))
+            reply = await handle(Said(who, text), client)
             await post_replies(client, channel, reply)
         elif channel == context.qa_channel_id and thread_ts and thread_ts != event.get("ts"):
             team = str(who.tenant) if context.multi_workspace else ""
             thread = await context.thread_of(make_ref(channel, str(thread_ts), team))
             if thread is not None:
-                reply = await handle(ThreadReply(who, thread, text, await profile(client, user_id)))
+                reply = await handle(ThreadReply(who, thread, text), client)
                 for message in reply.messages:
                     await client.chat_postEphemeral(channel=channel, user=user_id, **message_payload(message))
 
@@ -211,7 +211,8 @@ def create_app(
         if event.get("tab") not in (None, "home"):
             return
         user_id = str(event["user"])
-        parts = await context.overview(identity(body.get("team_id"), user_id), await profile(client, user_id))
+        lookup = functools.partial(profile, client, user_id)
+        parts = await context.overview(identity(body.get("team_id"), user_id), None, lookup)
         await client.views_publish(user_id=user_id, view=home_view(parts))
 
     return app

@@ -17,7 +17,7 @@ from aiohttp import web
 from adapters.slack.render import encode_action
 from bot.server import web_app
 from tests.reference import SLACK_PAYLOADS
-from tests.slack.fake_api import FakeSlack
+from tests.slack.fake_api import FakeSlack, make_member
 from tests.slack.harness import SlackBot, signed_headers, slack_bot, wait_for
 
 PAYLOADS = SLACK_PAYLOADS
@@ -106,6 +106,21 @@ async def test_a_direct_message_is_answered_and_a_retried_event_counts_once(serv
     assert await served.count("ideas") == 1
     assert served.posted("chat.postMessage")[0]["channel"] == "D111"
     assert served.fake.violations == []
+
+
+async def test_slack_is_asked_who_someone_is_only_the_first_time_they_write(served: SlackBot) -> None:
+    served.fake.members.append(make_member("W333", "Cara Diaz", tz="Europe/London"))
+
+    await served.post(dm_event("idea Label the key safes", event_id="Ev1"))  # Amira, in the directory
+    await served.post(dm_event("idea Share the rota a week earlier", event_id="Ev2", user="W333"))
+    await wait_for(lambda: len(served.posted("chat.postMessage")) == 2)
+    await served.post(dm_event("idea Rota reminders by text", event_id="Ev3", user="W333"))
+
+    await wait_for(lambda: len(served.posted("chat.postMessage")) == 3)
+    assert await served.count("ideas") == 3
+    # users.info is rate limited (Tier 4): a pulse answered by thousands must not ask it for each tap.
+    assert [call["user"] for call in served.fake.calls_to("users.info")] == ["W333"]
+    assert await served.count("people", "display_name = 'Cara Diaz' AND time_zone = 'Europe/London'") == 1
 
 
 async def test_a_staff_member_cannot_use_manager_commands(served: SlackBot) -> None:

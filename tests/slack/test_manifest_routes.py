@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.app import SLASH_COMMANDS, SlackContext, create_app
 from bot.settings import SLACK_BOT_SCOPES
 from dialogue.commands import COMMANDS
-from dialogue.events import Event, Identity, Profile
+from dialogue.events import Event, Identity, Profile, ProfileLookup
 from dialogue.messages import Message, Reply
 from tests.reference import REFERENCE, SLACK_PAYLOADS
 from tests.slack.fake_api import FakeSlack
@@ -42,10 +42,12 @@ def manifest() -> dict[str, Any]:
 
 @pytest.fixture
 async def bolt() -> AsyncIterator[AsyncApp]:
-    async def handle(_event: Event) -> Reply:
+    async def handle(_event: Event, _fetch_profile: ProfileLookup | None) -> Reply:
         return Reply()
 
-    async def overview(_who: Identity, _profile: Profile) -> tuple[Message, ...]:
+    async def overview(
+        _who: Identity, _profile: Profile | None, _fetch_profile: ProfileLookup | None
+    ) -> tuple[Message, ...]:
         return ()
 
     async def thread_of(_ref: str) -> str | None:
@@ -56,7 +58,7 @@ async def bolt() -> AsyncIterator[AsyncApp]:
 
     async with FakeSlack() as fake:
         client = AsyncWebClient(token="xoxb-test", base_url=fake.url)
-        context = SlackContext(handle, overview, thread_of, first_time, profiles={"W1": Profile("Amira")})
+        context = SlackContext(handle, overview, thread_of, first_time)
         yield create_app(context, client=client, signing_secret=SECRET)
 
 
