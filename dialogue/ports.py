@@ -286,7 +286,12 @@ class SurveyRepo(Protocol):
         number, each group where its first answer comes in :meth:`answers` (see :class:`RunCounts`)."""
         ...
 
-    async def answers_of(self, occurrence_id: int, respondent: str) -> list[Answer]: ...
+    async def answers_of(
+        self, occurrence_id: int, respondent: str, item_ids: Collection[int]
+    ) -> list[Answer]:
+        """One respondent's answers in the run to ``item_ids`` (its survey's items), by item: looked up by
+        their whole key, so a tap costs the same in a run of 100,000 answers as in one of ten."""
+        ...
     async def respondents(self, occurrence_id: int) -> set[str]:
         """The distinct respondent keys that answered at least one item."""
         ...

@@ -434,10 +434,16 @@ class SqlSurveys(Repo):
             conditions.append(AnswerRow.item_id.in_(item_ids))
         return await self._answers(*conditions)
 
-    async def answers_of(self, occurrence_id: int, respondent: str) -> list[Answer]:
-        """One respondent's answers in the run, by item."""
+    async def answers_of(
+        self, occurrence_id: int, respondent: str, item_ids: Collection[int]
+    ) -> list[Answer]:
+        """One respondent's answers in the run to ``item_ids``, by item."""
+        # With the items named, both engines search the primary key (occurrence, item, respondent) once
+        # per item; without them, they would read every answer of the run.
         return await self._answers(
-            AnswerRow.occurrence_id == occurrence_id, AnswerRow.respondent == respondent
+            AnswerRow.occurrence_id == occurrence_id,
+            AnswerRow.item_id.in_(item_ids),
+            AnswerRow.respondent == respondent,
         )
 
     async def respondents(self, occurrence_id: int) -> set[str]:

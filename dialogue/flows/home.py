@@ -39,7 +39,7 @@ async def _to_answer(env: Env, me: Person) -> Message:
         if survey is None:
             continue
         answered = await env.tx.surveys.answers_of(
-            occurrence.id, respondent_key(env, survey, occurrence.id, me.id)
+            occurrence.id, respondent_key(env, survey, occurrence.id, me.id), [i.id for i in survey.items]
         )
         if len({a.item_id for a in answered}) < len(survey.items):
             rows.append(

@@ -269,7 +269,7 @@ async def _after_answer(
     answered = {
         a.item_id
         for a in await env.tx.surveys.answers_of(
-            occurrence.id, respondent_key(env, survey, occurrence.id, me.id)
+            occurrence.id, respondent_key(env, survey, occurrence.id, me.id), [i.id for i in survey.items]
         )
     }
     remaining = [i for i in survey.items if i.id not in answered]
