@@ -292,6 +292,7 @@ class SurveyRepo(Protocol):
         """One respondent's answers in the run to ``item_ids`` (its survey's items), by item: looked up by
         their whole key, so a tap costs the same in a run of 100,000 answers as in one of ten."""
         ...
+
     async def respondents(self, occurrence_id: int) -> set[str]:
         """The distinct respondent keys that answered at least one item."""
         ...

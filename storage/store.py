@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +166,11 @@ class SqlStore:
         # Rows are turned into the core's dataclasses inside the transaction, so nothing
         # needs reloading after commit.
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Within this process, writers queue here, first come first
+        # served, rather than in SQLite's busy handler, which sleeps and retries: under a burst its
+        # sleeping waiters leave the lock idle, and an unlucky one can starve past the busy timeout
+        # (a pulse tap then failed with "database is locked"). Other processes still meet the timeout.
+        self._writers: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @asynccontextmanager
     async def transaction(self, *, read_only: bool = False) -> AsyncIterator[Repositories]:
@@ -173,10 +180,15 @@ class SqlStore:
         lock (a write inside it could fail at once with "database is locked" when another writer holds
         it); on PostgreSQL it makes no difference.
         """
-        async with self._sessions() as session, session.begin():
+        async with self._write_turn(read_only), self._sessions() as session, session.begin():
             if read_only:
                 await session.connection(execution_options={READ_ONLY: True})
             yield SqlRepositories(session, self.dialect)
+
+    def _write_turn(self, read_only: bool) -> AbstractAsyncContextManager[Any]:
+        if read_only or self._writers is None:
+            return contextlib.nullcontext()
+        return self._writers
 
     async def close(self) -> None:
         """Release every pooled connection."""
