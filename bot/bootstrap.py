@@ -58,14 +58,13 @@ class App:
     worker: DeliveryWorker
     metrics: Metrics  # this app's own Prometheus registry and metrics
     head_revision: str  # the schema revision this code needs (what /readyz compares with)
+    http: aiohttp.ClientSession  # the platforms' API calls go through it
     slack: SlackParts | None = None
     teams: TeamsParts | None = None
-    http: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
         """Release the platform connections and the database connections."""
-        if self.http is not None:
-            await self.http.close()
+        await self.http.close()
         await self.store.close()
 
 
@@ -119,9 +118,8 @@ async def build_app(
     all_senders: dict[str, Sender] = {CONSOLE: ConsoleSender(print)}
     slack: SlackParts | None = None
     teams: TeamsParts | None = None
-    http: aiohttp.ClientSession | None = None
+    http = aiohttp.ClientSession()
     if settings.slack is not None:
-        http = aiohttp.ClientSession()
         slack = build_slack(
             settings.slack,
             dialogue=dialogue,
@@ -134,7 +132,12 @@ async def build_app(
         all_senders[SLACK] = slack.sender
     if settings.teams is not None:
         teams = build_teams(
-            settings.teams, dialogue=dialogue, store=store, clock=clock, qa_channel=settings.qa_channel
+            settings.teams,
+            dialogue=dialogue,
+            store=store,
+            clock=clock,
+            session=http,
+            qa_channel=settings.qa_channel,
         )
         all_senders[TEAMS] = teams.sender
     all_senders.update(senders or {})

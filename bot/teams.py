@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
+
 from adapters.teams import TeamsAdapter, TeamsBot, TeamsContext, TeamsSender, make_adapter
 from bot.settings import TeamsSettings
 from dialogue.events import Identity
@@ -28,9 +30,16 @@ class TeamsParts:
 
 
 def build_teams(
-    settings: TeamsSettings, *, dialogue: Dialogue, store: Store, clock: Clock, qa_channel: str
+    settings: TeamsSettings,
+    *,
+    dialogue: Dialogue,
+    store: Store,
+    clock: Clock,
+    session: aiohttp.ClientSession,
+    qa_channel: str,
 ) -> TeamsParts:
-    """The CloudAdapter, bot and sender for ``settings``; references and retries live in ``store``."""
+    """The CloudAdapter, bot and sender for ``settings``; references and retries live in ``store``, the
+    sender's calls go through ``session``."""
     if not settings.app_id:
         log.warning(
             "TEAMS RUNS UNAUTHENTICATED: no MICROSOFT_APP_ID is set, so /api/messages accepts requests "
@@ -95,5 +104,6 @@ def build_teams(
         contact=contact,
         remember=remember,
         forget=forget,
+        session=session,
     )
     return TeamsParts(adapter=adapter, bot=bot, sender=sender)

@@ -6,6 +6,9 @@ written and the bot never running. Keys, OpenID metadata and the token endpoint 
 
 from __future__ import annotations
 
+import csv
+import io
+import tomllib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,15 +21,22 @@ from sqlalchemy import text
 
 from adapters.teams import TEAMS_PATH, messages_route
 from bot.bootstrap import App, build_app
+from bot.cli import check_cron
 from bot.clock import MovableClock
 from bot.server import start, web_app
 from bot.settings import Settings, TeamsSettings
+from dialogue.directory_import import import_directory
+from dialogue.programme import load_programme
 from tests.teams.activities import APP_ID, TENANT_ID, TeamsActivities, make_member
 from tests.teams.conftest import APP_PASSWORD
 from tests.teams.fake_connector import FakeConnector
+from tests.teams.harness import people_csv
 from tests.teams.tokens import BOT_FRAMEWORK_SCOPE, LocalAuth, bearer
 
 AMIRA = make_member("Amira Hassan")
+PULSE = (
+    '[[pulse]]\nname = "Quick"\n[[pulse.question]]\nkind = "scale"\ntext = "I can suggest improvements."\n'
+)
 
 
 @dataclass
@@ -147,3 +157,29 @@ async def test_a_bad_token_is_refused_with_401_and_nothing_is_written(secured: S
 async def test_a_body_that_is_not_an_activity_is_a_400(secured: Secured, body: bytes) -> None:
     assert await secured.post(body, secured.auth.valid_token(APP_ID, secured.fake.url)) == 400
     assert await secured.written() == 0
+
+
+async def test_proactive_messages_carry_the_bots_own_token_too(secured: Secured) -> None:
+    ben = make_member("Ben Carter")
+    people = people_csv(
+        [
+            ("amira", "Amira Hassan", "staff", "Reablement", AMIRA),
+            ("ben", "Ben Carter", "manager", "Reablement", ben),
+        ]
+    )
+    await import_directory(secured.app.store, csv.DictReader(io.StringIO(people)))
+    await load_programme(secured.app.store, tomllib.loads(PULSE), check_cron=check_cron)
+    token = secured.auth.valid_token(APP_ID, secured.fake.url)
+    assert await secured.post(secured.teams.personal_message("hello", sender=AMIRA), token) == 201
+    assert await secured.post(secured.teams.personal_message("pulse send Quick", sender=ben), token) == 201
+
+    await secured.app.worker.drain()  # the pulse goes out through the outbox, not in a turn
+
+    chat = secured.teams.personal_conversation(AMIRA)["id"]
+    pulse = [
+        d for d in secured.fake.activities if d.conversation_id == chat and "suggest improvements" in str(d)
+    ]
+    assert len(pulse) == 1
+    assert secured.fake.violations == []  # the outbox's calls carried a token the local Entra ID gave our app
+    # Turns and outbox share the credentials, so MSAL's cache answered every call after the first.
+    assert [(r.client_id, r.granted) for r in secured.auth.token_requests] == [(APP_ID, True)]

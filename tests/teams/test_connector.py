@@ -1,0 +1,124 @@
+"""The outbox's connector client (adapters/teams/connector.py): the bodies it sends are the ones msrest would
+send, and the connector's answers, even bare ones, reach the outbox in its terms."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from botframework.connector import models
+from botframework.connector.auth import MicrosoftAppCredentials
+from msrest import Serializer
+
+from adapters.teams import TeamsSender, make_adapter
+from adapters.teams.bot import as_activity
+from adapters.teams.connector import TeamsConnector
+from dialogue.events import Identity
+from dialogue.messages import Message
+from dialogue.outbox import Address, Contact, RetryLater, Undeliverable, contact_key
+from dialogue.text import t
+from tests.teams.activities import TENANT_ID
+from tests.teams.test_render import MESSAGES
+
+CHANNEL = "19:qa@thread.tacv2"
+
+
+@pytest.mark.parametrize("name", list(MESSAGES))
+async def test_the_body_sent_is_the_one_msrest_would_send(name: str) -> None:
+    activity = as_activity(MESSAGES[name]())
+    classes = {name: value for name, value in vars(models).items() if isinstance(value, type)}
+    async with aiohttp.ClientSession() as session:
+        ours = TeamsConnector(MicrosoftAppCredentials.empty(), "http://127.0.0.1:9", session)
+
+        sent = ours.conversations._serialize.body(activity, "Activity")
+
+    assert sent == Serializer(classes).body(activity, "Activity")
+    assert sent["attachments"][0]["content"]["type"] == "AdaptiveCard"
+    assert activity.attachments[0].content is not None  # the activity itself is left as it was
+
+
+Answer = Callable[[web.Request], web.Response]
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[tuple[list[Answer], str]]:
+    """A connector on 127.0.0.1 that answers each call with the next scripted answer."""
+    answers: list[Answer] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        await request.read()
+        return answers.pop(0)(request)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield answers, f"http://{host}:{port}/"
+    finally:
+        await runner.cleanup()
+
+
+def _sender(url: str, session: aiohttp.ClientSession) -> TeamsSender:
+    async def nobody(key: str) -> None:
+        return None
+
+    async def ignore(*args: Any) -> None:
+        return None
+
+    configuration = SimpleNamespace(APP_ID=None, APP_PASSWORD=None, APP_TYPE="MultiTenant", APP_TENANTID=None)
+    return TeamsSender(
+        make_adapter(configuration),
+        app_id="",
+        tenant_id=TENANT_ID,
+        service_url=url,
+        channels={"qa": CHANNEL},
+        contact=nobody,
+        remember=ignore,
+        forget=ignore,
+        session=session,
+    )
+
+
+async def test_a_bare_429_is_waited_out_for_its_retry_after(connector: tuple[list[Answer], str]) -> None:
+    answers, url = connector
+    answers.append(lambda request: web.Response(status=429, headers={"Retry-After": "7"}))
+    answers.append(lambda request: web.json_response({"id": "1700000000001"}, status=201))
+    async with aiohttp.ClientSession() as session:
+        sender = _sender(url, session)
+
+        with pytest.raises(RetryLater) as throttled:
+            await sender.send(to=Address(channel="qa"), message=Message(t("Question #1")))
+        ref = await sender.send(to=Address(channel="qa"), message=Message(t("Question #1")))
+
+    assert throttled.value.retry_after == 7.0 and throttled.value.rate_limited
+    assert ref == f"{CHANNEL};messageid=1700000000001"
+
+
+async def test_a_person_who_blocked_the_bot_is_not_retried(connector: tuple[list[Answer], str]) -> None:
+    answers, url = connector
+    refused = {"error": {"code": "ConversationBlockedByUser", "message": "User blocked the conversation."}}
+    answers.append(lambda request: web.json_response(refused, status=403))
+    forgotten: list[Identity] = []
+    async with aiohttp.ClientSession() as session:
+        sender = _sender(url, session)
+        sender.forget = lambda who: _append(forgotten, who)
+        amira = Identity("teams", TENANT_ID, "aad-amira")
+        reference = {"conversation": {"id": "a:1x"}, "serviceUrl": url, "channelId": "msteams"}
+        known = Contact("teams", contact_key(amira), reference)
+
+        with pytest.raises(Undeliverable, match="HTTP 403"):
+            await sender.send(to=Address(identity=amira, contact=known), message=Message(t("Pulse")))
+
+    assert forgotten == [amira]
+
+
+async def _append(into: list[Identity], who: Identity) -> None:
+    into.append(who)
