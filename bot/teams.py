@@ -53,7 +53,7 @@ def build_teams(
         # botbuilder mishandles a missing token under overridden endpoints when unauthenticated.
         **(dict(settings.endpoints) if settings.app_id else {}),
     )
-    adapter = make_adapter(configuration)
+    adapter = make_adapter(configuration, session)
 
     async def remember(who: Identity, reference: dict[str, Any]) -> None:
         # Every turn brings the person's reference, nearly always the one kept already: compare before
@@ -104,6 +104,5 @@ def build_teams(
         contact=contact,
         remember=remember,
         forget=forget,
-        session=session,
     )
     return TeamsParts(adapter=adapter, bot=bot, sender=sender)

@@ -7,14 +7,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.serializer_helper import serializer_helper
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 
 from adapters.teams.bot import TeamsBot
-from adapters.teams.credentials import ReusedCredentialsFactory
+from adapters.teams.credentials import ReusedConnectorsAuthentication
 
 log = logging.getLogger(__name__)
 
@@ -22,16 +23,14 @@ TEAMS_PATH = "/api/messages"
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def make_adapter(configuration: Any) -> CloudAdapter:
-    """A CloudAdapter authenticating with ``configuration`` (botbuilder's APP_ID, APP_PASSWORD, ...).
+def make_adapter(configuration: Any, session: aiohttp.ClientSession) -> CloudAdapter:
+    """A CloudAdapter authenticating with ``configuration`` (botbuilder's APP_ID, APP_PASSWORD, ...), its
+    calls to the connector going through ``session``.
 
     A turn that fails is logged and answered with HTTP 500, so Teams retries it, rather than
     botbuilder's default of telling the person "the bot encountered an error" and answering 200.
     """
-    authentication = ConfigurationBotFrameworkAuthentication(
-        configuration, credentials_factory=ReusedCredentialsFactory(configuration)
-    )
-    adapter = CloudAdapter(authentication)
+    adapter = CloudAdapter(ReusedConnectorsAuthentication(configuration, session))
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
         # A warning, not an error: proactive sends come through here too, and their 429s are routine (the

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import aiohttp
 from aiohttp import ClientError
 from botbuilder.core import CloudAdapterBase, TurnContext
 from botbuilder.schema import (
@@ -60,8 +59,7 @@ class TeamsSender:
     """Implements :class:`dialogue.ports.Sender` for Teams.
 
     ``channels`` maps the core's logical channel names (``"qa"``) to Teams channel ids;
-    ``service_url`` is where the tenant's Bot Framework connector lives (Teams' global URL by default);
-    ``session`` is the process's HTTP session, which the connector calls go through.
+    ``service_url`` is where the tenant's Bot Framework connector lives (Teams' global URL by default).
     """
 
     platform = PLATFORM
@@ -77,10 +75,8 @@ class TeamsSender:
         contact: ContactLookup,
         remember: Remember,
         forget: Forget,
-        session: aiohttp.ClientSession,
     ) -> None:
         self.adapter = adapter
-        self.session = session
         self.app_id = app_id
         self.tenant_id = tenant_id
         self.service_url = service_url
@@ -88,7 +84,6 @@ class TeamsSender:
         self.contact = contact
         self.remember = remember
         self.forget = forget
-        self._connectors: dict[str, TeamsConnector] = {}
 
     async def send(self, *, to: Address, message: Message) -> str:
         """Post ``message``; returns its reference (see :func:`make_ref`)."""
@@ -195,17 +190,13 @@ class TeamsSender:
         return TurnContext.apply_conversation_reference(activity, reference)
 
     async def _connector(self, service_url: str) -> TeamsConnector:
-        """The connector client for ``service_url``, made once, with the credentials botbuilder's
-        configuration gives the bot there (they refresh their own token)."""
-        if service_url not in self._connectors:
-            factory = self.adapter.bot_framework_authentication.create_connector_factory(
-                self.adapter.create_claims_identity(self.app_id)
-            )
-            configured = await factory.create(service_url, None)
-            self._connectors[service_url] = TeamsConnector(
-                configured.config.credentials, service_url, self.session
-            )
-        return self._connectors[service_url]
+        """The adapter's connector client for ``service_url`` (made once, see
+        :class:`~adapters.teams.credentials.ReusedConnectorsAuthentication`)."""
+        factory = self.adapter.bot_framework_authentication.create_connector_factory(
+            self.adapter.create_claims_identity(self.app_id)
+        )
+        connector: TeamsConnector = await factory.create(service_url, None)
+        return connector
 
 
 async def _send_new(turn_context: TurnContext, activity: Activity) -> Any:
@@ -223,8 +214,7 @@ def _translate(exc: Exception) -> RetryLater | Undeliverable:
     if isinstance(exc, RetryLater | Undeliverable):
         return exc
     if isinstance(exc, HttpOperationError) and exc.response is not None:
-        # requests' response from botbuilder's own client (a new chat), aiohttp's from ours
-        status = getattr(exc.response, "status_code", None) or exc.response.status
+        status = exc.response.status  # aiohttp's response (adapters/teams/connector.py)
         if status == 429:
             retry_after = exc.response.headers.get("Retry-After") or "1"
             return RetryLater(float(retry_after), "rate limited by Teams", rate_limited=True)

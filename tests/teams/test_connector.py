@@ -75,7 +75,7 @@ def _sender(url: str, session: aiohttp.ClientSession) -> TeamsSender:
 
     configuration = SimpleNamespace(APP_ID=None, APP_PASSWORD=None, APP_TYPE="MultiTenant", APP_TENANTID=None)
     return TeamsSender(
-        make_adapter(configuration),
+        make_adapter(configuration, session),
         app_id="",
         tenant_id=TENANT_ID,
         service_url=url,
@@ -83,7 +83,6 @@ def _sender(url: str, session: aiohttp.ClientSession) -> TeamsSender:
         contact=nobody,
         remember=ignore,
         forget=ignore,
-        session=session,
     )
 
 
