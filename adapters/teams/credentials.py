@@ -112,12 +112,12 @@ def _app_id(claims_identity: ClaimsIdentity) -> str | None:
 
 class _ReusedConnectors(ConnectorFactory):  # type: ignore[misc]  # untyped library
     def __init__(
-        self, configured: ConnectorFactory, app_id: str | None, made: ReusedConnectorsAuthentication
+        self, configured: ConnectorFactory, app_id: str | None, reusing: ReusedConnectorsAuthentication
     ) -> None:
         self._configured = configured
         self._app_id = app_id
-        self._made = made
+        self._reusing = reusing
 
     async def create(self, service_url: str, audience: str | None = None) -> TeamsConnector:
         """botbuilder's entry point: the connector client for ``service_url``."""
-        return await self._made.connector(self._configured, self._app_id, service_url, audience)
+        return await self._reusing.connector(self._configured, self._app_id, service_url, audience)

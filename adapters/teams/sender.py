@@ -21,7 +21,7 @@ from botbuilder.schema import (
     ConversationParameters,
     ConversationReference,
 )
-from msrest.exceptions import ClientRequestError, HttpOperationError
+from msrest.exceptions import HttpOperationError
 
 from adapters.teams.bot import PLATFORM, as_activity
 from adapters.teams.connector import TeamsConnector
@@ -224,6 +224,6 @@ def _translate(exc: Exception) -> RetryLater | Undeliverable:
         if status >= 500:
             return RetryLater(TRANSIENT_WAIT, f"Teams error {status}")
         return Undeliverable(f"Teams refused: HTTP {status}")
-    if isinstance(exc, ClientRequestError | ClientError | TimeoutError | OSError):
+    if isinstance(exc, ClientError | TimeoutError | OSError):  # aiohttp's, or the token fetch's (requests)
         return RetryLater(TRANSIENT_WAIT, f"Teams unreachable: {type(exc).__name__}")
     raise exc

@@ -6,7 +6,7 @@ from dialogue.args import Args
 from dialogue.directory import Person
 from dialogue.flows import ideas, questions
 from dialogue.flows.env import Env
-from dialogue.flows.surveys import kind_word, respondent_key
+from dialogue.flows.surveys import answered_items, kind_word
 from dialogue.formatting import when
 from dialogue.ideas import IdeaStatus
 from dialogue.messages import Message
@@ -38,10 +38,7 @@ async def _to_answer(env: Env, me: Person) -> Message:
         survey = await env.tx.surveys.get_survey(occurrence.target_id)
         if survey is None:
             continue
-        answered = await env.tx.surveys.answers_of(
-            occurrence.id, respondent_key(env, survey, occurrence.id, me.id), [i.id for i in survey.items]
-        )
-        if len({a.item_id for a in answered}) < len(survey.items):
+        if len(await answered_items(env, survey, occurrence.id, me.id)) < len(survey.items):
             rows.append(
                 t(user(survey.name), f" ({kind_word(survey)}), open until {when(occurrence.closes_at, me)}")
             )

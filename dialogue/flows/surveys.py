@@ -262,16 +262,18 @@ async def _save(
     )
 
 
+async def answered_items(env: Env, survey: Survey, occurrence_id: int, person_id: int) -> set[int]:
+    """The ids of the survey's items the person has answered in this run."""
+    respondent = respondent_key(env, survey, occurrence_id, person_id)
+    answers = await env.tx.surveys.answers_of(occurrence_id, respondent, [i.id for i in survey.items])
+    return {a.item_id for a in answers}
+
+
 async def _after_answer(
     env: Env, survey: Survey, occurrence: Occurrence, me: Person, item: SurveyItem
 ) -> tuple[Message, ...]:
     """Queue the next unanswered question, or say thanks when all are done."""
-    answered = {
-        a.item_id
-        for a in await env.tx.surveys.answers_of(
-            occurrence.id, respondent_key(env, survey, occurrence.id, me.id), [i.id for i in survey.items]
-        )
-    }
+    answered = await answered_items(env, survey, occurrence.id, me.id)
     remaining = [i for i in survey.items if i.id not in answered]
     later = [i for i in remaining if i.position > item.position] or remaining
     if not later:
