@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, ScalarSelect, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, ScalarSelect, bindparam, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from dialogue.directory import Person, Role, Team
@@ -36,16 +37,43 @@ def _person(row: PersonRow) -> Person:
     )
 
 
+_PEOPLE = PersonRow.__table__
+_ROLES = PersonRoleRow.__table__
+_MEMBERSHIPS = MembershipRow.__table__
+_IDENTITIES = IdentityRow.__table__
+_OTHER_IDENTITY = _IDENTITIES.alias()
+
 # The columns a Person is made of, one row per role and membership (a person has a few of each).
 _PERSON = select(
-    PersonRow.id,
-    PersonRow.handle,
-    PersonRow.display_name,
-    PersonRow.time_zone,
-    PersonRow.active,
-    PersonRoleRow.role,
-    MembershipRow.team_id,
-    MembershipRow.position,
+    _PEOPLE.c.id,
+    _PEOPLE.c.handle,
+    _PEOPLE.c.display_name,
+    _PEOPLE.c.time_zone,
+    _PEOPLE.c.active,
+    _ROLES.c.role,
+    _MEMBERSHIPS.c.team_id,
+    _MEMBERSHIPS.c.position,
+)
+_WITH_ROLES_AND_TEAMS = _PEOPLE.outerjoin(_ROLES, _ROLES.c.person_id == _PEOPLE.c.id).outerjoin(
+    _MEMBERSHIPS, _MEMBERSHIPS.c.person_id == _PEOPLE.c.id
+)
+
+# Every event asks who is behind its identity, and whether that identity is already the person's most
+# recent one (then linking it again writes nothing, so the statement is skipped).
+_BY_IDENTITY = (
+    _PERSON.add_columns(
+        _IDENTITIES.c.seen.label("identity_seen"),
+        select(func.max(_OTHER_IDENTITY.c.seen))
+        .where(_OTHER_IDENTITY.c.person_id == _PEOPLE.c.id)
+        .scalar_subquery()
+        .label("latest_seen"),
+    )
+    .select_from(_IDENTITIES.join(_WITH_ROLES_AND_TEAMS, _PEOPLE.c.id == _IDENTITIES.c.person_id))
+    .where(
+        _IDENTITIES.c.platform == bindparam("platform"),
+        _IDENTITIES.c.tenant == bindparam("tenant"),
+        _IDENTITIES.c.user_id == bindparam("user_id"),
+    )
 )
 
 
@@ -79,6 +107,12 @@ def _team(row: TeamRow) -> Team:
 class SqlDirectory(Repo):
     """Implements :class:`dialogue.ports.DirectoryRepo`."""
 
+    def __init__(self, session: AsyncSession, dialect: str) -> None:
+        super().__init__(session, dialect)
+        # (person id, identity) pairs read in this unit of work where the identity is already the
+        # person's most recent: add_identity has nothing to write for them.
+        self._latest: set[tuple[int, Identity]] = set()
+
     async def _row(self, person_id: int) -> PersonRow | None:
         # populate_existing: an upsert may have changed the row behind the session's back.
         return await self.session.get(PersonRow, person_id, populate_existing=True)
@@ -96,22 +130,23 @@ class SqlDirectory(Repo):
     async def _people(self, *conditions: ColumnElement[bool]) -> list[Person]:
         """People matching ``conditions``, ordered by id, with roles and teams, in one query."""
         rows = await self.session.execute(
-            _PERSON.outerjoin(PersonRoleRow, PersonRoleRow.person_id == PersonRow.id)
-            .outerjoin(MembershipRow, MembershipRow.person_id == PersonRow.id)
-            .where(*conditions)
-            .order_by(PersonRow.id)
+            _PERSON.select_from(_WITH_ROLES_AND_TEAMS).where(*conditions).order_by(_PEOPLE.c.id)
         )
         return _people_from(rows)
 
     async def person_by_identity(self, identity: Identity) -> Person | None:
         """The person this platform account belongs to (one query: every event asks it)."""
-        owner = select(IdentityRow.person_id).where(
-            IdentityRow.platform == identity.platform,
-            IdentityRow.tenant == identity.tenant,
-            IdentityRow.user_id == identity.user_id,
-        )
-        people = await self._people(PersonRow.id == owner.scalar_subquery())
-        return people[0] if people else None
+        rows = (
+            await self.session.execute(
+                _BY_IDENTITY,
+                {"platform": identity.platform, "tenant": identity.tenant, "user_id": identity.user_id},
+            )
+        ).all()
+        if not rows:
+            return None
+        if rows[0].identity_seen >= rows[0].latest_seen:
+            self._latest.add((rows[0].id, identity))
+        return _people_from(rows)[0]
 
     async def upsert_person(
         self, *, handle: str, display_name: str, time_zone: str, roles: Collection[Role]
@@ -175,6 +210,9 @@ class SqlDirectory(Repo):
 
     async def add_identity(self, person_id: int, identity: Identity) -> None:
         """Link an identity to the person (moving it if another person had it), as their most recent."""
+        if (person_id, identity) in self._latest:
+            return
+        self._latest.clear()  # whichever identity was the most recent is not any more
         insert = self.insert(IdentityRow)
         seen = self._next_seen(person_id)
         await self.session.execute(
@@ -221,6 +259,7 @@ class SqlDirectory(Repo):
 
     async def touch_identity(self, identity: Identity) -> None:
         """Record that this identity was just active (it becomes the person's preferred one)."""
+        self._latest.clear()
         same = aliased(IdentityRow)
         owner = (
             select(same.person_id)

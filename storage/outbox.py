@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.sql.dml import ReturningInsert
 
 from dialogue.messages import message_from_data, message_to_data
 from dialogue.outbox import Delivery, DeliveryStatus, NewDelivery, Sent
 from storage.models import DeliveryRow
-from storage.sql import Repo
+from storage.sql import Repo, dialect_insert
 
 PENDING = DeliveryStatus.PENDING.value
 SENDING = DeliveryStatus.SENDING.value
 SENT = DeliveryStatus.SENT.value
 FAILED = DeliveryStatus.FAILED.value
+
+
+@functools.cache
+def _new_deliveries(dialect: str) -> ReturningInsert[tuple[int]]:
+    """Rows whose key exists are skipped (see :meth:`SqlOutbox.enqueue`); built once per dialect."""
+    table = DeliveryRow.__table__
+    return (
+        dialect_insert(dialect, table)
+        .on_conflict_do_nothing(index_elements=[table.c.key])
+        .returning(table.c.id)
+    )
 
 
 def _delivery(row: DeliveryRow) -> Delivery:
@@ -68,12 +81,7 @@ class SqlOutbox(Repo):
             }
             for d in deliveries
         ]
-        new = await self.session.scalars(
-            self.insert(DeliveryRow.__table__)
-            .on_conflict_do_nothing(index_elements=[DeliveryRow.key])
-            .returning(DeliveryRow.id),
-            rows,
-        )
+        new = await self.session.scalars(_new_deliveries(self.dialect), rows)
         return len(new.all())
 
     async def claim(self, *, worker: str, now: datetime, limit: int, lease_seconds: float) -> list[Delivery]:

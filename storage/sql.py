@@ -1,4 +1,9 @@
-"""Small helpers every repository shares: the engine's own INSERT and affected-row counts."""
+"""Small helpers every repository shares: the engine's own INSERT and affected-row counts.
+
+Statements on the hot path (every pulse tap runs them) are built once, at import or once per dialect,
+with bind parameters for their values, and executed against tables rather than ORM classes: building a
+statement, computing its cache key and the ORM's compile step cost more than the database's work.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+def dialect_insert(dialect: str, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can say ``ON CONFLICT`` on ``dialect``.
+
+    Both dialects spell "insert unless it exists" alike, so uniqueness is decided by
+    the database in one statement, also between replicas.
+    """
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
 class Repo:
     """A repository working inside one unit of work (one session, one transaction)."""
 
@@ -17,14 +33,8 @@ class Repo:
         self.dialect = dialect
 
     def insert(self, table: Any) -> postgresql.Insert | sqlite.Insert:
-        """An INSERT that can say ``ON CONFLICT`` on this engine.
-
-        Both dialects spell "insert unless it exists" alike, so uniqueness is decided by
-        the database in one statement, also between replicas.
-        """
-        if self.dialect == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
+        """An INSERT that can say ``ON CONFLICT`` on this engine."""
+        return dialect_insert(self.dialect, table)
 
     async def changed(self, statement: Executable) -> int:
         """Run an UPDATE or DELETE and return how many rows it changed.

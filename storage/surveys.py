@@ -8,11 +8,13 @@ key already names the person), so answers read back always have ``person_id=None
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import Table, bindparam, case, delete, func, select, update
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.elements import SQLCoreOperations
 
 from dialogue.directory import Audience
@@ -31,27 +33,69 @@ from dialogue.surveys import (
 )
 from storage.directory import name_key
 from storage.models import AnswerRow, OccurrenceRow, RecipientRow, SurveyItemRow, SurveyRow
-from storage.sql import Repo
+from storage.sql import Repo, dialect_insert
+
+_SURVEYS = SurveyRow.__table__
+_ITEMS = SurveyItemRow.__table__
+_OCCURRENCES = OccurrenceRow.__table__
+_RECIPIENTS = RecipientRow.__table__
+_ANSWERS = cast(Table, AnswerRow.__table__)
 
 # Reads are plain columns, not ORM objects: a pulse tap reads its survey and run, and building entities
 # (with the items' extra selectin query) was a good part of its cost.
 _SURVEY = select(
-    SurveyRow.id,
-    SurveyRow.name,
-    SurveyRow.kind,
-    SurveyRow.audience,
-    SurveyRow.anonymous,
-    SurveyRow.owner_id,
-    SurveyRow.open_hours,
-    SurveyRow.remind_after_hours,
-    SurveyRow.intro,
-    SurveyItemRow.id.label("item_id"),
-    SurveyItemRow.position,
-    SurveyItemRow.kind.label("item_kind"),
-    SurveyItemRow.text,
-    SurveyItemRow.options,
-).outerjoin(SurveyItemRow, SurveyItemRow.survey_id == SurveyRow.id)
-_OCCURRENCE = select(*OccurrenceRow.__table__.columns)
+    _SURVEYS.c.id,
+    _SURVEYS.c.name,
+    _SURVEYS.c.kind,
+    _SURVEYS.c.audience,
+    _SURVEYS.c.anonymous,
+    _SURVEYS.c.owner_id,
+    _SURVEYS.c.open_hours,
+    _SURVEYS.c.remind_after_hours,
+    _SURVEYS.c.intro,
+    _ITEMS.c.id.label("item_id"),
+    _ITEMS.c.position,
+    _ITEMS.c.kind.label("item_kind"),
+    _ITEMS.c.text,
+    _ITEMS.c.options,
+).select_from(_SURVEYS.outerjoin(_ITEMS, _ITEMS.c.survey_id == _SURVEYS.c.id))
+_OCCURRENCE = select(*_OCCURRENCES.columns)
+_ANSWER = select(
+    _ANSWERS.c.occurrence_id,
+    _ANSWERS.c.item_id,
+    _ANSWERS.c.respondent,
+    _ANSWERS.c.team_id,
+    _ANSWERS.c.number,
+    _ANSWERS.c.text,
+)
+
+# What a pulse tap runs (see storage.sql).
+_SURVEY_BY_ID = _SURVEY.where(_SURVEYS.c.id == bindparam("survey_id"))
+_OCCURRENCE_BY_ID = _OCCURRENCE.where(_OCCURRENCES.c.id == bindparam("occurrence_id"))
+_RECIPIENT_TEAM = select(_RECIPIENTS.c.team_id).where(
+    _RECIPIENTS.c.occurrence_id == bindparam("occurrence_id"),
+    _RECIPIENTS.c.person_id == bindparam("person_id"),
+)
+# An UPDATE's bind parameters may not be named after the columns it sets.
+_CHANGE_ANSWER = (
+    update(_ANSWERS)
+    .where(
+        _ANSWERS.c.occurrence_id == bindparam("b_occurrence_id"),
+        _ANSWERS.c.item_id == bindparam("b_item_id"),
+        _ANSWERS.c.respondent == bindparam("b_respondent"),
+    )
+    .values(team_id=bindparam("team_id"), number=bindparam("number"), text=bindparam("text"))
+)
+_ANSWERS_OF = _ANSWER.where(
+    _ANSWERS.c.occurrence_id == bindparam("occurrence_id"),
+    _ANSWERS.c.item_id.in_(bindparam("item_ids", expanding=True)),
+    _ANSWERS.c.respondent == bindparam("respondent"),
+).order_by(_ANSWERS.c.item_id, _ANSWERS.c.respondent)
+
+
+@functools.cache
+def _new_answer(dialect: str) -> ReturningInsert[tuple[int]]:
+    return dialect_insert(dialect, _ANSWERS).on_conflict_do_nothing().returning(_ANSWERS.c.item_id)
 
 
 def _surveys(rows: Iterable[Any]) -> list[Survey]:
@@ -167,7 +211,7 @@ class SqlSurveys(Repo):
 
     async def get_survey(self, survey_id: int) -> Survey | None:
         """The survey with this id, with its items in order."""
-        found = _surveys(await self.session.execute(_SURVEY.where(SurveyRow.id == survey_id)))
+        found = _surveys(await self.session.execute(_SURVEY_BY_ID, {"survey_id": survey_id}))
         return found[0] if found else None
 
     async def survey_by_name(self, name: str) -> Survey | None:
@@ -215,7 +259,7 @@ class SqlSurveys(Repo):
 
     async def get_occurrence(self, occurrence_id: int) -> Occurrence | None:
         """The occurrence with this id."""
-        row = (await self.session.execute(_OCCURRENCE.where(OccurrenceRow.id == occurrence_id))).first()
+        row = (await self.session.execute(_OCCURRENCE_BY_ID, {"occurrence_id": occurrence_id})).first()
         return _occurrence(row) if row else None
 
     async def _occurrences(
@@ -331,9 +375,7 @@ class SqlSurveys(Repo):
     async def is_recipient(self, occurrence_id: int, person_id: int) -> Recipient | None:
         """The person's recipient record for this occurrence, if it was sent to them."""
         team = await self.session.execute(
-            select(RecipientRow.team_id).where(
-                RecipientRow.occurrence_id == occurrence_id, RecipientRow.person_id == person_id
-            )
+            _RECIPIENT_TEAM, {"occurrence_id": occurrence_id, "person_id": person_id}
         )
         row = team.first()
         return Recipient(person_id, row.team_id) if row else None
@@ -344,28 +386,16 @@ class SqlSurveys(Repo):
         Two statements rather than one upsert, because only the failed insert tells
         reliably (on both engines) that the answer existed.
         """
-        values = {"team_id": answer.team_id, "number": answer.number, "text": answer.text}
         key = {
             "occurrence_id": answer.occurrence_id,
             "item_id": answer.item_id,
             "respondent": answer.respondent,
         }
-        added = await self.session.scalar(
-            self.insert(AnswerRow)
-            .values(**key, **values)
-            .on_conflict_do_nothing()
-            .returning(AnswerRow.item_id)
-        )
-        if added is not None:
+        values = {"team_id": answer.team_id, "number": answer.number, "text": answer.text}
+        if await self.session.scalar(_new_answer(self.dialect), key | values) is not None:
             return True
         await self.session.execute(
-            update(AnswerRow)
-            .where(
-                AnswerRow.occurrence_id == answer.occurrence_id,
-                AnswerRow.item_id == answer.item_id,
-                AnswerRow.respondent == answer.respondent,
-            )
-            .values(**values)
+            _CHANGE_ANSWER, values | {f"b_{name}": value for name, value in key.items()}
         )
         return False
 
@@ -373,16 +403,7 @@ class SqlSurveys(Repo):
         # Plain columns, not ORM entities: a run can have 100,000 answers, and building an identity-mapped
         # object for each is most of the cost of reading them.
         result = await self.session.execute(
-            select(
-                AnswerRow.occurrence_id,
-                AnswerRow.item_id,
-                AnswerRow.respondent,
-                AnswerRow.team_id,
-                AnswerRow.number,
-                AnswerRow.text,
-            )
-            .where(*conditions)
-            .order_by(AnswerRow.item_id, AnswerRow.respondent)
+            _ANSWER.where(*conditions).order_by(_ANSWERS.c.item_id, _ANSWERS.c.respondent)
         )
         return [Answer(*row) for row in result]
 
@@ -440,11 +461,11 @@ class SqlSurveys(Repo):
         """One respondent's answers in the run to ``item_ids``, by item."""
         # With the items named, both engines search the primary key (occurrence, item, respondent) once
         # per item; without them, they would read every answer of the run.
-        return await self._answers(
-            AnswerRow.occurrence_id == occurrence_id,
-            AnswerRow.item_id.in_(item_ids),
-            AnswerRow.respondent == respondent,
+        result = await self.session.execute(
+            _ANSWERS_OF,
+            {"occurrence_id": occurrence_id, "respondent": respondent, "item_ids": list(item_ids)},
         )
+        return [Answer(*row) for row in result]
 
     async def respondents(self, occurrence_id: int) -> set[str]:
         """The distinct respondent keys that answered at least one item."""

@@ -135,6 +135,29 @@ async def test_identities_move_between_people_and_most_recent_comes_first(store:
         assert await tx.directory.person_by_identity(Identity("slack", "T2", "U1")) is None
 
 
+async def test_an_identity_looked_up_as_the_latest_can_still_be_made_the_latest_again(
+    store: SqlStore,
+) -> None:
+    slack = Identity("slack", "T1", "U1")
+    teams = Identity("teams", "tenant", "29:abc")
+    async with store.transaction() as tx:
+        amira = await tx.directory.upsert_person(
+            handle="amira", display_name="A", time_zone="UTC", roles=STAFF
+        )
+        await tx.directory.add_identity(amira.id, teams)
+        await tx.directory.add_identity(amira.id, slack)
+    async with store.transaction() as tx:
+        assert await tx.directory.person_by_identity(slack) == amira  # the latest: linking it writes nothing
+        await tx.directory.add_identity(amira.id, slack)
+        assert await tx.directory.identities(amira.id) == [slack, teams]
+        await tx.directory.add_identity(amira.id, teams)
+        await tx.directory.add_identity(amira.id, slack)  # in the same unit of work, after teams took over
+        assert await tx.directory.identities(amira.id) == [slack, teams]
+        await tx.directory.touch_identity(teams)
+        await tx.directory.add_identity(amira.id, slack)
+        assert await tx.directory.identities(amira.id) == [slack, teams]
+
+
 async def test_reachable_gives_active_peoples_identities_in_one_go(store: SqlStore) -> None:
     async with store.transaction() as tx:
         people = {
