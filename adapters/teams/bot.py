@@ -102,8 +102,13 @@ def team_of(activity: Activity) -> dict[str, str] | None:
 
 
 def reference_data(activity: Activity) -> dict[str, Any]:
-    """The conversation reference of an activity, as JSON for the contacts table."""
+    """The conversation reference of an activity, as JSON for the contacts table.
+
+    Without the activity's own id: messages to the person go to the conversation, not as replies to this
+    activity, and the reference then stays the same from turn to turn, so it is not written again each time.
+    """
     reference: ConversationReference = TurnContext.get_conversation_reference(activity)
+    reference.activity_id = None
     return dict(reference.serialize())
 
 

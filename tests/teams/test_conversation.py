@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from bot.clock import MovableClock
-from tests.teams.activities import make_member
+from dialogue.events import Identity
+from dialogue.outbox import contact_key
+from tests.teams.activities import TENANT_ID, make_member
 from tests.teams.harness import TeamsBot, people_csv, teams_bot
 
 AMIRA = make_member("Amira Hassan")
@@ -50,6 +52,22 @@ async def test_a_personal_message_is_answered_with_a_card_and_the_reference_is_k
     assert await bot.count("ideas") == 1
     assert await bot.count("contacts", "reachable") == 1
     assert bot.fake.violations == []
+
+
+async def test_the_kept_reference_is_the_conversation_and_is_not_rewritten_every_turn(bot: TeamsBot) -> None:
+    key = contact_key(Identity("teams", TENANT_ID, AMIRA["aadObjectId"]))
+    await bot.post(bot.teams.personal_message("hello", sender=AMIRA))
+    async with bot.app.store.transaction(read_only=True) as tx:
+        first = await tx.contacts.contact("teams", key)
+    assert first is not None
+    bot.clock.set(bot.clock.now() + timedelta(minutes=5))
+
+    await bot.post(bot.teams.personal_message("help", sender=AMIRA))
+
+    async with bot.app.store.transaction(read_only=True) as tx:
+        again = await tx.contacts.contact("teams", key)
+    assert again == first  # the same reference, not written again
+    assert "activityId" not in again.data  # messages go to the chat, not as replies to an old activity
 
 
 async def test_a_pulse_reaches_people_proactively_and_a_tap_refreshes_the_card(bot: TeamsBot) -> None:
