@@ -13,7 +13,7 @@ from adapters.teams import TeamsAdapter, TeamsBot, TeamsContext, TeamsSender, ma
 from bot.settings import TeamsSettings
 from dialogue.events import Identity
 from dialogue.outbox import Contact, contact_key
-from dialogue.ports import Clock, Store
+from dialogue.ports import Clock, Repositories, Store
 from dialogue.service import Dialogue
 
 log = logging.getLogger(__name__)
@@ -55,16 +55,25 @@ def build_teams(
     )
     adapter = make_adapter(configuration, session)
 
-    async def remember(who: Identity, reference: dict[str, Any]) -> None:
-        # Every turn brings the person's reference, nearly always the one kept already: compare before
-        # writing, as a read does not queue for SQLite's one writer.
+    async def keep(tx: Repositories, who: Identity, reference: dict[str, Any]) -> None:
+        # Every turn brings the person's reference, nearly always the one kept already: compare first.
         key = contact_key(who)
-        async with store.transaction(read_only=True) as tx:
-            kept = await tx.contacts.contact(PLATFORM, key)
-        if kept is not None and kept.reachable and kept.data == reference:
-            return
-        async with store.transaction() as tx:
+        kept = await tx.contacts.contact(PLATFORM, key)
+        if kept is None or not kept.reachable or kept.data != reference:
             await tx.contacts.save_contact(Contact(PLATFORM, key, reference), at=clock.now())
+
+    async def remember(who: Identity, reference: dict[str, Any]) -> None:
+        async with store.transaction() as tx:
+            await keep(tx, who, reference)
+
+    async def arrived(seen: str | None, sender: tuple[Identity, dict[str, Any]] | None) -> bool:
+        # One unit of work for both: a turn's first database round trips, so there are as few as can be.
+        async with store.transaction() as tx:
+            if seen is not None and not await tx.inbox.first_time(seen, at=clock.now()):
+                return False
+            if sender is not None:
+                await keep(tx, *sender)
+        return True
 
     async def forget(who: Identity) -> None:
         async with store.transaction() as tx:
@@ -78,10 +87,6 @@ def build_teams(
         async with store.transaction(read_only=True) as tx:
             return await tx.outbox.thread_of(PLATFORM, conversation_id)
 
-    async def first_time(key: str) -> bool:
-        async with store.transaction() as tx:
-            return await tx.inbox.first_time(key, at=clock.now())
-
     async def unsee(key: str) -> None:
         async with store.transaction() as tx:
             await tx.inbox.forget(key)
@@ -93,7 +98,7 @@ def build_teams(
             else:
                 await tx.contacts.save_contact(Contact(PLATFORM, key, data), at=clock.now())
 
-    context = TeamsContext(dialogue.handle, remember, forget, thread_of, first_time, unsee, team_installed)
+    context = TeamsContext(dialogue.handle, remember, forget, thread_of, arrived, unsee, team_installed)
     bot = TeamsBot(context)
     sender = TeamsSender(
         adapter,

@@ -41,8 +41,9 @@ Handler = Callable[[Event], Awaitable[Reply]]
 Remember = Callable[[Identity, dict[str, Any]], Awaitable[None]]  # a person's conversation reference
 Forget = Callable[[Identity], Awaitable[None]]  # the person removed the app
 ThreadLookup = Callable[[str], Awaitable[str | None]]  # a channel thread's conversation id -> thread key
-FirstTime = Callable[[str], Awaitable[bool]]  # records an activity id; False if it was seen before
-Unsee = Callable[[str], Awaitable[None]]  # forgets an activity id recorded by FirstTime
+# Records an activity's id (False: seen before) and keeps its sender's conversation reference, if given.
+Arrived = Callable[[str | None, tuple[Identity, dict[str, Any]] | None], Awaitable[bool]]
+Unsee = Callable[[str], Awaitable[None]]  # forgets an activity id recorded by Arrived
 TeamInstall = Callable[[str, dict[str, Any] | None], Awaitable[None]]  # team key -> its data, None: removed
 
 
@@ -54,7 +55,7 @@ class TeamsContext:
     remember: Remember
     forget: Forget
     thread_of: ThreadLookup
-    first_time: FirstTime
+    arrived: Arrived
     unsee: Unsee
     team_installed: TeamInstall
 
@@ -141,15 +142,16 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
         """Keep the sender's conversation reference (personal chats), then dispatch once per activity."""
         activity: Activity = turn_context.activity
         seen = f"teams:{activity.conversation.id}:{activity.id}" if activity.id else None
-        if seen is not None and not await self.context.first_time(seen):
+        sender = (
+            (identity(activity), reference_data(activity))
+            if activity.from_property is not None
+            and _personal(activity)
+            and activity.type != "installationUpdate"
+            else None
+        )
+        if not await self.context.arrived(seen, sender):
             return  # Teams delivered this activity before (a retry): handled already
         try:
-            if (
-                activity.from_property is not None
-                and _personal(activity)
-                and activity.type != "installationUpdate"
-            ):
-                await self.context.remember(identity(activity), reference_data(activity))
             await super().on_turn(turn_context)
         except Exception:
             # The turn failed (Teams gets an error and retries it): the retry must be handled, not
