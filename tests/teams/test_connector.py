@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from botframework.connector import models
 from botframework.connector.auth import MicrosoftAppCredentials
-from msrest import Serializer
+from msrest import Deserializer, Serializer
 
 from adapters.teams import TeamsSender, make_adapter
 from adapters.teams.bot import as_activity
@@ -39,6 +39,17 @@ async def test_the_body_sent_is_the_one_msrest_would_send(name: str) -> None:
     assert sent == Serializer(classes).body(activity, "Activity")
     assert sent["attachments"][0]["content"]["type"] == "AdaptiveCard"
     assert activity.attachments[0].content is not None  # the activity itself is left as it was
+
+
+async def test_the_answer_to_a_send_is_read_as_msrest_would_read_it() -> None:
+    classes = {name: value for name, value in vars(models).items() if isinstance(value, type)}
+    async with aiohttp.ClientSession() as session:
+        ours = TeamsConnector(MicrosoftAppCredentials.empty(), "http://127.0.0.1:9", session)
+
+        for answer in ({"id": "1:abc"}, {}):
+            read = ours.conversations._deserialize._deserialize("ResourceResponse", answer)
+            assert read == Deserializer(classes)._deserialize("ResourceResponse", answer)
+            assert isinstance(read, models.ResourceResponse)
 
 
 Answer = Callable[[web.Request], web.Response]

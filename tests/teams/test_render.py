@@ -279,6 +279,17 @@ def test_every_golden_card_is_valid_adaptive_card_1_5_within_limits(name: str) -
     assert card_bytes(body) <= CARD_BYTES
 
 
+def test_a_card_handed_out_and_changed_does_not_change_the_next_one() -> None:
+    """Cards of one message are built once (a fan-out sends it to thousands); each caller gets its own."""
+    message = pulse_item(1)
+    first = card(message)
+    as_built = copy.deepcopy(first)
+    first["body"][0]["inlines"][0]["text"] = "changed"
+    first["body"].clear()
+
+    assert card(message) == as_built
+
+
 def test_the_schema_check_is_real() -> None:
     """The validator follows the schema's references down to nested elements, so it can fail."""
     body = rendered(pulse_item(1))
