@@ -17,7 +17,10 @@ operations, models and errors and changes two things through msrest's own extens
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 import aiohttp
@@ -29,6 +32,7 @@ from msrest import Deserializer, Serializer
 from msrest.pipeline import Request, Response
 from msrest.pipeline.async_abc import AsyncHTTPPolicy, AsyncHTTPSender, AsyncPipeline
 from msrest.pipeline.universal import RawDeserializer
+from msrest.serialization import Model
 from msrest.universal_http.aiohttp import AioHttpClientResponse
 
 # MSAL hands out a cached token only while it has more than five minutes left, so one fetched token is good
@@ -124,12 +128,25 @@ class _Answer(AioHttpClientResponse):
         return self._body or b""
 
 
+class _Unplain(Exception):
+    """Part of an activity the quick walk leaves to msrest (a dict where a model belongs, a flattened key)."""
+
+
 class _CardsAsTheyAre(Serializer):
-    """msrest's serialiser, except that an activity's attachment content is copied, not walked: our cards
-    are plain JSON already, and msrest's walk of every string in them cost more than the whole HTTP call."""
+    """msrest's serialiser, except that an activity is walked quickly and its cards are copied as they are.
+
+    Our cards are plain JSON already, and msrest's walk of every string in them cost more than the whole
+    HTTP call. For the activity itself msrest first runs its deserialiser over the model "just in case it
+    is a dict", then serialises it attribute by attribute through its general machinery (together a tenth
+    of a send's CPU); the quick walk gives the same JSON for the models botbuilder builds, and anything
+    it does not know sends the whole activity the general way.
+    """
 
     def body(self, data: Any, data_type: str, **kwargs: Any) -> Any:
         """The request body for ``data`` of msrest type ``data_type``."""
+        if data_type == "Activity" and isinstance(data, models.Activity) and not kwargs:
+            with contextlib.suppress(_Unplain):
+                return self._plain(data, data_type)
         attachments = getattr(data, "attachments", None) if data_type == "Activity" else None
         plain = [a for a in attachments or () if isinstance(a.content, dict)]  # not botbuilder's models
         if not plain:
@@ -146,6 +163,53 @@ class _CardsAsTheyAre(Serializer):
         for attachment, content in zip(plain, contents, strict=True):
             serialised_of[id(attachment)]["content"] = content
         return body
+
+    def _plain(self, value: Any, data_type: str) -> Any:
+        """``value`` of msrest type ``data_type`` as msrest would serialise it (None stays None)."""
+        if value is None:
+            return None
+        if data_type == "str":
+            return value.value if isinstance(value, Enum) else str(value)
+        if data_type in _BASIC:
+            return _BASIC[data_type](value)
+        if data_type == "object":
+            return self.serialize_object(value)  # type: ignore[no-untyped-call]
+        if data_type.startswith("[") and data_type.endswith("]"):
+            if not isinstance(value, list):
+                raise _Unplain(data_type)
+            return [self._plain(item, data_type[1:-1]) for item in value]
+        model = self.dependencies.get(data_type)
+        if model is None or issubclass(model, Enum):
+            return self.serialize_data(value, data_type)  # type: ignore[no-untyped-call]
+        if not isinstance(value, Model) or value._validation:
+            raise _Unplain(data_type)
+        if isinstance(value, models.Attachment) and isinstance(value.content, dict):
+            return self._attachment(value)
+        return self._fields(value)
+
+    def _fields(self, model: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, description in model._attribute_map.items():
+            key = description["key"]
+            if not key or "." in key:  # additional properties, or a key msrest would unflatten
+                raise _Unplain(key)
+            field = getattr(model, name)
+            if field is not None:
+                out[key] = self._plain(field, description["type"])
+        return out
+
+    def _attachment(self, attachment: Any) -> dict[str, Any]:
+        content = attachment.content
+        try:
+            attachment.content = None
+            out = self._fields(attachment)
+        finally:
+            attachment.content = content
+        out["content"] = content
+        return out
+
+
+_BASIC: dict[str, Callable[[Any], Any]] = {"bool": bool, "int": int, "float": float}
 
 
 class _ResourceAnswers(Deserializer):

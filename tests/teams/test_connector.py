@@ -10,6 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from botbuilder.core import TurnContext
+from botbuilder.schema import ConversationReference
 from botframework.connector import models
 from botframework.connector.auth import MicrosoftAppCredentials
 from msrest import Deserializer, Serializer
@@ -29,15 +31,29 @@ CHANNEL = "19:qa@thread.tacv2"
 
 @pytest.mark.parametrize("name", list(MESSAGES))
 async def test_the_body_sent_is_the_one_msrest_would_send(name: str) -> None:
-    activity = as_activity(MESSAGES[name]())
+    """Every message we render, addressed to a person as the outbox addresses it."""
+    reference = ConversationReference().deserialize(
+        {
+            "user": {"id": "29:1abc", "name": "Amira Hassan", "aadObjectId": "5a0c1d9e", "role": "user"},
+            "bot": {"id": "28:bot", "name": "Next Practice"},
+            "conversation": {"id": "a:1xyz", "conversationType": "personal", "tenantId": TENANT_ID},
+            "channelId": "msteams",
+            "locale": "en-GB",
+            "serviceUrl": "https://smba.trafficmanager.net/uk/",
+        }
+    )
+    activity = TurnContext.apply_conversation_reference(as_activity(MESSAGES[name]()), reference)
+    activity.channel_data = {"notification": {"alert": True}}
     classes = {name: value for name, value in vars(models).items() if isinstance(value, type)}
     async with aiohttp.ClientSession() as session:
         ours = TeamsConnector(MicrosoftAppCredentials.empty(), "http://127.0.0.1:9", session)
 
         sent = ours.conversations._serialize.body(activity, "Activity")
+        walked = ours.conversations._serialize._plain(activity, "Activity")  # the quick walk, not msrest's
 
-    assert sent == Serializer(classes).body(activity, "Activity")
+    assert sent == walked == Serializer(classes).body(activity, "Activity")
     assert sent["attachments"][0]["content"]["type"] == "AdaptiveCard"
+    assert sent["recipient"]["aadObjectId"] == "5a0c1d9e"
     assert activity.attachments[0].content is not None  # the activity itself is left as it was
 
 
