@@ -68,6 +68,8 @@ def build_teams(
 
     async def arrived(seen: str | None, sender: tuple[Identity, dict[str, Any]] | None) -> bool:
         # One unit of work for both: a turn's first database round trips, so there are as few as can be.
+        if seen is None and sender is None:
+            return True  # nothing to record (no write transaction, which on SQLite queues for the lock)
         async with store.transaction() as tx:
             if seen is not None and not await tx.inbox.first_time(seen, at=clock.now()):
                 return False
