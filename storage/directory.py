@@ -14,8 +14,6 @@ from dialogue.events import Identity
 from storage.models import IdentityRow, MembershipRow, PersonRoleRow, PersonRow, TeamRow
 from storage.sql import Repo
 
-_OTHER = aliased(IdentityRow)  # another identity of the same person, in subqueries
-
 
 def name_key(name: str) -> str:
     """The case-insensitive form names and handles are unique by.
@@ -41,7 +39,7 @@ _PEOPLE = PersonRow.__table__
 _ROLES = PersonRoleRow.__table__
 _MEMBERSHIPS = MembershipRow.__table__
 _IDENTITIES = IdentityRow.__table__
-_OTHER_IDENTITY = _IDENTITIES.alias()
+_OTHER_IDENTITY = _IDENTITIES.alias()  # another identity of the same person, in subqueries
 
 # The columns a Person is made of, one row per role and membership (a person has a few of each).
 _PERSON = select(
@@ -58,15 +56,28 @@ _WITH_ROLES_AND_TEAMS = _PEOPLE.outerjoin(_ROLES, _ROLES.c.person_id == _PEOPLE.
     _MEMBERSHIPS, _MEMBERSHIPS.c.person_id == _PEOPLE.c.id
 )
 
+
+def _latest_seen(person_id: int | ColumnElement[int]) -> ScalarSelect[int]:
+    """The ``seen`` of the person's most recent identity (0 when they have none)."""
+    # An alias, so the subquery never correlates with the identities row being updated.
+    return (
+        select(func.coalesce(func.max(_OTHER_IDENTITY.c.seen), 0))
+        .where(_OTHER_IDENTITY.c.person_id == person_id)
+        .scalar_subquery()
+    )
+
+
+def _next_seen(person_id: int | ColumnElement[int]) -> ColumnElement[int]:
+    """One more than the person's most recent identity, so it sorts first."""
+    return _latest_seen(person_id) + 1
+
+
 # Every event asks who is behind its identity, and whether that identity is already the person's most
 # recent one (then linking it again writes nothing, so the statement is skipped).
 _BY_IDENTITY = (
     _PERSON.add_columns(
         _IDENTITIES.c.seen.label("identity_seen"),
-        select(func.max(_OTHER_IDENTITY.c.seen))
-        .where(_OTHER_IDENTITY.c.person_id == _PEOPLE.c.id)
-        .scalar_subquery()
-        .label("latest_seen"),
+        _latest_seen(_PEOPLE.c.id).label("latest_seen"),
     )
     .select_from(_IDENTITIES.join(_WITH_ROLES_AND_TEAMS, _PEOPLE.c.id == _IDENTITIES.c.person_id))
     .where(
@@ -195,26 +206,13 @@ class SqlDirectory(Repo):
         row.memberships = memberships
         await self.session.flush()
 
-    def _latest_seen(self, person_id: int | ScalarSelect[int]) -> ScalarSelect[int]:
-        """The ``seen`` of the person's most recent identity (0 when they have none)."""
-        # An alias, so the subquery never correlates with the identities row being updated.
-        return (
-            select(func.coalesce(func.max(_OTHER.seen), 0))
-            .where(_OTHER.person_id == person_id)
-            .scalar_subquery()
-        )
-
-    def _next_seen(self, person_id: int | ScalarSelect[int]) -> ColumnElement[int]:
-        """One more than the person's most recent identity, so it sorts first."""
-        return self._latest_seen(person_id) + 1
-
     async def add_identity(self, person_id: int, identity: Identity) -> None:
         """Link an identity to the person (moving it if another person had it), as their most recent."""
         if (person_id, identity) in self._latest:
             return
         self._latest.clear()  # whichever identity was the most recent is not any more
         insert = self.insert(IdentityRow)
-        seen = self._next_seen(person_id)
+        seen = _next_seen(person_id)
         await self.session.execute(
             insert.values(
                 person_id=person_id,
@@ -227,9 +225,7 @@ class SqlDirectory(Repo):
                 set_={"person_id": person_id, "seen": seen},
                 # Every event links its identity: when it is already the person's most recent, no row
                 # changes (no write for the database to make).
-                where=or_(
-                    IdentityRow.person_id != person_id, IdentityRow.seen < self._latest_seen(person_id)
-                ),
+                where=or_(IdentityRow.person_id != person_id, IdentityRow.seen < _latest_seen(person_id)),
             )
         )
 
@@ -277,7 +273,7 @@ class SqlDirectory(Repo):
                 IdentityRow.tenant == identity.tenant,
                 IdentityRow.user_id == identity.user_id,
             )
-            .values(seen=self._next_seen(owner))
+            .values(seen=_next_seen(owner))
             .execution_options(synchronize_session=False)
         )
 

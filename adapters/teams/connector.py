@@ -183,29 +183,20 @@ class _CardsAsTheyAre(Serializer):
             return self.serialize_data(value, data_type)  # type: ignore[no-untyped-call]
         if not isinstance(value, Model) or value._validation:
             raise _Unplain(data_type)
-        if isinstance(value, models.Attachment) and isinstance(value.content, dict):
-            return self._attachment(value)
         return self._fields(value)
 
     def _fields(self, model: Any) -> dict[str, Any]:
+        card = isinstance(model, models.Attachment) and isinstance(model.content, dict)
         out: dict[str, Any] = {}
         for name, description in model._attribute_map.items():
             key = description["key"]
             if not key or "." in key:  # additional properties, or a key msrest would unflatten
                 raise _Unplain(key)
             field = getattr(model, name)
-            if field is not None:
+            if card and name == "content":
+                out[key] = field  # our card: plain JSON already
+            elif field is not None:
                 out[key] = self._plain(field, description["type"])
-        return out
-
-    def _attachment(self, attachment: Any) -> dict[str, Any]:
-        content = attachment.content
-        try:
-            attachment.content = None
-            out = self._fields(attachment)
-        finally:
-            attachment.content = content
-        out["content"] = content
         return out
 
 
