@@ -9,12 +9,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, make_url
-from sqlalchemy.engine import Connection
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
 
 from dialogue.ports import Repositories
+from storage import sqlite
 from storage.contacts import SqlContacts
 from storage.conversations import SqlConversations
 from storage.directory import SqlDirectory
@@ -23,15 +22,14 @@ from storage.inbox import SqlInbox
 from storage.outbox import SqlOutbox
 from storage.questions import SqlQuestions
 from storage.schedules import SqlSchedules
+from storage.sqlite import READ_ONLY
 from storage.surveys import SqlSurveys
 
 DATABASE_FILE = "nextpractice.db"
-SQLITE_BUSY_MS = 5000
 # Per process: the delivery worker sends 16 at a time, and requests need theirs. Several replicas times
 # (POOL_SIZE + POOL_OVERFLOW) must stay under PostgreSQL's max_connections (100 by default).
 POOL_SIZE = 20
 POOL_OVERFLOW = 5
-READ_ONLY = "nextpractice_read_only"  # execution option of a read-only unit of work
 
 
 def default_database_url(data_dir: str | Path) -> str:
@@ -51,11 +49,8 @@ def ensure_sqlite_directory(url: str) -> None:
 def create_engine(url: str, **options: Any) -> AsyncEngine:
     """An async engine for ``url`` with the per-engine settings the repositories rely on.
 
-    SQLite: foreign keys on, WAL (readers do not block the writer) with ``synchronous=NORMAL``, a busy
-    timeout, and every transaction opened with ``BEGIN IMMEDIATE``. The last one matters when two
-    processes share the file: a deferred transaction that reads and later writes can fail at once with
-    SQLITE_BUSY when it tries to upgrade its lock, whereas taking the write lock up front makes the
-    second process wait its turn (up to the busy timeout).
+    SQLite: as :func:`storage.sqlite.configure` sets it up (one trip to the driver's thread per
+    statement, WAL, a busy timeout, ``BEGIN IMMEDIATE``).
 
     PostgreSQL: ``pool_pre_ping`` so connections dropped by a restart or a proxy are
     replaced instead of failing a request, and a pool of ``POOL_SIZE`` kept connections (plus
@@ -70,27 +65,7 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
             options = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **options}
         return create_async_engine(url, pool_pre_ping=True, **options)
     engine = create_async_engine(url, **options)
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        # Take transaction control away from the driver, so "begin" below decides how to begin.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        # The busy timeout first: switching to WAL itself may have to wait for another process.
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        # With WAL, NORMAL syncs at checkpoints rather than at every commit: a crash of the bot loses
-        # nothing, a power cut may lose the last commits. The embedded default trades that for speed.
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        # A read-only unit of work begins deferred: under WAL it reads a snapshot without the write lock.
-        read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
+    sqlite.configure(engine)
     return engine
 
 
