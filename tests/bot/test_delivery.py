@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -217,3 +219,73 @@ async def test_a_fan_out_records_its_sends_in_few_transactions_and_each_once(rig
         assert await tx.outbox.sent_ref("m7") is not None
     # Sends that finish while a group is being written share the next transaction.
     assert rig.worker.marks.groups < 40
+
+
+@dataclass
+class GatedSender(RecordingSender):
+    """A platform where chosen messages hang until their gate opens (a slow call)."""
+
+    gates: dict[str, asyncio.Event] = field(default_factory=dict)  # message text -> gate
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)  # notified at each send
+
+    async def send(self, *, to: Address, message: Message) -> str:
+        gate = self.gates.get(message.fallback())
+        if gate is not None:
+            await gate.wait()
+        ref = await super().send(to=to, message=message)
+        async with self.changed:
+            self.changed.notify_all()
+        return ref
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        async with asyncio.timeout(5), self.changed:
+            await self.changed.wait_for(condition)
+
+
+async def _running(rig: Rig, sender: GatedSender, *, batch: int) -> tuple[asyncio.Event, asyncio.Task[None]]:
+    worker = DeliveryWorker(
+        store=rig.store,
+        senders={"chat": sender},
+        pseudonymiser=rig.anon,
+        clock=rig.clock,
+        worker_id="test",
+        concurrency=2,
+        batch=batch,
+    )
+    stop = asyncio.Event()
+    return stop, asyncio.create_task(worker.run(stop))
+
+
+async def test_the_next_batch_goes_out_while_a_slow_send_of_the_last_one_is_still_waiting(rig: Rig) -> None:
+    sender = GatedSender(gates={"hello a1": asyncio.Event()})
+    await rig.enqueue(hello("a1", rig.people["amira"]), hello("b1", rig.people["ben"]))
+    await rig.enqueue(hello("b2", rig.people["ben"]), hello("b3", rig.people["ben"]))
+    stop, running = await _running(rig, sender, batch=2)
+
+    # Amira's message hangs at the platform; Ben's later ones, claimed in the next batch, do not wait for it.
+    await sender.until(lambda: sender.texts_to("ben") == ["hello b1", "hello b2", "hello b3"])
+    assert sender.texts_to("amira") == []
+
+    sender.gates["hello a1"].set()
+    await sender.until(lambda: sender.texts_to("amira") == ["hello a1"])
+    stop.set()
+    await running
+    assert await rig.counts() == {"sent": 4}
+
+
+async def test_a_persons_messages_keep_their_order_across_batches(rig: Rig) -> None:
+    sender = GatedSender(gates={"hello a1": asyncio.Event()})
+    await rig.enqueue(hello("a1", rig.people["amira"]), hello("b1", rig.people["ben"]))
+    await rig.enqueue(hello("a2", rig.people["amira"]), hello("b2", rig.people["ben"]))
+    stop, running = await _running(rig, sender, batch=2)
+
+    await sender.until(lambda: sender.texts_to("ben") == ["hello b1", "hello b2"])
+    await asyncio.sleep(0.1)  # time enough for Amira's second message to overtake her first, were it let
+    assert sender.texts_to("amira") == []
+
+    sender.gates["hello a1"].set()
+    await sender.until(lambda: len(sender.texts_to("amira")) == 2)
+    assert sender.texts_to("amira") == ["hello a1", "hello a2"]
+    stop.set()
+    await running
+    assert await rig.counts() == {"sent": 4}
