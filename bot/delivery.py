@@ -154,7 +154,10 @@ class DeliveryWorker:
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._unstarted = 0  # claimed rows waiting for a send slot
-        self._hungry = asyncio.Event()  # set when none are: time to claim the next batch
+        # Set when no more than one round of sends waits for a slot: time to claim the next batch, so that
+        # it is claimed and looked up by the time the slots are free.
+        self._lookahead = concurrency
+        self._hungry = asyncio.Event()
         self._last_sends: dict[str, asyncio.Future[None]] = {}  # by recipient: done when its sends are
         self._busy_since: float | None = None  # time.monotonic() when the busy period began
         self._busy_sent = 0
@@ -193,7 +196,8 @@ class DeliveryWorker:
         for delivery in claimed:
             queues.setdefault(_recipient(delivery), []).append(delivery)
         self._unstarted += len(claimed)
-        self._hungry.clear()
+        if self._unstarted > self._lookahead:
+            self._hungry.clear()
         chains = []
         for recipient, queue in queues.items():
             # A recipient's rows in this batch go after those still being sent from an earlier one.
@@ -255,10 +259,10 @@ class DeliveryWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set, polling when idle; a database outage is logged and waited out.
 
-        The next batch is claimed as soon as every row of the last one has a send slot, so the slots do
-        not stand idle while the last sends finish and the next batch is claimed and looked up (on
-        PostgreSQL that idle time was a fifth of a fan-out's). Rows in flight stay at most
-        ``concurrency``, as a crash can repeat those.
+        The next batch is claimed while the last round of the one before waits for its slots, so the
+        slots do not stand idle while the next batch is claimed and looked up (on PostgreSQL that took a
+        fifth of a fan-out's time). Rows in flight stay at most ``concurrency``, as a crash can repeat
+        those; claimed rows not yet sent are only taken over by another worker when their lease runs out.
         """
         sending: set[asyncio.Future[list[None]]] = set()
         try:
@@ -323,7 +327,7 @@ class DeliveryWorker:
     def _started(self, count: int) -> None:
         """``count`` claimed rows have a send slot now (or will never need one)."""
         self._unstarted -= count
-        if self._unstarted == 0:
+        if self._unstarted <= self._lookahead:
             self._hungry.set()
 
     async def _deliver(self, delivery: Delivery, reach: Reach) -> None:

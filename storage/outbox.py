@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy import Row, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 
 from dialogue.messages import message_from_data, message_to_data
 from dialogue.outbox import Delivery, DeliveryStatus, NewDelivery, Sent
@@ -32,7 +32,34 @@ def _new_deliveries(dialect: str) -> ReturningInsert[tuple[int]]:
     )
 
 
-def _delivery(row: DeliveryRow) -> Delivery:
+@functools.cache
+def _claim(dialect: str) -> ReturningUpdate[Any]:
+    """Lease the oldest due rows to a worker, in one statement; built once per dialect.
+
+    Due: pending with ``not_before <= b_now``, or sending with an expired lease (its worker died).
+    """
+    table = cast(Table, DeliveryRow.__table__)
+    rows = table.c
+    due = or_(
+        and_(rows.status == PENDING, rows.not_before <= bindparam("b_now")),
+        and_(rows.status == SENDING, rows.lease_until <= bindparam("b_now")),
+    )
+    oldest_due = (
+        select(rows.id)
+        .where(due)
+        .order_by(rows.id)
+        .limit(bindparam("b_limit"))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(table)
+        .where(rows.id.in_(oldest_due.scalar_subquery()))
+        .values(status=SENDING, claimed_by=bindparam("b_worker"), lease_until=bindparam("b_lease"))
+        .returning(*rows)
+    )
+
+
+def _delivery(row: Row[Any]) -> Delivery:
     return Delivery(
         id=row.id,
         key=row.key,
@@ -92,27 +119,17 @@ class SqlOutbox(Repo):
         take disjoint rows; SQLite renders no locking clause, and needs none, because the
         transaction began with ``BEGIN IMMEDIATE`` and so holds the only write lock.
         """
-        due = or_(
-            and_(DeliveryRow.status == PENDING, DeliveryRow.not_before <= now),
-            and_(DeliveryRow.status == SENDING, DeliveryRow.lease_until <= now),
+        claimed = await self.session.execute(
+            _claim(self.dialect),
+            {
+                "b_now": now,
+                "b_limit": limit,
+                "b_worker": worker,
+                "b_lease": now + timedelta(seconds=lease_seconds),
+            },
         )
-        rows = list(
-            await self.session.scalars(
-                select(DeliveryRow)
-                .where(due)
-                .order_by(DeliveryRow.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-                .execution_options(populate_existing=True)
-            )
-        )
-        lease_until = now + timedelta(seconds=lease_seconds)
-        for row in rows:
-            row.status = SENDING
-            row.claimed_by = worker
-            row.lease_until = lease_until
-        await self.session.flush()
-        return [_delivery(row) for row in rows]
+        # RETURNING comes in no particular order; the worker sends oldest first.
+        return sorted((_delivery(row) for row in claimed), key=lambda delivery: delivery.id)
 
     async def mark_sent(self, sent: Sequence[Sent]) -> None:
         """Record each of ``sent`` as SENT with its platform and ref, in one executemany statement."""
