@@ -25,6 +25,7 @@ from msrest.exceptions import HttpOperationError
 
 from adapters.teams.bot import PLATFORM, as_activity
 from adapters.teams.connector import TeamsConnector
+from adapters.teams.references import reference_from
 from dialogue.events import Identity
 from dialogue.messages import Message
 from dialogue.outbox import Address, Contact, RetryLater, Undeliverable, contact_key
@@ -117,7 +118,7 @@ class TeamsSender:
         if known is not None and not known.reachable:
             raise Undeliverable("the person removed the app from Teams")
         if known is not None:
-            reference = ConversationReference().deserialize(known.data)
+            reference = reference_from(known.data)
             try:
                 activity_id = await self._post(reference, activity)
             except Undeliverable:
