@@ -19,27 +19,25 @@ PENDING = DeliveryStatus.PENDING.value
 SENDING = DeliveryStatus.SENDING.value
 SENT = DeliveryStatus.SENT.value
 FAILED = DeliveryStatus.FAILED.value
+_OUTBOX = cast(Table, DeliveryRow.__table__)
 
 
 @functools.cache
 def _new_deliveries(dialect: str) -> ReturningInsert[tuple[int]]:
     """Rows whose key exists are skipped (see :meth:`SqlOutbox.enqueue`); built once per dialect."""
-    table = DeliveryRow.__table__
     return (
-        dialect_insert(dialect, table)
-        .on_conflict_do_nothing(index_elements=[table.c.key])
-        .returning(table.c.id)
+        dialect_insert(dialect, _OUTBOX)
+        .on_conflict_do_nothing(index_elements=[_OUTBOX.c.key])
+        .returning(_OUTBOX.c.id)
     )
 
 
-@functools.cache
-def _claim(dialect: str) -> ReturningUpdate[Any]:
-    """Lease the oldest due rows to a worker, in one statement; built once per dialect.
+def _claim() -> ReturningUpdate[Any]:
+    """Lease the oldest due rows to a worker, in one statement.
 
     Due: pending with ``not_before <= b_now``, or sending with an expired lease (its worker died).
     """
-    table = cast(Table, DeliveryRow.__table__)
-    rows = table.c
+    rows = _OUTBOX.c
     due = or_(
         and_(rows.status == PENDING, rows.not_before <= bindparam("b_now")),
         and_(rows.status == SENDING, rows.lease_until <= bindparam("b_now")),
@@ -52,11 +50,27 @@ def _claim(dialect: str) -> ReturningUpdate[Any]:
         .with_for_update(skip_locked=True)
     )
     return (
-        update(table)
+        update(_OUTBOX)
         .where(rows.id.in_(oldest_due.scalar_subquery()))
         .values(status=SENDING, claimed_by=bindparam("b_worker"), lease_until=bindparam("b_lease"))
         .returning(*rows)
     )
+
+
+_CLAIM = _claim()  # built once, as is the next one
+# Core: one executemany for a group of sent marks, no ORM objects.
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("sent_id"))
+    .values(
+        status=SENT,
+        platform=bindparam("sent_platform"),
+        platform_ref=bindparam("sent_ref"),
+        sent_at=bindparam("sent_at"),
+        lease_until=None,
+        claimed_by=None,
+    )
+)
 
 
 def _delivery(row: Row[Any]) -> Delivery:
@@ -120,7 +134,7 @@ class SqlOutbox(Repo):
         transaction began with ``BEGIN IMMEDIATE`` and so holds the only write lock.
         """
         claimed = await self.session.execute(
-            _claim(self.dialect),
+            _CLAIM,
             {
                 "b_now": now,
                 "b_limit": limit,
@@ -135,18 +149,8 @@ class SqlOutbox(Repo):
         """Record each of ``sent`` as SENT with its platform and ref, in one executemany statement."""
         if not sent:
             return
-        table = cast(Table, DeliveryRow.__table__)  # Core: one executemany, no ORM objects
         await self.session.execute(
-            update(table)
-            .where(table.c.id == bindparam("sent_id"))
-            .values(
-                status=SENT,
-                platform=bindparam("sent_platform"),
-                platform_ref=bindparam("sent_ref"),
-                sent_at=bindparam("sent_at"),
-                lease_until=None,
-                claimed_by=None,
-            ),
+            _MARK_SENT,
             [
                 {"sent_id": s.delivery_id, "sent_platform": s.platform, "sent_ref": s.platform_ref}
                 | {"sent_at": s.at}
