@@ -268,14 +268,17 @@ class DeliveryWorker:
         try:
             while not stop.is_set():
                 try:
-                    _, batch = await self._start_batch()
+                    claimed, batch = await self._start_batch()
                 except Exception:
                     log.exception("delivery: could not reach the outbox; trying again shortly")
                 else:
                     if batch is not None:
                         sending.add(batch)
                         batch.add_done_callback(self._batch_done(sending))
-                        await _first(self._hungry.wait(), stop.wait())
+                        if claimed < self.batch:  # that was all that is due: no claim that finds nothing
+                            await asyncio.wait(sending)
+                        else:
+                            await _first(self._hungry.wait(), stop.wait())
                         continue
                     if sending:  # nothing more is due yet: the busy period ends when the last batch does
                         await asyncio.wait(sending)
