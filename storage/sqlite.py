@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from sqlalchemy import event
@@ -27,10 +27,12 @@ Outcome = tuple[Description, list[Any], int, int | None]
 
 
 def _run(
-    connection: sqlite3.Connection, operation: str, parameters: Any, many: bool
+    connection: sqlite3.Connection, begin: str | None, operation: str, parameters: Any, many: bool
 ) -> Outcome:  # runs on the connection's thread
     cursor = connection.cursor()
     try:
+        if begin is not None:
+            cursor.execute(begin)
         if many:
             cursor.executemany(operation, parameters)
         elif parameters is None:
@@ -68,7 +70,8 @@ class OneTripCursor:
         return await self._outcome(operation, parameters, many=True)
 
     async def _outcome(self, operation: str, parameters: Any, *, many: bool) -> OneTripCursor:
-        outcome: Outcome = await self._connection.run(_run, operation, parameters, many)
+        begin, self._connection.begin_pending = self._connection.begin_pending, None
+        outcome: Outcome = await self._connection.run(_run, begin, operation, parameters, many)
         self.description, self._rows, self.rowcount, self.lastrowid = outcome
         return self
 
@@ -100,6 +103,30 @@ class OneTripConnection(aiosqlite.Connection):
         # As SQLAlchemy does for connections it makes itself: a forgotten connection must not keep the
         # process from exiting.
         self._thread.daemon = True
+        self.begin_pending: str | None = None
+
+    def begin_with_next_statement(self, begin: str) -> None:
+        """Send ``begin`` (a BEGIN statement) in the same trip as the transaction's first statement.
+
+        A transaction with no statement then costs no trip at all, and any other one a trip less. Should
+        the BEGIN fail (another process holding the write lock past the busy timeout), the first statement
+        raises its error.
+        """
+        self.begin_pending = begin
+
+    async def commit(self) -> None:
+        """Commit the transaction, if a statement began it."""
+        if self.begin_pending is not None:
+            self.begin_pending = None
+            return
+        await super().commit()
+
+    async def rollback(self) -> None:
+        """Roll the transaction back, if a statement began it."""
+        if self.begin_pending is not None:
+            self.begin_pending = None
+            return
+        await super().rollback()
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         """A cursor that opens nothing until it runs a statement."""
@@ -149,4 +176,5 @@ def configure(engine: AsyncEngine) -> None:
     def _on_begin(connection: Connection) -> None:
         # A read-only unit of work begins deferred: under WAL it reads a snapshot without the write lock.
         read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        driver = cast(OneTripConnection, connection.connection.driver_connection)  # made by _connect above
+        driver.begin_with_next_statement("BEGIN" if read_only else "BEGIN IMMEDIATE")

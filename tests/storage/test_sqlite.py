@@ -56,6 +56,22 @@ async def test_a_query_makes_one_trip_to_the_driver_thread(engine: AsyncEngine) 
         assert (changed.rowcount, counting.trips) == (2, 2)
 
 
+async def test_a_transaction_begins_in_the_same_trip_as_its_first_statement(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        counting = await _count_trips(connection)
+        async with connection.begin():
+            await connection.execute(text("INSERT INTO notes (body) VALUES ('one')"))
+            assert counting.trips == 1  # BEGIN IMMEDIATE and the insert
+        assert counting.trips == 2  # and the commit
+
+        async with connection.begin():  # a transaction that runs nothing costs nothing
+            pass
+        assert counting.trips == 2
+
+    async with engine.connect() as connection:  # the insert was committed, in a transaction of its own
+        assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar() == 1
+
+
 async def test_statements_answer_as_sqlite_does(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         many = await connection.execute(
