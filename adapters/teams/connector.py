@@ -128,8 +128,9 @@ class _Answer(AioHttpClientResponse):
         return self._body or b""
 
 
-class _Unplain(Exception):
-    """Part of an activity the quick walk leaves to msrest (a dict where a model belongs, a flattened key)."""
+class Unplain(Exception):
+    """Something the quick walks of botbuilder's models leave to msrest (a dict where a model belongs, a
+    flattened key, a type they do not know): here for activities sent, in references.py for references."""
 
 
 class _CardsAsTheyAre(Serializer):
@@ -145,7 +146,7 @@ class _CardsAsTheyAre(Serializer):
     def body(self, data: Any, data_type: str, **kwargs: Any) -> Any:
         """The request body for ``data`` of msrest type ``data_type``."""
         if data_type == "Activity" and isinstance(data, models.Activity) and not kwargs:
-            with contextlib.suppress(_Unplain):
+            with contextlib.suppress(Unplain):
                 return self._plain(data, data_type)
         attachments = getattr(data, "attachments", None) if data_type == "Activity" else None
         plain = [a for a in attachments or () if isinstance(a.content, dict)]  # not botbuilder's models
@@ -176,13 +177,13 @@ class _CardsAsTheyAre(Serializer):
             return self.serialize_object(value)  # type: ignore[no-untyped-call]
         if data_type.startswith("[") and data_type.endswith("]"):
             if not isinstance(value, list):
-                raise _Unplain(data_type)
+                raise Unplain(data_type)
             return [self._plain(item, data_type[1:-1]) for item in value]
         model = self.dependencies.get(data_type)
         if model is None or issubclass(model, Enum):
             return self.serialize_data(value, data_type)  # type: ignore[no-untyped-call]
         if not isinstance(value, Model) or value._validation:
-            raise _Unplain(data_type)
+            raise Unplain(data_type)
         return self._fields(value)
 
     def _fields(self, model: Any) -> dict[str, Any]:
@@ -191,7 +192,7 @@ class _CardsAsTheyAre(Serializer):
         for name, description in model._attribute_map.items():
             key = description["key"]
             if not key or "." in key:  # additional properties, or a key msrest would unflatten
-                raise _Unplain(key)
+                raise Unplain(key)
             field = getattr(model, name)
             if card and name == "content":
                 out[key] = field  # our card: plain JSON already

@@ -15,29 +15,27 @@ from botbuilder import schema
 from botbuilder.schema import ConversationReference
 from msrest.serialization import Model
 
+from adapters.teams.connector import Unplain
+
 M = TypeVar("M", bound=Model)
-
-
-class _Unplain(Exception):
-    """The data is not of a shape the quick walk makes: msrest makes it."""
 
 
 def reference_from(data: Mapping[str, Any]) -> ConversationReference:
     """``ConversationReference().deserialize(data)``, made quickly for the JSON we keep."""
     try:
         return _model(ConversationReference, data)
-    except _Unplain:
+    except Unplain:
         return ConversationReference().deserialize(data)
 
 
 def _model(cls: type[M], data: Any) -> M:
     if not isinstance(data, dict) or cls._validation or getattr(cls, "_subtype_map", None):
-        raise _Unplain(cls.__name__)
+        raise Unplain(cls.__name__)
     fields: dict[str, Any] = {}
     for key, value in data.items():
         found = _fields_of(cls).get(key)
         if found is None:  # msrest would drop it, or keep it as an additional property
-            raise _Unplain(key)
+            raise Unplain(key)
         name, kind = found
         fields[name] = _value(kind, value)
     return cls(**fields)
@@ -67,7 +65,7 @@ def _value(kind: str, value: Any) -> Any:
     model = getattr(schema, kind, None)
     if isinstance(model, type) and issubclass(model, Model):
         return _model(model, value)
-    raise _Unplain(kind)
+    raise Unplain(kind)
 
 
 def _copy(value: Any) -> Any:

@@ -43,7 +43,7 @@ def test_what_the_quick_walk_does_not_know_is_read_the_msrest_way() -> None:
         "bot": {"id": "28:bot", "properties": {"colour": ["green"]}},
         "serviceUrl": "https://smba.trafficmanager.net/uk/",
     }
-    with pytest.raises(references._Unplain):
+    with pytest.raises(references.Unplain):
         references._model(ConversationReference, odd)
     assert references.reference_from(odd) == ConversationReference().deserialize(odd)
     assert references.reference_from(odd).conversation.tenant_id is None
