@@ -25,6 +25,7 @@ from botbuilder.schema import (
     ConversationReference,
 )
 
+from adapters.teams.connector import as_json
 from adapters.teams.render import card, card_with_errors, decode_action, form_card, form_values, summary
 from dialogue.events import Chose, Event, Identity, Profile, Said, Submitted, ThreadReply
 from dialogue.messages import Message, Reply
@@ -110,7 +111,7 @@ def reference_data(activity: Activity) -> dict[str, Any]:
     """
     reference: ConversationReference = TurnContext.get_conversation_reference(activity)
     reference.activity_id = None
-    return dict(reference.serialize())
+    return dict(as_json(reference))
 
 
 def reply_activities(reply: Reply) -> list[Activity]:
@@ -186,7 +187,10 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
         if activity.name != ADAPTIVE_CARD_ACTION:
             return await super().on_invoke_activity(turn_context)
         value = activity.value if isinstance(activity.value, dict) else {}
-        response = await self.on_adaptive_card_invoke(turn_context, AdaptiveCardInvokeValue(**value))
+        # Only the keys the model knows: Teams also sends "trigger", and msrest would log a warning for it
+        # at every tap.
+        known = {key: v for key, v in value.items() if key in AdaptiveCardInvokeValue._attribute_map}
+        response = await self.on_adaptive_card_invoke(turn_context, AdaptiveCardInvokeValue(**known))
         body = {"statusCode": response.status_code, "type": response.type, "value": response.value}
         return InvokeResponse(status=200, body=body)
 

@@ -45,12 +45,11 @@ class TeamsConnector(ConnectorClient):  # type: ignore[misc]  # untyped library
 
     def __init__(self, credentials: AppCredentials, base_url: str, session: aiohttp.ClientSession) -> None:
         super().__init__(credentials, base_url, pipeline_type=lambda config: _pipeline(config, session))
-        classes = {name: value for name, value in vars(models).items() if isinstance(value, type)}
-        self._serialize = _CardsAsTheyAre(classes)  # type: ignore[no-untyped-call]
+        self._serialize = _CardsAsTheyAre(_CLASSES)  # type: ignore[no-untyped-call]
         # msrest's client-side check walks the whole activity again on every call (an eighth of a send's
         # CPU) looking for constraints, and the Bot Framework's models declare none.
         self._serialize.client_side_validation = False
-        self._deserialize = _ResourceAnswers(classes)  # type: ignore[no-untyped-call]
+        self._deserialize = _ResourceAnswers(_CLASSES)  # type: ignore[no-untyped-call]
         self.conversations = ConversationsOperations(
             self._client, self.config, self._serialize, self._deserialize
         )
@@ -130,7 +129,7 @@ class _Answer(AioHttpClientResponse):
 
 class Unplain(Exception):
     """Something the quick walks of botbuilder's models leave to msrest (a dict where a model belongs, a
-    flattened key, a type they do not know): here for activities sent, in references.py for references."""
+    flattened key, a type they do not know): here for what we send, in from_json.py for what we read."""
 
 
 class _CardsAsTheyAre(Serializer):
@@ -204,6 +203,14 @@ class _CardsAsTheyAre(Serializer):
 _BASIC: dict[str, Callable[[Any], Any]] = {"bool": bool, "int": int, "float": float}
 
 
+def as_json(model: Model) -> Any:
+    """``model.serialize()``, walked quickly for botbuilder's plain models (a conversation reference kept at
+    every turn, say); anything the quick walk does not know goes msrest's way."""
+    with contextlib.suppress(Unplain):
+        return _QUICK._plain(model, type(model).__name__)
+    return model.serialize()  # type: ignore[no-untyped-call]
+
+
 class _ResourceAnswers(Deserializer):
     """msrest's deserialiser, except that a ``ResourceResponse`` (the answer to every send and update) is
     made directly from its one field."""
@@ -212,3 +219,7 @@ class _ResourceAnswers(Deserializer):
         if target_obj == "ResourceResponse" and isinstance(data, dict):
             return models.ResourceResponse(id=data.get("id"))
         return super()._deserialize(target_obj, data)  # type: ignore[no-untyped-call]
+
+
+_CLASSES = {name: value for name, value in vars(models).items() if isinstance(value, type)}
+_QUICK = _CardsAsTheyAre(_CLASSES)  # type: ignore[no-untyped-call]

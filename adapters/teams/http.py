@@ -12,10 +12,10 @@ from aiohttp import web
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.serializer_helper import serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity
 
 from adapters.teams.bot import TeamsBot
 from adapters.teams.credentials import ReusedConnectorsAuthentication
+from adapters.teams.from_json import activity_from
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def messages_route(adapter: CloudAdapter, bot: TeamsBot) -> Route:
             raise web.HTTPBadRequest(text="the body must be a JSON activity") from None
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             raise web.HTTPBadRequest(text="the body must be a JSON activity with a type")
-        activity = Activity().deserialize(body)
+        activity = activity_from(body)
         try:
             authenticated = await adapter.bot_framework_authentication.authenticate_request(
                 activity, request.headers.get("Authorization", "")

@@ -25,7 +25,7 @@ from msrest.exceptions import HttpOperationError
 
 from adapters.teams.bot import PLATFORM, as_activity
 from adapters.teams.connector import TeamsConnector
-from adapters.teams.references import reference_from
+from adapters.teams.from_json import reference_from
 from dialogue.events import Identity
 from dialogue.messages import Message
 from dialogue.outbox import Address, Contact, RetryLater, Undeliverable, contact_key

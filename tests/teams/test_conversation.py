@@ -4,6 +4,7 @@ local Bot Framework connector, and the effects show in the database."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -70,7 +71,9 @@ async def test_the_kept_reference_is_the_conversation_and_is_not_rewritten_every
     assert "activityId" not in again.data  # messages go to the chat, not as replies to an old activity
 
 
-async def test_a_pulse_reaches_people_proactively_and_a_tap_refreshes_the_card(bot: TeamsBot) -> None:
+async def test_a_pulse_reaches_people_proactively_and_a_tap_refreshes_the_card(
+    bot: TeamsBot, caplog: pytest.LogCaptureFixture
+) -> None:
     await bot.post(bot.teams.personal_message("hello", sender=AMIRA))  # Teams gave us her reference
     await bot.post(bot.teams.personal_message("pulse send Quick", sender=BEN))
     before = len(bot.fake.activities)
@@ -93,6 +96,9 @@ async def test_a_pulse_reaches_people_proactively_and_a_tap_refreshes_the_card(b
     invoke = bot.teams.card_action(
         button["verb"], button["data"], sender=AMIRA, message_id=question.activity_id
     )
+    assert invoke["value"]["trigger"] == "manual"  # as Teams sends it; botbuilder's model has no such key
+    caplog.clear()
+    caplog.set_level(logging.WARNING)
 
     status, body = await bot.post(invoke)
 
@@ -101,6 +107,7 @@ async def test_a_pulse_reaches_people_proactively_and_a_tap_refreshes_the_card(b
     assert "✓ 4" in str(body["value"])
     assert await bot.count("answers") == 1
     assert bot.fake.violations == []
+    assert [r.getMessage() for r in caplog.records] == []  # a tap is routine: no warning in the log
 
 
 async def test_someone_who_removed_the_app_is_not_retried(bot: TeamsBot) -> None:
