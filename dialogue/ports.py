@@ -269,6 +269,13 @@ class SurveyRepo(Protocol):
         ...
 
     async def is_recipient(self, occurrence_id: int, person_id: int) -> Recipient | None: ...
+    async def run_as_sent(
+        self, occurrence_id: int, person_id: int
+    ) -> tuple[Occurrence, Survey | None, Recipient | None] | None:
+        """The occurrence, its survey (None if the target is no survey, or gone) and the person's
+        recipient record (None if it was not sent to them), in one query; None if there is no such run."""
+        ...
+
     async def save_answer(self, answer: Answer) -> bool:
         """Insert or replace the answer for (occurrence, item, respondent); True if it was new."""
         ...

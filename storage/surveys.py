@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, delete, func, select, update
@@ -75,6 +76,27 @@ _OCCURRENCE_BY_ID = _OCCURRENCE.where(_OCCURRENCES.c.id == bindparam("occurrence
 _RECIPIENT_TEAM = select(_RECIPIENTS.c.team_id).where(
     _RECIPIENTS.c.occurrence_id == bindparam("occurrence_id"),
     _RECIPIENTS.c.person_id == bindparam("person_id"),
+)
+# A tap's run, survey (with items) and recipient record in one query: each statement is a trip to the
+# database, and on SQLite every trip of a write transaction is time the single writer lock stays held.
+_OCC = "occ_"  # the occurrence's columns, labelled apart from the survey's
+_RUN_AS_SENT = (
+    select(
+        *_SURVEY.selected_columns,
+        *(column.label(_OCC + column.name) for column in _OCCURRENCES.columns),
+        _RECIPIENTS.c.person_id.label("recipient_id"),
+        _RECIPIENTS.c.team_id.label("recipient_team"),
+    )
+    .select_from(
+        _OCCURRENCES.outerjoin(_SURVEYS, _SURVEYS.c.id == _OCCURRENCES.c.target_id)
+        .outerjoin(_ITEMS, _ITEMS.c.survey_id == _SURVEYS.c.id)
+        .outerjoin(
+            _RECIPIENTS,
+            (_RECIPIENTS.c.occurrence_id == _OCCURRENCES.c.id)
+            & (_RECIPIENTS.c.person_id == bindparam("person_id")),
+        )
+    )
+    .where(_OCCURRENCES.c.id == bindparam("occurrence_id"))
 )
 # An UPDATE's bind parameters may not be named after the columns it sets.
 _CHANGE_ANSWER = (
@@ -371,6 +393,24 @@ class SqlSurveys(Repo):
             select(func.count()).select_from(RecipientRow).where(RecipientRow.occurrence_id == occurrence_id)
         )
         return invited or 0
+
+    async def run_as_sent(
+        self, occurrence_id: int, person_id: int
+    ) -> tuple[Occurrence, Survey | None, Recipient | None] | None:
+        """The occurrence, its survey (None if the target is no survey, or gone) and the person's
+        recipient record (None if it was not sent to them), in one query; None if there is no such run."""
+        rows = (
+            await self.session.execute(_RUN_AS_SENT, {"occurrence_id": occurrence_id, "person_id": person_id})
+        ).all()
+        if not rows:
+            return None
+        first = rows[0]
+        run = _occurrence(
+            SimpleNamespace(**{c.name: getattr(first, _OCC + c.name) for c in _OCCURRENCES.columns})
+        )
+        survey = _surveys(rows)[0] if first.id is not None else None
+        recipient = Recipient(person_id, first.recipient_team) if first.recipient_id is not None else None
+        return run, survey, recipient
 
     async def is_recipient(self, occurrence_id: int, person_id: int) -> Recipient | None:
         """The person's recipient record for this occurrence, if it was sent to them."""

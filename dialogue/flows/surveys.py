@@ -181,18 +181,17 @@ async def start_run(
 
 
 async def _open_run(env: Env, me: Person, occurrence_id: int) -> tuple[Occurrence, Survey, Recipient]:
-    occurrence = await env.tx.surveys.get_occurrence(occurrence_id)
-    if occurrence is None or occurrence.kind not in (OccurrenceKind.PULSE, OccurrenceKind.CHECKIN):
+    found = await env.tx.surveys.run_as_sent(occurrence_id, me.id)
+    if found is None:
         raise Refusal("I can't find that survey any more.")
-    survey = await env.tx.surveys.get_survey(occurrence.target_id)
-    if survey is None:
+    occurrence, survey, recipient = found
+    if occurrence.kind not in (OccurrenceKind.PULSE, OccurrenceKind.CHECKIN) or survey is None:
         raise Refusal("I can't find that survey any more.")
     if occurrence.closed or occurrence.closes_at <= env.now:
         raise Refusal(
             f"“{survey.name}” closed on {when(occurrence.closes_at, me)}, so answers can no longer "
             "be given or changed. Thank you all the same!"
         )
-    recipient = await env.tx.surveys.is_recipient(occurrence.id, me.id)
     if recipient is None:
         raise Refusal(f"“{survey.name}” wasn't sent to you, so you can't answer it.")
     return occurrence, survey, recipient

@@ -219,6 +219,12 @@ async def test_recipients_and_answers(store: SqlStore) -> None:
         assert await tx.surveys.invited(run.id) == 2
         assert await tx.surveys.is_recipient(run.id, ben.id) == Recipient(ben.id, team.id)
         assert await tx.surveys.is_recipient(run.id, ben.id + 100) is None
+        # What a tap reads, in one query: the run, its survey with every item, and the recipient record.
+        as_sent = await tx.surveys.run_as_sent(run.id, ben.id)
+        assert as_sent == (await tx.surveys.get_occurrence(run.id), survey, Recipient(ben.id, team.id))
+        assert await tx.surveys.run_as_sent(run.id, amira.id) == (run, survey, Recipient(amira.id, None))
+        assert await tx.surveys.run_as_sent(run.id, ben.id + 100) == (run, survey, None)
+        assert await tx.surveys.run_as_sent(run.id + 100, ben.id) is None
         scale, choice, text = survey.items
         first = Answer(run.id, scale.id, "key-b", team.id, number=4)
         assert await tx.surveys.save_answer(first)
