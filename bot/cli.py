@@ -623,8 +623,12 @@ def _csv_rows(text: str, path: Path) -> list[dict[str, str]]:
 async def directory_import_command(settings: Settings, args: argparse.Namespace) -> int:
     """``nextpractice directory import FILE.csv``."""
     rows = _csv_rows(await _read_text(args.file, "directory"), args.file)
+    line = ProgressLine()
     async with _open(settings) as app:
-        report = await import_directory(app.store, rows)
+        try:
+            report = await import_directory(app.store, rows, ImportProgress(len(rows), line))
+        finally:
+            line.end()
     print(f"Imported {_count(report.people, 'person', 'people')} in {_count(report.teams, 'team')}.")
     if report.errors:
         print(f"{_count(len(report.errors), 'row')} could not be imported:", file=sys.stderr)
@@ -731,14 +735,14 @@ first senior leader in the directory, else the first manager)."""
 
 
 class ProgressLine:
-    """Shows delivery progress: redrawn in place on a terminal, one line per report otherwise."""
+    """Shows progress reports: redrawn in place on a terminal, one line per report otherwise."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
         self.tty = self.stream.isatty()
         self._width = 0
 
-    def __call__(self, progress: Progress) -> None:
+    def __call__(self, progress: Progress | ImportProgress) -> None:
         """Show one report."""
         line = str(progress)
         if self.tty:
@@ -754,6 +758,33 @@ class ProgressLine:
             self.stream.write("\n")
             self.stream.flush()
             self._width = 0
+
+
+class ImportProgress:
+    """How far a directory import has read, shown on ``line`` every ``every`` seconds (none for an import
+    quicker than that)."""
+
+    def __init__(
+        self, total: int, line: Callable[[ImportProgress], None], every: float = PROGRESS_SECONDS
+    ) -> None:
+        self.total, self.done = total, 0
+        self._line, self._every = line, every
+        self._started = self._shown = timer.monotonic()
+
+    def __call__(self, done: int) -> None:
+        """``done`` rows are read; show it if the last report is ``every`` seconds old."""
+        self.done = done
+        now = timer.monotonic()
+        if now - self._shown >= self._every:
+            self._shown = now
+            self._line(self)
+
+    def __str__(self) -> str:
+        seconds = timer.monotonic() - self._started
+        rate = self.done / seconds if seconds > 0 else 0.0
+        eta = duration((self.total - self.done) / rate) if rate > 0 else "?"
+        percent = self.done * 100 // self.total if self.total else 100
+        return f"import progress: {self.done} / {self.total} rows ({percent}%), {rate:.0f}/s, ETA {eta}"
 
 
 async def _pulse_sender(store: Store, handle: str | None) -> str:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dialogue.directory import parse_roles
+from dialogue.directory import Team, parse_roles
 from dialogue.events import Identity
-from dialogue.ports import Store
+from dialogue.ports import DirectoryRepo, Store
 
 COLUMNS = (
     "handle",
@@ -54,17 +54,39 @@ def _check(line: int, row: Mapping[str, str]) -> str | None:
     return None
 
 
-async def import_directory(store: Store, rows: Iterable[Mapping[str, str]]) -> ImportReport:
+async def import_directory(
+    store: Store, rows: Iterable[Mapping[str, str]], progress: Callable[[int], None] | None = None
+) -> ImportReport:
     """Create or update people and their teams; each person also gets a console identity.
 
-    Rows with problems are skipped and reported; the others are imported.
-    Line numbers count the header as line 1.
+    Rows with problems are skipped and reported; the others are imported, all in one transaction.
+    Line numbers count the header as line 1. ``progress`` is told how many rows have been read so far,
+    after each row (to show progress on a long import).
     """
     report = ImportReport()
     seen_teams: set[str] = set()
+    # What each team was last written with, and the result: thousands of rows name the same few hundred
+    # teams, and writing a team again just as it was written last changes nothing.
+    written: dict[str, tuple[tuple[str, ...], Team]] = {}
+
+    async def team(directory: DirectoryRepo, write: tuple[str, ...], name: str, parent: Team | None) -> Team:
+        key = name.lower()
+        last = written.get(key)
+        if last is not None and last[0] == write:
+            return last[1]
+        existing = await directory.team_by_name(name)
+        if existing is not None and (write[0] == "parent" or parent is None):
+            made = existing  # named as a parent, or with no parent given: a team keeps the parent it has
+        else:
+            made = await directory.upsert_team(name=name, parent_id=parent.id if parent else None)
+        written[key] = (write, made)
+        return made
+
     async with store.transaction() as tx:
         directory = tx.directory
         for line, row in enumerate(rows, start=2):
+            if progress is not None:
+                progress(line - 2)
             problem = _check(line, row)
             if problem:
                 report.errors.append(problem)
@@ -75,15 +97,13 @@ async def import_directory(store: Store, rows: Iterable[Mapping[str, str]]) -> I
             if team_name:
                 parent_name = (row.get("parent_team") or "").strip()
                 parent = (
-                    await directory.upsert_team(name=parent_name, parent_id=None) if parent_name else None
+                    await team(directory, ("parent", parent_name), parent_name, None) if parent_name else None
                 )
-                if parent and parent_name.lower() not in seen_teams:
+                if parent:
                     seen_teams.add(parent_name.lower())
-                existing = await directory.team_by_name(team_name)
-                parent_id = parent.id if parent else (existing.parent_id if existing else None)
-                team = await directory.upsert_team(name=team_name, parent_id=parent_id)
+                home = await team(directory, ("team", team_name, parent_name), team_name, parent)
                 seen_teams.add(team_name.lower())
-                team_ids.append(team.id)
+                team_ids.append(home.id)
             person = await directory.upsert_person(
                 handle=handle,
                 display_name=row["name"].strip(),

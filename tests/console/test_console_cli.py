@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import CliError, _csv_rows, main, next_monday_morning
+from bot.cli import CliError, ImportProgress, _csv_rows, main, next_monday_morning
 
 DEMO = Path(__file__).resolve().parents[2] / "bot" / "demo"
 
@@ -110,3 +110,17 @@ def test_a_script_with_a_start_time_plays_the_same_every_time(
     # The same database cannot be taken back in time.
     assert main(["console", "--as", "amira", "--script", str(script), "--start", "2026-11-30 08:00"]) == 1
     assert "cannot go back" in capsys.readouterr().err
+
+
+def test_a_long_import_shows_how_far_it_has_got() -> None:
+    shown: list[str] = []
+    progress = ImportProgress(10_000, lambda report: shown.append(str(report)), every=0)
+    progress(2_500)
+    assert len(shown) == 1
+    assert shown[0].startswith("import progress: 2500 / 10000 rows (25%), ")
+    assert "/s, ETA " in shown[0]
+
+    quiet: list[str] = []
+    short = ImportProgress(10, lambda report: quiet.append(str(report)), every=3600)
+    short(5)
+    assert quiet == []  # an import quicker than the interval shows no progress at all

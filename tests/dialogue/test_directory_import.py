@@ -1,0 +1,88 @@
+"""``nextpractice directory import``'s core: people, roles, teams and their parents from CSV rows, written
+to a real database, and imported again as an organisation updates its spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from dialogue.directory import Role
+from dialogue.directory_import import import_directory
+from dialogue.events import Identity
+from storage.store import SqlStore
+
+HEADER = "handle,name,roles,team,parent_team,slack_user_id,slack_team_id\n"
+
+
+def rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(HEADER + text)))
+
+
+async def parents(store: SqlStore) -> dict[str, str | None]:
+    """Each team's parent, by name."""
+    async with store.transaction(read_only=True) as tx:
+        teams = await tx.directory.teams()
+    names = {team.id: team.name for team in teams}
+    return {team.name: names.get(team.parent_id) if team.parent_id else None for team in teams}
+
+
+async def test_a_three_level_organisation_keeps_every_parent(store: SqlStore) -> None:
+    organisation = rows(
+        "amira,Amira Haddad,staff,Reablement,Adult Social Care,,\n"
+        "ben,Ben Okafor,manager,Adult Social Care,Council,,\n"
+        "dev,Dev Patel,staff,Adult Social Care,Council,,\n"
+        "cara,Cara Lewis,staff,Reablement,Adult Social Care,,\n"  # names it as a parent again, last
+    )
+
+    report = await import_directory(store, organisation)
+
+    assert (report.people, report.teams, report.errors) == (4, 3, [])
+    expected = {"Reablement": "Adult Social Care", "Adult Social Care": "Council", "Council": None}
+    assert await parents(store) == expected
+    await import_directory(store, organisation)  # the same spreadsheet again changes nothing
+    assert await parents(store) == expected
+
+
+async def test_the_last_row_naming_a_team_decides_its_parent(store: SqlStore) -> None:
+    await import_directory(
+        store,
+        rows(
+            "amira,Amira Haddad,staff,Referrals,Adults,,\n"
+            "ben,Ben Okafor,staff,Referrals,,,\n"  # no parent given: Referrals stays under Adults
+            "cara,Cara Lewis,staff,Referrals,Children,,\n"  # moved
+            "dev,Dev Patel,staff,Referrals,Adults,,\n"  # and moved back
+        ),
+    )
+    assert (await parents(store))["Referrals"] == "Adults"
+
+    await import_directory(store, rows("amira,Amira Haddad,staff,Referrals,Children,,\n"))
+    assert (await parents(store))["Referrals"] == "Children"
+
+
+async def test_a_new_import_updates_roles_teams_and_accounts(store: SqlStore) -> None:
+    await import_directory(store, rows('amira,Amira Haddad,"manager,staff",Referrals,Adults,U1,T1\n'))
+    report = await import_directory(store, rows("amira,Amira H.,staff,Reablement,Adults,U1,T1\n"))
+
+    assert report.errors == []
+    async with store.transaction(read_only=True) as tx:
+        amira = await tx.directory.person_by_handle("amira")
+        assert amira is not None
+        reablement = await tx.directory.team_by_name("Reablement")
+        assert reablement is not None
+        assert (amira.display_name, amira.roles, amira.team_ids) == (
+            "Amira H.",
+            {Role.STAFF},
+            (reablement.id,),
+        )
+        assert await tx.directory.person_by_identity(Identity("slack", "T1", "U1")) == amira
+
+
+async def test_progress_is_told_every_row_read(store: SqlStore) -> None:
+    read: list[int] = []
+    report = await import_directory(
+        store,
+        rows("amira,Amira Haddad,staff,,,,\nBAD HANDLE,Nobody,staff,,,,\nben,Ben Okafor,staff,,,,\n"),
+        read.append,
+    )
+    assert read == [0, 1, 2]  # rows read before each row, the refused one too
+    assert report.people == 2 and len(report.errors) == 1
