@@ -88,7 +88,12 @@ _RUN_AS_SENT = (
         _RECIPIENTS.c.team_id.label("recipient_team"),
     )
     .select_from(
-        _OCCURRENCES.outerjoin(_SURVEYS, _SURVEYS.c.id == _OCCURRENCES.c.target_id)
+        _OCCURRENCES.outerjoin(
+            _SURVEYS,
+            # A campaign's run targets a campaign, whose id may also be some survey's.
+            (_SURVEYS.c.id == _OCCURRENCES.c.target_id)
+            & (_OCCURRENCES.c.kind != OccurrenceKind.CAMPAIGN.value),
+        )
         .outerjoin(_ITEMS, _ITEMS.c.survey_id == _SURVEYS.c.id)
         .outerjoin(
             _RECIPIENTS,

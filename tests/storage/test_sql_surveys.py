@@ -225,6 +225,17 @@ async def test_recipients_and_answers(store: SqlStore) -> None:
         assert await tx.surveys.run_as_sent(run.id, amira.id) == (run, survey, Recipient(amira.id, None))
         assert await tx.surveys.run_as_sent(run.id, ben.id + 100) == (run, survey, None)
         assert await tx.surveys.run_as_sent(run.id + 100, ben.id) is None
+        campaign = await tx.surveys.add_occurrence(
+            key="campaign",
+            kind=OccurrenceKind.CAMPAIGN,
+            target_id=survey.id,
+            opens_at=T0,
+            closes_at=T0 + timedelta(days=3),
+            remind_at=None,
+            schedule_id=None,
+        )  # a campaign whose id happens to be the survey's
+        assert campaign is not None
+        assert await tx.surveys.run_as_sent(campaign.id, ben.id) == (campaign, None, None)
         scale, choice, text = survey.items
         first = Answer(run.id, scale.id, "key-b", team.id, number=4)
         assert await tx.surveys.save_answer(first)
