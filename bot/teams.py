@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -9,9 +10,10 @@ from typing import Any
 
 import aiohttp
 
-from adapters.teams import TeamsAdapter, TeamsBot, TeamsContext, TeamsSender, make_adapter
+from adapters.teams import Receipt, TeamsAdapter, TeamsBot, TeamsContext, TeamsSender, make_adapter
 from bot.settings import TeamsSettings
-from dialogue.events import Identity
+from dialogue.events import Event, Identity
+from dialogue.messages import Reply
 from dialogue.outbox import Contact, contact_key
 from dialogue.ports import Clock, Repositories, Store
 from dialogue.service import Dialogue
@@ -66,16 +68,23 @@ def build_teams(
         async with store.transaction() as tx:
             await keep(tx, who, reference)
 
+    async def record(tx: Repositories, receipt: Receipt) -> bool:
+        seen, sender = receipt
+        if seen is not None and not await tx.inbox.first_time(seen, at=clock.now()):
+            return False
+        if sender is not None:
+            await keep(tx, *sender)
+        return True
+
     async def arrived(seen: str | None, sender: tuple[Identity, dict[str, Any]] | None) -> bool:
         # One unit of work for both: a turn's first database round trips, so there are as few as can be.
         if seen is None and sender is None:
             return True  # nothing to record (no write transaction, which on SQLite queues for the lock)
         async with store.transaction() as tx:
-            if seen is not None and not await tx.inbox.first_time(seen, at=clock.now()):
-                return False
-            if sender is not None:
-                await keep(tx, *sender)
-        return True
+            return await record(tx, (seen, sender))
+
+    async def handle_arrived(event: Event, receipt: Receipt) -> Reply:
+        return await dialogue.handle(event, arrival=functools.partial(record, receipt=receipt))
 
     async def forget(who: Identity) -> None:
         async with store.transaction() as tx:
@@ -100,7 +109,9 @@ def build_teams(
             else:
                 await tx.contacts.save_contact(Contact(PLATFORM, key, data), at=clock.now())
 
-    context = TeamsContext(dialogue.handle, remember, forget, thread_of, arrived, unsee, team_installed)
+    context = TeamsContext(
+        dialogue.handle, remember, forget, thread_of, arrived, unsee, team_installed, handle_arrived
+    )
     bot = TeamsBot(context)
     sender = TeamsSender(
         adapter,

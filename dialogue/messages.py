@@ -112,6 +112,7 @@ class Reply:
     replace: Message | None = None
     form_errors: dict[str, str] = field(default_factory=dict)
     form: Form | None = None  # a form to open (Slack modal, Teams task module, console prompts)
+    seen_before: bool = False  # the event had arrived before (a platform's retry): nothing was done again
 
 
 def text_to_data(text: Text) -> list[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -35,7 +36,7 @@ from dialogue.flows.env import Env
 from dialogue.flows.survey_commands import finish
 from dialogue.ideas import parse_status
 from dialogue.messages import Message, Reply
-from dialogue.ports import Clock, Store
+from dialogue.ports import Clock, Repositories, Store
 from dialogue.schedules import EARLIEST_ZONE, Schedule, occurrence_key
 from dialogue.settings import DialogueSettings
 from dialogue.surveys import OccurrenceKind
@@ -43,6 +44,14 @@ from dialogue.text import t
 
 GREETINGS = {"hi", "hello", "hey", "hiya", "morning", "good morning", "afternoon"}
 _T = TypeVar("_T")
+
+Arrival = Callable[[Repositories], Awaitable[bool]]
+"""Records that an event arrived (a platform's activity id, say), in the event's own unit of work; False if
+it had arrived before."""
+
+
+class _SeenBefore(Exception):
+    """The event's arrival was recorded before: it was handled then (nothing written now)."""
 
 
 class _Stranger(Exception):
@@ -77,22 +86,36 @@ class Dialogue:
         async with self.store.transaction() as tx:
             yield Env(tx=tx, now=self.clock.now(), settings=self.settings, anon=self.pseudonymiser)
 
-    async def handle(self, event: Event, fetch_profile: ProfileLookup | None = None) -> Reply:
+    async def handle(
+        self, event: Event, fetch_profile: ProfileLookup | None = None, arrival: Arrival | None = None
+    ) -> Reply:
         """Answer one inbound event; proactive messages to others go to the outbox.
 
         A refusal rolls the whole event back, so bad input changes nothing. ``fetch_profile`` gets the
         person's profile from their platform; it is called, outside any transaction, only for someone the
         core has not met (who is then created with it), so known people cost no platform call.
+
+        ``arrival`` runs first in the event's unit of work, so the event and the record of its arrival are
+        written together or not at all (one transaction, and a failure leaves the platform's retry to be
+        handled). If it says the event arrived before, nothing is done and the reply is ``seen_before``.
+        A refused event still counts as arrived.
         """
         try:
-            return await self._met(fetch_profile, event, self._handle)
+            return await self._met(fetch_profile, event, functools.partial(self._handle, arrival=arrival))
+        except _SeenBefore:
+            return Reply(seen_before=True)
         except Refusal as refusal:
+            if arrival is not None:
+                async with self._unit() as env:
+                    await arrival(env.tx)
             if isinstance(event, Submitted) and refusal.field:
                 return Reply(form_errors={refusal.field: refusal.message})
             return Reply(messages=(Message(t(refusal.message)),))
 
-    async def _handle(self, event: Event, may_create: bool) -> Reply:
+    async def _handle(self, event: Event, may_create: bool, arrival: Arrival | None = None) -> Reply:
         async with self._turns, self._unit() as env:
+            if arrival is not None and not await arrival(env.tx):
+                raise _SeenBefore
             return await self._dispatch(env, await self._whom(env, event, may_create), event)
 
     async def overview(

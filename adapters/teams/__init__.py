@@ -3,12 +3,13 @@ Adaptive Card rendering, and the outbox's proactive sender. botbuilder is import
 
 from botbuilder.integration.aiohttp import CloudAdapter as TeamsAdapter
 
-from adapters.teams.bot import TeamsBot, TeamsContext
+from adapters.teams.bot import Receipt, TeamsBot, TeamsContext
 from adapters.teams.http import TEAMS_PATH, make_adapter, messages_route
 from adapters.teams.sender import TeamsSender
 
 __all__ = [
     "TEAMS_PATH",
+    "Receipt",
     "TeamsAdapter",
     "TeamsBot",
     "TeamsContext",

@@ -36,6 +36,7 @@ PLATFORM = "teams"
 CARD = "application/vnd.microsoft.card.adaptive"
 NOTE = "application/vnd.microsoft.activity.message"  # a short text Teams shows instead of a new card
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
+_RECEIPT = "nextpractice.receipt"  # turn state: a card tap's receipt, recorded with what the core does
 FORM_PREFIX = "form:"  # the verb of a form's submit action: "form:<form name>" (see render)
 
 Handler = Callable[[Event], Awaitable[Reply]]
@@ -44,6 +45,9 @@ Forget = Callable[[Identity], Awaitable[None]]  # the person removed the app
 ThreadLookup = Callable[[str], Awaitable[str | None]]  # a channel thread's conversation id -> thread key
 # Records an activity's id (False: seen before) and keeps its sender's conversation reference, if given.
 Arrived = Callable[[str | None, tuple[Identity, dict[str, Any]] | None], Awaitable[bool]]
+Receipt = tuple[str | None, tuple[Identity, dict[str, Any]] | None]  # what Arrived records, to record later
+# The core handles the event and records its receipt in the same unit of work (see Dialogue.handle).
+HandleArrived = Callable[[Event, Receipt], Awaitable[Reply]]
 Unsee = Callable[[str], Awaitable[None]]  # forgets an activity id recorded by Arrived
 TeamInstall = Callable[[str, dict[str, Any] | None], Awaitable[None]]  # team key -> its data, None: removed
 
@@ -59,6 +63,7 @@ class TeamsContext:
     arrived: Arrived
     unsee: Unsee
     team_installed: TeamInstall
+    handle_arrived: HandleArrived
 
 
 def identity(activity: Activity) -> Identity:
@@ -150,6 +155,12 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
             and activity.type != "installationUpdate"
             else None
         )
+        if activity.type == "invoke" and activity.name == ADAPTIVE_CARD_ACTION:
+            # A card tap (a pulse answer, most often) is recorded in the core's unit of work with what it
+            # does: one write transaction, not two. A turn that fails there records nothing.
+            turn_context.turn_state[_RECEIPT] = (seen, sender)
+            await super().on_turn(turn_context)
+            return
         if not await self.context.arrived(seen, sender):
             return  # Teams delivered this activity before (a retry): handled already
         try:
@@ -210,13 +221,15 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
         who, about = identity(activity), profile(activity)
         if kind.startswith(FORM_PREFIX):
             values = form_values(data)
-            reply = await self.context.handle(
-                Submitted(who, kind.removeprefix(FORM_PREFIX), ref, values, about)
+            reply = await self._handle_tap(
+                turn_context, Submitted(who, kind.removeprefix(FORM_PREFIX), ref, values, about)
             )
             if reply.form_errors and reply.form is not None:
                 return _refresh(card_with_errors(reply.form, reply.form_errors, values))
         else:
-            reply = await self.context.handle(Chose(who, kind, ref, value, about))
+            reply = await self._handle_tap(turn_context, Chose(who, kind, ref, value, about))
+        if reply.seen_before:  # Teams sent this tap again: it was answered the first time
+            return AdaptiveCardInvokeResponse(status_code=200, type=NOTE, value="Done.")
         messages = list(reply.messages)
         if reply.replace is not None:
             refreshed = card(reply.replace)
@@ -230,6 +243,12 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
             return AdaptiveCardInvokeResponse(status_code=200, type=NOTE, value=note)
         await self._send(turn_context, messages)
         return _refresh(refreshed)
+
+    async def _handle_tap(self, turn_context: TurnContext, event: Event) -> Reply:
+        receipt: Receipt | None = turn_context.turn_state.get(_RECEIPT)
+        if receipt is None:  # a tap handed to this handler some other way (no receipt to record)
+            return await self.context.handle(event)
+        return await self.context.handle_arrived(event, receipt)
 
     async def _send(self, turn_context: TurnContext, messages: list[Message]) -> None:
         for message in messages:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event, text
 
 from bot.clock import MovableClock
 from dialogue.events import Identity
@@ -108,6 +109,72 @@ async def test_a_pulse_reaches_people_proactively_and_a_tap_refreshes_the_card(
     assert await bot.count("answers") == 1
     assert bot.fake.violations == []
     assert [r.getMessage() for r in caplog.records] == []  # a tap is routine: no warning in the log
+
+
+async def _pulse_card_tap(bot: TeamsBot, member: dict[str, Any], title: str = "4") -> dict[str, Any]:
+    """The invoke Teams sends when ``member`` taps ``title`` on the pulse card the bot sent them."""
+    question = next(
+        d
+        for d in reversed(bot.fake.activities)
+        if d.conversation_id == bot.chat(member) and "I can suggest improvements" in shown(d)
+    )
+    card = question.activity["attachments"][0]["content"]
+    button = next(
+        action
+        for element in card["body"]
+        if element.get("type") == "ActionSet"
+        for action in element["actions"]
+        if action["title"] == title
+    )
+    return bot.teams.card_action(
+        button["verb"], button["data"], sender=member, message_id=question.activity_id
+    )
+
+
+async def test_a_tap_is_one_write_transaction_and_a_repeated_tap_is_answered_but_not_redone(
+    bot: TeamsBot,
+) -> None:
+    await bot.post(bot.teams.personal_message("hello", sender=AMIRA))
+    await bot.post(bot.teams.personal_message("pulse send Quick", sender=BEN))
+    await bot.app.worker.drain()
+    invoke = await _pulse_card_tap(bot, AMIRA)
+    begun: list[object] = []
+
+    def began(connection: object) -> None:
+        begun.append(connection)
+
+    event.listen(bot.app.store.engine.sync_engine, "begin", began)
+    try:
+        status, body = await bot.post(invoke)
+    finally:
+        event.remove(bot.app.store.engine.sync_engine, "begin", began)
+    assert status == 200 and "✓ 4" in str(body["value"])
+    # The tap's id, Amira's conversation reference and her answer: all in one transaction.
+    assert len(begun) == 1
+
+    again = dict(invoke, value={**invoke["value"], "action": {**invoke["value"]["action"]}})
+    status, body = await bot.post(again)  # Teams sends the same tap again (same activity id)
+    assert (status, body["statusCode"], body["value"]) == (200, 200, "Done.")
+    assert await bot.count("answers") == 1
+    assert await bot.count("inbox") == 3  # two messages and one tap
+
+
+async def test_a_refused_tap_still_keeps_the_reference_and_is_not_refused_twice(bot: TeamsBot) -> None:
+    await bot.post(bot.teams.personal_message("hello", sender=AMIRA))
+    await bot.post(bot.teams.personal_message("pulse send Quick", sender=BEN))
+    await bot.app.worker.drain()
+    await bot.post(bot.teams.personal_message("pulse close Quick", sender=BEN))
+    tap = await _pulse_card_tap(bot, AMIRA)
+    async with bot.app.store.engine.begin() as db:  # as if Amira had never written to the bot
+        await db.execute(text("DELETE FROM contacts"))
+
+    status, body = await bot.post(tap)
+
+    assert status == 200 and "closed" in str(body["value"])  # refused: the pulse has closed
+    assert await bot.count("answers") == 0
+    assert await bot.count("contacts", "reachable") == 1  # her reference is kept all the same
+    status, body = await bot.post(tap)  # and Teams' retry of it is known
+    assert body["value"] == "Done."
 
 
 async def test_someone_who_removed_the_app_is_not_retried(bot: TeamsBot) -> None:
