@@ -83,14 +83,6 @@ class PersonRow(Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    # Loaded with the person in one extra query per batch (selectin), never lazily on access.
-    roles: Mapped[list[PersonRoleRow]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan", order_by="PersonRoleRow.role"
-    )
-    memberships: Mapped[list[MembershipRow]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan", order_by="MembershipRow.position"
-    )
-
 
 class PersonRoleRow(Base):
     """One role a person holds."""
