@@ -72,45 +72,6 @@ async def test_the_kept_reference_is_the_conversation_and_is_not_rewritten_every
     assert "activityId" not in again.data  # messages go to the chat, not as replies to an old activity
 
 
-async def test_a_pulse_reaches_people_proactively_and_a_tap_refreshes_the_card(
-    bot: TeamsBot, caplog: pytest.LogCaptureFixture
-) -> None:
-    await bot.post(bot.teams.personal_message("hello", sender=AMIRA))  # Teams gave us her reference
-    await bot.post(bot.teams.personal_message("pulse send Quick", sender=BEN))
-    before = len(bot.fake.activities)
-    await bot.app.worker.drain()
-
-    question = next(
-        d
-        for d in bot.fake.activities[before:]
-        if d.conversation_id == bot.teams.personal_conversation(AMIRA)["id"]
-        and "I can suggest improvements" in shown(d)
-    )
-    card = question.activity["attachments"][0]["content"]
-    button = next(
-        action
-        for element in card["body"]
-        if element.get("type") == "ActionSet"
-        for action in element["actions"]
-        if action["title"] == "4"
-    )
-    invoke = bot.teams.card_action(
-        button["verb"], button["data"], sender=AMIRA, message_id=question.activity_id
-    )
-    assert invoke["value"]["trigger"] == "manual"  # as Teams sends it; botbuilder's model has no such key
-    caplog.clear()
-    caplog.set_level(logging.WARNING)
-
-    status, body = await bot.post(invoke)
-
-    assert status == 200
-    assert body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
-    assert "✓ 4" in str(body["value"])
-    assert await bot.count("answers") == 1
-    assert bot.fake.violations == []
-    assert [r.getMessage() for r in caplog.records] == []  # a tap is routine: no warning in the log
-
-
 async def _pulse_card_tap(bot: TeamsBot, member: dict[str, Any], title: str = "4") -> dict[str, Any]:
     """The invoke Teams sends when ``member`` taps ``title`` on the pulse card the bot sent them."""
     question = next(
@@ -129,6 +90,30 @@ async def _pulse_card_tap(bot: TeamsBot, member: dict[str, Any], title: str = "4
     return bot.teams.card_action(
         button["verb"], button["data"], sender=member, message_id=question.activity_id
     )
+
+
+async def test_a_pulse_reaches_people_proactively_and_a_tap_refreshes_the_card(
+    bot: TeamsBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    await bot.post(bot.teams.personal_message("hello", sender=AMIRA))  # Teams gave us her reference
+    await bot.post(bot.teams.personal_message("pulse send Quick", sender=BEN))
+    before = len(bot.fake.activities)
+    await bot.app.worker.drain()
+    assert len(bot.fake.activities) > before  # the pulse reached her proactively
+
+    invoke = await _pulse_card_tap(bot, AMIRA)
+    assert invoke["value"]["trigger"] == "manual"  # as Teams sends it; botbuilder's model has no such key
+    caplog.clear()
+    caplog.set_level(logging.WARNING)
+
+    status, body = await bot.post(invoke)
+
+    assert status == 200
+    assert body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "✓ 4" in str(body["value"])
+    assert await bot.count("answers") == 1
+    assert bot.fake.violations == []
+    assert [r.getMessage() for r in caplog.records] == []  # a tap is routine: no warning in the log
 
 
 async def test_a_tap_is_one_write_transaction_and_a_repeated_tap_is_answered_but_not_redone(
