@@ -76,12 +76,12 @@ def build_teams(
             await keep(tx, *sender)
         return True
 
-    async def arrived(seen: str | None, sender: tuple[Identity, dict[str, Any]] | None) -> bool:
+    async def arrived(receipt: Receipt) -> bool:
         # One unit of work for both: a turn's first database round trips, so there are as few as can be.
-        if seen is None and sender is None:
+        if receipt == (None, None):
             return True  # nothing to record (no write transaction, which on SQLite queues for the lock)
         async with store.transaction() as tx:
-            return await record(tx, (seen, sender))
+            return await record(tx, receipt)
 
     async def handle_arrived(event: Event, receipt: Receipt) -> Reply:
         return await dialogue.handle(event, arrival=functools.partial(record, receipt=receipt))

@@ -43,9 +43,10 @@ Handler = Callable[[Event], Awaitable[Reply]]
 Remember = Callable[[Identity, dict[str, Any]], Awaitable[None]]  # a person's conversation reference
 Forget = Callable[[Identity], Awaitable[None]]  # the person removed the app
 ThreadLookup = Callable[[str], Awaitable[str | None]]  # a channel thread's conversation id -> thread key
-# Records an activity's id (False: seen before) and keeps its sender's conversation reference, if given.
-Arrived = Callable[[str | None, tuple[Identity, dict[str, Any]] | None], Awaitable[bool]]
-Receipt = tuple[str | None, tuple[Identity, dict[str, Any]] | None]  # what Arrived records, to record later
+# An activity's key (None: none to record) and its sender with their conversation reference, if kept.
+Receipt = tuple[str | None, tuple[Identity, dict[str, Any]] | None]
+# Records a receipt in a unit of work of its own: False if the activity was seen before.
+Arrived = Callable[[Receipt], Awaitable[bool]]
 # The core handles the event and records its receipt in the same unit of work (see Dialogue.handle).
 HandleArrived = Callable[[Event, Receipt], Awaitable[Reply]]
 Unsee = Callable[[str], Awaitable[None]]  # forgets an activity id recorded by Arrived
@@ -161,7 +162,7 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
             turn_context.turn_state[_RECEIPT] = (seen, sender)
             await super().on_turn(turn_context)
             return
-        if not await self.context.arrived(seen, sender):
+        if not await self.context.arrived((seen, sender)):
             return  # Teams delivered this activity before (a retry): handled already
         try:
             await super().on_turn(turn_context)
