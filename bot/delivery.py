@@ -3,7 +3,9 @@
 Each row is marked sent straight after the platform accepted it, and its send slot is held until that
 mark is committed (marks that arrive together share a transaction: :mod:`bot.marks`), so a crash can
 repeat at most the messages that were in flight at that moment; rows claimed but not yet sent are picked
-up again when their lease runs out.
+up again when their lease runs out. A batch's lease is renewed while its rows wait (a long rate-limit
+pause), and no send starts that the lease might not cover to its end: the lease is renewed first, and a
+row another worker has taken over meanwhile is left to it rather than sent twice.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.marks import SentMarks
@@ -30,6 +32,11 @@ log = logging.getLogger(__name__)
 BASE_BACKOFF = 5.0
 MAX_BACKOFF = 1800.0
 PROGRESS_SECONDS = 5.0  # how often a long fan-out reports how far it has got
+# No send starts in the last quarter of its lease without renewing it: the send could still be under way
+# when the lease runs out and another worker takes the row over (Slack's client waits up to 30 s for an
+# answer). Leases of rows still waiting are renewed every third of a lease anyway.
+LEASE_SPARE = 0.25
+RENEW_EVERY = 1 / 3
 
 
 @dataclass
@@ -41,6 +48,7 @@ class DeliveryStats:
     retried: int = 0
     failed: int = 0
     rate_limited: int = 0
+    lapsed: int = 0  # rows not sent because another worker had taken them over (or might have)
     by_platform: dict[str, int] = field(default_factory=dict)
 
 
@@ -61,6 +69,19 @@ class Reach:
 
     identities: Mapping[int, list[Identity]] = field(default_factory=dict)
     contacts: Mapping[tuple[str, str], Contact] = field(default_factory=dict)
+
+
+class LeaseLapsed(Exception):
+    """A claimed row is another worker's now, or could be before its send ends."""
+
+
+@dataclass
+class Lease:
+    """A claimed batch's rows, those of them still the worker's, and until when, as far as it knows."""
+
+    ids: list[int]
+    until: datetime
+    held: set[int]
 
 
 @dataclass(frozen=True)
@@ -137,8 +158,8 @@ class DeliveryWorker:
         }
         # Claim four rounds of sends at a time. Fewer would leave sends idle while each batch's last ones
         # finish and the next is claimed (on PostgreSQL, 10,000 messages: 938/s with two rounds, 1,208/s
-        # with four); many more would keep rows waiting in memory under a lease that is never renewed
-        # (at Slack's 10 a second, 64 rows take 6.4 s of the 120 s lease).
+        # with four); many more would keep rows claimed in memory, away from other replicas, for longer
+        # (at Slack's 10 a second, 64 rows take 6.4 s).
         self.batch = batch or 4 * concurrency
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
@@ -158,7 +179,7 @@ class DeliveryWorker:
         # it is claimed and looked up by the time the slots are free.
         self._lookahead = concurrency
         self._hungry = asyncio.Event()
-        self._last_sends: dict[str, asyncio.Future[None]] = {}  # by recipient: done when its sends are
+        self._last_sends: dict[str, asyncio.Future[bool]] = {}  # by recipient: done when its sends are
         self._busy_since: float | None = None  # time.monotonic() when the busy period began
         self._busy_sent = 0
         self._busy_failed = 0
@@ -178,17 +199,17 @@ class DeliveryWorker:
         await batch
         return handled
 
-    async def _start_batch(self) -> tuple[int, asyncio.Future[list[None]] | None]:
+    async def _start_batch(self) -> tuple[int, asyncio.Future[None] | None]:
         """Claim a batch of due rows and start sending it; how many were claimed, and the sending."""
+        now = self.clock.now()
         async with self.store.transaction() as tx:
             claimed = await tx.outbox.claim(
-                worker=self.worker_id,
-                now=self.clock.now(),
-                limit=self.batch,
-                lease_seconds=self.lease_seconds,
+                worker=self.worker_id, now=now, limit=self.batch, lease_seconds=self.lease_seconds
             )
         if not claimed:
             return 0, None
+        ids = [d.id for d in claimed]
+        lease = Lease(ids, now + timedelta(seconds=self.lease_seconds), set(ids))
         if self._busy_since is None:
             self._busy_since = self._last_report = time.monotonic()
         reach = await self._reach(claimed)
@@ -202,10 +223,45 @@ class DeliveryWorker:
         for recipient, queue in queues.items():
             # A recipient's rows in this batch go after those still being sent from an earlier one.
             before = self._last_sends.get(recipient)
-            done = asyncio.get_running_loop().create_future()
+            done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
             self._last_sends[recipient] = done
-            chains.append(self._deliver_in_order(recipient, queue, reach, before, done))
-        return len(claimed), asyncio.gather(*chains)
+            chains.append(self._deliver_in_order(recipient, queue, reach, lease, before, done))
+        return len(claimed), asyncio.ensure_future(self._send_batch(chains, lease))
+
+    async def _send_batch(self, chains: list[Coroutine[Any, Any, None]], lease: Lease) -> None:
+        """Send a claimed batch, renewing its lease for as long as any of it waits."""
+        renewal = asyncio.ensure_future(self._keep(lease))
+        try:
+            await asyncio.gather(*chains)
+        finally:
+            renewal.cancel()
+
+    async def _keep(self, lease: Lease) -> None:
+        """Renew ``lease`` every third of a lease until cancelled; a failed renewal is tried again later."""
+        while True:
+            await asyncio.sleep(self.lease_seconds * RENEW_EVERY)
+            try:
+                await self._renew(lease)
+            except Exception as exc:
+                log.warning("delivery: could not renew the lease of %d rows: %s", len(lease.ids), exc)
+
+    async def _renew(self, lease: Lease) -> None:
+        until = self.clock.now() + timedelta(seconds=self.lease_seconds)
+        async with self.store.transaction() as tx:
+            lease.held = await tx.outbox.renew(lease.ids, worker=self.worker_id, until=until)
+        lease.until = until
+
+    async def _hold(self, delivery: Delivery, lease: Lease) -> None:
+        """Make sure ``lease`` covers a send of ``delivery`` starting now, renewing it if it might not;
+        :class:`LeaseLapsed` if it is not the worker's to send, or that cannot be known."""
+        spare = timedelta(seconds=self.lease_seconds * LEASE_SPARE)
+        if self.clock.now() > lease.until - spare:
+            try:
+                await self._renew(lease)
+            except Exception as exc:
+                raise LeaseLapsed from exc
+        if delivery.id not in lease.held:
+            raise LeaseLapsed
 
     async def _reach(self, claimed: list[Delivery]) -> Reach:
         """Who the batch's named recipients are and how to reach them, in two queries rather than a
@@ -264,7 +320,7 @@ class DeliveryWorker:
         fifth of a fan-out's time). Rows in flight stay at most ``concurrency``, as a crash can repeat
         those; claimed rows not yet sent are only taken over by another worker when their lease runs out.
         """
-        sending: set[asyncio.Future[list[None]]] = set()
+        sending: set[asyncio.Future[None]] = set()
         try:
             while not stop.is_set():
                 try:
@@ -294,10 +350,8 @@ class DeliveryWorker:
             if sending:
                 await asyncio.wait(sending)
 
-    def _batch_done(
-        self, sending: set[asyncio.Future[list[None]]]
-    ) -> Callable[[asyncio.Future[list[None]]], None]:
-        def done(batch: asyncio.Future[list[None]]) -> None:
+    def _batch_done(self, sending: set[asyncio.Future[None]]) -> Callable[[asyncio.Future[None]], None]:
+        def done(batch: asyncio.Future[None]) -> None:
             sending.discard(batch)
             if not batch.cancelled() and (error := batch.exception()) is not None:
                 log.error("delivery: could not record a batch's outcome; its rows go again", exc_info=error)
@@ -309,21 +363,27 @@ class DeliveryWorker:
         recipient: str,
         deliveries: list[Delivery],
         reach: Reach,
-        before: asyncio.Future[None] | None,
-        done: asyncio.Future[None],
+        lease: Lease,
+        before: asyncio.Future[bool] | None,
+        done: asyncio.Future[bool],
     ) -> None:
+        """Send one recipient's rows in order. From a row whose lease lapsed on, none of the recipient's
+        rows is sent (``done`` tells the next batch's chain so): the worker that took that row over sends
+        it, and the others are claimed again when their leases run out, after it."""
         unstarted = len(deliveries)
+        lapsed = False
         try:
-            if before is not None:
-                await before
+            lapsed = await before if before is not None else False
             for delivery in deliveries:
+                if lapsed:
+                    break
                 async with self._slots:
                     unstarted -= 1
                     self._started(1)
-                    await self._deliver(delivery, reach)
+                    lapsed = not await self._deliver(delivery, reach, lease)
         finally:
             self._started(unstarted)
-            done.set_result(None)
+            done.set_result(lapsed)
             if self._last_sends.get(recipient) is done:
                 del self._last_sends[recipient]
 
@@ -333,16 +393,18 @@ class DeliveryWorker:
         if self._unstarted <= self._lookahead:
             self._hungry.set()
 
-    async def _deliver(self, delivery: Delivery, reach: Reach) -> None:
+    async def _deliver(self, delivery: Delivery, reach: Reach, lease: Lease) -> bool:
+        """Send, or update, one row and record the outcome; False if its lease had lapsed (left as it is)."""
         platform = "?"
         try:
             if delivery.replaces:
-                platform, ref = await self._update(delivery)
+                platform, ref = await self._update(delivery, lease)
                 self.stats.updated += 1
             else:
                 platform, address = await self._address(delivery, reach)
                 await self.conversation_limiters[platform].acquire(_conversation(delivery))
                 await self.limiters[platform].acquire()
+                await self._hold(delivery, lease)
                 ref = await self.senders[platform].send(to=address, message=delivery.message)
                 self.stats.sent += 1
             self.stats.by_platform[platform] = self.stats.by_platform.get(platform, 0) + 1
@@ -352,6 +414,14 @@ class DeliveryWorker:
             await self.marks.record(Sent(delivery.id, platform, ref, self.clock.now()))
             # The key, never the recipient: a routed (anonymous) delivery must leave no trace of its person.
             log.debug("delivery %s (%s) sent on %s", delivery.id, delivery.key, platform)
+        except LeaseLapsed:
+            self.stats.lapsed += 1
+            log.warning(
+                "delivery %s (%s): not sent: another worker has taken it over, or may have",
+                delivery.id,
+                delivery.key,
+            )
+            return False
         except RetryLater as later:
             limited = later.rate_limited and platform in self.limiters
             if limited:
@@ -364,6 +434,7 @@ class DeliveryWorker:
             log.warning("delivery %s: %s: %s", delivery.id, type(exc).__name__, exc)
             await self._retry(delivery, f"{type(exc).__name__}: {exc}", None, platform)
         await self._report_progress()
+        return True
 
     async def _address(self, delivery: Delivery, reach: Reach) -> tuple[str, Address]:
         """The platform and address of a new message; ``reach`` holds named recipients' identities.
@@ -399,7 +470,7 @@ class DeliveryWorker:
                 return identity.platform, Address(identity=identity, contact=contact)
         raise Undeliverable("the recipient has no account on a connected platform")
 
-    async def _update(self, delivery: Delivery) -> tuple[str, str]:
+    async def _update(self, delivery: Delivery, lease: Lease) -> tuple[str, str]:
         """Edit the earlier message in place; returns its platform and ref."""
         replaces = delivery.replaces or ""
         async with self.store.transaction(read_only=True) as tx:
@@ -414,6 +485,7 @@ class DeliveryWorker:
             raise Undeliverable(f"no {platform} connection to update the message")
         await self.conversation_limiters[platform].acquire(_conversation(delivery))
         await self.limiters[platform].acquire()
+        await self._hold(delivery, lease)
         await sender.update(ref=ref, message=delivery.message)
         return platform, ref
 

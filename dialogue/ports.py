@@ -391,6 +391,11 @@ class OutboxRepo(Protocol):
         """
         ...
 
+    async def renew(self, ids: Sequence[int], *, worker: str, until: datetime) -> set[int]:
+        """Extend to ``until`` the leases ``worker`` still holds among rows ``ids`` (rows sent, given up
+        or taken over by another worker are left alone); the ids of the rows extended."""
+        ...
+
     async def mark_sent(self, sent: Sequence[Sent]) -> None:
         """Record each of ``sent`` as SENT with its platform and ref (one statement for them all)."""
         ...

@@ -145,6 +145,19 @@ class SqlOutbox(Repo):
         # RETURNING comes in no particular order; the worker sends oldest first.
         return sorted((_delivery(row) for row in claimed), key=lambda delivery: delivery.id)
 
+    async def renew(self, ids: Sequence[int], *, worker: str, until: datetime) -> set[int]:
+        """Extend to ``until`` the leases ``worker`` still holds among rows ``ids``; the ids extended."""
+        if not ids:
+            return set()
+        rows = _OUTBOX.c
+        renewed = await self.session.scalars(
+            update(_OUTBOX)
+            .where(rows.id.in_(ids), rows.status == SENDING, rows.claimed_by == worker)
+            .values(lease_until=until)
+            .returning(rows.id)
+        )
+        return set(renewed)
+
     async def mark_sent(self, sent: Sequence[Sent]) -> None:
         """Record each of ``sent`` as SENT with its platform and ref, in one executemany statement."""
         if not sent:

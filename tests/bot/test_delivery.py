@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.clock import MovableClock
+from bot.clock import MovableClock, SystemClock
 from bot.delivery import DeliveryWorker
 from bot.ratelimit import RateLimiter
 from dialogue.anonymity import Pseudonymiser
@@ -227,10 +227,14 @@ class GatedSender(RecordingSender):
 
     gates: dict[str, asyncio.Event] = field(default_factory=dict)  # message text -> gate
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)  # notified at each send
+    at_gate: list[str] = field(default_factory=list)  # texts that came to their gate
 
     async def send(self, *, to: Address, message: Message) -> str:
         gate = self.gates.get(message.fallback())
         if gate is not None:
+            async with self.changed:
+                self.at_gate.append(message.fallback())
+                self.changed.notify_all()
             await gate.wait()
         ref = await super().send(to=to, message=message)
         async with self.changed:
@@ -289,3 +293,99 @@ async def test_a_persons_messages_keep_their_order_across_batches(rig: Rig) -> N
     stop.set()
     await running
     assert await rig.counts() == {"sent": 4}
+
+
+def _worker(rig: Rig, sender: RecordingSender, name: str = "test") -> DeliveryWorker:
+    return DeliveryWorker(
+        store=rig.store,
+        senders={"chat": sender},
+        pseudonymiser=rig.anon,
+        clock=rig.clock,
+        worker_id=name,
+        concurrency=2,
+        batch=2,
+        poll_seconds=0.05,
+    )
+
+
+async def test_a_row_whose_lease_may_run_out_before_its_send_ends_is_renewed_first(rig: Rig) -> None:
+    sender = GatedSender(gates={"hello a1": asyncio.Event(), "hello a2": asyncio.Event()})
+    await rig.enqueue(hello("a1", rig.people["amira"]), hello("a2", rig.people["amira"]))
+    worker = _worker(rig, sender)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    await sender.until(lambda: sender.at_gate == ["hello a1"])  # a1 hangs at the platform; a2 waits
+
+    # By a2's turn its lease is in its last quarter (the clock jumped; a stalled process does the same):
+    # a send begun now could outlast it, so the lease is renewed before a2 goes out.
+    rig.clock.set(rig.clock.now() + timedelta(seconds=100))
+    sender.gates["hello a1"].set()
+    await sender.until(lambda: sender.at_gate == ["hello a1", "hello a2"])
+    async with rig.store.transaction() as tx:  # past the first lease, another worker finds nothing to take
+        later = rig.clock.now() + timedelta(seconds=30)
+        assert await tx.outbox.claim(worker="other", now=later, limit=9, lease_seconds=60) == []
+    sender.gates["hello a2"].set()
+    await sender.until(lambda: len(sender.texts_to("amira")) == 2)
+    stop.set()
+    await running
+    assert sender.texts_to("amira") == ["hello a1", "hello a2"]
+    assert worker.stats.lapsed == 0
+    assert await rig.counts() == {"sent": 2}
+
+
+async def test_a_row_another_worker_took_over_is_not_sent_again(rig: Rig) -> None:
+    mine, theirs = GatedSender(gates={"hello a1": asyncio.Event()}), GatedSender()
+    await rig.enqueue(hello("a1", rig.people["amira"]), hello("a2", rig.people["amira"]))
+    first = _worker(rig, mine, "first")
+    stop = asyncio.Event()
+    running = asyncio.create_task(first.run(stop))
+    await mine.until(lambda: mine.at_gate == ["hello a1"])
+
+    # The lease ran out while a1 hung at the platform; another worker takes both rows over.
+    rig.clock.set(rig.clock.now() + timedelta(seconds=130))
+    assert await _worker(rig, theirs, "second").drain() == 2
+    mine.gates["hello a1"].set()
+    await mine.until(lambda: len(mine.sent) == 1)
+    await asyncio.sleep(0.2)  # time enough for a2 to go out from the first worker too, were it let
+    stop.set()
+    await running
+    # a1 was in flight at the takeover and went twice (the window the outbox keeps small); a2 went once.
+    assert mine.texts_to("amira") == ["hello a1"]
+    assert theirs.texts_to("amira") == ["hello a1", "hello a2"]
+    assert first.stats.lapsed == 1
+    assert await rig.counts() == {"sent": 2}
+
+
+async def test_a_batch_that_waits_longer_than_its_lease_keeps_it(rig: Rig) -> None:
+    """A rate-limit pause can hold claimed rows past their lease; renewals keep another worker off them."""
+    mine, theirs = GatedSender(gates={"hello a1": asyncio.Event()}), RecordingSender()
+    async with rig.store.transaction() as tx:  # due now by the wall clock, which this test runs on
+        await tx.outbox.enqueue(
+            [hello("a1", rig.people["amira"]), hello("a2", rig.people["amira"])], now=SystemClock().now()
+        )
+    stop = asyncio.Event()
+
+    def worker(name: str, sender: RecordingSender) -> asyncio.Task[None]:
+        return asyncio.create_task(
+            DeliveryWorker(
+                store=rig.store,
+                senders={"chat": sender},
+                pseudonymiser=rig.anon,
+                clock=SystemClock(),
+                worker_id=name,
+                lease_seconds=1.5,
+                poll_seconds=0.05,
+            ).run(stop)
+        )
+
+    first = worker("first", mine)
+    await mine.until(lambda: mine.at_gate == ["hello a1"])
+    second = worker("second", theirs)
+    await asyncio.sleep(4.0)  # over two and a half leases
+    mine.gates["hello a1"].set()
+    await mine.until(lambda: len(mine.sent) == 2)
+    stop.set()
+    await asyncio.gather(first, second)
+    assert mine.texts_to("amira") == ["hello a1", "hello a2"]
+    assert theirs.sent == []
+    assert await rig.counts() == {"sent": 2}
