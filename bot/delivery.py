@@ -416,6 +416,8 @@ class DeliveryWorker:
             log.debug("delivery %s (%s) sent on %s", delivery.id, delivery.key, platform)
         except LeaseLapsed:
             self.stats.lapsed += 1
+            if self.metrics is not None:
+                self.metrics.lapsed()
             log.warning(
                 "delivery %s (%s): not sent: another worker has taken it over, or may have",
                 delivery.id,

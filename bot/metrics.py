@@ -62,6 +62,12 @@ class Metrics:
             ["platform", "reason"],
             registry=self.registry,
         )
+        self.deliveries_lapsed = Counter(
+            "nextpractice_deliveries_lapsed",
+            "Claimed rows a worker did not send because another had taken them over or might have (its lease "
+            "lapsed: a stalled replica, or the database away while it waited).",
+            registry=self.registry,
+        )
         self.outbox_depth = Gauge(
             "nextpractice_outbox_depth",
             "Outbox rows due now and not yet sent (read from the database at scrape time).",
@@ -102,6 +108,10 @@ class Metrics:
     def retried(self, platform: str, *, rate_limited: bool) -> None:
         """One delivery put back for later."""
         self.deliveries_retried.labels(platform, RATE_LIMITED if rate_limited else ERROR).inc()
+
+    def lapsed(self) -> None:
+        """One claimed row left unsent: its lease lapsed."""
+        self.deliveries_lapsed.inc()
 
     def fired(self, kind: str) -> None:
         """The scheduler enqueued one run of a ``kind`` schedule (campaign, pulse, checkin)."""

@@ -11,6 +11,7 @@ import pytest
 
 from bot.clock import MovableClock, SystemClock
 from bot.delivery import DeliveryWorker
+from bot.metrics import Metrics
 from bot.ratelimit import RateLimiter
 from dialogue.anonymity import Pseudonymiser
 from dialogue.directory import Role
@@ -295,7 +296,9 @@ async def test_a_persons_messages_keep_their_order_across_batches(rig: Rig) -> N
     assert await rig.counts() == {"sent": 4}
 
 
-def _worker(rig: Rig, sender: RecordingSender, name: str = "test") -> DeliveryWorker:
+def _worker(
+    rig: Rig, sender: RecordingSender, name: str = "test", metrics: Metrics | None = None
+) -> DeliveryWorker:
     return DeliveryWorker(
         store=rig.store,
         senders={"chat": sender},
@@ -305,6 +308,7 @@ def _worker(rig: Rig, sender: RecordingSender, name: str = "test") -> DeliveryWo
         concurrency=2,
         batch=2,
         poll_seconds=0.05,
+        metrics=metrics,
     )
 
 
@@ -336,7 +340,8 @@ async def test_a_row_whose_lease_may_run_out_before_its_send_ends_is_renewed_fir
 async def test_a_row_another_worker_took_over_is_not_sent_again(rig: Rig) -> None:
     mine, theirs = GatedSender(gates={"hello a1": asyncio.Event()}), GatedSender()
     await rig.enqueue(hello("a1", rig.people["amira"]), hello("a2", rig.people["amira"]))
-    first = _worker(rig, mine, "first")
+    metrics = Metrics()
+    first = _worker(rig, mine, "first", metrics)
     stop = asyncio.Event()
     running = asyncio.create_task(first.run(stop))
     await mine.until(lambda: mine.at_gate == ["hello a1"])
@@ -353,6 +358,7 @@ async def test_a_row_another_worker_took_over_is_not_sent_again(rig: Rig) -> Non
     assert mine.texts_to("amira") == ["hello a1"]
     assert theirs.texts_to("amira") == ["hello a1", "hello a2"]
     assert first.stats.lapsed == 1
+    assert "nextpractice_deliveries_lapsed_total 1.0" in (await metrics.scrape()).decode()
     assert await rig.counts() == {"sent": 2}
 
 
