@@ -379,7 +379,7 @@ async def test_a_batch_that_waits_longer_than_its_lease_keeps_it(rig: Rig) -> No
                 pseudonymiser=rig.anon,
                 clock=SystemClock(),
                 worker_id=name,
-                lease_seconds=1.5,
+                lease_seconds=2.0,
                 poll_seconds=0.05,
             ).run(stop)
         )
@@ -387,7 +387,7 @@ async def test_a_batch_that_waits_longer_than_its_lease_keeps_it(rig: Rig) -> No
     first = worker("first", mine)
     await mine.until(lambda: mine.at_gate == ["hello a1"])
     second = worker("second", theirs)
-    await asyncio.sleep(4.0)  # over two and a half leases
+    await asyncio.sleep(5.0)  # two and a half leases
     mine.gates["hello a1"].set()
     await mine.until(lambda: len(mine.sent) == 2)
     stop.set()
