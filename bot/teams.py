@@ -58,11 +58,7 @@ def build_teams(
     adapter = make_adapter(configuration, session)
 
     async def keep(tx: Repositories, who: Identity, reference: dict[str, Any]) -> None:
-        # Every turn brings the person's reference, nearly always the one kept already: compare first.
-        key = contact_key(who)
-        kept = await tx.contacts.contact(PLATFORM, key)
-        if kept is None or not kept.reachable or kept.data != reference:
-            await tx.contacts.save_contact(Contact(PLATFORM, key, reference), at=clock.now())
+        await tx.contacts.keep_contact(Contact(PLATFORM, contact_key(who), reference), at=clock.now())
 
     async def remember(who: Identity, reference: dict[str, Any]) -> None:
         async with store.transaction() as tx:

@@ -276,8 +276,8 @@ class SurveyRepo(Protocol):
         recipient record (None if it was not sent to them), in one query; None if there is no such run."""
         ...
 
-    async def save_answer(self, answer: Answer) -> bool:
-        """Insert or replace the answer for (occurrence, item, respondent); True if it was new."""
+    async def save_answer(self, answer: Answer) -> None:
+        """Insert or replace the answer for (occurrence, item, respondent)."""
         ...
 
     async def answers(self, occurrence_id: int, item_ids: Collection[int] | None = None) -> list[Answer]:
@@ -465,6 +465,12 @@ class ContactRepo(Protocol):
 
     async def save_contact(self, contact: Contact, *, at: datetime) -> None:
         """Insert or replace the contact (a fresh one is reachable again)."""
+        ...
+
+    async def keep_contact(self, contact: Contact, *, at: datetime) -> None:
+        """Save the contact as reachable, unless exactly its data is kept and reachable already: then
+        nothing is written (one statement either way; every turn brings a reference, nearly always the
+        same)."""
         ...
 
     async def contact(self, platform: str, key: str) -> Contact | None: ...

@@ -3,14 +3,35 @@ so any replica can message anyone after a restart."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, Text, false, or_, select, update
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects import postgresql, sqlite
 
 from dialogue.outbox import Contact
 from storage.models import ContactRow
-from storage.sql import Repo
+from storage.sql import Repo, dialect_insert
+
+_CONTACTS = cast(Table, ContactRow.__table__)
+
+
+@functools.cache
+def _keep_contact(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """Insert the contact, or on conflict replace it where the kept one differs or is unreachable: a
+    reference that is already kept costs one statement that writes nothing. Built once per dialect."""
+    rows, insert = _CONTACTS.c, dialect_insert(dialect, _CONTACTS)
+    new = insert.excluded
+    # As text: PostgreSQL's json type has no equality; both sides are serialised alike.
+    changed = sql_cast(rows.data, Text) != sql_cast(new.data, Text)
+    return insert.on_conflict_do_update(
+        index_elements=[rows.platform, rows.key],
+        set_={"data": new.data, "reachable": new.reachable, "updated_at": new.updated_at},
+        where=or_(changed, rows.reachable == false()),
+    )
 
 
 class SqlContacts(Repo):
@@ -25,6 +46,19 @@ class SqlContacts(Repo):
             .on_conflict_do_update(index_elements=["platform", "key"], set_=values)
         )
         await self.session.execute(statement)
+
+    async def keep_contact(self, contact: Contact, *, at: datetime) -> None:
+        """Save the contact as reachable unless exactly its data is kept and reachable already."""
+        await self.session.execute(
+            _keep_contact(self.dialect),
+            {
+                "platform": contact.platform,
+                "key": contact.key,
+                "data": contact.data,
+                "reachable": True,
+                "updated_at": at,
+            },
+        )
 
     async def contact(self, platform: str, key: str) -> Contact | None:
         """The contact, or None if the platform never told us how to reach it."""

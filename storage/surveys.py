@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, delete, func, select, update
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import SQLCoreOperations
 
 from dialogue.directory import Audience
@@ -103,16 +103,6 @@ _RUN_AS_SENT = (
     )
     .where(_OCCURRENCES.c.id == bindparam("occurrence_id"))
 )
-# An UPDATE's bind parameters may not be named after the columns it sets.
-_CHANGE_ANSWER = (
-    update(_ANSWERS)
-    .where(
-        _ANSWERS.c.occurrence_id == bindparam("b_occurrence_id"),
-        _ANSWERS.c.item_id == bindparam("b_item_id"),
-        _ANSWERS.c.respondent == bindparam("b_respondent"),
-    )
-    .values(team_id=bindparam("team_id"), number=bindparam("number"), text=bindparam("text"))
-)
 _ANSWERS_OF = _ANSWER.where(
     _ANSWERS.c.occurrence_id == bindparam("occurrence_id"),
     _ANSWERS.c.item_id.in_(bindparam("item_ids", expanding=True)),
@@ -121,8 +111,14 @@ _ANSWERS_OF = _ANSWER.where(
 
 
 @functools.cache
-def _new_answer(dialect: str) -> ReturningInsert[tuple[int]]:
-    return dialect_insert(dialect, _ANSWERS).on_conflict_do_nothing().returning(_ANSWERS.c.item_id)
+def _save_answer(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """Insert an answer, or replace the respondent's answer to the item in the run; built once per dialect."""
+    insert = dialect_insert(dialect, _ANSWERS)
+    new = insert.excluded
+    return insert.on_conflict_do_update(
+        index_elements=[_ANSWERS.c.occurrence_id, _ANSWERS.c.item_id, _ANSWERS.c.respondent],
+        set_={"team_id": new.team_id, "number": new.number, "text": new.text},
+    )
 
 
 def _surveys(rows: Iterable[Any]) -> list[Survey]:
@@ -425,24 +421,19 @@ class SqlSurveys(Repo):
         row = team.first()
         return Recipient(person_id, row.team_id) if row else None
 
-    async def save_answer(self, answer: Answer) -> bool:
-        """Insert or replace the answer for (occurrence, item, respondent); True if it was new.
-
-        Two statements rather than one upsert, because only the failed insert tells
-        reliably (on both engines) that the answer existed.
-        """
-        key = {
-            "occurrence_id": answer.occurrence_id,
-            "item_id": answer.item_id,
-            "respondent": answer.respondent,
-        }
-        values = {"team_id": answer.team_id, "number": answer.number, "text": answer.text}
-        if await self.session.scalar(_new_answer(self.dialect), key | values) is not None:
-            return True
+    async def save_answer(self, answer: Answer) -> None:
+        """Insert or replace the answer for (occurrence, item, respondent), in one statement."""
         await self.session.execute(
-            _CHANGE_ANSWER, values | {f"b_{name}": value for name, value in key.items()}
+            _save_answer(self.dialect),
+            {
+                "occurrence_id": answer.occurrence_id,
+                "item_id": answer.item_id,
+                "respondent": answer.respondent,
+                "team_id": answer.team_id,
+                "number": answer.number,
+                "text": answer.text,
+            },
         )
-        return False
 
     async def _answers(self, *conditions: SQLCoreOperations[bool]) -> list[Answer]:
         # Plain columns, not ORM entities: a run can have 100,000 answers, and building an identity-mapped

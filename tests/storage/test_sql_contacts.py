@@ -79,3 +79,32 @@ async def test_a_batch_of_contacts_is_found_by_platform_and_key_together(store: 
     assert set(found) == {("teams", contact_key(AMIRA)), ("teams", contact_key(ben))}
     assert found["teams", contact_key(AMIRA)].data == REFERENCE
     assert not found["teams", contact_key(ben)].reachable  # reported, so the sender stops at once
+
+
+async def test_keeping_a_contact_writes_only_what_changed(store: SqlStore) -> None:
+    key = contact_key(AMIRA)
+
+    async def kept() -> Contact | None:
+        async with store.transaction() as tx:
+            return await tx.contacts.contact("teams", key)
+
+    async with store.transaction() as tx:
+        await tx.contacts.keep_contact(Contact("teams", key, REFERENCE), at=at(0))
+    assert await kept() == Contact("teams", key, REFERENCE, True, at(0))
+
+    # The same reference again, as at nearly every turn: nothing is written.
+    async with store.transaction() as tx:
+        await tx.contacts.keep_contact(Contact("teams", key, dict(REFERENCE)), at=at(1))
+    assert await kept() == Contact("teams", key, REFERENCE, True, at(0))
+
+    # A new conversation replaces the old one.
+    fresh = {**REFERENCE, "conversation": {"id": "a:2"}}
+    async with store.transaction() as tx:
+        await tx.contacts.keep_contact(Contact("teams", key, fresh), at=at(2))
+    assert await kept() == Contact("teams", key, fresh, True, at(2))
+
+    # Someone marked unreachable who talks to the bot again is reachable again, with the same reference.
+    async with store.transaction() as tx:
+        assert await tx.contacts.set_reachable("teams", key, False, at=at(3))
+        await tx.contacts.keep_contact(Contact("teams", key, fresh), at=at(4))
+    assert await kept() == Contact("teams", key, fresh, True, at(4))

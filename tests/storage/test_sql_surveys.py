@@ -238,13 +238,13 @@ async def test_recipients_and_answers(store: SqlStore) -> None:
         assert await tx.surveys.run_as_sent(campaign.id, ben.id) == (campaign, None, None)
         scale, choice, text = survey.items
         first = Answer(run.id, scale.id, "key-b", team.id, number=4)
-        assert await tx.surveys.save_answer(first)
+        await tx.surveys.save_answer(first)
         changed = Answer(run.id, scale.id, "key-b", team.id, number=2)
-        assert not await tx.surveys.save_answer(changed)
+        await tx.surveys.save_answer(changed)  # replaces the first
         words = Answer(run.id, text.id, "key-b", team.id, text="more coffee")
-        assert await tx.surveys.save_answer(words)
+        await tx.surveys.save_answer(words)
         other = Answer(run.id, scale.id, "key-a", None, number=5)
-        assert await tx.surveys.save_answer(other)
+        await tx.surveys.save_answer(other)
     async with store.transaction() as tx:
         assert await tx.surveys.answers(run.id) == [other, changed, words]
         assert await tx.surveys.answers(run.id, [text.id, choice.id]) == [words]
