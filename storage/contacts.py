@@ -8,7 +8,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, Text, false, or_, select, update
+from sqlalchemy import Table, Text, bindparam, false, or_, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -17,6 +17,15 @@ from storage.models import ContactRow
 from storage.sql import Repo, dialect_insert
 
 _CONTACTS = cast(Table, ContactRow.__table__)
+_COLUMNS = select(
+    _CONTACTS.c.platform, _CONTACTS.c.key, _CONTACTS.c.data, _CONTACTS.c.reachable, _CONTACTS.c.updated_at
+)
+_CONTACT = _COLUMNS.where(_CONTACTS.c.platform == bindparam("platform"), _CONTACTS.c.key == bindparam("key"))
+# Both columns' values listed: the pairs are picked out of what comes back (two IN lists index well).
+_CONTACTS_FOR = _COLUMNS.where(
+    _CONTACTS.c.platform.in_(bindparam("platforms", expanding=True)),
+    _CONTACTS.c.key.in_(bindparam("keys", expanding=True)),
+)
 
 
 @functools.cache
@@ -62,9 +71,7 @@ class SqlContacts(Repo):
 
     async def contact(self, platform: str, key: str) -> Contact | None:
         """The contact, or None if the platform never told us how to reach it."""
-        row = await self.session.scalar(
-            select(ContactRow).where(ContactRow.platform == platform, ContactRow.key == key)
-        )
+        row = (await self.session.execute(_CONTACT, {"platform": platform, "key": key})).first()
         if row is None:
             return None
         return Contact(row.platform, row.key, dict(row.data), row.reachable, row.updated_at)
@@ -73,16 +80,8 @@ class SqlContacts(Repo):
         """The contacts among ``wanted`` ``(platform, key)`` pairs that exist, reachable or not."""
         if not wanted:
             return {}
-        platforms, keys = {platform for platform, _ in wanted}, {key for _, key in wanted}
-        rows = await self.session.execute(
-            select(
-                ContactRow.platform,
-                ContactRow.key,
-                ContactRow.data,
-                ContactRow.reachable,
-                ContactRow.updated_at,
-            ).where(ContactRow.platform.in_(platforms), ContactRow.key.in_(keys))
-        )
+        platforms, keys = sorted({platform for platform, _ in wanted}), sorted({key for _, key in wanted})
+        rows = await self.session.execute(_CONTACTS_FOR, {"platforms": platforms, "keys": keys})
         pairs = set(wanted)
         return {
             (platform, key): Contact(platform, key, dict(data), reachable, updated_at)

@@ -98,6 +98,12 @@ _PERSON_BY_ID = (
 )
 # A person's roles and memberships are kept in step with plain statements, not ORM collections: an import
 # of 10,000 people loaded and flushed both collections twice per person (a third of its time).
+_REACHABLE = (
+    select(_PEOPLE.c.id, _IDENTITIES.c.platform, _IDENTITIES.c.tenant, _IDENTITIES.c.user_id)
+    .outerjoin(_IDENTITIES, _IDENTITIES.c.person_id == _PEOPLE.c.id)
+    .where(_PEOPLE.c.id.in_(bindparam("person_ids", expanding=True)), _PEOPLE.c.active.is_(True))
+    .order_by(_PEOPLE.c.id, _IDENTITIES.c.seen.desc(), _IDENTITIES.c.id.desc())
+)
 _ROLES_OF = select(_ROLES.c.role).where(_ROLES.c.person_id == bindparam("person_id"))
 _DROP_ROLES = delete(_ROLES).where(
     _ROLES.c.person_id == bindparam("person_id"), _ROLES.c.role.in_(bindparam("roles", expanding=True))
@@ -302,12 +308,7 @@ class SqlDirectory(Repo):
 
     async def reachable(self, person_ids: Collection[int]) -> dict[int, list[Identity]]:
         """Active people's identities, most recent first, by person id (see the port)."""
-        rows = await self.session.execute(
-            select(PersonRow.id, IdentityRow.platform, IdentityRow.tenant, IdentityRow.user_id)
-            .outerjoin(IdentityRow, IdentityRow.person_id == PersonRow.id)
-            .where(PersonRow.id.in_(person_ids), PersonRow.active.is_(True))
-            .order_by(PersonRow.id, IdentityRow.seen.desc(), IdentityRow.id.desc())
-        )
+        rows = await self.session.execute(_REACHABLE, {"person_ids": sorted(person_ids)})
         found: dict[int, list[Identity]] = {}
         for person_id, platform, tenant, user_id in rows:
             identities = found.setdefault(person_id, [])

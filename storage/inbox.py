@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete
+from sqlalchemy import Table, delete
+from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.models import InboxRow
-from storage.sql import Repo
+from storage.sql import Repo, dialect_insert
+
+_INBOX = cast(Table, InboxRow.__table__)
+
+
+@functools.cache
+def _record(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """Record a key unless it is recorded (every inbound event asks); built once per dialect."""
+    return dialect_insert(dialect, _INBOX).on_conflict_do_nothing()
 
 
 class SqlInbox(Repo):
@@ -15,8 +26,7 @@ class SqlInbox(Repo):
 
     async def first_time(self, key: str, *, at: datetime) -> bool:
         """Record ``key``; False if it was recorded before."""
-        statement = self.insert(InboxRow).values(key=key, at=at).on_conflict_do_nothing()
-        return await self.changed(statement) == 1
+        return await self.changed(_record(self.dialect), {"key": key, "at": at}) == 1
 
     async def forget(self, key: str) -> None:
         """Delete ``key``'s record, if any."""

@@ -36,11 +36,11 @@ class Repo:
         """An INSERT that can say ``ON CONFLICT`` on this engine."""
         return dialect_insert(self.dialect, table)
 
-    async def changed(self, statement: Executable) -> int:
-        """Run an UPDATE or DELETE and return how many rows it changed.
+    async def changed(self, statement: Executable, params: dict[str, Any] | None = None) -> int:
+        """Run an INSERT, UPDATE or DELETE (with ``params``) and return how many rows it changed.
 
         Conditional changes are a single ``UPDATE ... WHERE`` whose row count says whether
         this caller made the change, so two racing callers never both succeed.
         """
-        result = await self.session.execute(statement)
+        result = await self.session.execute(statement, params)
         return cast(CursorResult[Any], result).rowcount
