@@ -21,7 +21,7 @@ _COLUMNS = select(
     _CONTACTS.c.platform, _CONTACTS.c.key, _CONTACTS.c.data, _CONTACTS.c.reachable, _CONTACTS.c.updated_at
 )
 _CONTACT = _COLUMNS.where(_CONTACTS.c.platform == bindparam("platform"), _CONTACTS.c.key == bindparam("key"))
-# Both columns' values listed: the pairs are picked out of what comes back (two IN lists index well).
+# An IN list a column: the wanted pairs are picked out of what comes back.
 _CONTACTS_FOR = _COLUMNS.where(
     _CONTACTS.c.platform.in_(bindparam("platforms", expanding=True)),
     _CONTACTS.c.key.in_(bindparam("keys", expanding=True)),
