@@ -36,6 +36,7 @@ import csv
 import functools
 import io
 import json
+import math
 import os
 import platform as platform_module
 import shutil
@@ -146,6 +147,14 @@ class Child:
     def pid(self) -> int:
         """The process id."""
         return self.process.pid
+
+    def cpu_seconds(self) -> float:
+        """The process's CPU time so far, user and system, all its threads (Linux's /proc; NaN elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return math.nan
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def alive(self) -> None:
         """Raise if the process has exited, with the end of its output."""
@@ -307,6 +316,10 @@ class PlatformRun:
     bare: dict[str, Phase] = field(default_factory=dict)
     ours: dict[str, Phase] = field(default_factory=dict)
     handled_rps: float = 0.0  # our closed loop: taps fully handled a second (Slack: card updated)
+    # CPU milliseconds a request in the closed loop, by server; ours counts all the work a tap causes,
+    # until its effects have reached the platform. Unlike requests/s, this does not depend on how much of
+    # the machine the load generator and the local platform take.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
     card_latencies: list[float] = field(default_factory=list)  # Slack, open loop: tap -> chat.update
     settle_seconds: dict[str, float] = field(default_factory=dict)  # after each phase on ours
     missing_effects: int = 0  # card updates or next questions the platform never saw
@@ -427,8 +440,8 @@ async def run_platform(options: Options, work: Path, platform: str) -> PlatformR
                 session,
                 result,
                 control=control,
-                ours_url=f"http://127.0.0.1:{our_port}{path}",
-                bare_url=f"http://127.0.0.1:{bare_port}{path}",
+                ours=(ours, f"http://127.0.0.1:{our_port}{path}"),
+                bare=(bare, f"http://127.0.0.1:{bare_port}{path}"),
                 taps=taps,
                 check=check,
             )
@@ -450,13 +463,14 @@ async def _measure(
     result: PlatformRun,
     *,
     control: str,
-    ours_url: str,
-    bare_url: str,
+    ours: tuple[Child, str],
+    bare: tuple[Child, str],
     taps: Taps,
     check: Check,
 ) -> None:
     """Warm up, then the closed and the open loop on the bare server and ours, settling ours after each."""
     platform = result.platform
+    (our_server, ours_url), (bare_server, bare_url) = ours, bare
     bare_taps, our_taps = taps.again(), taps.again()  # the same taps in the same order for both
     tapped: set[int] = set()
 
@@ -503,12 +517,16 @@ async def _measure(
         await on_ours("warm-up", lambda: open_loop(session, ours_url, our_taps, check, **warm))
 
     closed_args: Json = {"name": "closed", "clients": options.clients, "seconds": options.seconds}
+    cpu = bare_server.cpu_seconds()
     result.bare["closed"] = await on_bare(
         "closed loop", closed_loop(session, bare_url, bare_taps, check, **closed_args)
     )
+    result.cpu_ms["bare"] = _per_request(bare_server.cpu_seconds() - cpu, result.bare["closed"].ok)
+    cpu = our_server.cpu_seconds()
     closed, times = await on_ours(
         "closed loop", lambda: closed_loop(session, ours_url, our_taps, check, **closed_args)
     )
+    result.cpu_ms["ours"] = _per_request(our_server.cpu_seconds() - cpu, closed.ok)
     result.ours["closed"] = closed
     if platform == "slack":
         # Handled: card updates of this phase's taps, over the time until the last one reached Slack.
@@ -528,6 +546,10 @@ async def _measure(
     if platform == "slack":
         result.card_latencies = _pair(opened.sent, times)
     result.people_tapped = len(tapped)
+
+
+def _per_request(cpu_seconds: float, requests: int) -> float:
+    return cpu_seconds * 1000 / requests if requests else math.nan
 
 
 def _pair(sent: Sequence[tuple[str, float]], updates: Sequence[Sequence[Any]]) -> list[float]:
@@ -644,7 +666,7 @@ def render(report: Report) -> str:
         "",
         f"{'platform':<9}{'server':<7}{'closed req/s':>13}{'handled/s':>11}"
         f"{'open p50 ms':>13}{'open p99 ms':>13}"
-        f"{'tap->card p50/p99 ms':>23}{'non-OK':>8}",
+        f"{'tap->card p50/p99 ms':>23}{'CPU ms/req':>11}{'non-OK':>8}",
     ]
     lines.append("-" * len(lines[-1]))
     for run_ in report.runs:
@@ -660,7 +682,7 @@ def render(report: Report) -> str:
             lines.append(
                 f"{run_.platform:<9}{server:<7}{closed.throughput:>13.1f}{handled:>11}"
                 f"{_ms(opened.percentile(50)):>13}{_ms(opened.percentile(99)):>13}{card:>23}"
-                f"{closed.bad + opened.bad:>8}"
+                f"{run_.cpu_ms.get(server, math.nan):>11.2f}{closed.bad + opened.bad:>8}"
             )
     lines += ["", "goals (ours through the whole stack: Slack until the card update reaches Slack)"]
     for run_ in report.runs:
@@ -673,6 +695,11 @@ def render(report: Report) -> str:
         lines.append(
             f"  {run_.platform:<6} throughput ours/bare {run_.ratio:.2f} (acks alone {acked:.2f}): "
             f"goal >= {THROUGHPUT_GOAL}: {met}"
+        )
+        ours, bare = run_.cpu_ms.get("ours", math.nan), run_.cpu_ms.get("bare", math.nan)
+        lines.append(
+            f"  {run_.platform:<6} CPU a request: ours {ours:.2f} ms (a tap and all it causes), "
+            f"bare {bare:.2f} ms: {ours / bare if bare else math.nan:.1f} times the work"
         )
         met = "met" if run_.p99_ms < P99_GOAL_MS else "MISSED"
         lines.append(

@@ -40,6 +40,8 @@ async def test_a_tiny_run(platform: str, tmp_path: Path) -> None:
     assert result.answers_stored == result.people_tapped
     assert result.deliveries == {"sent": 1 + 2 * PEOPLE}  # manager's note, pulse, next question
     assert result.handled_rps > 0
+    # A tap costs our server more CPU than an ack costs the bare one (it stores it and updates the card).
+    assert result.cpu_ms["ours"] > result.cpu_ms["bare"] > 0
     assert result.ratio == pytest.approx(result.handled_rps / result.bare["closed"].throughput)
     if platform == "slack":
         assert len(result.card_latencies) == 10  # every open-loop tap's card update was paired
