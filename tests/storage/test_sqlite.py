@@ -72,6 +72,27 @@ async def test_a_transaction_begins_in_the_same_trip_as_its_first_statement(engi
         assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar() == 1
 
 
+async def test_a_connection_back_in_the_pool_after_a_commit_makes_no_trip(engine: AsyncEngine) -> None:
+    # The pool rolls back every connection it gets back. After a commit there is nothing to roll back,
+    # and the trip would keep SQLite's write lock held that much longer (it is released after the return).
+    connection = await engine.connect()
+    counting = await _count_trips(connection)
+    async with connection.begin():
+        await connection.execute(text("INSERT INTO notes (body) VALUES ('kept')"))
+    await connection.close()
+    assert counting.trips == 2  # BEGIN IMMEDIATE with the insert, and the commit
+
+
+async def test_a_transaction_left_open_is_rolled_back_when_its_connection_goes_back(
+    engine: AsyncEngine,
+) -> None:
+    connection = await engine.connect()
+    await connection.execute(text("INSERT INTO notes (body) VALUES ('never committed')"))
+    await connection.close()
+    async with engine.connect() as again:  # the pool's one connection, the same sqlite3 connection
+        assert (await again.execute(text("SELECT count(*) FROM notes"))).scalar() == 0
+
+
 async def test_statements_answer_as_sqlite_does(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         many = await connection.execute(
