@@ -21,7 +21,8 @@ senders for ``--seconds`` (throughput), then an open loop at ``--rate`` requests
 ``--seconds`` (latency from each request's scheduled send time, so queueing counts). As Slack's work
 happens after the ack, a Slack tap counts as handled when its ``chat.update`` reaches Slack: "handled/s"
 (over the time until the last card update) and "tap->card" latency measure that, and the throughput
-ratio is ours handled/s over the bare server's acks/s. After each phase on our server the benchmark waits
+ratio is ours handled/s over the bare server's acks/s. "CPU ms/req" is each server's CPU time over its
+closed loop a request (ours: a tap and all it causes). After each phase on our server the benchmark waits
 until the platform has seen every effect (or none came for ``--settle`` seconds, counted as missing),
 and at the end checks the database holds an answer for every person tapped. Progress goes to stderr,
 the report to stdout.
@@ -317,8 +318,8 @@ class PlatformRun:
     ours: dict[str, Phase] = field(default_factory=dict)
     handled_rps: float = 0.0  # our closed loop: taps fully handled a second (Slack: card updated)
     # CPU milliseconds a request in the closed loop, by server; ours counts all the work a tap causes,
-    # until its effects have reached the platform. Unlike requests/s, this does not depend on how much of
-    # the machine the load generator and the local platform take.
+    # until its effects have reached the platform. It depends far less than requests/s on how much of the
+    # machine the load generator and the local platform take.
     cpu_ms: dict[str, float] = field(default_factory=dict)
     card_latencies: list[float] = field(default_factory=list)  # Slack, open loop: tap -> chat.update
     settle_seconds: dict[str, float] = field(default_factory=dict)  # after each phase on ours
