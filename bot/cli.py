@@ -531,7 +531,7 @@ Things to try, in this order:
   /clock +6d           next Monday 10:00: the week's pulse, and Jo's weekly check-in, which
                        came at 09:00 in each person's own time zone (try /as priya, in Kolkata)
 
-/help lists the console controls; /quit (or Ctrl-D) leaves. The demo is kept for next time;
+/help lists the console controls; quit (or Ctrl-D) leaves. The demo is kept for next time;
 nextpractice demo --fresh starts again.
 """
 

@@ -29,6 +29,7 @@ _HANDLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _DURATION_PART = re.compile(r"(\d+)([wdhm])")
 _MINUTES = {"w": 7 * 24 * 60, "d": 24 * 60, "h": 60, "m": 1}
 
+LEAVE_WORDS = ("quit", "exit")
 HELP = """\
 Console controls (everything else you type goes to the bot; type "help" for what it can do):
   /as HANDLE        become someone else, e.g. /as ben
@@ -38,7 +39,7 @@ Console controls (everything else you type goes to the bot; type "help" for what
   /reply KEY TEXT   reply in a question's thread, e.g. /reply question:12 Thanks!
   /cancel           close an open form without sending it
   /help             this list
-  /quit             leave
+  /quit             leave (so do quit and exit on their own, and Ctrl-D)
   A number on its own answers the last buttons you were shown, e.g. 4.
   While a form is open, each line fills the next field; type - to skip an optional one."""
 
@@ -156,6 +157,9 @@ class ConsoleSession:
         form = self._forms.get(self.handle)
         if form is not None:
             await self._fill(form, text)
+            return
+        if text.lower() in LEAVE_WORDS:  # the bot has no such command; someone typing it wants out
+            await self._control("/quit")
             return
         shown = self.sender.last_choices(self.handle)
         if shown is not None and _is_number(text):

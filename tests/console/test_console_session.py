@@ -183,6 +183,18 @@ async def test_help_and_quit() -> None:
     assert session.finished
 
 
+@pytest.mark.parametrize("word", ["quit", "Exit"])
+async def test_quit_or_exit_on_its_own_leaves_and_is_not_said_to_the_bot(word: str) -> None:
+    session, host, out = make()
+
+    await session.feed("quit smoking support for staff")  # a longer line is for the bot
+    await session.feed(word)
+
+    assert host.events == [Said(who=ALICE, text="quit smoking support for staff")]
+    assert session.finished
+    assert out[-1] == "-- bye"
+
+
 async def test_text_is_said_to_the_bot_and_the_reply_printed() -> None:
     session, host, out = make(Reply(messages=(Message(text=t("Thanks for your idea (#4).")),)))
 
