@@ -125,8 +125,8 @@ class OneTripConnection(aiosqlite.Connection):
         """Roll the transaction back, if a statement began it and it is still open.
 
         The pool rolls back every connection it gets back, also after a commit: sqlite3 would do nothing
-        then, but the trip to the thread would still cost one of a transaction's three. (Reading whether a
-        transaction is open is safe from this thread: no statement of this connection is running.)
+        then, but the trip to the thread would still be made, with the store's writer lock held. (Reading
+        whether a transaction is open is safe from this thread: no statement of this connection is running.)
         """
         if self.begin_pending is not None:
             self.begin_pending = None
