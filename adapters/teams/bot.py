@@ -246,9 +246,8 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
         return _refresh(refreshed)
 
     async def _handle_tap(self, turn_context: TurnContext, event: Event) -> Reply:
-        receipt: Receipt | None = turn_context.turn_state.get(_RECEIPT)
-        if receipt is None:  # a tap handed to this handler some other way (no receipt to record)
-            return await self.context.handle(event)
+        # on_turn put the tap's receipt there: every adaptiveCard/action invoke comes this way.
+        receipt: Receipt = turn_context.turn_state[_RECEIPT]
         return await self.context.handle_arrived(event, receipt)
 
     async def _send(self, turn_context: TurnContext, messages: list[Message]) -> None:
