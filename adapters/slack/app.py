@@ -1,8 +1,12 @@
 """The Slack app: Bolt listeners that only translate between Slack and the core.
 
-Every listener acks first (Slack's 3-second deadline), then hands the core one event and
-turns its :class:`~dialogue.messages.Reply` into Slack calls. Bolt verifies each request's
-signature and timestamp before any listener runs.
+Each listener hands the core one event and turns its :class:`~dialogue.messages.Reply` into Slack
+calls, acking within Slack's 3-second deadline. A button click is acked once the core has stored it,
+the Slack calls after: Slack never sends an interaction again, so a click acked earlier and lost in a
+crash would be gone; and a burst bigger than the process can take now slows the acks instead of
+piling acked clicks up in memory (benchmarks/README.md, ninth round).
+Slash commands ack first, as the core's work for one (a pulse to everyone) may take longer than the
+deadline. Bolt verifies each request's signature and timestamp before any listener runs.
 """
 
 from __future__ import annotations
@@ -101,7 +105,7 @@ def create_app(
 
     async def handle(event: Event, client: AsyncWebClient) -> Reply:
         """The core's reply, or, when the core fails (its database unreachable), one saying so: Slack
-        has had its ack and will not send the request again, so the person must know to."""
+        does not send the request again, so the person must know to."""
         try:
             return await context.handle(event, functools.partial(profile, client, event.who.user_id))
         except Exception as exc:
@@ -149,12 +153,12 @@ def create_app(
         respond: AsyncRespond,
         client: AsyncWebClient,
     ) -> None:
-        await ack()
         user_id = str(body["user"]["id"])
         kind, ref, value = decode_action(str(action.get("action_id", "")), _action_value(action))
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id")
         who = identity(team, user_id)
         reply = await handle(Chose(who, kind, ref, value), client)
+        await ack()
         await open_form(client, body.get("trigger_id"), reply)
         container = body.get("container") or {}
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or user_id)

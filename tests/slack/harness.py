@@ -1,7 +1,7 @@
 """A running bot in HTTP mode for Slack tests: real server, real Bolt, the local Slack-like Web API.
 
 Requests are Bolt's own reference payloads with our values filled in, signed with slack_sdk's
-``SignatureVerifier`` and posted to ``/slack/events``. Listeners work after their ack, so every
+``SignatureVerifier`` and posted to ``/slack/events``. Listeners call Slack after their ack, so every
 helper that posts waits for the effect it expects on the local Web API before returning.
 """
 
@@ -52,7 +52,7 @@ def signed_headers(body: str, *, timestamp: int | None = None, secret: str = SEC
 
 
 async def wait_for(predicate: Callable[[], object], within: float = 5.0) -> None:
-    """Listeners do their work after the ack: wait for its effect."""
+    """Listeners call Slack after the ack: wait for the call (or other effect)."""
     deadline = time.monotonic() + within
     while not predicate():
         assert time.monotonic() < deadline, "the effect never came"

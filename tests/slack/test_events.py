@@ -3,6 +3,7 @@ the database and on the local Slack-like Web API."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.parse
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from sqlalchemy import text
 
 from adapters.slack.render import encode_action
 from bot.server import web_app
@@ -147,6 +149,40 @@ async def test_a_button_click_reaches_the_core_as_the_same_choice(served: SlackB
     await wait_for(lambda: served.posted("chat.postMessage"))
     assert "Voted. #1 now has 1 vote." in json.dumps(served.posted("chat.postMessage")[0])
     assert await served.count("idea_votes") == 1
+
+
+async def test_a_click_is_acknowledged_only_once_it_is_stored(served: SlackBot) -> None:
+    # Slack never sends a click again: if it were acked before being stored, a crash in between would
+    # lose it. Another writer holds the database while the click comes in.
+    await served.post(
+        slash_command(served.fake, "/idea", "Text people when a visit is late", user="W222"), form=True
+    )
+    await wait_for(lambda: served.posted("response_url"))
+    body = json.loads((PAYLOADS / "block_actions__body.json").read_text())
+    action_id, value = encode_action("idea.act", "1", "vote")
+    body["actions"][0].update(action_id=action_id, value=value)
+    body["container"].update(channel_id="D111", is_ephemeral=False)
+    engine = served.app.store.engine
+    # SQLite takes its write lock with the transaction's first statement (BEGIN IMMEDIATE).
+    hold = "LOCK TABLE idea_votes IN EXCLUSIVE MODE" if engine.dialect.name == "postgresql" else "SELECT 1"
+    held, released = asyncio.Event(), asyncio.Event()
+
+    async def other_writer() -> None:
+        async with engine.begin() as db:
+            await db.execute(text(hold))
+            held.set()
+            await asyncio.sleep(0.5)
+        released.set()
+
+    writer = asyncio.create_task(other_writer())
+    await held.wait()
+
+    response = await served.post(urllib.parse.urlencode({"payload": json.dumps(body)}), form=True)
+
+    assert response.status == 200
+    assert released.is_set()
+    assert await served.count("idea_votes") == 1
+    await writer
 
 
 def test_health_route_exists() -> None:
