@@ -34,6 +34,7 @@ from storage import SqlStore, default_database_url, upgrade_database
 
 CONSOLE = "console"
 SLACK = "slack"
+SLACK_DRAIN_SECONDS = 5.0  # on close, how long the Slack calls after acks may still take
 TEAMS = "teams"
 
 # Platform events handled at once; with the delivery worker's sends this stays within the database pool
@@ -63,7 +64,10 @@ class App:
     teams: TeamsParts | None = None
 
     async def close(self) -> None:
-        """Release the platform connections and the database connections."""
+        """Finish the Slack listeners' calls (a few seconds at most), then release the platform connections
+        and the database connections."""
+        if self.slack is not None:
+            await self.slack.background.drain(grace=SLACK_DRAIN_SECONDS)
         await self.http.close()
         await self.store.close()
 

@@ -15,9 +15,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.app import PLATFORM, SlackContext, create_app
+from adapters.slack.background import Background
 from adapters.slack.sender import SlackSender
 from bot.settings import SlackSettings
-from dialogue.ports import Clock, Store
+from dialogue.events import Event, ProfileLookup
+from dialogue.messages import Reply
+from dialogue.ports import Clock, Repositories, Store
 from dialogue.service import Dialogue
 
 OAUTH_STATE_SECONDS = 600  # an "Add to Slack" click must come back within ten minutes
@@ -30,6 +33,7 @@ class SlackParts:
     client: AsyncWebClient
     sender: SlackSender
     app: AsyncApp
+    background: Background  # the listeners' work after their acks
 
 
 def build_slack(
@@ -58,15 +62,20 @@ def build_slack(
         async with store.transaction(read_only=True) as tx:
             return await tx.outbox.thread_of(PLATFORM, ref)
 
-    async def first_time(key: str) -> bool:
-        async with store.transaction() as tx:
+    async def handle_once(event: Event, lookup: ProfileLookup | None, key: str | None) -> Reply:
+        if key is None:
+            return await dialogue.handle(event, lookup)
+
+        async def arrival(tx: Repositories) -> bool:
             return await tx.inbox.first_time(key, at=clock.now())
+
+        return await dialogue.handle(event, lookup, arrival=arrival)
 
     context = SlackContext(
         handle=dialogue.handle,
         overview=dialogue.overview,
         thread_of=thread_of,
-        first_time=first_time,
+        handle_once=handle_once,
         qa_channel_id=settings.qa_channel_id or None,
         multi_workspace=settings.oauth is not None,
     )
@@ -97,4 +106,4 @@ def build_slack(
         signing_secret=settings.signing_secret or "socket-mode",
         app_options=options,
     )
-    return SlackParts(client=client, sender=sender, app=app)
+    return SlackParts(client=client, sender=sender, app=app, background=context.background)

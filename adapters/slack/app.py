@@ -1,12 +1,17 @@
 """The Slack app: Bolt listeners that only translate between Slack and the core.
 
 Each listener hands the core one event and turns its :class:`~dialogue.messages.Reply` into Slack
-calls, acking within Slack's 3-second deadline. A button click is acked once the core has stored it,
-the Slack calls after: Slack never sends an interaction again, so a click acked earlier and lost in a
-crash would be gone; and a burst bigger than the process can take now slows the acks instead of
-piling acked clicks up in memory (benchmarks/README.md, ninth round).
-Slash commands ack first, as the core's work for one (a pulse to everyone) may take longer than the
-deadline. Bolt verifies each request's signature and timestamp before any listener runs.
+calls. Slack gets its answer (the ack, within its 3-second deadline) once the core has stored the
+event, and the calls back to Slack run after it, in the background. So what Slack was told arrived is
+never lost in a crash: Slack sends an interaction only once, and an event again only if it got no
+answer; and a burst bigger than the process can take slows the answers instead of piling acked work up
+in memory (benchmarks/README.md, ninth round). Bolt runs with ``process_before_response`` for this:
+its own default answers first and runs the listener after.
+
+An event is stored with the record of its arrival in one unit of work, so a retried one is handled
+once; if storing fails (the database down), Slack gets a 500 and sends it again later. Slash commands
+are the exception: they ack first, as the core's work for one (a pulse to everyone) may take longer
+than the deadline. Bolt verifies each request's signature and timestamp before any listener runs.
 """
 
 from __future__ import annotations
@@ -15,16 +20,15 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_bolt.middleware.async_middleware import AsyncMiddleware
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.background import Background
 from adapters.slack.render import (
     decode_action,
     decode_view,
@@ -68,19 +72,22 @@ Overview = Callable[[Identity, Profile | None, ProfileLookup | None], Awaitable[
 ThreadLookup = Callable[
     [str], Awaitable[str | None]
 ]  # "channel:ts" of a thread's root -> the core's thread key
-FirstTime = Callable[[str], Awaitable[bool]]  # records an event id; False if it was seen before
+# Handles an event and records its key (if any) in the same unit of work; Reply.seen_before if it came before.
+HandleOnce = Callable[[Event, ProfileLookup | None, str | None], Awaitable[Reply]]
 
 
 @dataclass
 class SlackContext:
-    """What the listeners need besides Bolt: the core and lookups in its store."""
+    """What the listeners need besides Bolt: the core, lookups in its store, and where their work after
+    the ack runs (drained when the bot stops)."""
 
     handle: Handler
     overview: Overview
     thread_of: ThreadLookup
-    first_time: FirstTime
+    handle_once: HandleOnce
     qa_channel_id: str | None = None
     multi_workspace: bool = False  # message references then carry the workspace (see sender.make_ref)
+    background: Background = field(default_factory=Background)
 
 
 def identity(team_id: str | None, user_id: str) -> Identity:
@@ -100,8 +107,10 @@ def create_app(
     Listeners call Slack through the ``client`` Bolt hands them, which carries the token of the
     workspace the request came from (one token, or one per installation in multi-workspace mode).
     """
-    app = AsyncApp(client=client, signing_secret=signing_secret, **dict(app_options or {}))
-    app.use(_OnlyOnce(context.first_time))
+    app = AsyncApp(
+        client=client, signing_secret=signing_secret, process_before_response=True, **dict(app_options or {})
+    )
+    later = context.background.start
 
     async def handle(event: Event, client: AsyncWebClient) -> Reply:
         """The core's reply, or, when the core fails (its database unreachable), one saying so: Slack
@@ -136,11 +145,15 @@ def create_app(
         await ack()
         name = SLASH_COMMANDS.get(str(body.get("command", "")), "")
         text = f"{name} {body.get('text', '')}".strip() if name else str(body.get("text", "")).strip()
-        user_id = str(body["user_id"])
-        reply = await handle(Command(identity(body.get("team_id"), user_id), text or "help"), client)
-        await open_form(client, body.get("trigger_id"), reply)
-        for message in reply.messages:
-            await respond(response_type="ephemeral", **message_payload(message))
+        command = Command(identity(body.get("team_id"), str(body["user_id"])), text or "help")
+
+        async def run() -> None:
+            reply = await handle(command, client)
+            await open_form(client, body.get("trigger_id"), reply)
+            for message in reply.messages:
+                await respond(response_type="ephemeral", **message_payload(message))
+
+        later(run(), "slash command")
 
     for name in SLASH_COMMANDS:
         app.command(name)(on_command)
@@ -159,9 +172,14 @@ def create_app(
         who = identity(team, user_id)
         reply = await handle(Chose(who, kind, ref, value), client)
         await ack()
+        later(show(reply, body, client, respond), "button click")
+
+    async def show(reply: Reply, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
+        """A click's reply: a form, the clicked message replaced, messages to the clicker."""
         await open_form(client, body.get("trigger_id"), reply)
         container = body.get("container") or {}
-        channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or user_id)
+        clicker = str(body["user"]["id"])
+        channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or clicker)
         private = bool(container.get("is_ephemeral"))
         if reply.replace is not None:
             if private:  # an ephemeral message can only be replaced through its response_url
@@ -190,25 +208,45 @@ def create_app(
             await ack(response_action="errors", errors=form_errors(reply.form_errors))
             return
         await ack()
-        await post_replies(client, user_id, reply)
+        later(post_replies(client, user_id, reply), "form")
+
+    async def handle_once(event: Event, body: dict[str, Any], client: AsyncWebClient) -> Reply | BoltResponse:
+        """The core's reply to an event it had not had before, or the 500 that makes Slack send it again."""
+        key = f"slack:event:{body['event_id']}" if body.get("event_id") else None
+        lookup = functools.partial(profile, client, event.who.user_id)
+        try:
+            return await context.handle_once(event, lookup, key)
+        except Exception as exc:
+            log.error("the core failed on a Slack %s: %s", type(event).__name__, type(exc).__name__)
+            return BoltResponse(status=500, body="")
 
     @app.event("message")
-    async def on_message(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_message(
+        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> BoltResponse | None:
         if event.get("subtype") or event.get("bot_id") or not event.get("user"):
-            return  # edits, joins and the bot's own posts are not people talking to us
+            return None  # edits, joins and the bot's own posts are not people talking to us
         user_id, text = str(event["user"]), str(event.get("text") or "")
         who = identity(body.get("team_id") or event.get("team"), user_id)
         channel, thread_ts = str(event.get("channel", "")), event.get("thread_ts")
         if event.get("channel_type") == "im":
-            reply = await handle(Said(who, text), client)
-            await post_replies(client, channel, reply)
+            reply = await handle_once(Said(who, text), body, client)
+            if isinstance(reply, BoltResponse):
+                return reply
+            later(post_replies(client, channel, reply), "message")
         elif channel == context.qa_channel_id and thread_ts and thread_ts != event.get("ts"):
             team = str(who.tenant) if context.multi_workspace else ""
             thread = await context.thread_of(make_ref(channel, str(thread_ts), team))
             if thread is not None:
-                reply = await handle(ThreadReply(who, thread, text), client)
-                for message in reply.messages:
-                    await client.chat_postEphemeral(channel=channel, user=user_id, **message_payload(message))
+                reply = await handle_once(ThreadReply(who, thread, text), body, client)
+                if isinstance(reply, BoltResponse):
+                    return reply
+                later(post_ephemeral(client, channel, user_id, reply), "thread reply")
+        return None
+
+    async def post_ephemeral(client: AsyncWebClient, channel: str, user_id: str, reply: Reply) -> None:
+        for message in reply.messages:
+            await client.chat_postEphemeral(channel=channel, user=user_id, **message_payload(message))
 
     @app.event("app_home_opened")
     async def on_home(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -217,7 +255,7 @@ def create_app(
         user_id = str(event["user"])
         lookup = functools.partial(profile, client, user_id)
         parts = await context.overview(identity(body.get("team_id"), user_id), None, lookup)
-        await client.views_publish(user_id=user_id, view=home_view(parts))
+        later(client.views_publish(user_id=user_id, view=home_view(parts)), "Home tab")
 
     return app
 
@@ -229,21 +267,6 @@ def home_view(messages: tuple[Message, ...]) -> dict[str, Any]:
         blocks += message_payload(message)["blocks"]
         blocks.append({"type": "divider"})
     return {"type": "home", "blocks": blocks[:100]}
-
-
-class _OnlyOnce(AsyncMiddleware):
-    """Slack retries an event it thinks we missed; each event id is handled once, by any replica."""
-
-    def __init__(self, first_time: FirstTime) -> None:
-        self.first_time = first_time
-
-    async def async_process(
-        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
-    ) -> BoltResponse | None:
-        event_id = req.body.get("event_id") if req.body.get("type") == "event_callback" else None
-        if event_id and not await self.first_time(f"slack:event:{event_id}"):
-            return BoltResponse(status=200, body="")
-        return await next()
 
 
 def _action_value(action: dict[str, Any]) -> str:

@@ -207,7 +207,7 @@ async def test_slack_events_through_a_postgres_restart(postgres_url: str, tmp_pa
             "during the outage",
         ]
         answers = [call["text"] for call in bot.posted("chat.postMessage")]
-        # Sorted: the retried event and the next one are handled after their acks, concurrently.
+        # Sorted: replies are posted after the acks, in the background, so they may come in any order.
         assert sorted(answer.split(" is in")[0] for answer in answers) == [
             f"Thanks! Your idea #{n}" for n in (1, 2, 3)
         ]

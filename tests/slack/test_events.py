@@ -185,6 +185,32 @@ async def test_a_click_is_acknowledged_only_once_it_is_stored(served: SlackBot) 
     await writer
 
 
+async def test_a_direct_message_is_acknowledged_only_once_it_is_stored(served: SlackBot) -> None:
+    # Slack sends an event again only if it got no answer: answered before being stored, a message lost in
+    # a crash in between would be gone. Another writer holds the database while the message comes in.
+    engine = served.app.store.engine
+    hold = "LOCK TABLE ideas IN EXCLUSIVE MODE" if engine.dialect.name == "postgresql" else "SELECT 1"
+    held, released = asyncio.Event(), asyncio.Event()
+
+    async def other_writer() -> None:
+        async with engine.begin() as db:
+            await db.execute(text(hold))
+            held.set()
+            await asyncio.sleep(0.5)
+        released.set()
+
+    writer = asyncio.create_task(other_writer())
+    await held.wait()
+
+    response = await served.post(dm_event("idea Text people when a visit is late", event_id="EvStored1"))
+
+    assert response.status == 200
+    assert released.is_set()
+    assert await served.count("ideas") == 1
+    await writer
+    await wait_for(lambda: served.posted("chat.postMessage"))
+
+
 def test_health_route_exists() -> None:
     assert any(
         route.resource.canonical == "/healthz" for route in web_app().router.routes() if route.resource

@@ -53,13 +53,14 @@ async def bolt() -> AsyncIterator[AsyncApp]:
     async def thread_of(_ref: str) -> str | None:
         return None
 
-    async def first_time(_key: str) -> bool:
-        return True
+    async def handle_once(_event: Event, _fetch_profile: ProfileLookup | None, _key: str | None) -> Reply:
+        return Reply()
 
     async with FakeSlack() as fake:
         client = AsyncWebClient(token="xoxb-test", base_url=fake.url)
-        context = SlackContext(handle, overview, thread_of, first_time)
+        context = SlackContext(handle, overview, thread_of, handle_once)
         yield create_app(context, client=client, signing_secret=SECRET)
+        await context.background.drain(grace=5)
 
 
 async def status_of(app: AsyncApp, body: str, *, form: bool) -> int:
