@@ -9,13 +9,15 @@ in memory (benchmarks/README.md, ninth round). Bolt runs with ``process_before_r
 its own default answers first and runs the listener after.
 
 An event is stored with the record of its arrival in one unit of work, so a retried one is handled
-once; if storing fails (the database down), Slack gets a 500 and sends it again later. Slash commands
-are the exception: they ack first, as the core's work for one (a pulse to everyone) may take longer
-than the deadline. Bolt verifies each request's signature and timestamp before any listener runs.
+once; if storing fails (the database down), Slack gets a 500 and sends it again later. A slash
+command whose work outlasts ``command_patience`` (a pulse to everyone, say) is answered then, before
+Slack's deadline, and finishes after. Bolt verifies each request's signature and timestamp before any
+listener runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
@@ -64,6 +66,8 @@ SLASH_COMMANDS: dict[str, str] = {
     "/nextpractice": "",
 }
 ANY = re.compile(".*")
+# Slack waits 3 s for an answer; a slash command still working after this many seconds is answered then.
+COMMAND_PATIENCE = 2.0
 NOT_DONE = "Sorry, something went wrong on our side and that was not saved. Please try again in a minute."
 
 # Both take a lookup of the person's Slack profile, which the core calls only for someone it has not met.
@@ -88,6 +92,7 @@ class SlackContext:
     qa_channel_id: str | None = None
     multi_workspace: bool = False  # message references then carry the workspace (see sender.make_ref)
     background: Background = field(default_factory=Background)
+    command_patience: float = COMMAND_PATIENCE
 
 
 def identity(team_id: str | None, user_id: str) -> Identity:
@@ -142,18 +147,22 @@ def create_app(
     async def on_command(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
-        await ack()
         name = SLASH_COMMANDS.get(str(body.get("command", "")), "")
         text = f"{name} {body.get('text', '')}".strip() if name else str(body.get("text", "")).strip()
         command = Command(identity(body.get("team_id"), str(body["user_id"])), text or "help")
+        work = asyncio.ensure_future(handle(command, client))
+        await asyncio.wait({work}, timeout=context.command_patience)  # not cancelled if it takes longer
+        await ack()
+        later(answer(work, body.get("trigger_id"), client, respond), "slash command")
 
-        async def run() -> None:
-            reply = await handle(command, client)
-            await open_form(client, body.get("trigger_id"), reply)
-            for message in reply.messages:
-                await respond(response_type="ephemeral", **message_payload(message))
-
-        later(run(), "slash command")
+    async def answer(
+        work: asyncio.Future[Reply], trigger_id: str | None, client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        """A slash command's reply, once its work is done: a form, or messages to the person only."""
+        reply = await work
+        await open_form(client, trigger_id, reply)
+        for message in reply.messages:
+            await respond(response_type="ephemeral", **message_payload(message))
 
     for name in SLASH_COMMANDS:
         app.command(name)(on_command)

@@ -211,6 +211,32 @@ async def test_a_direct_message_is_acknowledged_only_once_it_is_stored(served: S
     await wait_for(lambda: served.posted("chat.postMessage"))
 
 
+async def test_a_slash_command_is_acknowledged_once_its_idea_is_stored(served: SlackBot) -> None:
+    engine = served.app.store.engine
+    hold = "LOCK TABLE ideas IN EXCLUSIVE MODE" if engine.dialect.name == "postgresql" else "SELECT 1"
+    held, released = asyncio.Event(), asyncio.Event()
+
+    async def other_writer() -> None:
+        async with engine.begin() as db:
+            await db.execute(text(hold))
+            held.set()
+            await asyncio.sleep(0.5)
+        released.set()
+
+    writer = asyncio.create_task(other_writer())
+    await held.wait()
+
+    response = await served.post(
+        slash_command(served.fake, "/idea", "Text people when a visit is late"), form=True
+    )
+
+    assert response.status == 200
+    assert released.is_set()
+    assert await served.count("ideas") == 1
+    await writer
+    await wait_for(lambda: served.posted("response_url"))
+
+
 def test_health_route_exists() -> None:
     assert any(
         route.resource.canonical == "/healthz" for route in web_app().router.routes() if route.resource
