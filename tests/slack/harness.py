@@ -25,12 +25,15 @@ import aiohttp
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
+from adapters.slack.app import Handler, SlackContext
 from bot.bootstrap import App, build_app
 from bot.clock import MovableClock
 from bot.scheduler import advance
 from bot.server import SLACK_PATH, start, web_app
 from bot.settings import Settings, SlackSettings
 from dialogue.directory_import import import_directory
+from dialogue.events import Event, Identity, Profile, ProfileLookup
+from dialogue.messages import Message, Reply
 from tests.reference import SLACK_PAYLOADS
 from tests.slack.fake_api import FakeSlack
 
@@ -242,6 +245,24 @@ class SlackBot:
     def dms_to(self, user: str, mark: int = 0) -> list[dict[str, Any]]:
         """Messages the outbox posted to ``user`` by user id, after ``mark``."""
         return [args for args in self.since(mark, "chat.postMessage") if args["channel"] == user]
+
+
+def stub_context(handle: Handler, **options: Any) -> SlackContext:
+    """A :class:`SlackContext` around ``handle`` for tests of Bolt's side alone: every other part of the
+    core answers that it has nothing (no overview, no thread, a new event); ``options`` set the rest."""
+
+    async def overview(
+        _who: Identity, _profile: Profile | None, _fetch_profile: ProfileLookup | None
+    ) -> tuple[Message, ...]:
+        return ()
+
+    async def thread_of(_ref: str) -> str | None:
+        return None
+
+    async def handle_once(event: Event, fetch_profile: ProfileLookup | None, _key: str | None) -> Reply:
+        return await handle(event, fetch_profile)
+
+    return SlackContext(handle, overview, thread_of, handle_once, **options)
 
 
 def dm(user: str) -> str:

@@ -11,13 +11,13 @@ import urllib.parse
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.app import SlackContext, create_app
-from dialogue.events import Event, Identity, Profile, ProfileLookup
+from adapters.slack.app import create_app
+from dialogue.events import Event, ProfileLookup
 from dialogue.messages import Message, Reply
 from dialogue.text import t
 from tests.reference import SLACK_PAYLOADS
 from tests.slack.fake_api import FakeSlack
-from tests.slack.harness import SECRET, signed_headers, wait_for
+from tests.slack.harness import SECRET, signed_headers, stub_context, wait_for
 
 PATIENCE = 0.3
 
@@ -29,19 +29,8 @@ async def test_a_command_still_working_is_answered_at_the_patience_and_replies_w
         await done.wait()  # a pulse to everyone, say
         return Reply(messages=(Message(t("Sent to 10,000 people.")),))
 
-    async def overview(
-        _who: Identity, _profile: Profile | None, _fetch_profile: ProfileLookup | None
-    ) -> tuple[Message, ...]:
-        return ()
-
-    async def thread_of(_ref: str) -> str | None:
-        return None
-
-    async def handle_once(_event: Event, _fetch_profile: ProfileLookup | None, _key: str | None) -> Reply:
-        return Reply()
-
     async with FakeSlack() as fake:
-        context = SlackContext(slow_core, overview, thread_of, handle_once, command_patience=PATIENCE)
+        context = stub_context(slow_core, command_patience=PATIENCE)
         app = create_app(
             context, client=AsyncWebClient(token="xoxb-test", base_url=fake.url), signing_secret=SECRET
         )

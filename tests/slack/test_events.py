@@ -8,6 +8,7 @@ import json
 import time
 import urllib.parse
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,8 @@ async def test_a_staff_member_cannot_use_manager_commands(served: SlackBot) -> N
     assert "only managers can use `pulse`" in json.dumps(served.posted("response_url")[0])
 
 
-async def test_a_button_click_reaches_the_core_as_the_same_choice(served: SlackBot) -> None:
+async def vote_click(served: SlackBot) -> str:
+    """Ben shares idea #1; the form body of Amira's click on its vote button."""
     await served.post(
         slash_command(served.fake, "/idea", "Text people when a visit is late", user="W222"), form=True
     )
@@ -141,7 +143,11 @@ async def test_a_button_click_reaches_the_core_as_the_same_choice(served: SlackB
     action_id, value = encode_action("idea.act", "1", "vote")
     body["actions"][0].update(action_id=action_id, value=value)
     body["container"].update(channel_id="D111", is_ephemeral=False)
-    form = urllib.parse.urlencode({"payload": json.dumps(body)})
+    return urllib.parse.urlencode({"payload": json.dumps(body)})
+
+
+async def test_a_button_click_reaches_the_core_as_the_same_choice(served: SlackBot) -> None:
+    form = await vote_click(served)
 
     response = await served.post(form, form=True)
 
@@ -151,20 +157,13 @@ async def test_a_button_click_reaches_the_core_as_the_same_choice(served: SlackB
     assert await served.count("idea_votes") == 1
 
 
-async def test_a_click_is_acknowledged_only_once_it_is_stored(served: SlackBot) -> None:
-    # Slack never sends a click again: if it were acked before being stored, a crash in between would
-    # lose it. Another writer holds the database while the click comes in.
-    await served.post(
-        slash_command(served.fake, "/idea", "Text people when a visit is late", user="W222"), form=True
-    )
-    await wait_for(lambda: served.posted("response_url"))
-    body = json.loads((PAYLOADS / "block_actions__body.json").read_text())
-    action_id, value = encode_action("idea.act", "1", "vote")
-    body["actions"][0].update(action_id=action_id, value=value)
-    body["container"].update(channel_id="D111", is_ephemeral=False)
-    engine = served.app.store.engine
+@asynccontextmanager
+async def another_writer(bot: SlackBot, table: str) -> AsyncIterator[asyncio.Event]:
+    """Another connection holds the database for half a second (on PostgreSQL, ``table`` locked against
+    writes); yields an event set once it has let go."""
+    engine = bot.app.store.engine
     # SQLite takes its write lock with the transaction's first statement (BEGIN IMMEDIATE).
-    hold = "LOCK TABLE idea_votes IN EXCLUSIVE MODE" if engine.dialect.name == "postgresql" else "SELECT 1"
+    hold = f"LOCK TABLE {table} IN EXCLUSIVE MODE" if engine.dialect.name == "postgresql" else "SELECT 1"
     held, released = asyncio.Event(), asyncio.Event()
 
     async def other_writer() -> None:
@@ -176,64 +175,44 @@ async def test_a_click_is_acknowledged_only_once_it_is_stored(served: SlackBot) 
 
     writer = asyncio.create_task(other_writer())
     await held.wait()
-
-    response = await served.post(urllib.parse.urlencode({"payload": json.dumps(body)}), form=True)
-
-    assert response.status == 200
-    assert released.is_set()
-    assert await served.count("idea_votes") == 1
+    yield released
     await writer
+
+
+# Slack never sends a click or a command again, and an event again only if it got no answer: answered
+# before being stored, what was lost in a crash in between would be gone.
+
+
+async def test_a_click_is_acknowledged_only_once_it_is_stored(served: SlackBot) -> None:
+    form = await vote_click(served)
+
+    async with another_writer(served, "idea_votes") as released:
+        response = await served.post(form, form=True)
+
+        assert response.status == 200
+        assert released.is_set()
+        assert await served.count("idea_votes") == 1
 
 
 async def test_a_direct_message_is_acknowledged_only_once_it_is_stored(served: SlackBot) -> None:
-    # Slack sends an event again only if it got no answer: answered before being stored, a message lost in
-    # a crash in between would be gone. Another writer holds the database while the message comes in.
-    engine = served.app.store.engine
-    hold = "LOCK TABLE ideas IN EXCLUSIVE MODE" if engine.dialect.name == "postgresql" else "SELECT 1"
-    held, released = asyncio.Event(), asyncio.Event()
+    async with another_writer(served, "ideas") as released:
+        response = await served.post(dm_event("idea Text people when a visit is late", event_id="EvStored1"))
 
-    async def other_writer() -> None:
-        async with engine.begin() as db:
-            await db.execute(text(hold))
-            held.set()
-            await asyncio.sleep(0.5)
-        released.set()
-
-    writer = asyncio.create_task(other_writer())
-    await held.wait()
-
-    response = await served.post(dm_event("idea Text people when a visit is late", event_id="EvStored1"))
-
-    assert response.status == 200
-    assert released.is_set()
-    assert await served.count("ideas") == 1
-    await writer
+        assert response.status == 200
+        assert released.is_set()
+        assert await served.count("ideas") == 1
     await wait_for(lambda: served.posted("chat.postMessage"))
 
 
 async def test_a_slash_command_is_acknowledged_once_its_idea_is_stored(served: SlackBot) -> None:
-    engine = served.app.store.engine
-    hold = "LOCK TABLE ideas IN EXCLUSIVE MODE" if engine.dialect.name == "postgresql" else "SELECT 1"
-    held, released = asyncio.Event(), asyncio.Event()
+    async with another_writer(served, "ideas") as released:
+        response = await served.post(
+            slash_command(served.fake, "/idea", "Text people when a visit is late"), form=True
+        )
 
-    async def other_writer() -> None:
-        async with engine.begin() as db:
-            await db.execute(text(hold))
-            held.set()
-            await asyncio.sleep(0.5)
-        released.set()
-
-    writer = asyncio.create_task(other_writer())
-    await held.wait()
-
-    response = await served.post(
-        slash_command(served.fake, "/idea", "Text people when a visit is late"), form=True
-    )
-
-    assert response.status == 200
-    assert released.is_set()
-    assert await served.count("ideas") == 1
-    await writer
+        assert response.status == 200
+        assert released.is_set()
+        assert await served.count("ideas") == 1
     await wait_for(lambda: served.posted("response_url"))
 
 

@@ -20,14 +20,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.app import SLASH_COMMANDS, SlackContext, create_app
+from adapters.slack.app import SLASH_COMMANDS, create_app
 from bot.settings import SLACK_BOT_SCOPES
 from dialogue.commands import COMMANDS
-from dialogue.events import Event, Identity, Profile, ProfileLookup
-from dialogue.messages import Message, Reply
+from dialogue.events import Event, ProfileLookup
+from dialogue.messages import Reply
 from tests.reference import REFERENCE, SLACK_PAYLOADS
 from tests.slack.fake_api import FakeSlack
-from tests.slack.harness import SECRET, signed_headers
+from tests.slack.harness import SECRET, signed_headers, stub_context
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest" / "slack.yaml"
 EVENTS_SPEC = REFERENCE / "slack" / "spec" / "slack_events_api_async_v1.json"
@@ -45,20 +45,9 @@ async def bolt() -> AsyncIterator[AsyncApp]:
     async def handle(_event: Event, _fetch_profile: ProfileLookup | None) -> Reply:
         return Reply()
 
-    async def overview(
-        _who: Identity, _profile: Profile | None, _fetch_profile: ProfileLookup | None
-    ) -> tuple[Message, ...]:
-        return ()
-
-    async def thread_of(_ref: str) -> str | None:
-        return None
-
-    async def handle_once(_event: Event, _fetch_profile: ProfileLookup | None, _key: str | None) -> Reply:
-        return Reply()
-
     async with FakeSlack() as fake:
         client = AsyncWebClient(token="xoxb-test", base_url=fake.url)
-        context = SlackContext(handle, overview, thread_of, handle_once)
+        context = stub_context(handle)
         yield create_app(context, client=client, signing_secret=SECRET)
         await context.background.drain(grace=5)
 
