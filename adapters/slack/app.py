@@ -9,10 +9,11 @@ in memory (benchmarks/README.md, ninth round). Bolt runs with ``process_before_r
 its own default answers first and runs the listener after.
 
 An event is stored with the record of its arrival in one unit of work, so a retried one is handled
-once; if storing fails (the database down), Slack gets a 500 and sends it again later. A slash
-command whose work outlasts ``command_patience`` (a pulse to everyone, say) is answered then, before
-Slack's deadline, and finishes after. Bolt verifies each request's signature and timestamp before any
-listener runs.
+once; if storing fails (the database down), Slack gets a 500 and sends it again later (and if it
+takes longer than Slack waits, Slack's retry finds it recorded). A slash command or a click whose work
+outlasts ``patience`` (a pulse to everyone, a burst of clicks queued behind each other) is answered
+then, before Slack's deadline, so the person sees no timeout warning, and finishes after. Bolt verifies
+each request's signature and timestamp before any listener runs.
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ SLASH_COMMANDS: dict[str, str] = {
     "/nextpractice": "",
 }
 ANY = re.compile(".*")
-# Slack waits 3 s for an answer; a slash command still working after this many seconds is answered then.
-COMMAND_PATIENCE = 2.0
+# Slack waits 3 s for an answer; a command or click still working after this many seconds is answered then.
+PATIENCE = 2.0
 NOT_DONE = "Sorry, something went wrong on our side and that was not saved. Please try again in a minute."
 
 # Both take a lookup of the person's Slack profile, which the core calls only for someone it has not met.
@@ -92,7 +93,7 @@ class SlackContext:
     qa_channel_id: str | None = None
     multi_workspace: bool = False  # message references then carry the workspace (see sender.make_ref)
     background: Background = field(default_factory=Background)
-    command_patience: float = COMMAND_PATIENCE
+    patience: float = PATIENCE
 
 
 def identity(team_id: str | None, user_id: str) -> Identity:
@@ -144,15 +145,23 @@ def create_app(
         if reply.form is not None and trigger_id:
             await client.views_open(trigger_id=trigger_id, view=form_view(reply.form).to_dict())
 
+    async def handled_within_patience(
+        ack: AsyncAck, event: Event, client: AsyncWebClient
+    ) -> asyncio.Future[Reply]:
+        """Hand the core ``event`` and ack once it is done, or once ``patience`` has passed; the work goes on
+        either way (the reply comes from the returned future)."""
+        work = asyncio.ensure_future(handle(event, client))
+        await asyncio.wait({work}, timeout=context.patience)
+        await ack()
+        return work
+
     async def on_command(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         name = SLASH_COMMANDS.get(str(body.get("command", "")), "")
         text = f"{name} {body.get('text', '')}".strip() if name else str(body.get("text", "")).strip()
         command = Command(identity(body.get("team_id"), str(body["user_id"])), text or "help")
-        work = asyncio.ensure_future(handle(command, client))
-        await asyncio.wait({work}, timeout=context.command_patience)  # not cancelled if it takes longer
-        await ack()
+        work = await handled_within_patience(ack, command, client)
         later(answer(work, body.get("trigger_id"), client, respond), "slash command")
 
     async def answer(
@@ -179,12 +188,15 @@ def create_app(
         kind, ref, value = decode_action(str(action.get("action_id", "")), _action_value(action))
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id")
         who = identity(team, user_id)
-        reply = await handle(Chose(who, kind, ref, value), client)
-        await ack()
-        later(show(reply, body, client, respond), "button click")
+        work = await handled_within_patience(ack, Chose(who, kind, ref, value), client)
+        later(show(work, body, client, respond), "button click")
 
-    async def show(reply: Reply, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
-        """A click's reply: a form, the clicked message replaced, messages to the clicker."""
+    async def show(
+        work: asyncio.Future[Reply], body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        """A click's reply, once its work is done: a form, the clicked message replaced, messages to the
+        clicker."""
+        reply = await work
         await open_form(client, body.get("trigger_id"), reply)
         container = body.get("container") or {}
         clicker = str(body["user"]["id"])
