@@ -63,11 +63,8 @@ def build_slack(
             return await tx.outbox.thread_of(PLATFORM, ref)
 
     async def handle_once(event: Event, lookup: ProfileLookup | None, key: str | None) -> Reply:
-        if key is None:
-            return await dialogue.handle(event, lookup)
-
         async def arrival(tx: Repositories) -> bool:
-            return await tx.inbox.first_time(key, at=clock.now())
+            return key is None or await tx.inbox.first_time(key, at=clock.now())
 
         return await dialogue.handle(event, lookup, arrival=arrival)
 
