@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import gc
 import math
 import os
@@ -132,6 +133,7 @@ async def build_app(
             session=http,
             qa_channel=settings.qa_channel,
             engine=store.engine,
+            failed=functools.partial(metrics.platform_call_failed, SLACK),
         )
         all_senders[SLACK] = slack.sender
     if settings.teams is not None:

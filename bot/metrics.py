@@ -84,6 +84,13 @@ class Metrics:
             ["route", "method", "status"],
             registry=self.registry,
         )
+        self.platform_calls_failed = Counter(
+            "nextpractice_platform_calls_failed",
+            "Calls back to a platform after it had its answer (replies, card updates, forms, the Home tab) "
+            "that failed, by what had come in: it is stored, but the person may not have seen the result.",
+            ["platform", "after"],
+            registry=self.registry,
+        )
         self.scheduler_firings = Counter(
             "nextpractice_scheduler_firings",
             "Scheduled runs the scheduler enqueued (a repeat firing of an enqueued run is not counted).",
@@ -112,6 +119,10 @@ class Metrics:
     def lapsed(self) -> None:
         """One claimed row left unsent: its lease lapsed."""
         self.deliveries_lapsed.inc()
+
+    def platform_call_failed(self, platform: str, after: str) -> None:
+        """A call back to ``platform`` after its answer to ``after`` (a button click, a form) failed."""
+        self.platform_calls_failed.labels(platform, after).inc()
 
     def fired(self, kind: str) -> None:
         """The scheduler enqueued one run of a ``kind`` schedule (campaign, pulse, checkin)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +46,10 @@ def build_slack(
     session: aiohttp.ClientSession,
     qa_channel: str,
     engine: AsyncEngine,
+    failed: Callable[[str], None] | None = None,
 ) -> SlackParts:
-    """The Slack client, sender and Bolt app for ``settings``, sharing one HTTP session.
+    """The Slack client, sender and Bolt app for ``settings``, sharing one HTTP session; ``failed`` hears of
+    each call back to Slack after an answer that failed (see :class:`Background`).
 
     In multi-workspace mode installations and OAuth states live in ``engine``'s database, in the
     tables of slack_sdk's SQLAlchemy stores (created by our migrations).
@@ -75,6 +78,7 @@ def build_slack(
         handle_once=handle_once,
         qa_channel_id=settings.qa_channel_id or None,
         multi_workspace=settings.oauth is not None,
+        background=Background(failed),
     )
     # Socket Mode connections are authenticated by the app token, so there is no signature to check.
     options: dict[str, Any] = {} if settings.signing_secret else {"request_verification_enabled": False}

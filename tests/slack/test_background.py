@@ -32,8 +32,9 @@ async def test_work_within_the_grace_finishes_and_work_beyond_it_is_cancelled() 
     assert finished == ["quick"]
 
 
-async def test_a_failure_is_logged_by_its_type_only(caplog: pytest.LogCaptureFixture) -> None:
-    background = Background()
+async def test_a_failure_is_logged_by_its_type_only_and_reported(caplog: pytest.LogCaptureFixture) -> None:
+    failures: list[str] = []
+    background = Background(failures.append)
 
     async def fails() -> None:
         raise ValueError("my anonymous idea about the rota")
@@ -44,3 +45,4 @@ async def test_a_failure_is_logged_by_its_type_only(caplog: pytest.LogCaptureFix
 
     assert "ValueError" in caplog.text and "message" in caplog.text
     assert "rota" not in caplog.text
+    assert failures == ["message"]

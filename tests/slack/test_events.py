@@ -157,6 +157,20 @@ async def test_a_button_click_reaches_the_core_as_the_same_choice(served: SlackB
     assert await served.count("idea_votes") == 1
 
 
+async def test_a_reply_slack_refuses_after_a_click_is_counted_in_the_metrics(served: SlackBot) -> None:
+    form = await vote_click(served)
+    served.fake.fail_next("chat.postMessage", "channel_not_found")
+
+    response = await served.post(form, form=True)
+
+    assert response.status == 200
+    assert await served.count("idea_votes") == 1  # stored; only the reply was lost
+    registry = served.app.metrics.registry
+    labels = {"platform": "slack", "after": "button click"}
+    await wait_for(lambda: registry.get_sample_value("nextpractice_platform_calls_failed_total", labels) == 1)
+    assert "nextpractice_platform_calls_failed_total" in (await served.app.metrics.scrape()).decode()
+
+
 @asynccontextmanager
 async def another_writer(bot: SlackBot, table: str) -> AsyncIterator[asyncio.Event]:
     """Another connection holds the database for half a second (on PostgreSQL, ``table`` locked against
