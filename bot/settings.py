@@ -213,9 +213,18 @@ def _database_url(raw: str) -> str | None:
     if not url:
         return None
     scheme, sep, rest = url.partition("://")
+    # Neither message quotes the URL: it may hold a password.
     if not sep:
-        raise ValueError(f"DATABASE_URL must look like postgresql://user@host/db, not {url!r}")
-    return f"{_DRIVERS.get(scheme, scheme)}://{rest}"
+        raise ValueError(
+            "DATABASE_URL must look like postgresql://user@host/db; the one given has no scheme://"
+        )
+    driver = _DRIVERS.get(scheme.lower(), scheme.lower())
+    if driver not in _DRIVERS.values():
+        raise ValueError(
+            f"DATABASE_URL must be a PostgreSQL (postgresql://user@host/db) or SQLite (sqlite:///path) URL, "
+            f"not {scheme}://"
+        )
+    return f"{driver}://{rest}"
 
 
 def _secret(raw: str, data_dir: Path) -> bytes:

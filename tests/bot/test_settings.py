@@ -38,6 +38,7 @@ def test_an_explicit_secret_is_used_and_no_file_is_written(tmp_path: Path) -> No
         ("postgres://app@db/bot", "postgresql+asyncpg://app@db/bot"),
         ("sqlite:///var/bot.db", "sqlite+aiosqlite:///var/bot.db"),
         ("postgresql+asyncpg://app@db/bot", "postgresql+asyncpg://app@db/bot"),
+        ("PostgreSQL://app@db/bot", "postgresql+asyncpg://app@db/bot"),
     ],
 )
 def test_database_urls_get_the_async_driver(tmp_path: Path, given: str, expected: str) -> None:
@@ -55,6 +56,11 @@ def test_database_urls_get_the_async_driver(tmp_path: Path, given: str, expected
         ("NEXTPRACTICE_LOG_LEVEL", "loud", "NEXTPRACTICE_LOG_LEVEL must be one of"),
         ("NEXTPRACTICE_SECRET_KEY", "short", "at least 16 characters"),
         ("DATABASE_URL", "localhost/db", "DATABASE_URL must look like"),
+        (
+            "DATABASE_URL",
+            "mysql://app:s3cret@db/bot",
+            "must be a PostgreSQL .* or SQLite .* URL, not mysql://$",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str, message: str) -> None:
