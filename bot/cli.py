@@ -96,7 +96,7 @@ Set up your organisation:
   nextpractice console --as HANDLE            chat as one of your people to try things out
 
 Run it:
-  nextpractice serve                          send scheduled pulses, check-ins and reminders
+  nextpractice serve                          answer Slack and Teams; send pulses, check-ins, reminders
   nextpractice pulse send NAME                send a pulse now and watch it go out
   nextpractice db upgrade                     update the database (also done on every start)
 """
