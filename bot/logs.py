@@ -21,6 +21,17 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 CHATTY = ("aiosqlite", "asyncpg", "slack_sdk", "slack_bolt", "botbuilder", "botframework", "msrest", "msal")
 
 
+# Alembic announces its dialect and DDL mode at INFO on every start; an operator needs only the lines
+# that say a migration ran.
+_ALEMBIC = "alembic.runtime.migration"
+_ALEMBIC_PREAMBLE = ("Context impl ", "Will assume ")
+
+
+class _WithoutAlembicPreamble(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_ALEMBIC_PREAMBLE)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time (UTC, ISO 8601), level, logger, message, extra fields, exception."""
 
@@ -50,3 +61,6 @@ def configure(level: str | int, log_format: str = "text") -> None:
     numeric = level if isinstance(level, int) else logging.getLevelNamesMapping()[level.upper()]
     for name in CHATTY:
         logging.getLogger(name).setLevel(max(numeric, logging.INFO))
+    alembic = logging.getLogger(_ALEMBIC)
+    if not any(isinstance(f, _WithoutAlembicPreamble) for f in alembic.filters):
+        alembic.addFilter(_WithoutAlembicPreamble())

@@ -19,7 +19,7 @@ import socket
 import sys
 import tomllib
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +47,7 @@ from dialogue.messages import Message
 from dialogue.outbox import Address, RetryLater, Undeliverable
 from dialogue.programme import load_programme
 from storage import SqlStore
+from storage.migrate import MIGRATIONS, upgrade_database
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)  # Monday 09:30 in London
@@ -448,14 +449,32 @@ def test_the_log_format_is_a_setting() -> None:
         log_format("xml")
 
 
+def test_a_start_logs_the_migrations_it_ran_without_alembics_preamble(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with configured(logging.INFO), caplog.at_level(logging.INFO):
+        upgrade_database(f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")  # a new database: every migration
+        upgrade_database(f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")  # and again: none
+
+    assert caplog.text.count("Running upgrade") == len(list((MIGRATIONS / "versions").glob("0*.py")))
+    assert "Context impl" not in caplog.text and "Will assume" not in caplog.text
+
+
+@contextmanager
+def configured(level: int, log_format: str = "text") -> Iterator[None]:
+    """The bot's logging set up at ``level``, as NEXTPRACTICE_LOG_LEVEL does; restored afterwards."""
+    levels = {name: logging.getLogger(name).level for name in CHATTY}
+    configure(level, log_format)
+    yield
+    for name, level_before in levels.items():
+        logging.getLogger(name).setLevel(level_before)
+
+
 @pytest.fixture
 def debug_logging() -> Iterator[None]:
-    """The bot's logging set up at DEBUG, as NEXTPRACTICE_LOG_LEVEL=DEBUG does; restored afterwards."""
-    levels = {name: logging.getLogger(name).level for name in CHATTY}
-    configure(logging.DEBUG, "json")
-    yield
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
+    """The bot's logging at DEBUG, in JSON."""
+    with configured(logging.DEBUG, "json"):
+        yield
 
 
 async def test_logs_never_name_an_anonymous_author(
