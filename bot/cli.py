@@ -98,6 +98,7 @@ Set up your organisation:
 Run it:
   nextpractice serve                          answer Slack and Teams; send pulses, check-ins, reminders
   nextpractice pulse send NAME                send a pulse now and watch it go out
+  nextpractice pulse results NAME             its latest results (pulse list: all pulses)
   nextpractice db upgrade                     update the database (also done on every start)
 """
 
@@ -225,8 +226,23 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(run=db_upgrade_command)
 
     pulse = commands.add_parser(
-        "pulse", help="pulse surveys (chat commands do more: pulse list, results, close)"
+        "pulse", help="pulse surveys: list, send, results (chat also has pulse close)"
     ).add_subparsers(title="pulse commands", metavar="COMMAND", required=True)
+    as_help = "as whom: a manager or senior leader (default: the first senior leader, else manager)"
+    pulse_list = pulse.add_parser(
+        "list", help="the pulses and their latest runs", description="List the pulses and their latest runs."
+    )
+    pulse_list.add_argument("--as", dest="handle", metavar="HANDLE", help=as_help)
+    pulse_list.set_defaults(run=pulse_report_command, words=["pulse", "list"])
+    pulse_results = pulse.add_parser(
+        "results",
+        help="a pulse's latest results, per team, small groups withheld",
+        description="Show a pulse's latest results, as the chat command 'pulse results NAME' does: "
+        "per team and overall, with groups under the minimum group size withheld.",
+    )
+    pulse_results.add_argument("name", nargs="+", metavar="NAME", help="the pulse's name (or #number)")
+    pulse_results.add_argument("--as", dest="handle", metavar="HANDLE", help=as_help)
+    pulse_results.set_defaults(run=pulse_report_command, words=["pulse", "results"])
     pulse_send = pulse.add_parser(
         "send",
         help="send a pulse now and deliver it, showing progress",
@@ -234,12 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=raw,
     )
     pulse_send.add_argument("name", nargs="+", metavar="NAME", help="the pulse's name (or #number)")
-    pulse_send.add_argument(
-        "--as",
-        dest="handle",
-        metavar="HANDLE",
-        help="who sends it: a manager or senior leader (default: the first senior leader, else manager)",
-    )
+    pulse_send.add_argument("--as", dest="handle", metavar="HANDLE", help=as_help)
     pulse_send.add_argument(
         "--no-wait", action="store_true", help="only queue it; nextpractice serve delivers it"
     )
@@ -802,17 +813,29 @@ async def _pulse_sender(store: Store, handle: str | None) -> str:
     )
 
 
+async def _pulse_command(app: App, args: argparse.Namespace, line: str) -> None:
+    """Run the chat command ``line`` as ``--as`` (or the default sender) and print its answer."""
+    handle = await _pulse_sender(app.store, args.handle)
+    try:
+        reply = await app.dialogue.command_as(handle, line)
+    except Refusal as refusal:
+        raise CliError(refusal.message) from None
+    for message in reply.messages:
+        print(message.fallback(), flush=True)
+
+
+async def pulse_report_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``nextpractice pulse list`` and ``nextpractice pulse results NAME`` (each ``[--as HANDLE]``)."""
+    async with _open(settings, senders={CONSOLE: _console_sender(focus=True)}) as app:
+        await _pulse_command(app, args, " ".join([*args.words, *getattr(args, "name", [])]))
+    return OK
+
+
 async def pulse_send_command(settings: Settings, args: argparse.Namespace) -> int:
     """``nextpractice pulse send NAME [--as HANDLE] [--no-wait] [--every SECONDS]``."""
     # Console messages are kept, not printed: a pulse to the whole organisation must not flood the terminal.
     async with _open(settings, senders={CONSOLE: _console_sender(focus=True)}) as app:
-        handle = await _pulse_sender(app.store, args.handle)
-        try:
-            reply = await app.dialogue.command_as(handle, "pulse send " + " ".join(args.name))
-        except Refusal as refusal:
-            raise CliError(refusal.message) from None
-        for message in reply.messages:
-            print(message.fallback(), flush=True)
+        await _pulse_command(app, args, "pulse send " + " ".join(args.name))
         if args.no_wait:
             print("Queued: nextpractice serve delivers it.")
             return OK

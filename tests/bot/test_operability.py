@@ -376,7 +376,7 @@ async def _nextpractice(env: dict[str, str], *args: str) -> tuple[int, str, str]
     return process.returncode, out.decode(), err.decode()
 
 
-async def test_pulse_send_on_the_command_line_shows_progress_and_a_summary(
+async def test_pulse_send_shows_progress_then_list_and_results_show_the_run(
     database_url: str, tmp_path: Path
 ) -> None:
     people, programme = tmp_path / "people.csv", tmp_path / "programme.toml"
@@ -407,6 +407,17 @@ async def test_pulse_send_on_the_command_line_shows_progress_and_a_summary(
     code, out, err = await _nextpractice(env, "pulse", "send", "Nope", "--no-wait")
     assert code == 1
     assert "There is no pulse called 'Nope'" in err
+
+    code, out, err = await _nextpractice(env, "pulse", "list")
+    assert code == 0, err
+    assert re.search(r"^#1 Quick pulse — 1 question, last run .* \(open\)$", out, re.MULTILINE), out
+    code, out, err = await _nextpractice(env, "pulse", "results", "Quick", "pulse")
+    assert code == 0, err
+    assert f"Responses: 0 of {RECIPIENTS} (0%)" in out
+    assert "Everyone: withheld (fewer than 5 answers)" in out
+    code, out, err = await _nextpractice(env, "pulse", "results", "Quick", "pulse", "--as", "bea")
+    assert code == 1
+    assert "only managers can use `pulse`" in err
 
 
 async def test_pulse_send_is_explained_in_the_help(tmp_path: Path) -> None:
