@@ -1,8 +1,9 @@
 """Alembic's entry point: runs the migrations on our async engine (online mode only).
 
-The URL comes from ``config.attributes["url"]`` (set by :mod:`storage.migrate`). On
-PostgreSQL a transaction-scoped advisory lock serialises replicas that upgrade at the
-same time; on SQLite the engine begins with ``BEGIN IMMEDIATE``, which does the same.
+The URL comes from ``config.attributes["url"]`` (set by :mod:`storage.migrate`). The whole
+upgrade is one transaction. On PostgreSQL a transaction-scoped advisory lock serialises
+replicas that upgrade at the same time; on SQLite the engine begins with ``BEGIN IMMEDIATE``,
+which does the same.
 """
 
 from __future__ import annotations
@@ -46,9 +47,13 @@ async def _upgrade(url: str) -> None:
     engine = create_engine(url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
+            # The transaction begins here, before Alembic looks: it then runs every migration in it rather
+            # than committing each on its own (as it does on SQLite, which it treats as non-transactional),
+            # so the lock taken now is held until the newest revision is recorded.
             if connection.dialect.name == "postgresql":
-                # Held until this transaction commits, i.e. until the new revision is recorded.
                 await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            else:  # SQLite: the engine begins with BEGIN IMMEDIATE, which takes the write lock
+                await connection.execute(text("SELECT 1"))
             await connection.run_sync(_run)
             await connection.commit()
     finally:

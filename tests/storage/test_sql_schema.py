@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import sys
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -71,6 +74,32 @@ async def test_replicas_starting_together_upgrade_once(database_url: str) -> Non
         *(asyncio.to_thread(upgrade_database, database_url) for _ in range(2)),
     )
     assert revisions == [head_revision()] * 5
+
+
+async def test_no_one_sees_a_sqlite_database_between_two_migrations(tmp_path: Path) -> None:
+    """The whole upgrade is one transaction: a replica starting meanwhile finds the database as it was,
+    or at the newest revision, never half-way (it would run the remaining migrations a second time)."""
+    path = tmp_path / "fresh.db"
+    seen: set[str | None] = set()
+    upgraded = threading.Event()
+
+    def watch() -> None:
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+            while not upgraded.is_set():
+                try:
+                    row = db.execute("SELECT version_num FROM alembic_version").fetchone()
+                except sqlite3.OperationalError:  # no such table yet
+                    row = None
+                seen.add(row[0] if row else None)
+
+    watcher = asyncio.create_task(asyncio.to_thread(watch))
+    try:
+        assert await asyncio.to_thread(upgrade_database, f"sqlite+aiosqlite:///{path}") == head_revision()
+    finally:
+        upgraded.set()
+        await watcher
+
+    assert seen <= {None, head_revision()}
 
 
 def test_default_database_url_is_a_sqlite_file_in_the_data_directory(tmp_path: Path) -> None:
