@@ -799,7 +799,7 @@ class ImportProgress:
 
 
 async def _pulse_sender(store: Store, handle: str | None) -> str:
-    """The handle to send as: the one given, else the first senior leader, else the first manager."""
+    """Who runs pulse commands: the handle given, else the first senior leader, else the first manager."""
     if handle:
         return handle.lower().lstrip("@")
     async with store.transaction() as tx:
@@ -808,7 +808,7 @@ async def _pulse_sender(store: Store, handle: str | None) -> str:
             if people:
                 return people[0].handle
     raise CliError(
-        "nobody in the directory may send pulses (a manager or senior leader); "
+        "nobody in the directory may run pulses (a manager or senior leader); "
         "add them with: nextpractice directory import FILE.csv"
     )
 
