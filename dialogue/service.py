@@ -199,13 +199,19 @@ class Dialogue:
         return await self._thread_reply(env, me, event)
 
     async def _said(self, env: Env, me: Person, text: str) -> Reply:
-        """Free text: a command, else the answer to an open prompt, else a friendly pointer to help."""
-        first = text.strip().split(" ", 1)[0]
-        if first and lookup(first) is not None:
-            return await run_command(env, me, storable(text))
+        """Free text: a command, else the answer to an open prompt, else a friendly pointer to help.
+
+        While a pulse question waits for a written answer, only a command word on its own is a command:
+        an answer such as "Ask the rota team first" must not become a question posted in the open under
+        the person's name, nor "Help with paperwork" an unknown command.
+        """
+        words = text.split()
+        command = lookup(words[0]) is not None if words else False
         awaiting = await env.tx.conversations.awaiting(me.id)
+        kind, _, ref = (awaiting or "").partition(":")
+        if command and (kind != "item" or len(words) == 1):
+            return await run_command(env, me, storable(text))
         if awaiting:
-            kind, _, ref = awaiting.partition(":")
             if kind == "item":
                 occurrence_id, item_id = (int(x) for x in ref.split(":"))
                 return await surveys.answer_text(env, me, occurrence_id, item_id, text)

@@ -119,3 +119,31 @@ async def test_anonymous_answers_are_stored_without_the_person_or_a_time(bot: Bo
     assert set(rows[0]) == {"occurrence_id", "item_id", "respondent", "team_id", "number", "text"}
     for row in rows:
         assert len(row["respondent"]) == 32 and not row["respondent"].startswith("person:")
+
+
+WRITTEN = """
+[[pulse]]
+name = "Written pulse"
+
+[[pulse.question]]
+kind = "text"
+text = "What one thing would make next week better?"
+"""
+
+
+async def test_a_written_answer_that_starts_with_a_command_word_is_the_answer(bot: Bot) -> None:
+    await bot.programme(WRITTEN)
+    await bot.play("ben: pulse send Written pulse")
+
+    out = await bot.play("amira: help\namira: Ask the rota team to publish a month ahead")
+
+    assert messages(out, "amira")[0].startswith("Hello Amira")  # a command word alone is still a command
+    assert messages(out, "amira")[1].startswith("Thanks, noted.")
+    assert messages(out, "#qa") == []  # nothing was asked in the open, under her name or at all
+    async with bot.app.store.engine.connect() as db:
+        stored = (await db.execute(text("SELECT text FROM answers"))).scalars().all()
+        assert (await db.execute(text("SELECT count(*) FROM questions"))).scalar() == 0
+    assert stored == ["Ask the rota team to publish a month ahead"]
+    # Once answered, the same words are a command again.
+    out = await bot.play("amira: ask Will rotas be published a month ahead?")
+    assert any("Question #1" in m for m in messages(out, "#qa"))
