@@ -237,8 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     pulse_results = pulse.add_parser(
         "results",
         help="a pulse's latest results, per team, small groups withheld",
-        description="Show a pulse's latest results, as the chat command 'pulse results NAME' does: "
-        "per team and overall, with groups under the minimum group size withheld.",
+        description="Show a pulse's results, as the chat command 'pulse results NAME' does: those of "
+        "its newest closed run, per team and overall, with groups under the minimum group size withheld "
+        "(of a run still open, only how many have answered).",
     )
     pulse_results.add_argument("name", nargs="+", metavar="NAME", help="the pulse's name (or #number)")
     pulse_results.add_argument("--as", dest="handle", metavar="HANDLE", help=as_help)

@@ -30,16 +30,53 @@ async def find_survey(env: Env, args: Args, kind: SurveyKind) -> Survey:
     return survey
 
 
-async def latest_run(env: Env, survey: Survey, *, open_only: bool = False) -> Occurrence:
-    """The survey's newest run (newest open one when ``open_only``)."""
-    runs = await env.tx.surveys.occurrences(
-        kind=OccurrenceKind(survey.kind.value), target_id=survey.id, limit=12
-    )
-    if open_only:
-        runs = [r for r in runs if not r.closed]
+async def open_run(env: Env, survey: Survey) -> Occurrence:
+    """The survey's newest open run."""
+    runs = await env.tx.surveys.occurrences(kind=OccurrenceKind(survey.kind.value), target_id=survey.id)
+    open_runs = [run for run in runs if not run.closed]
+    if not open_runs:
+        raise Refusal(f"“{survey.name}” has no open run.")
+    return open_runs[0]
+
+
+async def _results(env: Env, me: Person, survey: Survey) -> Reply:
+    """The newest closed run's results and trend; of a run still open, only how many have answered.
+
+    Figures that change while a run is open would give away one person's answer to anyone comparing
+    them before and after that person answered, however large the groups.
+    """
+    runs = await env.tx.surveys.occurrences(kind=OccurrenceKind(survey.kind.value), target_id=survey.id)
     if not runs:
-        raise Refusal(f"“{survey.name}” has no {'open ' if open_only else ''}run yet.")
-    return runs[0]
+        raise Refusal(f"“{survey.name}” has no run yet.")
+    parts: list[Text] = []
+    if not runs[0].closed:
+        parts.append(await _progress(env, me, survey, runs[0]))
+    closed = next((run for run in runs if run.closed), None)
+    if closed is not None:
+        result = await run_result(env, survey, closed)
+        parts.append(render_result(survey, closed, result, me))
+        history = await trend(env, survey, me, known={closed.id: result})
+        if history:
+            parts.append(history)
+    return Reply(
+        messages=(
+            Message(lines(*parts), context=f"Groups under {env.settings.min_group_size} are withheld."),
+        )
+    )
+
+
+async def _progress(env: Env, me: Person, survey: Survey, run: Occurrence) -> Text:
+    result = await run_result(env, survey, run)
+    return lines(
+        t(user(survey.name), f" — run of {day(run.opens_at, me)} (open until {when(run.closes_at, me)})"),
+        f"Responses so far: {result.responded} of {result.invited} ({round(100 * result.rate)}%)",
+        t(
+            "Its answers are shown when it closes, so that nobody can work out one person's answer by "
+            f"comparing the figures before and after. `{survey.kind.value} close ",
+            user(survey.name),
+            "` closes it now.",
+        ),
+    )
 
 
 async def cmd_pulse(env: Env, me: Person, args: Args) -> Reply:
@@ -78,22 +115,10 @@ async def survey_command(env: Env, me: Person, args: Args, kind: SurveyKind) -> 
             )
         )
     if sub == "results":
-        survey = await find_survey(env, args, kind)
-        run = await latest_run(env, survey)
-        result = await run_result(env, survey, run)
-        body = render_result(survey, run, result, me)
-        history = await trend(env, survey, me, known={run.id: result})
-        return Reply(
-            messages=(
-                Message(
-                    lines(body, history) if history else body,
-                    context=f"Groups under {env.settings.min_group_size} are withheld.",
-                ),
-            )
-        )
+        return await _results(env, me, await find_survey(env, args, kind))
     if sub == "close":
         survey = await find_survey(env, args, kind)
-        run = await latest_run(env, survey, open_only=True)
+        run = await open_run(env, survey)
         await finish(env, run)
         return Reply(
             messages=(

@@ -423,17 +423,15 @@ def render_result(
 async def trend(
     env: Env, survey: Survey, me: Person | None, known: Mapping[int, RunResult] | None = None
 ) -> Text | None:
-    """Overall score of each numeric question across the latest runs, oldest first.
+    """Overall score of each numeric question across the latest closed runs, oldest first (an open run's
+    would change with each answer, see ``survey_commands._results``).
 
     ``known``: results already computed, by run id (each run's answers are read once, not twice).
     """
-    runs = list(
-        reversed(
-            await env.tx.surveys.occurrences(
-                kind=OccurrenceKind(survey.kind.value), target_id=survey.id, limit=6
-            )
-        )
+    latest = await env.tx.surveys.occurrences(
+        kind=OccurrenceKind(survey.kind.value), target_id=survey.id, limit=7
     )
+    runs = list(reversed([run for run in latest if run.closed][:6]))
     if len(runs) < 2:
         return None
     known = known or {}

@@ -59,8 +59,13 @@ async def test_a_pulse_is_answered_by_number_and_an_answer_can_be_changed(bot: B
     assert "[4] (chosen)" in messages(out, "amira")[2]  # the question updated in place
     # Times are shown in each person's own zone.
     assert messages(out, "sam")[-1].endswith("You can change an answer until Wed 02 Dec 03:00.")
+    # While it is open, only how many answered: figures that move with each answer would give it away.
+    progress = messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0]
+    assert "Responses so far: 8 of 12 (67%)" in progress
+    assert "n=" not in progress and "eNPS" not in progress and "mean" not in progress
     # Amira's last "2" changed her eNPS answer from 9: the mean counts it once, as 2.
-    result = messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0]
+    out = await bot.play("ben: pulse close Quick pulse\nben: pulse results Quick pulse")
+    result = next(m for m in messages(out, "ben") if "Responses:" in m)
     assert "Responses: 8 of 12 (67%)" in result
     assert "Everyone: n=8, eNPS +25, mean 7.6" in result
 
@@ -79,7 +84,7 @@ async def test_the_reminder_reaches_only_people_who_have_not_answered(bot: Bot) 
 
 async def test_results_withhold_small_groups_and_any_group_that_subtraction_would_reveal(bot: Bot) -> None:
     await bot.programme(PULSE)
-    await bot.play("ben: pulse send Quick pulse\n" + ANSWERS)
+    await bot.play("ben: pulse send Quick pulse\n" + ANSWERS + "ben: pulse close Quick pulse\n")
 
     result = messages(await bot.play("jo: pulse results Quick pulse"), "jo")[0]
 
@@ -147,3 +152,17 @@ async def test_a_written_answer_that_starts_with_a_command_word_is_the_answer(bo
     # Once answered, the same words are a command again.
     out = await bot.play("amira: ask Will rotas be published a month ahead?")
     assert any("Question #1" in m for m in messages(out, "#qa"))
+
+
+async def test_an_open_runs_figures_stay_hidden_so_no_answer_shows_as_a_difference(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse\n" + ANSWERS + "ben: pulse close Quick pulse\n/clock +7d")
+    await bot.play("ben: pulse send Quick pulse")
+
+    before = messages(await bot.play("ben: pulse results Quick pulse"), "ben")[-1]
+    after = messages(await bot.play("amira: 1\nben: pulse results Quick pulse"), "ben")[-1]
+
+    assert "Responses so far: 0 of 12 (0%)" in before and "Responses so far: 1 of 12 (8%)" in after
+    assert "Everyone: n=8, eNPS +25" in before  # the last closed run's figures
+    # Nothing but the count moved with Amira's answer.
+    assert after == before.replace("0 of 12 (0%)", "1 of 12 (8%)")
