@@ -96,6 +96,13 @@ async def survey_command(env: Env, me: Person, args: Args, kind: SurveyKind) -> 
         return await _list(env, me, kind)
     if sub == "send":
         survey = await find_survey(env, args, kind)
+        runs = await env.tx.surveys.occurrences(kind=OccurrenceKind(survey.kind.value), target_id=survey.id)
+        current = next((run for run in runs if not run.closed), None)
+        if current is not None:  # a second run would ask everyone the same questions again
+            raise Refusal(
+                f"“{survey.name}” is already out, open until {when(current.closes_at, me)}. "
+                f"`{kind.value} close {survey.name}` closes it; then you can send it again."
+            )
         started = await start_run(
             env, survey, key=f"manual:{survey.id}:{env.now.isoformat()}:{me.id}", schedule_id=None
         )

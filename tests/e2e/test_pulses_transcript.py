@@ -70,6 +70,21 @@ async def test_a_pulse_is_answered_by_number_and_an_answer_can_be_changed(bot: B
     assert "Everyone: n=8, eNPS +25, mean 7.6" in result
 
 
+async def test_a_pulse_still_open_is_not_sent_again(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse")
+
+    out = await bot.play("ben: pulse send Quick pulse")
+
+    assert messages(out, "ben") == [
+        "“Quick pulse” is already out, open until Wed 02 Dec 08:00. "
+        "`pulse close Quick pulse` closes it; then you can send it again."
+    ]
+    assert recipients(out) == ["ben"]  # nobody is asked twice
+    out = await bot.play("ben: pulse close Quick pulse\n/clock +1h\nben: pulse send Quick pulse")
+    assert any(m.startswith("Sent “Quick pulse” to 12 people.") for m in messages(out, "ben"))
+
+
 async def test_the_reminder_reaches_only_people_who_have_not_answered(bot: Bot) -> None:
     await bot.programme(PULSE)
     await bot.play("ben: pulse send Quick pulse\n" + ANSWERS)
