@@ -65,6 +65,7 @@ async def import_directory(
     """
     report = ImportReport()
     seen_teams: set[str] = set()
+    first_line: dict[str, int] = {}  # handle -> the line that imported it
     # What each team was last written with, and the result: thousands of rows name the same few hundred
     # teams, and writing a team again just as it was written last changes nothing.
     written: dict[str, tuple[tuple[str, ...], Team]] = {}
@@ -92,6 +93,10 @@ async def import_directory(
                 report.errors.append(problem)
                 continue
             handle = row["handle"].strip().lower().lstrip("@")
+            if handle in first_line:  # the later row would silently overwrite the earlier one
+                report.errors.append(f"line {line}: {handle} is already on line {first_line[handle]}")
+                continue
+            first_line[handle] = line
             team_ids = []
             team_name = (row.get("team") or "").strip()
             if team_name:

@@ -77,6 +77,23 @@ async def test_a_new_import_updates_roles_teams_and_accounts(store: SqlStore) ->
         assert await tx.directory.person_by_identity(Identity("slack", "T1", "U1")) == amira
 
 
+async def test_a_handle_twice_in_one_file_keeps_the_first_row_and_says_which_lines(store: SqlStore) -> None:
+    report = await import_directory(
+        store,
+        rows(
+            "bob,Bob Stone,staff,Repairs,,,\n"
+            "amira,Amira Haddad,staff,Reablement,,,\n"
+            "@Bob,Bob Smith,manager,Housing,,,\n"  # the same handle once lower-cased, without the @
+        ),
+    )
+
+    assert report.people == 2
+    assert report.errors == ["line 4: bob is already on line 2"]
+    async with store.transaction(read_only=True) as tx:
+        bob = await tx.directory.person_by_handle("bob")
+    assert bob is not None and (bob.display_name, bob.roles) == ("Bob Stone", {Role.STAFF})
+
+
 async def test_progress_is_told_every_row_read(store: SqlStore) -> None:
     read: list[int] = []
     report = await import_directory(
