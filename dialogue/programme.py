@@ -144,10 +144,20 @@ async def load_programme(
         problems.append(
             f"unknown section(s) {', '.join(sorted(unknown))}: use [[campaign]], [[pulse]], [[checkin]]"
         )
+    # Names are unique case-insensitively (pulses and check-ins share theirs): a second entry of the same
+    # name would silently replace the first.
+    named: dict[tuple[str, str], str] = {}
+
+    def once(space: str, name: str, where: str) -> None:
+        first = named.setdefault((space, name.strip().casefold()), where)
+        if first != where:
+            problems.append(f"{where}: the name {name.strip()!r} is already used by {first}")
+
     async with store.transaction() as tx:
         for n, entry in enumerate(data.get("campaign", []), start=1):
             where = f"campaign {n}"
             name = _text(entry, "name", where, problems)
+            once("campaign", name, where)
             priority = _text(entry, "priority", where, problems)
             prompt = _text(entry, "prompt", where, problems)
             audience = await _audience(tx, entry, where, problems)
@@ -163,6 +173,7 @@ async def load_programme(
             for n, entry in enumerate(data.get(kind.value, []), start=1):
                 where = f"{kind.value} {n}"
                 name = _text(entry, "name", where, problems)
+                once("survey", name, where)
                 intro = _text(entry, "intro", where, problems, required=False)
                 audience = await _audience(tx, entry, where, problems)
                 schedule = _schedule(entry, where, problems, check_cron)

@@ -1,0 +1,61 @@
+"""``nextpractice programme load``'s core: a file with mistakes changes nothing and lists them all."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from dialogue.programme import ProgrammeError, load_programme
+from storage.store import SqlStore
+
+CAMPAIGN = """
+[[campaign]]
+name = "{name}"
+priority = "Reliable care"
+prompt = "How could we miss fewer visits?"
+"""
+PULSE = """
+[[pulse]]
+name = "{name}"
+[[pulse.question]]
+kind = "scale"
+text = "I can suggest improvements."
+"""
+CHECKIN = """
+[[checkin]]
+name = "{name}"
+owner = "jo"
+[[checkin.question]]
+kind = "text"
+text = "What got in the way?"
+"""
+
+
+async def test_a_name_used_twice_is_a_mistake_and_nothing_is_loaded(store: SqlStore) -> None:
+    programme = (
+        CAMPAIGN.format(name="Fewer missed visits")
+        + CAMPAIGN.format(name="fewer missed visits ")
+        + PULSE.format(name="Monday pulse")
+        + PULSE.format(name="Monday Pulse")
+        + CHECKIN.format(name="MONDAY PULSE")  # pulses and check-ins share their names
+    )
+
+    with pytest.raises(ProgrammeError) as refused:
+        await load_programme(store, tomllib.loads(programme))
+
+    assert [p for p in refused.value.problems if "already used" in p] == [
+        "campaign 2: the name 'fewer missed visits' is already used by campaign 1",
+        "pulse 2: the name 'Monday Pulse' is already used by pulse 1",
+        "checkin 1: the name 'MONDAY PULSE' is already used by pulse 1",
+    ]
+    async with store.transaction(read_only=True) as tx:
+        assert await tx.surveys.surveys() == []
+
+
+async def test_a_campaign_and_a_pulse_may_share_a_name(store: SqlStore) -> None:
+    programme = CAMPAIGN.format(name="Fewer missed visits") + PULSE.format(name="Fewer missed visits")
+
+    report = await load_programme(store, tomllib.loads(programme))
+
+    assert (report.campaigns, report.pulses) == (["Fewer missed visits"], ["Fewer missed visits"])
