@@ -19,6 +19,7 @@ from typing import Protocol
 
 from adapters.console.render import OptionPick, block, clean, picks, render_field, render_form
 from adapters.console.sender import PLATFORM, ConsoleSender, Shown
+from dialogue.commands import lookup
 from dialogue.events import Chose, Event, Identity, Said, Submitted, ThreadReply
 from dialogue.messages import FieldKind, Form, FormField, Reply
 
@@ -170,7 +171,7 @@ class ConsoleSession:
     # -- console controls ------------------------------------------------------------------
 
     async def _control(self, text: str) -> bool:
-        """Run a console control; False when ``text`` is not one (``/idea ...`` goes to the bot)."""
+        """Run a console control; False when ``text`` is a slash command (``/idea ...`` goes to the bot)."""
         word, _, rest = text.partition(" ")
         rest = rest.strip()
         match word.lower():
@@ -211,8 +212,11 @@ class ConsoleSession:
                     return True
                 event = ThreadReply(who=self._who(), thread=thread, text=reply.strip())
                 await self._send(event, clicked=None)
+            case _ if lookup(word) is not None:
+                return False  # a slash command, as in Slack: /idea ... goes to the bot
             case _:
-                return False
+                # Sent on, a typo such as /hepl would become the answer to whatever the bot last asked.
+                self._error(f"{clean(word)} is not a console control or a command; /help lists them")
         return True
 
     # -- choices and forms -----------------------------------------------------------------

@@ -173,6 +173,15 @@ async def test_other_slash_words_go_to_the_bot_as_in_chat() -> None:
     assert host.events == [Said(who=ALICE, text="/idea faster visits")]
 
 
+async def test_a_slash_word_that_is_neither_control_nor_command_is_an_error_not_sent() -> None:
+    session, host, out = make()
+
+    await session.feed("/hepl me")
+
+    assert host.events == []
+    assert out == ["!! /hepl is not a console control or a command; /help lists them"]
+
+
 async def test_help_and_quit() -> None:
     session, _, out = make()
 
