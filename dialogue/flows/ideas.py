@@ -295,6 +295,8 @@ async def cmd_status(env: Env, me: Person, args: Args) -> Reply:
     if args.empty:
         return Reply(form=status_form(idea))
     word = args.word("the new status")
+    if word.lower() == "under" and args.peek() == "review":  # as the pipeline's labels write it
+        word += "_" + args.word("the new status")
     status = parse_status(word)
     if status is None:
         raise Refusal(

@@ -14,7 +14,7 @@ async def test_the_idea_pipeline_tells_the_submitter_every_move_with_its_reason(
         dev: vote 1
         dev: vote 1
         chloe: vote 1
-        ben: status 1 review Worth trying on the east patch
+        ben: status 1 under review Worth trying on the east patch
         ben: owner 1 @ben
         ben: status 1 piloting Two weeks on the east patch
         ben: status 1 implemented Now standard across Reablement
@@ -34,6 +34,8 @@ async def test_the_idea_pipeline_tells_the_submitter_every_move_with_its_reason(
         "Your idea #1 moved from under review to piloting.",
         "Your idea #1 moved from piloting to implemented.",
     ]
+    # "under review" as the bot writes it works as a status; the reason is what follows.
+    assert "Reason from Ben Carter: Worth trying on the east patch" in moves[0]
     assert "Reason from Ben Carter: Two weeks on the east patch" in moves[1]
     assert messages(out, "chloe")[-1].startswith("Ben Carter commented on your idea #1: Thank you Chloe")
 
