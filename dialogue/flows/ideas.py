@@ -350,7 +350,9 @@ async def cmd_owner(env: Env, me: Person, args: Args) -> Reply:
     if owner.id != me.id:
         note = Message(
             t(f"{me.display_name} made you the owner of idea #{idea.id}: ", user(shorten(idea.text))),
-            context=f"Move it on with `status {idea.id} <status> <reason>`.",
+            context=f"Move it on with `status {idea.id} <status> <reason>`."
+            if owner.is_manager
+            else f"A manager moves it on; tell them how it goes with `comment {idea.id} <text>`.",
         )
         await env.send(
             [

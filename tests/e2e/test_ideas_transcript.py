@@ -140,3 +140,19 @@ async def test_a_manager_cannot_learn_who_wrote_an_anonymous_idea_yet_the_author
     async with bot.app.store.transaction() as tx:
         stored = await tx.ideas.get_idea(1)
     assert stored is not None and stored.created_at == bot.clock.now().replace(minute=0)  # only the hour
+
+
+async def test_an_owner_is_told_what_they_can_do_with_the_idea(bot: Bot) -> None:
+    out = await bot.play(
+        """
+        chloe: idea Text people when a visit will be late
+        ben: owner 1 @amira
+        ben: owner 1 @jo
+        """
+    )
+
+    (to_amira,) = messages(out, "amira")  # staff: status is not hers to use
+    assert "made you the owner of idea #1" in to_amira and "A manager moves it on" in to_amira
+    assert "`status 1" not in to_amira
+    (to_jo,) = messages(out, "jo")
+    assert "Move it on with `status 1 <status> <reason>`." in to_jo
