@@ -151,11 +151,13 @@ async def _list(env: Env, me: Person, kind: SurveyKind) -> Reply:
     out: list[Text | str] = [f"{kind.value.capitalize()}s:"]
     for survey in surveys:
         runs = await env.tx.surveys.occurrences(kind=OccurrenceKind(kind.value), target_id=survey.id, limit=1)
-        last = (
-            f"last run {day(runs[0].opens_at, me)}" + (" (closed)" if runs[0].closed else " (open)")
-            if runs
-            else "never run"
-        )
+        last = "never run"
+        if runs:
+            run, checkin = runs[0], kind is SurveyKind.CHECKIN
+            number = f"#{run.id} of " if checkin else ""  # `checkin reply` takes the run's number
+            last = f"last run {number}{day(run.opens_at, me)} ({'closed' if run.closed else 'open'})"
+            if checkin and run.closed and not run.reply_text and (me.id == survey.owner_id or me.is_admin):
+                last += f"; reply with `checkin reply {run.id} <what you will do>`"
         out.append(
             t(f"#{survey.id} ", user(survey.name), f" — {plural(len(survey.items), 'question')}, {last}")
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -89,7 +90,13 @@ async def test_the_leader_gets_the_digest_and_the_reply_goes_back_to_every_parti
         """
     )
     digest = messages(out, "jo")[-1]
+    listed = messages(await bot.play("jo: checkin list"), "jo")[0]
     reply = await bot.play("jo: We will freeze rota changes inside two weeks.")
+
+    # The list gives the run's number, which `checkin reply` takes, until she has replied.
+    run = re.search(r"last run #(\d+) of Mon 07 Dec \(closed\); reply with `checkin reply (\d+) ", listed)
+    assert run is not None and run[1] == run[2], listed
+    assert "reply with" not in messages(await bot.play("jo: checkin list"), "jo")[0]
 
     assert "Sorry, only senior leaders can use `checkin`. Type `help` to see what you can do." in messages(
         out, "amira"
