@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from dialogue.errors import Refusal
 
 IDEA_MAX = 1000
@@ -15,9 +17,10 @@ MIN_LENGTH = 3
 
 
 def clean_text(text: str, *, what: str, limit: int, field: str | None = None) -> str:
-    """Strip the text and refuse it if it is empty, too short or longer than ``limit`` characters."""
+    """Strip the text and refuse it if it is empty (nothing visible), too short or longer than ``limit``
+    characters."""
     cleaned = text.strip()
-    if not cleaned:
+    if not any(_visible(c) for c in cleaned):
         raise Refusal(f"Your {what} is empty. Please write something.", field=field)
     if len(cleaned) < MIN_LENGTH:
         raise Refusal(f"Your {what} is too short. Please say a little more.", field=field)
@@ -27,3 +30,9 @@ def clean_text(text: str, *, what: str, limit: int, field: str | None = None) ->
             field=field,
         )
     return cleaned
+
+
+def _visible(character: str) -> bool:
+    """False for what shows as nothing on its own: spaces, zero-width and format characters, controls and
+    combining marks (text made only of these would be stored as a blank idea or question)."""
+    return unicodedata.category(character)[0] not in "ZCM"

@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from tests.e2e.harness import Bot, messages
 
+ZERO_WIDTH, COMBINING = "\u200b", "\u0301"  # a zero-width space; a combining acute accent
 TABLES = ("ideas", "idea_votes", "idea_comments", "questions", "question_upvotes", "qa_posts", "deliveries")
 
 
@@ -30,6 +31,8 @@ async def test_mistakes_are_explained_and_nothing_is_stored(bot: Bot) -> None:
         amira: ideas flying
         amira: followup 3 hello
         amira: blah blah
+        amira: idea {ZERO_WIDTH * 4}
+        amira: ask {COMBINING * 4}
         ben: pulse send Nothing
         ben: answer 1
         """
@@ -47,6 +50,8 @@ async def test_mistakes_are_explained_and_nothing_is_stored(bot: Bot) -> None:
         "(new, under_review, piloting, implemented, spread, declined) or an idea number.",
         "There is no open question #3. Type `questions` to see them.",
         "I didn't catch that. Type `help` to see what you can do, or `idea <your idea>` to share one.",
+        "Your idea is empty. Please write something.",  # nothing in it would show
+        "Your question is empty. Please write something.",
     ]
     assert messages(out, "ben")[0] == "There is no pulse called 'Nothing'. `pulse list` shows them."
     assert all(n == 0 for n in (await _row_counts(bot)).values()), await _row_counts(bot)
