@@ -181,7 +181,8 @@ def help_reply(me: Person, topic: str = "") -> Reply:
 
 async def run_command(env: Env, me: Person, text: str) -> Reply:
     """Parse and run one command line, checking the caller's role first."""
-    word, _, rest = text.strip().partition(" ")
+    parts = text.split(maxsplit=1)  # at any whitespace: a tab after the command word too
+    word, rest = [*parts, "", ""][:2]
     spec = lookup(word)
     if spec is None:
         raise Refusal(f"I don't know the command {word!r}. Type `help` to see what you can do.")

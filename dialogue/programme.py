@@ -149,6 +149,8 @@ async def load_programme(
     named: dict[tuple[str, str], str] = {}
 
     def once(space: str, name: str, where: str) -> None:
+        if not name.strip():
+            return  # already reported as missing
         first = named.setdefault((space, name.strip().casefold()), where)
         if first != where:
             problems.append(f"{where}: the name {name.strip()!r} is already used by {first}")

@@ -32,6 +32,7 @@ async def test_mistakes_are_explained_and_nothing_is_stored(bot: Bot) -> None:
         amira: followup 3 hello
         amira: blah blah
         amira: idea {ZERO_WIDTH * 4}
+        amira: idea\tno
         amira: ask {COMBINING * 4}
         ben: pulse send Nothing
         ben: answer 1
@@ -51,6 +52,7 @@ async def test_mistakes_are_explained_and_nothing_is_stored(bot: Bot) -> None:
         "There is no open question #3. Type `questions` to see them.",
         "I didn't catch that. Type `help` to see what you can do, or `idea <your idea>` to share one.",
         "Your idea is empty. Please write something.",  # nothing in it would show
+        "Your idea is too short. Please say a little more.",  # a tab after the command word
         "Your question is empty. Please write something.",
     ]
     assert messages(out, "ben")[0] == "There is no pulse called 'Nothing'. `pulse list` shows them."
