@@ -102,12 +102,14 @@ class IdeaEvent:
 
 @dataclass(frozen=True)
 class Comment:
-    """A comment on an idea."""
+    """A comment on an idea. The author of an anonymous idea comments on it without a name: ``author_id``
+    None and ``by_author`` set."""
 
     idea_id: int
-    author_id: int
+    author_id: int | None
     text: str
     at: datetime
+    by_author: bool = False
 
 
 @dataclass(frozen=True)

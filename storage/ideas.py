@@ -218,7 +218,13 @@ class SqlIdeas(Repo):
     async def add_comment(self, comment: Comment) -> None:
         """Add a comment to an idea."""
         self.session.add(
-            CommentRow(idea_id=comment.idea_id, author_id=comment.author_id, text=comment.text, at=comment.at)
+            CommentRow(
+                idea_id=comment.idea_id,
+                author_id=comment.author_id,
+                text=comment.text,
+                at=comment.at,
+                by_author=comment.by_author,
+            )
         )
         await self.session.flush()
 
@@ -227,7 +233,10 @@ class SqlIdeas(Repo):
         rows = await self.session.scalars(
             select(CommentRow).where(CommentRow.idea_id == idea_id).order_by(CommentRow.at, CommentRow.id)
         )
-        return [Comment(idea_id=r.idea_id, author_id=r.author_id, text=r.text, at=r.at) for r in rows]
+        return [
+            Comment(idea_id=r.idea_id, author_id=r.author_id, text=r.text, at=r.at, by_author=r.by_author)
+            for r in rows
+        ]
 
     async def add_adoption(self, adoption: Adoption) -> bool:
         """Record an adoption; False if that team already adopted this idea."""

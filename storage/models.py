@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -185,9 +186,10 @@ class CommentRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"), index=True)
-    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # None: an anonymous idea's author
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]
+    by_author: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AdoptionRow(Base):

@@ -242,7 +242,8 @@ async def show(env: Env, me: Person, idea_id: int) -> Reply:
     if comments:
         parts.append(f"Comments ({len(comments)}):")
         for comment in comments:
-            parts.append(t(f"  {await env.name(comment.author_id)}: ", user(comment.text)))
+            who = "The author" if comment.author_id is None else await env.name(comment.author_id)
+            parts.append(t(f"  {who}: ", user(comment.text)))
     adoptions = await env.tx.ideas.adoptions(idea.id)
     if adoptions:
         names = ", ".join([await env.team_name(a.team_id) for a in adoptions])
@@ -276,8 +277,14 @@ async def cmd_comment(env: Env, me: Person, args: Args) -> Reply:
     """``comment ID TEXT``: comment on an idea; its author hears about it."""
     idea = await get_idea(env, args.number("the idea number"))
     text = clean_text(args.rest(), what="comment", limit=COMMENT_MAX)
-    await env.tx.ideas.add_comment(Comment(idea_id=idea.id, author_id=me.id, text=text, at=env.now))
-    if not is_author(env, idea, me):
+    by_author = is_author(env, idea, me)
+    hidden = by_author and idea.anonymous  # a name on their own comment would undo the anonymity
+    await env.tx.ideas.add_comment(
+        Comment(
+            idea_id=idea.id, author_id=None if hidden else me.id, text=text, at=env.now, by_author=by_author
+        )
+    )
+    if not by_author:
         count = len(await env.tx.ideas.comments(idea.id))
         note = Message(
             t(f"{me.display_name} commented on your idea #{idea.id}: ", user(text)),

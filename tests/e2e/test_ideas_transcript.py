@@ -111,6 +111,7 @@ async def test_a_manager_cannot_learn_who_wrote_an_anonymous_idea_yet_the_author
         ben: ideas new
         ben: status 1 review Worth a try
         ben: comment 1 Whoever you are, thank you
+        amira: comment 1 It came from the east patch rounds
         kate: ideas 1
         helen: ideas 1
         amira: ideas mine
@@ -122,6 +123,7 @@ async def test_a_manager_cannot_learn_who_wrote_an_anonymous_idea_yet_the_author
     for clue in ("Amira", "amira", "Hassan"):
         assert clue not in seen_by_others
     assert "From: anonymous" in seen_by_others
+    assert "The author: It came from the east patch rounds" in seen_by_others  # her comment, without a name
     amira = messages(out, "amira")
     assert amira[0].startswith("Thanks! Your idea #1 is in. It is anonymous")
     assert any(m.startswith("Your idea #1 moved from new to under review.") for m in amira)
@@ -135,7 +137,13 @@ async def test_a_manager_cannot_learn_who_wrote_an_anonymous_idea_yet_the_author
         submitted = (
             await db.execute(text("SELECT by_id FROM idea_events WHERE idea_id = 1 ORDER BY id"))
         ).first()
+        comment = (
+            await db.execute(
+                text("SELECT author_id, by_author FROM idea_comments WHERE text LIKE 'It came%'")
+            )
+        ).one()
     assert idea.author_id is None and submitted is not None and submitted.by_id is None
+    assert comment.author_id is None and comment.by_author
     assert "amira" not in idea.route and idea.route.startswith("idea:1#")
     async with bot.app.store.transaction() as tx:
         stored = await tx.ideas.get_idea(1)

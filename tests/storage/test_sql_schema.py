@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, DateTime, inspect, text
 
 from dialogue.qa import QuestionStatus
 from storage import SqlStore, default_database_url, migration_status, upgrade_database
-from storage.migrate import head_revision
+from storage.migrate import alembic_config, head_revision
 from storage.models import AnswerRow, Base, RecipientRow
 from tests.storage.helpers import T0
 
@@ -100,6 +101,36 @@ async def test_no_one_sees_a_sqlite_database_between_two_migrations(tmp_path: Pa
         await watcher
 
     assert seen <= {None, head_revision()}
+
+
+async def test_comments_made_before_0005_keep_their_author_after_it(database_url: str) -> None:
+    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "0004")
+    store = SqlStore(database_url)
+    try:
+        async with store.engine.begin() as db:
+            await db.execute(
+                text(
+                    "INSERT INTO people (id, handle, handle_key, display_name, time_zone, active) "
+                    "VALUES (1, 'amira', 'amira', 'Amira', 'UTC', true)"
+                )
+            )
+            await db.execute(
+                text(
+                    "INSERT INTO ideas (id, text, status, created_at, author_id, votes) "
+                    "VALUES (1, 'An idea', 'new', :at, 1, 0)"
+                ),
+                {"at": T0},
+            )
+            await db.execute(
+                text("INSERT INTO idea_comments (idea_id, author_id, text, at) VALUES (1, 1, 'Nice', :at)"),
+                {"at": T0},
+            )
+        assert await asyncio.to_thread(upgrade_database, database_url) == head_revision()
+        async with store.transaction(read_only=True) as tx:
+            (comment,) = await tx.ideas.comments(1)
+        assert (comment.author_id, comment.text, comment.by_author) == (1, "Nice", False)
+    finally:
+        await store.close()
 
 
 def test_default_database_url_is_a_sqlite_file_in_the_data_directory(tmp_path: Path) -> None:
