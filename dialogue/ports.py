@@ -259,6 +259,10 @@ class SurveyRepo(Protocol):
         """Store the owner's "you said, we did" reply."""
         ...
 
+    async def set_reply_draft(self, occurrence_id: int, text: str) -> None:
+        """Keep the owner's reply until they send it ("" forgets it)."""
+        ...
+
     async def add_recipients(self, occurrence_id: int, recipients: Sequence[Recipient]) -> None:
         """Record who the occurrence was sent to (duplicates ignored)."""
         ...

@@ -30,8 +30,7 @@ from dialogue.events import (
     cleaned,
     storable,
 )
-from dialogue.flows import campaigns, home, ideas, questions, surveys
-from dialogue.flows.checkins import reply as checkin_reply
+from dialogue.flows import campaigns, checkins, home, ideas, questions, surveys
 from dialogue.flows.env import Env
 from dialogue.flows.survey_commands import finish
 from dialogue.ideas import parse_status
@@ -218,7 +217,7 @@ class Dialogue:
             if kind == "campaign":
                 return await ideas.reply_to_campaign(env, me, int(ref), text)
             if kind == "checkin-reply":
-                return await checkin_reply(env, me, int(ref), text)
+                return await checkins.draft(env, me, int(ref), text)
         if text.strip().lower().strip("!.") in GREETINGS:
             return help_reply(me)
         raise Refusal(
@@ -235,6 +234,8 @@ class Dialogue:
                 return await ideas.vote(env, me, int(event.ref))
             if event.value == "status" and me.is_manager:
                 return Reply(form=ideas.status_form(await ideas.get_idea(env, int(event.ref))))
+        if event.action == checkins.CONFIRM_ACTION and event.ref.isdigit():
+            return await checkins.confirm(env, me, int(event.ref), event.value)
         if event.action == questions.UPVOTE_ACTION and event.ref.isdigit():
             return await questions.upvote(env, me, int(event.ref))
         if event.action == questions.ANSWER_ACTION and event.ref.isdigit():

@@ -81,6 +81,7 @@ class Occurrence:
     closed: bool = False
     reminded: bool = False
     reply_text: str = ""  # the owner's "you said, we did" reply (check-ins)
+    reply_draft: str = ""  # a reply the owner wrote in the conversation, waiting for them to send it
 
 
 @dataclass(frozen=True)

@@ -275,6 +275,7 @@ class OccurrenceRow(Base):
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
     reminded: Mapped[bool] = mapped_column(Boolean, default=False)
     reply_text: Mapped[str] = mapped_column(Text, default="")
+    reply_draft: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class RecipientRow(Base):

@@ -160,6 +160,7 @@ def _occurrence(row: Any) -> Occurrence:
         closed=row.closed,
         reminded=row.reminded,
         reply_text=row.reply_text,
+        reply_draft=row.reply_draft,
     )
 
 
@@ -365,6 +366,12 @@ class SqlSurveys(Repo):
         """Store the owner's "you said, we did" reply."""
         await self.session.execute(
             update(OccurrenceRow).where(OccurrenceRow.id == occurrence_id).values(reply_text=text)
+        )
+
+    async def set_reply_draft(self, occurrence_id: int, text: str) -> None:
+        """Keep the owner's reply until they send it ("" forgets it)."""
+        await self.session.execute(
+            update(OccurrenceRow).where(OccurrenceRow.id == occurrence_id).values(reply_draft=text)
         )
 
     async def add_recipients(self, occurrence_id: int, recipients: Sequence[Recipient]) -> None:

@@ -8,10 +8,13 @@ from dialogue.flows.env import Env
 from dialogue.flows.surveys import render_result, run_result
 from dialogue.formatting import day, plural
 from dialogue.limits import CHECKIN_REPLY_MAX, clean_text
-from dialogue.messages import Message, Reply
+from dialogue.messages import Choices, Message, Option, Reply
 from dialogue.outbox import NewDelivery
 from dialogue.surveys import Occurrence, OccurrenceKind, Survey
 from dialogue.text import lines, t, user
+
+CONFIRM_ACTION = "checkin.reply"  # the Send / Don't send buttons under a reply written in the conversation
+SEND, DISCARD = "send", "discard"
 
 
 def reply_awaiting(occurrence_id: int) -> str:
@@ -29,7 +32,7 @@ async def send_digest(env: Env, survey: Survey, occurrence: Occurrence) -> None:
         t("Your check-in digest is ready."),
         render_result(survey, occurrence, result, owner),
         t(
-            f"Reply here with what you will do (“you said, we did”); it goes to all "
+            f"Reply here with what you will do (“you said, we did”); you will see it before it goes to all "
             f"{plural(result.invited, 'participant')}. Or use `checkin reply {occurrence.id} <your reply>`."
         ),
     )
@@ -49,8 +52,8 @@ async def send_digest(env: Env, survey: Survey, occurrence: Occurrence) -> None:
     await env.tx.conversations.set_awaiting(survey.owner_id, reply_awaiting(occurrence.id), at=env.now)
 
 
-async def reply(env: Env, me: Person, occurrence_id: int, text: str) -> Reply:
-    """The owner's "you said, we did": stored once and sent to everyone the run went to."""
+async def _awaiting_reply(env: Env, me: Person, occurrence_id: int) -> tuple[Occurrence, Survey]:
+    """The closed, unanswered check-in run ``me`` may reply to, or a refusal saying why not."""
     occurrence = await env.tx.surveys.get_occurrence(occurrence_id)
     if occurrence is None or occurrence.kind is not OccurrenceKind.CHECKIN:
         raise Refusal(f"There is no check-in run #{occurrence_id}. `checkin list` shows the check-ins.")
@@ -63,8 +66,50 @@ async def reply(env: Env, me: Person, occurrence_id: int, text: str) -> Reply:
         raise Refusal("This check-in is still open; you can reply once it closes and the digest arrives.")
     if occurrence.reply_text:
         raise Refusal(f"You already replied to the check-in of {day(occurrence.opens_at, me)}.")
+    return occurrence, survey
+
+
+async def draft(env: Env, me: Person, occurrence_id: int, text: str) -> Reply:
+    """A reply written in the conversation after the digest: kept and shown back with Send and Don't send,
+    as everyone who took part gets it (a "thanks" or a message meant for another window must not)."""
+    occurrence, _survey = await _awaiting_reply(env, me, occurrence_id)
+    body = clean_text(text, what="reply", limit=CHECKIN_REPLY_MAX)
+    await env.tx.surveys.set_reply_draft(occurrence.id, body)
+    count = len(await env.tx.surveys.recipients(occurrence.id))
+    return Reply(
+        messages=(
+            Message(
+                lines(t(f"Send this to all {plural(count, 'participant')}?"), t(user(body))),
+                choices=(
+                    Choices(
+                        action=CONFIRM_ACTION,
+                        ref=str(occurrence.id),
+                        options=(Option("Send it", SEND), Option("Don't send", DISCARD)),
+                    ),
+                ),
+                context="Or write it again to change it.",
+            ),
+        )
+    )
+
+
+async def confirm(env: Env, me: Person, occurrence_id: int, choice: str) -> Reply:
+    """Send the kept reply, or forget it."""
+    occurrence, _survey = await _awaiting_reply(env, me, occurrence_id)
+    if not occurrence.reply_draft:
+        raise Refusal("There is no reply waiting to be sent. Write it here again.")
+    if choice == SEND:
+        return await reply(env, me, occurrence_id, occurrence.reply_draft)
+    await env.tx.surveys.set_reply_draft(occurrence.id, "")
+    return Reply(messages=(Message(t("Not sent. Write your reply here when you are ready.")),))
+
+
+async def reply(env: Env, me: Person, occurrence_id: int, text: str) -> Reply:
+    """The owner's "you said, we did": stored once and sent to everyone the run went to."""
+    occurrence, survey = await _awaiting_reply(env, me, occurrence_id)
     body = clean_text(text, what="reply", limit=CHECKIN_REPLY_MAX)
     await env.tx.surveys.set_reply(occurrence.id, body)
+    await env.tx.surveys.set_reply_draft(occurrence.id, "")
     await env.tx.conversations.clear_awaiting(me.id, reply_awaiting(occurrence.id))
     news = Message(
         lines(

@@ -91,7 +91,11 @@ async def test_the_leader_gets_the_digest_and_the_reply_goes_back_to_every_parti
     )
     digest = messages(out, "jo")[-1]
     listed = messages(await bot.play("jo: checkin list"), "jo")[0]
-    reply = await bot.play("jo: We will freeze rota changes inside two weeks.")
+    # Written in the conversation, a reply is shown back first: "Thanks" or a message meant for another
+    # window must not go to everyone. Written again, it replaces the first; Send sends the last.
+    first = await bot.play("jo: thanks")
+    preview = await bot.play("jo: We will freeze rota changes inside two weeks.")
+    reply = await bot.play("jo: 1")
 
     # The list gives the run's number, which `checkin reply` takes, until she has replied.
     run = re.search(r"last run #(\d+) of Mon 07 Dec \(closed\); reply with `checkin reply (\d+) ", listed)
@@ -104,12 +108,29 @@ async def test_the_leader_gets_the_digest_and_the_reply_goes_back_to_every_parti
     assert digest.startswith("Your check-in digest is ready.\nWeekly check-in — run of Mon 07 Dec (closed)")
     assert "Responses: 2 of 11 (18%)" in digest
     assert "Rotas keep changing" not in digest  # one written answer is under the group size
-    assert messages(reply, "jo") == ["Thank you. Your reply is on its way to 11 participants."]
+    assert recipients(first) == ["jo"] and recipients(preview) == ["jo"]  # nothing went out yet
+    assert messages(preview, "jo")[0].startswith(
+        "Send this to all 11 participants?\nWe will freeze rota changes inside two weeks.\n[1] Send it"
+    )
+    assert messages(reply, "jo")[-1] == "Thank you. Your reply is on its way to 11 participants."
     said = (
         "You said, we did: Weekly check-in of Mon 07 Dec\n"
         "Jo Adeyemi: We will freeze rota changes inside two weeks."
     )
     assert sorted(who for who in recipients(reply) if said in messages(reply, who)) == EVERYONE_BUT_JO
+    assert not any("thanks" in m for who in recipients(reply) for m in messages(reply, who))
+
+
+async def test_a_reply_written_after_the_digest_can_be_dropped(bot: Bot) -> None:
+    await bot.programme(CHECKIN)
+    await bot.play("/clock +1w2h\namira: 4\n/clock +2d4h")
+
+    out = await bot.play("jo: oops, wrong window\njo: 2")
+
+    assert messages(out, "jo")[-1] == "Not sent. Write your reply here when you are ready."
+    assert set(recipients(out)) == {"jo"}  # nothing went to anyone else
+    listed = messages(await bot.play("jo: checkin list"), "jo")[0]
+    assert "reply with `checkin reply" in listed  # still hers to write
 
 
 async def test_a_campaign_prompt_reply_becomes_an_idea_and_the_prompt_closes_after_a_week(bot: Bot) -> None:
