@@ -561,9 +561,11 @@ async def _seed_demo(store: Store) -> None:
 def check_cron(cron: str, zone: str) -> str | None:
     """A problem with a five-field cron expression, as APScheduler (which runs it) reads it; None if fine."""
     try:
-        CronTrigger.from_crontab(cron, timezone=UTC)
+        trigger = CronTrigger.from_crontab(cron, timezone=UTC)
     except ValueError as exc:
         return f"schedule cron {cron!r} is not valid: {exc}"
+    if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:  # e.g. 30 February
+        return f"schedule cron {cron!r} never fires: no date matches it"
     return None
 
 

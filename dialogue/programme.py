@@ -83,6 +83,7 @@ def _schedule(
             f'{where}: `schedule` must look like {{ cron = "0 9 * * MON", time_zone = "Europe/London" }}'
         )
         return None
+    _known_keys(schedule, "schedule", f"{where} schedule", problems)
     cron = str(schedule.get("cron", "")).strip()
     zone_name = str(schedule.get("time_zone", "")).strip()
     if len(cron.split()) != 5:
@@ -101,6 +102,32 @@ def _schedule(
     return cron, zone_name
 
 
+_SURVEY_KEYS = {
+    "name",
+    "intro",
+    "audience",
+    "schedule",
+    "question",
+    "open_hours",
+    "remind_after_hours",
+    "anonymous",
+}
+_KEYS = {
+    "campaign": {"name", "priority", "prompt", "audience", "schedule"},
+    "pulse": _SURVEY_KEYS,
+    "checkin": _SURVEY_KEYS | {"owner"},
+    "question": {"kind", "text", "options"},
+    "schedule": {"cron", "time_zone"},
+}
+
+
+def _known_keys(entry: object, kind: str, where: str, problems: list[str]) -> None:
+    """A key the bot does not read is most likely misspelt: silently ignored, its setting would be lost."""
+    if isinstance(entry, Mapping) and (unknown := sorted(set(entry) - _KEYS[kind])):
+        known = ", ".join(sorted(_KEYS[kind]))
+        problems.append(f"{where}: unknown {', '.join(f'`{key}`' for key in unknown)} (known: {known})")
+
+
 def _items(
     entry: Mapping[str, Any], where: str, problems: list[str]
 ) -> list[tuple[ItemKind, str, tuple[str, ...]]]:
@@ -111,6 +138,7 @@ def _items(
     items = []
     for n, question in enumerate(raw, start=1):
         at = f"{where} question {n}"
+        _known_keys(question, "question", at, problems)
         try:
             kind = ItemKind(str(question.get("kind", "")))
         except ValueError:
@@ -158,6 +186,7 @@ async def load_programme(
     async with store.transaction() as tx:
         for n, entry in enumerate(data.get("campaign", []), start=1):
             where = f"campaign {n}"
+            _known_keys(entry, "campaign", where, problems)
             name = _text(entry, "name", where, problems)
             once("campaign", name, where)
             priority = _text(entry, "priority", where, problems)
@@ -174,6 +203,7 @@ async def load_programme(
         for kind in (SurveyKind.PULSE, SurveyKind.CHECKIN):
             for n, entry in enumerate(data.get(kind.value, []), start=1):
                 where = f"{kind.value} {n}"
+                _known_keys(entry, kind.value, where, problems)
                 name = _text(entry, "name", where, problems)
                 once("survey", name, where)
                 intro = _text(entry, "intro", where, problems, required=False)

@@ -6,6 +6,7 @@ import tomllib
 
 import pytest
 
+from bot.cli import check_cron
 from dialogue.programme import ProgrammeError, load_programme
 from storage.store import SqlStore
 
@@ -59,3 +60,24 @@ async def test_a_campaign_and_a_pulse_may_share_a_name(store: SqlStore) -> None:
     report = await load_programme(store, tomllib.loads(programme))
 
     assert (report.campaigns, report.pulses) == (["Fewer missed visits"], ["Fewer missed visits"])
+
+
+async def test_a_misspelt_key_and_a_schedule_that_never_fires_are_mistakes(store: SqlStore) -> None:
+    programme = """
+[[pulse]]
+name = "Monday pulse"
+remind_after_hour = 12
+schedule = { cron = "0 9 30 2 *", time_zone = "Europe/London", timezone = "UTC" }
+[[pulse.question]]
+kind = "scale"
+txt = "I can suggest improvements."
+"""
+
+    with pytest.raises(ProgrammeError) as refused:
+        await load_programme(store, tomllib.loads(programme), check_cron=check_cron)
+
+    problems = refused.value.problems
+    assert problems[0].startswith("pulse 1: unknown `remind_after_hour` (known: anonymous, audience, intro,")
+    assert "pulse 1 schedule: unknown `timezone` (known: cron, time_zone)" in problems
+    assert "pulse 1: schedule cron '0 9 30 2 *' never fires: no date matches it" in problems
+    assert "pulse 1 question 1: unknown `txt` (known: kind, options, text)" in problems
