@@ -75,7 +75,7 @@ async def draft(env: Env, me: Person, occurrence_id: int, text: str) -> Reply:
     occurrence, _survey = await _awaiting_reply(env, me, occurrence_id)
     body = clean_text(text, what="reply", limit=CHECKIN_REPLY_MAX)
     await env.tx.surveys.set_reply_draft(occurrence.id, body)
-    count = len(await env.tx.surveys.recipients(occurrence.id))
+    count = await env.tx.surveys.invited(occurrence.id)
     return Reply(
         messages=(
             Message(
@@ -95,11 +95,11 @@ async def draft(env: Env, me: Person, occurrence_id: int, text: str) -> Reply:
 
 async def confirm(env: Env, me: Person, occurrence_id: int, choice: str) -> Reply:
     """Send the kept reply, or forget it."""
-    occurrence, _survey = await _awaiting_reply(env, me, occurrence_id)
+    occurrence, survey = await _awaiting_reply(env, me, occurrence_id)
     if not occurrence.reply_draft:
         raise Refusal("There is no reply waiting to be sent. Write it here again.")
     if choice == SEND:
-        return await reply(env, me, occurrence_id, occurrence.reply_draft)
+        return await _send_reply(env, me, occurrence, survey, occurrence.reply_draft)
     await env.tx.surveys.set_reply_draft(occurrence.id, "")
     return Reply(messages=(Message(t("Not sent. Write your reply here when you are ready.")),))
 
@@ -107,6 +107,10 @@ async def confirm(env: Env, me: Person, occurrence_id: int, choice: str) -> Repl
 async def reply(env: Env, me: Person, occurrence_id: int, text: str) -> Reply:
     """The owner's "you said, we did": stored once and sent to everyone the run went to."""
     occurrence, survey = await _awaiting_reply(env, me, occurrence_id)
+    return await _send_reply(env, me, occurrence, survey, text)
+
+
+async def _send_reply(env: Env, me: Person, occurrence: Occurrence, survey: Survey, text: str) -> Reply:
     body = clean_text(text, what="reply", limit=CHECKIN_REPLY_MAX)
     await env.tx.surveys.set_reply(occurrence.id, body)
     await env.tx.surveys.set_reply_draft(occurrence.id, "")

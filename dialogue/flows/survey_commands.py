@@ -12,6 +12,7 @@ from dialogue.flows.env import Env
 from dialogue.flows.surveys import close_run, render_result, run_result, start_run, trend
 from dialogue.formatting import day, plural, when
 from dialogue.messages import Message, Reply
+from dialogue.results import RunResult
 from dialogue.surveys import Occurrence, OccurrenceKind, Survey, SurveyKind
 from dialogue.text import Text, lines, t, user
 
@@ -30,13 +31,17 @@ async def find_survey(env: Env, args: Args, kind: SurveyKind) -> Survey:
     return survey
 
 
+async def _runs(env: Env, survey: Survey) -> list[Occurrence]:
+    """The survey's latest runs, newest first."""
+    return await env.tx.surveys.occurrences(kind=OccurrenceKind(survey.kind.value), target_id=survey.id)
+
+
 async def open_run(env: Env, survey: Survey) -> Occurrence:
     """The survey's newest open run."""
-    runs = await env.tx.surveys.occurrences(kind=OccurrenceKind(survey.kind.value), target_id=survey.id)
-    open_runs = [run for run in runs if not run.closed]
-    if not open_runs:
+    run = next((run for run in await _runs(env, survey) if not run.closed), None)
+    if run is None:
         raise Refusal(f"“{survey.name}” has no open run.")
-    return open_runs[0]
+    return run
 
 
 async def _results(env: Env, me: Person, survey: Survey) -> Reply:
@@ -45,7 +50,7 @@ async def _results(env: Env, me: Person, survey: Survey) -> Reply:
     Figures that change while a run is open would give away one person's answer to anyone comparing
     them before and after that person answered, however large the groups.
     """
-    runs = await env.tx.surveys.occurrences(kind=OccurrenceKind(survey.kind.value), target_id=survey.id)
+    runs = await _runs(env, survey)
     if not runs:
         raise Refusal(f"“{survey.name}” has no run yet.")
     parts: list[Text] = []
@@ -66,7 +71,9 @@ async def _results(env: Env, me: Person, survey: Survey) -> Reply:
 
 
 async def _progress(env: Env, me: Person, survey: Survey, run: Occurrence) -> Text:
-    result = await run_result(env, survey, run)
+    # Counted only: an open run's figures, and its written answers, are not read at all.
+    counts = await env.tx.surveys.counts(run.id)
+    result = RunResult(invited=await env.tx.surveys.invited(run.id), responded=counts.respondents, items=())
     return lines(
         t(user(survey.name), f" — run of {day(run.opens_at, me)} (open until {when(run.closes_at, me)})"),
         f"Responses so far: {result.responded} of {result.invited} ({round(100 * result.rate)}%)",
@@ -96,8 +103,7 @@ async def survey_command(env: Env, me: Person, args: Args, kind: SurveyKind) -> 
         return await _list(env, me, kind)
     if sub == "send":
         survey = await find_survey(env, args, kind)
-        runs = await env.tx.surveys.occurrences(kind=OccurrenceKind(survey.kind.value), target_id=survey.id)
-        current = next((run for run in runs if not run.closed), None)
+        current = next((run for run in await _runs(env, survey) if not run.closed), None)
         if current is not None:  # a second run would ask everyone the same questions again
             raise Refusal(
                 f"“{survey.name}” is already out, open until {when(current.closes_at, me)}. "
