@@ -15,8 +15,8 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.slack.app import PLATFORM, SlackContext, create_app
-from adapters.slack.background import Background
+from adapters.background import Background
+from adapters.slack.app import PLATFORM, SlackContext, create_app, slack_background
 from adapters.slack.sender import SlackSender
 from bot.settings import SlackSettings
 from dialogue.events import Event, ProfileLookup
@@ -78,7 +78,7 @@ def build_slack(
         handle_once=handle_once,
         qa_channel_id=settings.qa_channel_id or None,
         multi_workspace=settings.oauth is not None,
-        background=Background(failed),
+        background=slack_background(failed),
     )
     # Socket Mode connections are authenticated by the app token, so there is no signature to check.
     options: dict[str, Any] = {} if settings.signing_secret else {"request_verification_enabled": False}

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 
+from adapters.background import Background
 from adapters.teams import Receipt, TeamsAdapter, TeamsBot, TeamsContext, TeamsSender, make_adapter
 from bot.settings import TeamsSettings
 from dialogue.events import Event, Identity
@@ -29,6 +31,7 @@ class TeamsParts:
     adapter: TeamsAdapter
     bot: TeamsBot
     sender: TeamsSender
+    background: Background  # slow taps' answers, shown after Teams had a note
 
 
 def build_teams(
@@ -39,9 +42,11 @@ def build_teams(
     clock: Clock,
     session: aiohttp.ClientSession,
     qa_channel: str,
+    failed: Callable[[str], None] | None = None,
 ) -> TeamsParts:
     """The CloudAdapter, bot and sender for ``settings``; references and retries live in ``store``, the
-    sender's calls go through ``session``."""
+    sender's calls go through ``session``; ``failed`` hears of each slow tap whose answer could not be
+    shown (see :class:`Background`)."""
     if not settings.app_id:
         log.warning(
             "TEAMS RUNS UNAUTHENTICATED: no MICROSOFT_APP_ID is set, so /api/messages accepts requests "
@@ -106,7 +111,15 @@ def build_teams(
                 await tx.contacts.save_contact(Contact(PLATFORM, key, data), at=clock.now())
 
     context = TeamsContext(
-        dialogue.handle, remember, forget, thread_of, arrived, unsee, team_installed, handle_arrived
+        dialogue.handle,
+        remember,
+        forget,
+        thread_of,
+        arrived,
+        unsee,
+        team_installed,
+        handle_arrived,
+        background=Background("Teams", failed),
     )
     bot = TeamsBot(context)
     sender = TeamsSender(
@@ -119,4 +132,4 @@ def build_teams(
         remember=remember,
         forget=forget,
     )
-    return TeamsParts(adapter=adapter, bot=bot, sender=sender)
+    return TeamsParts(adapter=adapter, bot=bot, sender=sender, background=context.background)

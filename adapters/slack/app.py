@@ -31,7 +31,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.background import Background
+from adapters.background import Background
 from adapters.slack.render import (
     decode_action,
     decode_view,
@@ -81,6 +81,15 @@ ThreadLookup = Callable[
 HandleOnce = Callable[[Event, ProfileLookup | None, str | None], Awaitable[Reply]]
 
 
+def slack_background(failed: Callable[[str], None] | None = None) -> Background:
+    """A keeper of the listeners' work after their acks, logging a call Slack refused by its error code."""
+    return Background("Slack", failed, explain=_slack_error)
+
+
+def _slack_error(exc: Exception) -> str | None:
+    return str(exc.response.get("error")) if isinstance(exc, SlackApiError) else None
+
+
 @dataclass
 class SlackContext:
     """What the listeners need besides Bolt: the core, lookups in its store, and where their work after
@@ -92,7 +101,7 @@ class SlackContext:
     handle_once: HandleOnce
     qa_channel_id: str | None = None
     multi_workspace: bool = False  # message references then carry the workspace (see sender.make_ref)
-    background: Background = field(default_factory=Background)
+    background: Background = field(default_factory=slack_background)
     patience: float = PATIENCE
 
 

@@ -5,14 +5,19 @@ Messages become :class:`~dialogue.events.Said` (personal chat) or
 (``adaptiveCard/action``) become :class:`~dialogue.events.Chose` or
 :class:`~dialogue.events.Submitted`, answered with the refreshed card. Every turn also stores the
 conversation reference, so the outbox can reach the person later from any replica.
+
+Teams waits about five seconds for a tap's answer, then tries again and shows an error. A tap whose work
+outlasts ``patience`` (one queued behind a burst of others) is answered then with a short note, and its
+card is refreshed (or its note sent) when the work is done, as Slack's clicks are.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
@@ -25,6 +30,7 @@ from botbuilder.schema import (
     ConversationReference,
 )
 
+from adapters.background import Background
 from adapters.teams.connector import as_json
 from adapters.teams.render import card, card_with_errors, decode_action, form_card, form_values, summary
 from dialogue.events import Chose, Event, Identity, Profile, Said, Submitted, ThreadReply
@@ -38,6 +44,9 @@ NOTE = "application/vnd.microsoft.activity.message"  # a short text Teams shows 
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 _RECEIPT = "nextpractice.receipt"  # turn state: a card tap's receipt, recorded with what the core does
 FORM_PREFIX = "form:"  # the verb of a form's submit action: "form:<form name>" (see render)
+PATIENCE = 3.0  # seconds a tap's work may take before Teams is answered with STILL_WORKING (it waits ~5)
+STILL_WORKING = "Got it. This is taking longer than usual: you will see the result here in a moment."
+NOT_DONE = "Sorry, something went wrong on our side and that was not saved. Please try again in a minute."
 
 Handler = Callable[[Event], Awaitable[Reply]]
 Remember = Callable[[Identity, dict[str, Any]], Awaitable[None]]  # a person's conversation reference
@@ -65,6 +74,8 @@ class TeamsContext:
     unsee: Unsee
     team_installed: TeamInstall
     handle_arrived: HandleArrived
+    background: Background = field(default_factory=lambda: Background("Teams"))  # late taps' answers
+    patience: float = PATIENCE
 
 
 def identity(activity: Activity) -> Identity:
@@ -214,21 +225,32 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
         A choice that changes the card (a pulse answer) refreshes it; one that needs a form (a status
         change) turns the card into the form; anything else leaves the card and shows a short note.
         A submitted form becomes the core's answer, or comes back with its errors beside the fields.
+        Work that outlasts the patience is answered with a note and shown when done (:meth:`_answer_late`).
         """
         activity: Activity = turn_context.activity
         action = invoke_value.action if isinstance(invoke_value.action, dict) else {}
         data = action.get("data") or {}
         kind, ref, value = decode_action(data)
         who, about = identity(activity), profile(activity)
-        if kind.startswith(FORM_PREFIX):
-            values = form_values(data)
-            reply = await self._handle_tap(
-                turn_context, Submitted(who, kind.removeprefix(FORM_PREFIX), ref, values, about)
-            )
-            if reply.form_errors and reply.form is not None:
-                return _refresh(card_with_errors(reply.form, reply.form_errors, values))
-        else:
-            reply = await self._handle_tap(turn_context, Chose(who, kind, ref, value, about))
+        values = form_values(data) if kind.startswith(FORM_PREFIX) else {}
+        event: Event = (
+            Submitted(who, kind.removeprefix(FORM_PREFIX), ref, values, about)
+            if kind.startswith(FORM_PREFIX)
+            else Chose(who, kind, ref, value, about)
+        )
+        work = asyncio.ensure_future(self._handle_tap(turn_context, event))
+        await asyncio.wait({work}, timeout=self.context.patience)
+        if not work.done():
+            self.context.background.start(self._answer_late(turn_context, work, kind, values), "card tap")
+            return AdaptiveCardInvokeResponse(status_code=200, type=NOTE, value=STILL_WORKING)
+        return await self._answer(turn_context, work.result(), kind, values)
+
+    async def _answer(
+        self, turn_context: TurnContext, reply: Reply, kind: str, values: dict[str, str]
+    ) -> AdaptiveCardInvokeResponse:
+        """What the tap's card shows for the core's ``reply``; its other messages are sent to the person."""
+        if reply.form_errors and reply.form is not None:
+            return _refresh(card_with_errors(reply.form, reply.form_errors, values))
         if reply.seen_before:  # Teams sent this tap again: it was answered the first time
             return AdaptiveCardInvokeResponse(status_code=200, type=NOTE, value="Done.")
         messages = list(reply.messages)
@@ -244,6 +266,30 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
             return AdaptiveCardInvokeResponse(status_code=200, type=NOTE, value=note)
         await self._send(turn_context, messages)
         return _refresh(refreshed)
+
+    async def _answer_late(
+        self, turn_context: TurnContext, work: asyncio.Future[Reply], kind: str, values: dict[str, str]
+    ) -> None:
+        """Show a slow tap's answer once its work is done: the tapped card refreshed in place, or its note
+        as a message; if the work failed, say it was not saved (Teams had its answer, so it will not retry).
+
+        The turn is over, but botbuilder releases nothing at its end: its context still holds the
+        conversation and the (reused) connector client."""
+        try:
+            reply = await work
+        except Exception:
+            await turn_context.send_activity(MessageFactory.text(NOT_DONE))
+            raise  # logged by its type and counted by the background
+        answer = await self._answer(turn_context, reply, kind, values)
+        tapped = turn_context.activity.reply_to_id  # the message the card is in
+        if answer.type == CARD and tapped:
+            refreshed = _card_activity(answer.value, "")
+            refreshed.id = tapped
+            await turn_context.update_activity(refreshed)
+        elif answer.type == CARD:
+            await turn_context.send_activity(_card_activity(answer.value, ""))
+        else:
+            await turn_context.send_activity(MessageFactory.text(str(answer.value)))
 
     async def _handle_tap(self, turn_context: TurnContext, event: Event) -> Reply:
         # on_turn put the tap's receipt there: every adaptiveCard/action invoke comes this way.

@@ -1,4 +1,4 @@
-"""The Slack listeners' work after their acks: kept running, logged without what people wrote, drained."""
+"""Listeners' work after the platform has its answer: kept, logged without what people wrote, drained."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import asyncio
 import logging
 
 import pytest
+from slack_sdk.errors import SlackApiError
 
-from adapters.slack.background import Background
+from adapters.background import Background
+from adapters.slack.app import slack_background
 
 
 async def test_work_within_the_grace_finishes_and_work_beyond_it_is_cancelled() -> None:
-    background = Background()
+    background = Background("Slack")
     finished: list[str] = []
     forever = asyncio.Event()
 
@@ -34,7 +36,7 @@ async def test_work_within_the_grace_finishes_and_work_beyond_it_is_cancelled() 
 
 async def test_a_failure_is_logged_by_its_type_only_and_reported(caplog: pytest.LogCaptureFixture) -> None:
     failures: list[str] = []
-    background = Background(failures.append)
+    background = Background("Teams", failures.append)
 
     async def fails() -> None:
         raise ValueError("my anonymous idea about the rota")
@@ -46,3 +48,18 @@ async def test_a_failure_is_logged_by_its_type_only_and_reported(caplog: pytest.
     assert "ValueError" in caplog.text and "message" in caplog.text
     assert "rota" not in caplog.text
     assert failures == ["message"]
+
+
+async def test_a_call_slack_refused_is_logged_by_slack_s_error_code(caplog: pytest.LogCaptureFixture) -> None:
+    background = slack_background()
+
+    async def refused() -> None:
+        raise SlackApiError(
+            "The request to the Slack API failed.", {"ok": False, "error": "message_not_found"}
+        )
+
+    with caplog.at_level(logging.ERROR):
+        background.start(refused(), "button click")
+        await background.drain(grace=1)
+
+    assert "Slack refused a call after a button click: message_not_found" in caplog.text

@@ -1,4 +1,4 @@
-"""Work a Slack listener leaves running once Slack has its answer: mostly the calls back to Slack."""
+"""Work a listener leaves running once the platform has its answer: mostly the calls back to the platform."""
 
 from __future__ import annotations
 
@@ -7,21 +7,29 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-
 log = logging.getLogger(__name__)
+
+Explain = Callable[[Exception], str | None]  # the platform's own reason for a refused call, if it is one
 
 
 class Background:
     """Tasks started by listeners, kept until they finish (asyncio itself keeps only weak references).
 
-    ``failed`` hears of each failure by the ``what`` its work was started with (for a metric: Slack has had
-    its answer, so nobody else would notice).
+    ``failed`` hears of each failure by the ``what`` its work was started with (for a metric: the platform
+    has had its answer, so nobody else would notice). ``explain`` names a platform's refusal (Slack's error
+    code), which is logged in place of the exception's type.
     """
 
-    def __init__(self, failed: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        platform: str,
+        failed: Callable[[str], None] | None = None,
+        explain: Explain | None = None,
+    ) -> None:
+        self.platform = platform
         self._tasks: set[asyncio.Task[None]] = set()
         self._failed = failed
+        self._explain = explain
 
     def start(self, work: Coroutine[Any, Any, object], what: str) -> None:
         """Run ``work`` (described as ``what`` if it fails) without waiting for it."""
@@ -33,11 +41,13 @@ class Background:
         try:
             await work
             return
-        except SlackApiError as error:
-            log.error("Slack refused a call after a %s: %s", what, error.response.get("error"))
         except Exception as exc:
-            # Only the type: the message may quote what an anonymous author wrote.
-            log.error("the work after a Slack %s failed: %s", what, type(exc).__name__)
+            reason = self._explain(exc) if self._explain is not None else None
+            if reason is not None:
+                log.error("%s refused a call after a %s: %s", self.platform, what, reason)
+            else:
+                # Only the type: the message may quote what an anonymous author wrote.
+                log.error("the work after a %s %s failed: %s", self.platform, what, type(exc).__name__)
         if self._failed is not None:
             self._failed(what)
 
