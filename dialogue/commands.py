@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from dialogue.args import Args
@@ -156,6 +157,31 @@ COMMANDS: dict[str, CommandSpec] = {
 def lookup(word: str) -> CommandSpec | None:
     """The command named by ``word`` (a leading ``/`` is allowed), or None."""
     return COMMANDS.get(word.lower().lstrip("/"))
+
+
+def unmistakable(words: Sequence[str]) -> bool:
+    """Whether ``words`` can only be a command: a command word alone, or followed by a number or by one of
+    the words its usage names ("pulse list", "ask anon ...", "vote 12").
+
+    Prose can start with a command word too ("Ask the rota team first", "Help with paperwork"); while the
+    bot waits for someone's written answer such text is the answer, not a command.
+    """
+    spec = lookup(words[0]) if words else None
+    if spec is None:
+        return False
+    if len(words) == 1:
+        return True
+    second = words[1].lower()
+    if second == "to":  # "ask to @helen ..." names a leader; "Ask to be moved to days" is prose
+        return len(words) > 2 and words[2].startswith("@")
+    return second.lstrip("#").isdigit() or second in _KEYWORDS[spec.name]
+
+
+# The fixed words of each command's usage: "pulse list | send <name>" -> {"list", "send"}.
+_KEYWORDS = {
+    name: set(re.findall(r"(?<![@\w])[a-z_]+", re.sub(r"<[^>]*>", "", spec.usage))) - {name}
+    for name, spec in COMMANDS.items()
+}
 
 
 def help_reply(me: Person, topic: str = "") -> Reply:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from dialogue.anonymity import Pseudonymiser
-from dialogue.commands import help_reply, lookup, run_command
+from dialogue.commands import help_reply, lookup, run_command, unmistakable
 from dialogue.directory import Person, Role
 from dialogue.errors import Refusal
 from dialogue.events import (
@@ -42,6 +42,7 @@ from dialogue.surveys import OccurrenceKind
 from dialogue.text import t
 
 GREETINGS = {"hi", "hello", "hey", "hiya", "morning", "good morning", "afternoon"}
+_WRITTEN = {"item", "campaign", "checkin-reply"}  # conversation states that wait for written words
 _T = TypeVar("_T")
 
 Arrival = Callable[[Repositories], Awaitable[bool]]
@@ -200,15 +201,20 @@ class Dialogue:
     async def _said(self, env: Env, me: Person, text: str) -> Reply:
         """Free text: a command, else the answer to an open prompt, else a friendly pointer to help.
 
-        While a pulse question waits for a written answer, only a command word on its own is a command:
-        an answer such as "Ask the rota team first" must not become a question posted in the open under
-        the person's name, nor "Help with paperwork" an unknown command.
+        While the bot waits for someone's written words (a pulse answer, an idea for a campaign, a leader's
+        reply to a check-in digest), text that only starts with a command word is those words: "Ask the rota
+        team first" must not become a question posted in the open under the person's name, nor "Help with
+        paperwork" an unknown command. Only an unmistakable command runs (:func:`unmistakable`), or any
+        command once what was waiting has closed; a leader's reply is shown back before it is sent, with the
+        offer to run it as a command instead.
         """
         words = text.split()
-        command = lookup(words[0]) is not None if words else False
+        command = words[0].lower().lstrip("/") if words and lookup(words[0]) is not None else None
         awaiting = await env.tx.conversations.awaiting(me.id)
         kind, _, ref = (awaiting or "").partition(":")
-        if command and (kind != "item" or len(words) == 1):
+        if command is not None and (
+            kind not in _WRITTEN or unmistakable(words) or not await _still_waiting(env, kind, ref)
+        ):
             return await run_command(env, me, storable(text))
         if awaiting:
             if kind == "item":
@@ -217,7 +223,7 @@ class Dialogue:
             if kind == "campaign":
                 return await ideas.reply_to_campaign(env, me, int(ref), text)
             if kind == "checkin-reply":
-                return await checkins.draft(env, me, int(ref), text)
+                return await checkins.draft(env, me, int(ref), text, command=command)
         if text.strip().lower().strip("!.") in GREETINGS:
             return help_reply(me)
         raise Refusal(
@@ -235,6 +241,10 @@ class Dialogue:
             if event.value == "status" and me.is_manager:
                 return Reply(form=ideas.status_form(await ideas.get_idea(env, int(event.ref))))
         if event.action == checkins.CONFIRM_ACTION and event.ref.isdigit():
+            if event.value == checkins.RUN:
+                text, preview = await checkins.take_draft(env, me, int(event.ref))
+                ran = await run_command(env, me, text)
+                return replace(ran, replace=preview)
             return await checkins.confirm(env, me, int(event.ref), event.value)
         if event.action == questions.UPVOTE_ACTION and event.ref.isdigit():
             return await questions.upvote(env, me, int(event.ref))
@@ -326,3 +336,12 @@ class Dialogue:
             candidates.append(asked + wait if asked else None)
         found = [c for c in candidates if c is not None]
         return min(found) if found else None
+
+
+async def _still_waiting(env: Env, kind: str, ref: str) -> bool:
+    """Whether the run a person's written words were waiting for still takes them (a pulse or campaign still
+    open, a digest not yet replied to)."""
+    occurrence = await env.tx.surveys.get_occurrence(int(ref.split(":")[0]))
+    if occurrence is None:
+        return False
+    return not occurrence.reply_text if kind == "checkin-reply" else not occurrence.closed

@@ -14,7 +14,7 @@ from dialogue.surveys import Occurrence, OccurrenceKind, Survey
 from dialogue.text import lines, t, user
 
 CONFIRM_ACTION = "checkin.reply"  # the Send / Don't send buttons under a reply written in the conversation
-SEND, DISCARD = "send", "discard"
+SEND, DISCARD, RUN = "send", "discard", "command"
 
 
 def reply_awaiting(occurrence_id: int) -> str:
@@ -69,39 +69,60 @@ async def _awaiting_reply(env: Env, me: Person, occurrence_id: int) -> tuple[Occ
     return occurrence, survey
 
 
-async def draft(env: Env, me: Person, occurrence_id: int, text: str) -> Reply:
+async def draft(env: Env, me: Person, occurrence_id: int, text: str, *, command: str | None = None) -> Reply:
     """A reply written in the conversation after the digest: kept and shown back with Send and Don't send,
-    as everyone who took part gets it (a "thanks" or a message meant for another window must not)."""
+    as everyone who took part gets it (a "thanks" or a message meant for another window must not).
+
+    ``command``: the command word the text starts with; it may have been meant as that command, so the
+    leader is offered to run it instead (it is never run unasked: "Ask your team leader..." is a reply).
+    """
     occurrence, _survey = await _awaiting_reply(env, me, occurrence_id)
     body = clean_text(text, what="reply", limit=CHECKIN_REPLY_MAX)
     await env.tx.surveys.set_reply_draft(occurrence.id, body)
     count = await env.tx.surveys.invited(occurrence.id)
+    options: tuple[Option, ...] = (Option("Send it", SEND), Option("Don't send", DISCARD))
+    context = "Or write it again to change it."
+    if command is not None:
+        options = (*options, Option("Run as a command", RUN))
+        context = f"It starts with `{command}`: if you meant that command, tap Run as a command. {context}"
     return Reply(
         messages=(
             Message(
                 lines(t(f"Send this to all {plural(count, 'participant')}?"), t(user(body))),
-                choices=(
-                    Choices(
-                        action=CONFIRM_ACTION,
-                        ref=str(occurrence.id),
-                        options=(Option("Send it", SEND), Option("Don't send", DISCARD)),
-                    ),
-                ),
-                context="Or write it again to change it.",
+                choices=(Choices(action=CONFIRM_ACTION, ref=str(occurrence.id), options=options),),
+                context=context,
             ),
         )
     )
 
 
 async def confirm(env: Env, me: Person, occurrence_id: int, choice: str) -> Reply:
-    """Send the kept reply, or forget it."""
+    """Send the kept reply, or forget it; the preview then shows which, without its buttons."""
     occurrence, survey = await _awaiting_reply(env, me, occurrence_id)
-    if not occurrence.reply_draft:
+    body = occurrence.reply_draft
+    if not body:
         raise Refusal("There is no reply waiting to be sent. Write it here again.")
     if choice == SEND:
-        return await _send_reply(env, me, occurrence, survey, occurrence.reply_draft)
+        sent = await _send_reply(env, me, occurrence, survey, body)
+        return Reply(messages=sent.messages, replace=_decided("Sent to everyone who took part:", body))
     await env.tx.surveys.set_reply_draft(occurrence.id, "")
-    return Reply(messages=(Message(t("Not sent. Write your reply here when you are ready.")),))
+    return Reply(
+        messages=(Message(t("Not sent. Write your reply here when you are ready.")),),
+        replace=_decided("Not sent:", body),
+    )
+
+
+async def take_draft(env: Env, me: Person, occurrence_id: int) -> tuple[str, Message]:
+    """The kept reply, forgotten, to run as the command it starts with; and its preview, without buttons."""
+    occurrence, _survey = await _awaiting_reply(env, me, occurrence_id)
+    if not occurrence.reply_draft:
+        raise Refusal("There is no reply waiting to be sent. Write it here again.")
+    await env.tx.surveys.set_reply_draft(occurrence.id, "")
+    return occurrence.reply_draft, _decided("Run as a command:", occurrence.reply_draft)
+
+
+def _decided(what: str, body: str) -> Message:
+    return Message(lines(t(what), t(user(body))))
 
 
 async def reply(env: Env, me: Person, occurrence_id: int, text: str) -> Reply:

@@ -6,7 +6,7 @@ import pytest
 
 from dialogue.anonymity import Pseudonymiser
 from dialogue.args import Args
-from dialogue.commands import COMMANDS, help_reply
+from dialogue.commands import COMMANDS, help_reply, unmistakable
 from dialogue.directory import Person, Role, parse_roles
 from dialogue.errors import Refusal
 from dialogue.ideas import TRANSITIONS, IdeaStatus, parse_status
@@ -94,3 +94,28 @@ def test_roles_parse() -> None:
     assert parse_roles("manager; admin") == {Role.STAFF, Role.MANAGER, Role.ADMIN}
     with pytest.raises(ValueError, match="unknown role"):
         parse_roles("boss")
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("help", True),
+        ("vote 12", True),
+        ("vote #12", True),
+        ("pulse list", True),
+        ("checkin reply 4 Thanks all", True),
+        ("ask anon Why are rotas late?", True),
+        ("ask to @helen Why are rotas late?", True),
+        ("ideas mine", True),
+        ("Ask the rota team first", False),
+        ("Ask to be moved to days", False),
+        ("Help with paperwork", False),
+        ("Status boards in the office", False),
+        ("idea share spare PPE", False),
+        ("Thanks all", False),
+    ],
+)
+def test_only_unmistakable_commands_are_taken_for_commands_while_written_words_are_awaited(
+    text: str, command: bool
+) -> None:
+    assert unmistakable(text.split()) is command

@@ -164,3 +164,37 @@ async def test_an_owner_is_told_what_they_can_do_with_the_idea(bot: Bot) -> None
     assert "`status 1" not in to_amira
     (to_jo,) = messages(out, "jo")
     assert "Move it on with `status 1 <status> <reason>`." in to_jo
+
+
+CAMPAIGN = """
+[[campaign]]
+name = "Fewer missed visits"
+priority = "Independent lives at home"
+prompt = "What one change would help us miss fewer visits?"
+"""
+
+
+async def test_a_campaign_reply_that_starts_with_a_command_word_is_the_idea(bot: Bot) -> None:
+    await bot.programme(CAMPAIGN)
+    await bot.play("ben: campaign send Fewer missed visits")
+
+    out = await bot.play(
+        """
+        amira: Ask families to text us if nobody has arrived by 10
+        chloe: Help carers swap visits through an app
+        """
+    )
+
+    assert messages(out, "amira")[0].startswith("Thanks! Your idea #1 is in.")
+    assert messages(out, "chloe")[0].startswith("Thanks! Your idea #2 is in.")
+    assert messages(out, "#qa") == []  # nothing asked in the open under her name
+    async with bot.app.store.engine.connect() as db:
+        ideas = (await db.execute(text("SELECT text FROM ideas ORDER BY id"))).scalars().all()
+    assert ideas == [
+        "Ask families to text us if nobody has arrived by 10",
+        "Help carers swap visits through an app",
+    ]
+    # An unmistakable command still runs while the prompt waits; once the campaign has closed, any does.
+    out = await bot.play("dev: ideas mine\n/clock +30d\ndev: ask Will the new rota app come to us?")
+    assert messages(out, "dev")[0].startswith("Your ideas")
+    assert any("Question #1" in m for m in messages(out, "#qa"))
