@@ -90,18 +90,26 @@ def teams_member(n: int) -> Json:
 
 
 def people_csv(count: int, platform: str, *, slack_team: str) -> str:
-    """``count`` staff in teams of :data:`TEAM_SIZE`, on ``platform``, and the manager who sends the pulse."""
+    """``count`` staff in teams of :data:`TEAM_SIZE`, on ``platform``, and the manager who sends the pulse
+    (person ``count``, who gets it too and never taps)."""
     header = (
         "handle,name,time_zone,roles,team,parent_team,slack_user_id,slack_team_id,teams_user_id,teams_tenant"
     )
-    rows = [header, f"{MANAGER},Bench Manager,Europe/London,manager,Team 000,Directorate 00,,,,"]
+
+    def accounts(n: int) -> str:
+        return (
+            f"{slack_user(n)},{slack_team},,"
+            if platform == "slack"
+            else f",,{teams_member(n)['aadObjectId']},{TENANT}"
+        )
+
+    rows = [
+        header,
+        f"{MANAGER},Bench Manager,Europe/London,manager,Team 000,Directorate 00,{accounts(count)}",
+    ]
     for n in range(count):
         team, parent = f"Team {n // TEAM_SIZE:03d}", f"Directorate {n // (TEAM_SIZE * 10):02d}"
-        if platform == "slack":
-            accounts = f"{slack_user(n)},{slack_team},,"
-        else:
-            accounts = f",,{teams_member(n)['aadObjectId']},{TENANT}"
-        rows.append(f"p{n:05d},{person_name(n)},Europe/London,staff,{team},{parent},{accounts}")
+        rows.append(f"p{n:05d},{person_name(n)},Europe/London,staff,{team},{parent},{accounts(n)}")
     return "\n".join(rows) + "\n"
 
 

@@ -35,7 +35,7 @@ from storage import SqlStore, default_database_url, upgrade_database
 
 CONSOLE = "console"
 SLACK = "slack"
-SLACK_DRAIN_SECONDS = 5.0  # on close, how long the Slack calls after acks may still take
+DRAIN_SECONDS = 5.0  # on close, how long the calls after a platform's answers may still take
 TEAMS = "teams"
 
 # Platform events handled at once; with the delivery worker's sends this stays within the database pool
@@ -65,10 +65,11 @@ class App:
     teams: TeamsParts | None = None
 
     async def close(self) -> None:
-        """Finish the Slack listeners' calls (a few seconds at most), then release the platform connections
-        and the database connections."""
-        if self.slack is not None:
-            await self.slack.background.drain(grace=SLACK_DRAIN_SECONDS)
+        """Finish the listeners' calls after their answers (a few seconds at most), then release the platform
+        connections and the database connections."""
+        for parts in (self.slack, self.teams):
+            if parts is not None:
+                await parts.background.drain(grace=DRAIN_SECONDS)
         await self.http.close()
         await self.store.close()
 
@@ -96,7 +97,10 @@ async def build_app(
 ) -> App:
     """Migrate the database and wire store, core, senders and delivery worker together.
 
-    ``senders`` add to (or replace) the default console sender, which prints to stdout.
+    ``senders`` add to (or replace) the configured platforms' senders. With no platform configured, the
+    console's sender (printing to stdout) is the default; with Slack or Teams, messages go only to them,
+    unless ``senders`` has the console's (the console and the demo), and even then a person is reached on
+    the console only when they have no account on a connected platform.
     ``concurrency=1`` delivers strictly in outbox order (the console, for readable transcripts).
     """
     url = database_url(settings)
@@ -106,8 +110,10 @@ async def build_app(
     metrics = Metrics(store=store, clock=clock)
     pseudonymiser = Pseudonymiser(settings.secret_key)
     base = settings.dialogue_settings()
+    local = settings.slack is None and settings.teams is None
+    console = local or CONSOLE in (senders or {})
     # Q&A questions are also posted to the console's "#qa" channel, so the console shows the whole dialogue.
-    platforms = [*base.channel_platforms, CONSOLE]
+    platforms = [*base.channel_platforms, *([CONSOLE] if console else [])]
     if settings.slack is not None and settings.slack.qa_channel_id:
         platforms.append(SLACK)
     if settings.teams is not None and settings.teams.qa_channel_id:
@@ -120,7 +126,7 @@ async def build_app(
         settings=dataclasses.replace(base, channel_platforms=channel_platforms),
         concurrency=EVENT_CONCURRENCY,
     )
-    all_senders: dict[str, Sender] = {CONSOLE: ConsoleSender(print)}
+    all_senders: dict[str, Sender] = {CONSOLE: ConsoleSender(print)} if local else {}
     slack: SlackParts | None = None
     teams: TeamsParts | None = None
     http = aiohttp.ClientSession()
@@ -144,6 +150,7 @@ async def build_app(
             clock=clock,
             session=http,
             qa_channel=settings.qa_channel,
+            failed=functools.partial(metrics.platform_call_failed, TEAMS),
         )
         all_senders[TEAMS] = teams.sender
     all_senders.update(senders or {})
@@ -156,6 +163,7 @@ async def build_app(
         lease_seconds=settings.delivery_lease_seconds,
         concurrency=concurrency,
         metrics=metrics,
+        last_resort={CONSOLE},
         limiters={
             SLACK: _rate_limiter(
                 settings.slack_rate, slack_sender.MESSAGES_PER_SECOND, slack_sender.RATE_WINDOW

@@ -445,7 +445,11 @@ async def _saved_clock(data_dir: Path) -> datetime | None:
 
 
 async def _save_clock(data_dir: Path, clock: MovableClock) -> None:
-    await asyncio.to_thread((data_dir / CLOCK_FILE).write_text, clock.now().isoformat(), encoding="utf-8")
+    def save() -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)  # with DATABASE_URL set, nothing else made it
+        (data_dir / CLOCK_FILE).write_text(clock.now().isoformat(), encoding="utf-8")
+
+    await asyncio.to_thread(save)
 
 
 async def _console_start(data_dir: Path) -> datetime:
@@ -829,21 +833,29 @@ async def _pulse_command(app: App, args: argparse.Namespace, line: str) -> None:
 
 async def pulse_report_command(settings: Settings, args: argparse.Namespace) -> int:
     """``nextpractice pulse list`` and ``nextpractice pulse results NAME`` (each ``[--as HANDLE]``)."""
-    async with _open(settings, senders={CONSOLE: _console_sender(focus=True)}) as app:
+    async with _open(settings, senders=_terminal(settings)) as app:
         await _pulse_command(app, args, " ".join([*args.words, *getattr(args, "name", [])]))
     return OK
 
 
 async def pulse_send_command(settings: Settings, args: argparse.Namespace) -> int:
     """``nextpractice pulse send NAME [--as HANDLE] [--no-wait] [--every SECONDS]``."""
-    # Console messages are kept, not printed: a pulse to the whole organisation must not flood the terminal.
-    async with _open(settings, senders={CONSOLE: _console_sender(focus=True)}) as app:
+    async with _open(settings, senders=_terminal(settings)) as app:
         await _pulse_command(app, args, "pulse send " + " ".join(args.name))
         if args.no_wait:
             print("Queued: nextpractice serve delivers it.")
             return OK
         await _deliver_with_progress(app, every=args.every)
     return OK
+
+
+def _terminal(settings: Settings) -> dict[str, Sender]:
+    """The console's sender for a command run on the embedded default (no Slack or Teams): its messages are
+    kept, not printed, as a pulse to the whole organisation must not flood the terminal. With a platform
+    configured, messages go to it only."""
+    if settings.slack is None and settings.teams is None:
+        return {CONSOLE: _console_sender(focus=True)}
+    return {}
 
 
 async def _deliver_with_progress(app: App, *, every: float) -> None:

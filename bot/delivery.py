@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Collection, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -126,6 +126,8 @@ class DeliveryWorker:
 
     Rows for the same recipient are sent in order; different recipients are sent
     concurrently (up to ``concurrency``) under each platform's :class:`RateLimiter`.
+    A person is reached on the platform they used most recently, except that platforms in ``last_resort``
+    (the local console) are used only for someone with no account on another connected platform.
     """
 
     def __init__(
@@ -146,9 +148,11 @@ class DeliveryWorker:
         metrics: Metrics | None = None,
         progress_seconds: float = PROGRESS_SECONDS,
         on_progress: Callable[[Progress], None] | None = None,
+        last_resort: Collection[str] = (),
     ) -> None:
         self.store = store
         self.senders = dict(senders)
+        self.last_resort = frozenset(last_resort)
         self.pseudonymiser = pseudonymiser
         self.clock = clock
         self.worker_id = worker_id
@@ -466,7 +470,8 @@ class DeliveryWorker:
         if identities is None:
             raise Undeliverable("the recipient is no longer in the directory")
         wanted = [delivery.platform] if delivery.platform else list(self.senders)
-        for identity in identities:  # most recently used first
+        # Most recently used first; sorted() keeps that order within each group.
+        for identity in sorted(identities, key=lambda i: i.platform in self.last_resort):
             if identity.platform in wanted and identity.platform in self.senders:
                 contact = reach.contacts.get((identity.platform, contact_key(identity)))
                 return identity.platform, Address(identity=identity, contact=contact)

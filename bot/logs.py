@@ -21,15 +21,22 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 CHATTY = ("aiosqlite", "asyncpg", "slack_sdk", "slack_bolt", "botbuilder", "botframework", "msrest", "msal")
 
 
-# Alembic announces its dialect and DDL mode at INFO on every start; an operator needs only the lines
-# that say a migration ran.
-_ALEMBIC = "alembic.runtime.migration"
-_ALEMBIC_PREAMBLE = ("Context impl ", "Will assume ")
+# Lines that say nothing an operator can act on, by logger. Alembic announces its dialect and DDL mode on
+# every start (only the lines that say a migration ran matter); Bolt warns on every start that the token in
+# SLACK_BOT_TOKEN is unused because we give it a client, which carries that same token.
+_NOISE = {
+    "alembic.runtime.migration": ("Context impl ", "Will assume "),
+    "slack_bolt.AsyncApp": ("As you gave `client` as well, `token` will be unused",),
+}
 
 
-class _WithoutAlembicPreamble(logging.Filter):
+class _WithoutNoise(logging.Filter):
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(_ALEMBIC_PREAMBLE)
+        return not str(record.msg).startswith(self.prefixes)
 
 
 class JsonFormatter(logging.Formatter):
@@ -61,6 +68,7 @@ def configure(level: str | int, log_format: str = "text") -> None:
     numeric = level if isinstance(level, int) else logging.getLevelNamesMapping()[level.upper()]
     for name in CHATTY:
         logging.getLogger(name).setLevel(max(numeric, logging.INFO))
-    alembic = logging.getLogger(_ALEMBIC)
-    if not any(isinstance(f, _WithoutAlembicPreamble) for f in alembic.filters):
-        alembic.addFilter(_WithoutAlembicPreamble())
+    for name, prefixes in _NOISE.items():
+        noisy = logging.getLogger(name)
+        if not any(isinstance(f, _WithoutNoise) for f in noisy.filters):
+            noisy.addFilter(_WithoutNoise(prefixes))

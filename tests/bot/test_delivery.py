@@ -136,6 +136,39 @@ async def test_a_person_on_an_unconnected_platform_falls_back_to_a_connected_acc
     assert rig.sender.texts_to("chloe") == ["hello c"]
 
 
+async def test_the_console_reaches_only_people_with_no_account_on_another_connected_platform(
+    store: SqlStore,
+) -> None:
+    # Amira tried the bot on the console after Slack ("chat" here) knew her: her messages still go to chat.
+    async with store.transaction() as tx:
+        amira = await tx.directory.upsert_person(
+            handle="amira", display_name="Amira", time_zone="Europe/London", roles={Role.STAFF}
+        )
+        dev = await tx.directory.upsert_person(
+            handle="dev", display_name="Dev", time_zone="Europe/London", roles={Role.STAFF}
+        )
+        await tx.directory.add_identity(amira.id, Identity("chat", "T1", "amira"))
+        await tx.directory.add_identity(amira.id, Identity("console", "", "amira"))
+        await tx.directory.touch_identity(Identity("console", "", "amira"))
+        await tx.directory.add_identity(dev.id, Identity("console", "", "dev"))  # no chat account
+    chat, console = RecordingSender(), RecordingSender(platform="console")
+    worker = DeliveryWorker(
+        store=store,
+        senders={"console": console, "chat": chat},
+        pseudonymiser=Pseudonymiser(b"delivery-test-secret-0123456789"),
+        clock=MovableClock(START),
+        worker_id="test",
+        last_resort={"console"},
+    )
+    async with store.transaction() as tx:
+        await tx.outbox.enqueue([hello("a", amira.id), hello("d", dev.id)], now=START)
+
+    await worker.drain()
+
+    assert chat.texts_to("amira") == ["hello a"] and console.texts_to("amira") == []
+    assert console.texts_to("dev") == ["hello d"]
+
+
 async def test_retry_after_holds_the_platform_and_the_message_is_sent_later(rig: Rig) -> None:
     rig.sender.failures["amira"] = [RetryLater(30, "rate limited", rate_limited=True)]
     await rig.enqueue(hello("a", rig.people["amira"]), hello("b", rig.people["ben"]))

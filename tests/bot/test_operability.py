@@ -48,6 +48,7 @@ from dialogue.outbox import Address, RetryLater, Undeliverable
 from dialogue.programme import load_programme
 from storage import SqlStore
 from storage.migrate import MIGRATIONS, upgrade_database
+from tests.slack.fake_api import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)  # Monday 09:30 in London
@@ -418,6 +419,43 @@ async def test_pulse_send_shows_progress_then_list_and_results_show_the_run(
     code, out, err = await _nextpractice(env, "pulse", "results", "Quick", "pulse", "--as", "bea")
     assert code == 1
     assert "only managers can use `pulse`" in err
+
+
+async def test_with_slack_configured_a_pulse_goes_to_slack_only_even_after_someone_used_the_console(
+    database_url: str, tmp_path: Path
+) -> None:
+    people, programme, script = tmp_path / "people.csv", tmp_path / "programme.toml", tmp_path / "try.txt"
+    people.write_text(
+        "handle,name,time_zone,roles,team,slack_user_id,slack_team_id\n"
+        "boss,The Boss,Europe/London,manager,Head Office,U100,T111\n"
+        "ned,Ned Stark,Europe/London,staff,Team 1,U123,T111\n"
+        "ola,Ola Nowak,Europe/London,staff,Team 1,,\n"  # no Slack account known
+    )
+    programme.write_text(QUICK)
+    script.write_text("ned: help\n")
+    async with FakeSlack() as fake:
+        env = _env(
+            database_url,
+            tmp_path / "data",
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_SIGNING_SECRET="signing-secret",
+            SLACK_API_URL=fake.url + "/",
+        )
+        for command in (("directory", "import", str(people)), ("programme", "load", str(programme))):
+            code, _, err = await _nextpractice(env, *command)
+            assert code == 0, err
+        # Ned tries the bot in the console, on the real database (as the CLI's help suggests).
+        code, _, err = await _nextpractice(env, "console", "--as", "ned", "--script", str(script))
+        assert code == 0, err
+
+        code, out, err = await _nextpractice(env, "pulse", "send", "Quick", "pulse", "--every", "0")
+
+        assert code == 0, err
+        assert sorted(call["channel"] for call in fake.calls_to("chat.postMessage")) == ["U100", "U123"]
+        # Ola has no Slack account: her message fails where it can be seen, not "sent" to a terminal.
+        assert re.search(r"^Done: 2 sent, 1 failed, took \d+s\.$", out, re.MULTILINE), out
+        assert "I can suggest improvements" not in out
+        assert "will be unused" not in err  # Bolt's warning about the token it is also given: noise
 
 
 async def test_pulse_send_is_explained_in_the_help(tmp_path: Path) -> None:
