@@ -210,6 +210,10 @@ class SurveyRepo(Protocol):
         """Case-insensitive lookup by name."""
         ...
 
+    async def answered_items(self, survey_id: int) -> set[int]:
+        """The ids of the survey's questions that have at least one answer, from any run."""
+        ...
+
     async def surveys(self, kind: SurveyKind | None = None) -> list[Survey]: ...
 
     async def add_occurrence(

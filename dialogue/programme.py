@@ -12,11 +12,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialogue.directory import Audience
+from dialogue.formatting import shorten
 from dialogue.ports import Repositories, Store
 from dialogue.schedules import LOCAL_TIME
-from dialogue.surveys import ItemKind, OccurrenceKind, SurveyKind
+from dialogue.surveys import ItemKind, OccurrenceKind, Survey, SurveyKind
 
 CronCheck = Callable[[str, str], str | None]  # (cron, zone) -> problem or None
+Item = tuple[ItemKind, str, tuple[str, ...]]  # a question as the programme gives it: kind, text, options
 
 
 class ProgrammeError(Exception):
@@ -128,12 +130,20 @@ def _known_keys(entry: object, kind: str, where: str, problems: list[str]) -> No
         problems.append(f"{where}: unknown {', '.join(f'`{key}`' for key in unknown)} (known: {known})")
 
 
-def _items(
-    entry: Mapping[str, Any], where: str, problems: list[str]
-) -> list[tuple[ItemKind, str, tuple[str, ...]]]:
-    raw = entry.get("question", [])
-    if not isinstance(raw, list) or not raw:
-        problems.append(f"{where}: add at least one [[...question]] with a kind and text")
+def _tables(value: Any, section: str, where: str, problems: list[str]) -> list[Mapping[str, Any]]:
+    """The tables of an array of tables (``[[pulse]]``); a plain ``[pulse]`` table or a value is a mistake."""
+    if value is None or value == []:
+        return []
+    if isinstance(value, list) and all(isinstance(table, Mapping) for table in value):
+        return value
+    problems.append(f"{where}`{section}` must be written [[{section}]], once for each, its keys below it")
+    return []
+
+
+def _items(entry: Mapping[str, Any], kind: str, where: str, problems: list[str]) -> list[Item]:
+    raw = _tables(entry.get("question"), f"{kind}.question", f"{where}: ", problems)
+    if not raw:
+        problems.append(f"{where}: add at least one [[{kind}.question]] with a kind and text")
         return []
     items = []
     for n, question in enumerate(raw, start=1):
@@ -184,7 +194,7 @@ async def load_programme(
             problems.append(f"{where}: the name {name.strip()!r} is already used by {first}")
 
     async with store.transaction() as tx:
-        for n, entry in enumerate(data.get("campaign", []), start=1):
+        for n, entry in enumerate(_tables(data.get("campaign"), "campaign", "", problems), start=1):
             where = f"campaign {n}"
             _known_keys(entry, "campaign", where, problems)
             name = _text(entry, "name", where, problems)
@@ -201,7 +211,7 @@ async def load_programme(
             report.campaigns.append(name)
             report.schedules += await _set_schedule(tx, OccurrenceKind.CAMPAIGN, campaign.id, schedule)
         for kind in (SurveyKind.PULSE, SurveyKind.CHECKIN):
-            for n, entry in enumerate(data.get(kind.value, []), start=1):
+            for n, entry in enumerate(_tables(data.get(kind.value), kind.value, "", problems), start=1):
                 where = f"{kind.value} {n}"
                 _known_keys(entry, kind.value, where, problems)
                 name = _text(entry, "name", where, problems)
@@ -209,7 +219,7 @@ async def load_programme(
                 intro = _text(entry, "intro", where, problems, required=False)
                 audience = await _audience(tx, entry, where, problems)
                 schedule = _schedule(entry, where, problems, check_cron)
-                items = _items(entry, where, problems)
+                items = _items(entry, kind.value, where, problems)
                 open_hours = _int(entry, "open_hours", 72, where, problems) or 72
                 remind = _int(entry, "remind_after_hours", 24, where, problems)
                 anonymous = entry.get("anonymous", True)
@@ -226,6 +236,12 @@ async def load_programme(
                         owner_id = owner.id
                 if problems:
                     continue
+                existing = await tx.surveys.survey_by_name(name)
+                if existing is not None:
+                    answered = await tx.surveys.answered_items(existing.id)
+                    problems += _answers_kept(existing, kind, items, answered, where)
+                    if problems:
+                        continue
                 survey = await tx.surveys.add_survey(
                     name=name,
                     kind=kind,
@@ -242,6 +258,31 @@ async def load_programme(
         if problems:
             raise ProgrammeError(problems)  # rolls the transaction back
     return report
+
+
+def _answers_kept(
+    existing: Survey, kind: SurveyKind, items: Sequence[Item], answered: set[int], where: str
+) -> list[str]:
+    """Mistakes in reloading ``existing`` as ``kind`` with ``items``: answers from earlier runs must stay with
+    the questions they answered. Questions are kept by position, so a changed question with answers would
+    have them count for what it asks now, and a dropped one would take them with it."""
+    if existing.kind is not kind:
+        return [f"{where}: {existing.name!r} is a {existing.kind.value} already; give this one another name"]
+    problems: list[str] = []
+    for item in existing.items:
+        if item.id not in answered:
+            continue  # nobody answered it yet: it may change freely
+        asked = f"question {item.position} (“{shorten(item.text, 60)}”) has answers from earlier runs"
+        if item.position > len(items):
+            problems.append(f"{where}: {asked}; leaving it out would delete them")
+        elif items[item.position - 1] != (item.kind, item.text, item.options):
+            problems.append(f"{where}: {asked}, which would count for the changed question")
+    if problems:
+        problems.append(
+            f"{where}: keep answered questions as they are (new ones can go after them), or load the changed "
+            f"{kind.value} under a new name"
+        )
+    return problems
 
 
 async def _set_schedule(

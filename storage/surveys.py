@@ -243,6 +243,20 @@ class SqlSurveys(Repo):
         found = _surveys(await self.session.execute(_SURVEY.where(SurveyRow.name_key == name_key(name))))
         return found[0] if found else None
 
+    async def answered_items(self, survey_id: int) -> set[int]:
+        """The ids of the survey's questions that have at least one answer, from any run."""
+        runs = select(OccurrenceRow.id).where(
+            OccurrenceRow.kind != OccurrenceKind.CAMPAIGN.value, OccurrenceRow.target_id == survey_id
+        )
+        # By run first: the answers' primary key starts with the run, so each question looks up its runs only.
+        answered = (
+            select(AnswerRow.item_id)
+            .where(AnswerRow.occurrence_id.in_(runs), AnswerRow.item_id == SurveyItemRow.id)
+            .exists()
+        )
+        query = select(SurveyItemRow.id).where(SurveyItemRow.survey_id == survey_id, answered)
+        return set(await self.session.scalars(query))
+
     async def surveys(self, kind: SurveyKind | None = None) -> list[Survey]:
         """Every survey (of ``kind`` when given), ordered by id."""
         query = _SURVEY.order_by(SurveyRow.id)

@@ -81,3 +81,26 @@ txt = "I can suggest improvements."
     assert "pulse 1 schedule: unknown `timezone` (known: cron, time_zone)" in problems
     assert "pulse 1: schedule cron '0 9 30 2 *' never fires: no date matches it" in problems
     assert "pulse 1 question 1: unknown `txt` (known: kind, options, text)" in problems
+
+
+async def test_a_table_written_once_instead_of_as_a_list_is_a_mistake_not_a_crash(store: SqlStore) -> None:
+    programme = """
+[pulse]
+name = "Monday pulse"
+question = "I can suggest improvements."
+
+[[checkin]]
+name = "Weekly"
+owner = "jo"
+question = "What got in the way?"
+"""
+
+    with pytest.raises(ProgrammeError) as refused:
+        await load_programme(store, tomllib.loads(programme))
+
+    assert refused.value.problems == [
+        "`pulse` must be written [[pulse]], once for each, its keys below it",
+        "checkin 1: `checkin.question` must be written [[checkin.question]], once for each, its keys below it",
+        "checkin 1: add at least one [[checkin.question]] with a kind and text",
+        "checkin 1: `owner` must be the handle of a senior leader",  # nobody is in this directory
+    ]

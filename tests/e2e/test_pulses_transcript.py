@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from dialogue.events import Chose, Identity
+from dialogue.programme import ProgrammeError
 from tests.e2e.harness import Bot, messages, recipients
 
 PULSE = """
@@ -181,3 +183,38 @@ async def test_an_open_runs_figures_stay_hidden_so_no_answer_shows_as_a_differen
     assert "Everyone: n=8, eNPS +25" in before  # the last closed run's figures
     # Nothing but the count moved with Amira's answer.
     assert after == before.replace("0 of 12 (0%)", "1 of 12 (8%)")
+
+
+CHANGED = PULSE.replace("I can suggest improvements.", "I feel listened to.")
+SHORTER = PULSE.split("[[pulse.question]]")[0] + "[[pulse.question]]" + PULSE.split("[[pulse.question]]")[1]
+LONGER = (
+    PULSE
+    + """
+[[pulse.question]]
+kind = "text"
+text = "What one thing would help?"
+"""
+)
+
+
+async def test_a_reloaded_pulse_keeps_its_answers_with_the_questions_they_answered(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse\n" + ANSWERS)
+
+    # A reworded or dropped question that has answers would have them count for another, or deleted.
+    as_checkin = PULSE.replace("[[pulse]]", '[[checkin]]\nowner = "helen"').replace("[[pulse.", "[[checkin.")
+    for changed, mistake in (
+        (CHANGED, "question 1 (“I can suggest improvements.”) has answers from earlier runs, which would"),
+        (SHORTER, "question 2 (“Would you recommend us?”) has answers from earlier runs; leaving it out"),
+        (as_checkin, "'Quick pulse' is a pulse already"),
+    ):
+        with pytest.raises(ProgrammeError) as refused:
+            await bot.programme(changed)
+        assert any(mistake in problem for problem in refused.value.problems), refused.value.problems
+
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM answers"))).scalar() == 16  # nothing changed
+    # A question added at the end is fine: earlier answers stay with theirs.
+    await bot.programme(LONGER)
+    out = await bot.play("ben: pulse close Quick pulse\nben: pulse results Quick pulse")
+    assert "I can suggest improvements." in messages(out, "ben")[-1]
