@@ -172,7 +172,7 @@ class IdeaRepo(Protocol):
 
     async def add_comment(self, comment: Comment) -> None: ...
     async def comments(self, idea_id: int) -> list[Comment]:
-        """Oldest first."""
+        """In the order written (an anonymous author's keep only the hour: their times may read earlier)."""
         ...
 
     async def add_adoption(self, adoption: Adoption) -> bool:
@@ -344,7 +344,7 @@ class QuestionRepo(Protocol):
 
     async def add_post(self, post: QaPost) -> None: ...
     async def posts(self, question_id: int) -> list[QaPost]:
-        """Answers and follow-ups, oldest first."""
+        """Answers and follow-ups in the order written (see :meth:`IdeaRepo.comments`)."""
         ...
 
     async def overdue(self, before: datetime) -> list[Question]:

@@ -9,6 +9,7 @@ from typing import cast
 from sqlalchemy import Table, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dialogue.anonymity import coarse
 from storage.models import InboxRow
 from storage.sql import Repo, dialect_insert
 
@@ -25,8 +26,12 @@ class SqlInbox(Repo):
     """Implements :class:`dialogue.ports.InboxRepo`."""
 
     async def first_time(self, key: str, *, at: datetime) -> bool:
-        """Record ``key``; False if it was recorded before."""
-        return await self.changed(_record(self.dialect), {"key": key, "at": at}) == 1
+        """Record ``key``; False if it was recorded before.
+
+        Only the hour of ``at`` is kept: a key may name the person's conversation (Teams), and its exact
+        time could be matched against an anonymous question's post in the channel.
+        """
+        return await self.changed(_record(self.dialect), {"key": key, "at": coarse(at)}) == 1
 
     async def forget(self, key: str) -> None:
         """Delete ``key``'s record, if any."""

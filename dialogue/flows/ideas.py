@@ -278,10 +278,14 @@ async def cmd_comment(env: Env, me: Person, args: Args) -> Reply:
     idea = await get_idea(env, args.number("the idea number"))
     text = clean_text(args.rest(), what="comment", limit=COMMENT_MAX)
     by_author = is_author(env, idea, me)
-    hidden = by_author and idea.anonymous  # a name on their own comment would undo the anonymity
+    hidden = by_author and idea.anonymous  # a name or an exact time on it would undo the anonymity
     await env.tx.ideas.add_comment(
         Comment(
-            idea_id=idea.id, author_id=None if hidden else me.id, text=text, at=env.now, by_author=by_author
+            idea_id=idea.id,
+            author_id=None if hidden else me.id,
+            text=text,
+            at=coarse(env.now) if hidden else env.now,
+            by_author=by_author,
         )
     )
     if not by_author:

@@ -245,17 +245,21 @@ async def followup(
     """Add a follow-up; the anonymous asker stays anonymous, and the other side is told.
 
     ``in_thread_on`` names the platform where it was written as a thread reply: it is already in
-    that thread, so it is posted only to the other platforms' threads.
+    that thread, so it is posted only to the other platforms' threads. A thread reply shows its writer's
+    name there, so one from the anonymous asker is taken as anyone's (nobody is told the asker wrote it)
+    and the asker is told how to follow up without their name.
     """
     body = clean_text(text, what="follow-up", limit=QUESTION_MAX)
-    by_asker = is_asker(env, question, me)
+    asker = is_asker(env, question, me)
+    named_in_thread = asker and question.anonymous and in_thread_on is not None
+    by_asker = asker and not named_in_thread
     hidden = by_asker and question.anonymous
     await env.tx.questions.add_post(
         QaPost(
             question_id=question.id,
             kind="followup",
             text=body,
-            at=env.now,
+            at=coarse(env.now) if hidden else env.now,
             author_id=None if hidden else me.id,
             by_asker=by_asker,
         )
@@ -280,13 +284,32 @@ async def followup(
             NewDelivery(key=f"question:{question.id}:followup:{count}:{pid}", person_id=pid, message=note)
             for pid in sorted(answerers)
         )
-    else:
+    elif not asker:
         await env.send(
             [
                 to_author(
                     f"question:{question.id}:followup:{count}:asker",
                     note,
                     person_id=question.asker_id,
+                    route=question.route,
+                )
+            ]
+        )
+    if named_in_thread:
+        # Privately, by the question's route (the reply to a thread reply may be posted in the thread).
+        advice = Message(
+            t(
+                f"Your reply in the thread of question #{question.id} shows your name, so it counts as "
+                f"anyone's: nobody is told you asked it. To follow up as the asker, without your name, write "
+                f"`followup {question.id} <text>` here."
+            )
+        )
+        await env.send(
+            [
+                to_author(
+                    f"question:{question.id}:followup:{count}:named",
+                    advice,
+                    person_id=None,
                     route=question.route,
                 )
             ]

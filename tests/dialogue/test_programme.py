@@ -100,7 +100,8 @@ question = "What got in the way?"
 
     assert refused.value.problems == [
         "`pulse` must be written [[pulse]], once for each, its keys below it",
-        "checkin 1: `checkin.question` must be written [[checkin.question]], once for each, its keys below it",
+        "checkin 1: `checkin.question` must be written [[checkin.question]], once for each, its keys below "
+        "it",
         "checkin 1: add at least one [[checkin.question]] with a kind and text",
         "checkin 1: `owner` must be the handle of a senior leader",  # nobody is in this directory
     ]

@@ -98,10 +98,12 @@ async def test_history_comments_and_adoptions(store: SqlStore) -> None:
         )
         await tx.ideas.add_event(moved)
         await tx.ideas.add_event(submitted)
-        later = Comment(idea_id=idea.id, author_id=amira.id, text="second", at=at(3))
         earlier = Comment(idea_id=idea.id, author_id=amira.id, text="first", at=at(1))
-        await tx.ideas.add_comment(later)
+        # An anonymous author's comment keeps only the hour, so its time may read earlier than the one
+        # before it: comments are listed as written.
+        later = Comment(idea_id=idea.id, author_id=None, text="second", at=at(0), by_author=True)
         await tx.ideas.add_comment(earlier)
+        await tx.ideas.add_comment(later)
         adoption = Adoption(idea_id=idea.id, team_id=blue.id, by_id=amira.id, note="we too", at=at(4))
         assert await tx.ideas.add_adoption(adoption)
         assert not await tx.ideas.add_adoption(Adoption(idea.id, blue.id, amira.id, "again", at(5)))

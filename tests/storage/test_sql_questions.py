@@ -94,12 +94,14 @@ async def test_posts_and_moderation_log(store: SqlStore) -> None:
         q = await tx.questions.add_question(
             text="?", at=at(0), asker_id=None, route=None, addressed_to_id=None, status=OPEN
         )
-        followup = QaPost(
-            question_id=q.id, kind="followup", text="more?", at=at(2), author_id=None, by_asker=True
-        )
         answer = QaPost(question_id=q.id, kind="answer", text="yes", at=at(1), author_id=admin.id)
-        await tx.questions.add_post(followup)
+        # The anonymous asker's follow-up keeps only the hour (earlier than the answer it follows): posts
+        # are listed as written.
+        followup = QaPost(
+            question_id=q.id, kind="followup", text="more?", at=at(0), author_id=None, by_asker=True
+        )
         await tx.questions.add_post(answer)
+        await tx.questions.add_post(followup)
         old = ModerationEntry(question_id=q.id, admin_id=admin.id, decision="approved", reason="", at=at(1))
         new = ModerationEntry(
             question_id=q.id, admin_id=admin.id, decision="rejected", reason="rude", at=at(2)

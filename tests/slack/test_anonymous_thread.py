@@ -1,0 +1,77 @@
+"""An anonymous asker in Slack: a reply in the question's thread shows their name, so the bot must not tell
+anyone that the asker wrote it; `followup` in their DM is how they follow up as the asker. Signed requests
+through Bolt, the local Web API only, and what the database keeps."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.slack.harness import QA_CHANNEL, SlackBot, dm, shown, slack_bot
+
+PEOPLE = """\
+handle,name,time_zone,roles,team,slack_user_id,slack_team_id
+amira,Amira Hassan,Europe/London,staff,Reablement,W101,T111
+chloe,Chloe Price,Europe/London,staff,Reablement,W102,T111
+helen,Helen Marsh,Europe/London,senior_leader,Executive Team,W300,T111
+"""
+AMIRA, CHLOE, HELEN = "W101", "W102", "W300"
+MONDAY = datetime(2026, 11, 30, 9, 17, tzinfo=UTC)  # not on the hour: times kept must be only the hour
+
+
+@pytest.fixture
+async def bot(database_url: str, tmp_path: Path) -> AsyncIterator[SlackBot]:
+    async with slack_bot(database_url, tmp_path, PEOPLE, start_at=MONDAY) as running:
+        yield running
+
+
+async def test_the_anonymous_asker_replying_in_the_thread_is_not_named_as_the_asker(bot: SlackBot) -> None:
+    await bot.command(AMIRA, "/ask", "anon Why do rotas change at two days' notice?")
+    await bot.deliver()
+    post = bot.held(QA_CHANNEL)[-1]
+    assert "an anonymous colleague" in shown(post)
+    await bot.command(HELEN, "/answer", "1 Because agency cover is booked late; we are changing that.")
+    await bot.deliver()
+    bot.clock.set(bot.clock.now() + timedelta(minutes=9))
+
+    # Amira replies in the thread, where Slack shows her name.
+    mark = bot.mark()
+    await bot.message(AMIRA, "Will it be fixed by January?", channel=QA_CHANNEL, thread_ts=post["ts"])
+    (ephemeral,) = await bot.expect(mark, "chat.postEphemeral")
+    await bot.deliver()
+
+    assert "Follow-up added to #1." in shown(ephemeral)  # only she sees this
+    told = bot.since(mark, "chat.postMessage")
+    assert [m for m in told if "asker" in shown(m) and m["channel"] != AMIRA] == []  # Helen is not told
+    (advice,) = [m for m in told if m["channel"] == AMIRA]  # by the question's route, to her DM
+    assert "shows your name" in shown(advice) and "`followup 1 &lt;text&gt;`" in shown(advice)
+    async with bot.app.store.engine.connect() as db:
+        row = (
+            await db.execute(text("SELECT author_id, by_asker FROM qa_posts WHERE kind = 'followup'"))
+        ).one()
+    assert row.author_id is not None and not row.by_asker  # hers, as anyone's: not marked the asker's
+
+    # From her DM, `followup` is the asker's: Helen is told so, and the post keeps no name and no minute.
+    mark = bot.mark()
+    await bot.message(AMIRA, "followup 1 And will part-time staff be included?", channel=dm(AMIRA))
+    await bot.deliver()
+    (to_helen,) = [m for m in bot.since(mark, "chat.postMessage") if m["channel"] == HELEN]
+    assert "from the asker" in shown(to_helen) and "Amira" not in shown(to_helen)
+    async with bot.app.store.engine.connect() as db:
+        kept = (
+            await db.execute(text("SELECT author_id, by_asker, at FROM qa_posts WHERE text LIKE 'And will%'"))
+        ).one()
+        arrivals = (await db.execute(text("SELECT at FROM inbox"))).scalars().all()
+    assert kept.author_id is None and kept.by_asker
+    assert _minute(kept.at) == 0
+    assert arrivals and all(_minute(at) == 0 for at in arrivals)  # a Teams key names the conversation
+    assert bot.fake.violations == []
+
+
+def _minute(at: datetime | str) -> int:
+    """The minute of a stored time (SQLite hands it back as text)."""
+    return (at if isinstance(at, datetime) else datetime.fromisoformat(at)).minute
