@@ -51,7 +51,7 @@ from bot.settings import Settings
 from bot.slack_sync import sync_slack_directory
 from bot.teams_sync import sync_teams_directory
 from dialogue.directory import Role
-from dialogue.directory_import import import_directory
+from dialogue.directory_import import COLUMNS, import_directory
 from dialogue.errors import Refusal
 from dialogue.ports import Clock, Sender, Store
 from dialogue.programme import ProgrammeError, load_programme
@@ -112,13 +112,16 @@ The file is a spreadsheet saved as CSV (UTF-8), one row per person, with these c
   handle          short name people are known by, e.g. amira (lower case, no spaces)
   name            full name, e.g. Amira Hassan
   time_zone       where they work, e.g. Europe/London (blank means UTC)
-  roles           staff, manager, senior_leader, admin; several separated by ;
+  roles           staff, manager, senior_leader, admin; several separated by ; (blank: staff)
   team            their team, e.g. Reablement
   parent_team     the team above it, e.g. Adult Social Care (optional)
-  slack_user_id, slack_team_id, teams_user_id, teams_tenant   their chat accounts (optional)
+  slack_user_id, slack_team_id   their Slack account and workspace (optional; both or neither)
+  teams_user_id, teams_tenant    their Teams (Entra ID) account and tenant (optional; both or neither)
 
-Importing again updates people and teams; rows with mistakes are listed and skipped.
-See bot/demo/organisation.csv for a complete example."""
+Importing again updates people and teams; rows with mistakes are listed and skipped. For someone
+already known, a blank time_zone, roles or team (or a file without that column) keeps what is
+known. Give --complete when the file lists everyone: people it leaves out (leavers) are then
+switched off and get no more messages. See bot/demo/organisation.csv for a complete example."""
 
 TOML_HELP = """\
 The file lists [[campaign]], [[pulse]] and [[checkin]] entries with their questions and
@@ -186,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=raw,
     )
     directory_import.add_argument("file", type=Path, metavar="FILE.csv", help="the spreadsheet, saved as CSV")
+    directory_import.add_argument(
+        "--complete",
+        action="store_true",
+        help="the file lists everyone: switch off people it leaves out (leavers)",
+    )
     directory_import.set_defaults(run=directory_import_command)
     directory_sync = directory.add_parser(
         "sync",
@@ -624,13 +632,20 @@ async def demo_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _csv_rows(text: str, path: Path) -> list[dict[str, str]]:
-    """Rows keyed by lower-case column names (spreadsheets vary in case and spacing)."""
+    """Rows keyed by column names in lower case with ``_`` between words ("Time Zone" is time_zone:
+    spreadsheets vary); columns we do not use are named on stderr and left out."""
     reader = csv.reader(io.StringIO(text))
-    columns = [c.strip().lower() for c in next(reader, [])]
+    columns = ["_".join(c.strip().lower().replace("-", " ").split()) for c in next(reader, [])]
     missing = [c for c in ("handle", "name") if c not in columns]
     if missing:
         found = ", ".join(c for c in columns if c) or "none"
         raise CliError(f"{path} needs the columns handle and name (found: {found})")
+    unused = [c for c in columns if c and c not in COLUMNS]
+    if unused:
+        print(
+            f"Left out columns this does not use: {', '.join(unused)} (it uses {', '.join(COLUMNS)}).",
+            file=sys.stderr,
+        )
     rows = [{col: cell.strip() for col, cell in zip(columns, row, strict=False) if col} for row in reader]
     # Spreadsheets often save empty rows at the end; blank rows elsewhere keep their line numbers.
     while rows and not any(rows[-1].values()):
@@ -644,10 +659,18 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
     line = ProgressLine()
     async with _open(settings) as app:
         try:
-            report = await import_directory(app.store, rows, ImportProgress(len(rows), line))
+            report = await import_directory(
+                app.store, rows, ImportProgress(len(rows), line), complete=args.complete
+            )
         finally:
             line.end()
     print(f"Imported {_count(report.people, 'person', 'people')} in {_count(report.teams, 'team')}.")
+    if report.switched_off:
+        shown = ", ".join(report.switched_off[:20]) + (", ..." if len(report.switched_off) > 20 else "")
+        print(
+            f"Switched off {_count(len(report.switched_off), 'person', 'people')} the file leaves out "
+            f"(they get no more messages): {shown}"
+        )
     if report.errors:
         print(f"{_count(len(report.errors), 'row')} could not be imported:", file=sys.stderr)
         for error in report.errors:

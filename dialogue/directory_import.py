@@ -33,6 +33,11 @@ class ImportReport:
     people: int = 0
     teams: int = 0
     errors: list[str] = field(default_factory=list)
+    switched_off: list[str] = field(default_factory=list)  # handles of people the file no longer lists
+
+
+def _cell(row: Mapping[str, str], column: str) -> str:
+    return (row.get(column) or "").strip()
 
 
 def _check(line: int, row: Mapping[str, str]) -> str | None:
@@ -51,21 +56,41 @@ def _check(line: int, row: Mapping[str, str]) -> str | None:
         parse_roles(row.get("roles") or "")
     except ValueError as exc:
         return f"line {line}: {handle}: {exc}"
+    team, parent = _cell(row, "team"), _cell(row, "parent_team")
+    if team and team.lower() == parent.lower():
+        return f"line {line}: {handle}: team {team!r} cannot be its own parent team"
+    for user, tenant, names in (
+        ("slack_user_id", "slack_team_id", "workspace"),
+        ("teams_user_id", "teams_tenant", "tenant"),
+    ):
+        if _cell(row, user) and not _cell(row, tenant):
+            return f"line {line}: {handle} has a {user} but no {tenant} (the {names} id that goes with it)"
     return None
 
 
 async def import_directory(
-    store: Store, rows: Iterable[Mapping[str, str]], progress: Callable[[int], None] | None = None
+    store: Store,
+    rows: Iterable[Mapping[str, str]],
+    progress: Callable[[int], None] | None = None,
+    *,
+    complete: bool = False,
 ) -> ImportReport:
     """Create or update people and their teams; each person also gets a console identity.
 
     Rows with problems are skipped and reported; the others are imported, all in one transaction.
+    For someone already known, an empty ``time_zone``, ``roles`` or ``team`` (or a file without that
+    column) leaves what is known: a file of handles and names must not make everyone staff in UTC.
+    ``complete``: the rows list everyone, so anyone active who is not among them (a leaver) is switched
+    off and gets no more messages; someone switched off who is listed again is switched back on.
     Line numbers count the header as line 1. ``progress`` is told how many rows have been read so far,
     after each row (to show progress on a long import).
     """
     report = ImportReport()
     seen_teams: set[str] = set()
     first_line: dict[str, int] = {}  # handle -> the line that imported it
+    listed: set[str] = set()  # every handle the file names, its row taken or not
+    accounts: dict[Identity, int] = {}  # a platform account -> the line that gave it
+    placed: set[tuple[str, str]] = set()  # (team, parent team) pairs already checked and written
     # What each team was last written with, and the result: thousands of rows name the same few hundred
     # teams, and writing a team again just as it was written last changes nothing.
     written: dict[str, tuple[tuple[str, ...], Team]] = {}
@@ -88,7 +113,11 @@ async def import_directory(
         for line, row in enumerate(rows, start=2):
             if progress is not None:
                 progress(line - 2)
+            listed.add(_cell(row, "handle").lower().lstrip("@"))
             problem = _check(line, row)
+            pair = (_cell(row, "team").lower(), _cell(row, "parent_team").lower())
+            if problem is None and pair not in placed:
+                problem = await _moves_team_under_itself(directory, line, row)
             if problem:
                 report.errors.append(problem)
                 continue
@@ -96,11 +125,22 @@ async def import_directory(
             if handle in first_line:  # the later row would silently overwrite the earlier one
                 report.errors.append(f"line {line}: {handle} is already on line {first_line[handle]}")
                 continue
+            own = _accounts(row)
+            taken = next((a for a in own if a in accounts), None)
+            if taken is not None:  # the later row would silently take the account from the earlier one
+                report.errors.append(
+                    f"line {line}: {handle}'s {taken.platform} account {taken.user_id} is already on line "
+                    f"{accounts[taken]}"
+                )
+                continue
             first_line[handle] = line
-            team_ids = []
-            team_name = (row.get("team") or "").strip()
+            placed.add(pair)
+            accounts.update(dict.fromkeys(own, line))
+            zone, roles, team_name = _cell(row, "time_zone"), _cell(row, "roles"), _cell(row, "team")
+            known = await directory.person_by_handle(handle) if not (zone and roles and team_name) else None
+            team_ids: list[int] | None = None if known is not None else []  # None: keep the person's teams
             if team_name:
-                parent_name = (row.get("parent_team") or "").strip()
+                parent_name = _cell(row, "parent_team")
                 parent = (
                     await team(directory, ("parent", parent_name), parent_name, None) if parent_name else None
                 )
@@ -108,25 +148,47 @@ async def import_directory(
                     seen_teams.add(parent_name.lower())
                 home = await team(directory, ("team", team_name, parent_name), team_name, parent)
                 seen_teams.add(team_name.lower())
-                team_ids.append(home.id)
+                team_ids = [home.id]
             person = await directory.upsert_person(
                 handle=handle,
                 display_name=row["name"].strip(),
-                time_zone=(row.get("time_zone") or "").strip() or "UTC",
-                roles=parse_roles(row.get("roles") or ""),
+                time_zone=zone or (known.time_zone if known is not None else "UTC"),
+                roles=parse_roles(roles) if roles or known is None else known.roles,
             )
-            await directory.set_teams(person.id, team_ids)
+            if team_ids is not None:
+                await directory.set_teams(person.id, team_ids)
+            if complete and not person.active:  # back, after a complete file had left them out
+                await directory.set_active(person.id, True)
             await directory.add_identity(person.id, Identity("console", "local", handle))
-            if (row.get("slack_user_id") or "").strip():
-                slack = Identity(
-                    "slack", (row.get("slack_team_id") or "").strip(), row["slack_user_id"].strip()
-                )
-                await directory.add_identity(person.id, slack)
-            if (row.get("teams_user_id") or "").strip():
-                teams = Identity(
-                    "teams", (row.get("teams_tenant") or "").strip(), row["teams_user_id"].strip()
-                )
-                await directory.add_identity(person.id, teams)
+            for account in own:
+                await directory.add_identity(person.id, account)
             report.people += 1
+        if complete:
+            for person in await directory.people():
+                if person.handle not in listed:
+                    await directory.set_active(person.id, False)
+                    report.switched_off.append(person.handle)
     report.teams = len(seen_teams)
     return report
+
+
+def _accounts(row: Mapping[str, str]) -> list[Identity]:
+    """The Slack and Teams accounts a row gives (``_check`` made sure each has its workspace or tenant)."""
+    found = []
+    if _cell(row, "slack_user_id"):
+        found.append(Identity("slack", _cell(row, "slack_team_id"), _cell(row, "slack_user_id")))
+    if _cell(row, "teams_user_id"):
+        found.append(Identity("teams", _cell(row, "teams_tenant"), _cell(row, "teams_user_id")))
+    return found
+
+
+async def _moves_team_under_itself(directory: DirectoryRepo, line: int, row: Mapping[str, str]) -> str | None:
+    """The mistake in putting the row's team under its parent team when the parent is inside that team."""
+    name, parent_name = _cell(row, "team"), _cell(row, "parent_team")
+    above = await directory.team_by_name(parent_name) if name and parent_name else None
+    while above is not None:
+        if above.name.lower() == name.lower():
+            handle = _cell(row, "handle").lower().lstrip("@")
+            return f"line {line}: {handle}: team {name!r} cannot go under {parent_name!r}, which is inside it"
+        above = await directory.get_team(above.parent_id) if above.parent_id is not None else None
+    return None

@@ -40,6 +40,38 @@ def test_csv_columns_are_matched_loosely_and_trailing_blank_rows_dropped() -> No
     assert rows == [{"handle": "amira", "name": "Amira Hassan", "team": "Reablement"}]
 
 
+def test_csv_headers_written_as_words_are_understood_and_unused_columns_named(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rows = _csv_rows(
+        "Handle,Name,Time Zone,Parent-Team,Email\namira,Amira,Europe/London,Adults,a@x\n", Path("p")
+    )
+
+    assert rows == [
+        {
+            "handle": "amira",
+            "name": "Amira",
+            "time_zone": "Europe/London",
+            "parent_team": "Adults",
+            "email": "a@x",
+        }
+    ]
+    assert "Left out columns this does not use: email" in capsys.readouterr().err
+
+
+def test_a_complete_directory_switches_off_leavers_and_says_who(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "all.csv").write_text("handle,name\namira,Amira Hassan\nben,Ben Carter\n")
+    (tmp_path / "now.csv").write_text("handle,name\namira,Amira Hassan\n")
+    assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+
+    assert main(["directory", "import", str(tmp_path / "now.csv"), "--complete"]) == 0
+
+    out = capsys.readouterr().out
+    assert "Switched off 1 person the file leaves out (they get no more messages): ben" in out
+
+
 def test_csv_without_handle_and_name_is_refused() -> None:
     with pytest.raises(CliError, match="needs the columns handle and name"):
         _csv_rows("who,what\n", Path("people.csv"))

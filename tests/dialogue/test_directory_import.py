@@ -103,3 +103,70 @@ async def test_progress_is_told_every_row_read(store: SqlStore) -> None:
     )
     assert read == [0, 1, 2]  # rows read before each row, the refused one too
     assert report.people == 2 and len(report.errors) == 1
+
+
+async def test_a_file_of_handles_and_names_keeps_what_is_known_of_each_person(store: SqlStore) -> None:
+    full = "handle,name,time_zone,roles,team\nsarah,Sarah Jones,Europe/London,senior_leader,Executive\n"
+    await import_directory(store, list(csv.DictReader(io.StringIO(full))))
+
+    renamed = "handle,name,time_zone,roles,team\nsarah,Sarah Jones-Smith,,,\nnew,New Starter,,,\n"
+    report = await import_directory(store, list(csv.DictReader(io.StringIO(renamed))))
+    await import_directory(store, list(csv.DictReader(io.StringIO("handle,name\nsarah,Sarah Jones-Smith\n"))))
+
+    assert report.errors == []
+    async with store.transaction(read_only=True) as tx:
+        sarah = await tx.directory.person_by_handle("sarah")
+        new = await tx.directory.person_by_handle("new")
+        executive = await tx.directory.team_by_name("Executive")
+    assert sarah is not None and new is not None and executive is not None
+    assert sarah.display_name == "Sarah Jones-Smith"
+    assert (sarah.time_zone, sarah.roles, sarah.team_ids) == (
+        "Europe/London",
+        frozenset({Role.SENIOR_LEADER, Role.STAFF}),
+        (executive.id,),
+    )
+    assert (new.time_zone, new.roles, new.team_ids) == ("UTC", frozenset({Role.STAFF}), ())
+
+
+async def test_a_team_under_itself_and_an_account_on_two_rows_or_without_its_workspace_are_mistakes(
+    store: SqlStore,
+) -> None:
+    report = await import_directory(
+        store,
+        rows(
+            "kim,Kim Lee,staff,Repairs,Repairs,,\n"
+            "ola,Ola Nowak,staff,Housing,Repairs,,\n"
+            "jon,Jon Snow,staff,Repairs,Housing,,\n"  # Housing is under Repairs already
+            "ned,Ned Stark,staff,Housing,,U123,T1\n"
+            "ari,Ari Gold,staff,Housing,,U123,T1\n"  # Ned's account: it would silently move to Ari
+            "bea,Bea Smith,staff,Housing,,U456,\n"  # no workspace: no Slack user could ever match
+        ),
+    )
+
+    assert report.errors == [
+        "line 2: kim: team 'Repairs' cannot be its own parent team",
+        "line 4: jon: team 'Repairs' cannot go under 'Housing', which is inside it",
+        "line 6: ari's slack account U123 is already on line 5",
+        "line 7: bea has a slack_user_id but no slack_team_id (the workspace id that goes with it)",
+    ]
+    assert report.people == 2
+    async with store.transaction(read_only=True) as tx:
+        ned = await tx.directory.person_by_identity(Identity("slack", "T1", "U123"))
+    assert ned is not None and ned.handle == "ned"
+
+
+async def test_a_complete_file_switches_off_leavers_and_back_on_whoever_returns(store: SqlStore) -> None:
+    await import_directory(store, rows("amira,Amira Haddad,staff,,,,\nben,Ben Okafor,manager,,,,\n"))
+
+    report = await import_directory(store, rows("amira,Amira Haddad,staff,,,,\n"), complete=True)
+    async with store.transaction(read_only=True) as tx:
+        assert [p.handle for p in await tx.directory.people()] == ["amira"]
+    assert report.switched_off == ["ben"]
+
+    # Ben is back; Amira's row has a mistake, but a row that names her does not make her a leaver.
+    report = await import_directory(
+        store, rows("amira,Amira Haddad,boss,,,,\nben,Ben Okafor,manager,,,,\n"), complete=True
+    )
+    assert report.switched_off == [] and len(report.errors) == 1
+    async with store.transaction(read_only=True) as tx:
+        assert [p.handle for p in await tx.directory.people()] == ["amira", "ben"]
