@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import functools
 import gc
+import logging
 import math
 import os
 import socket
@@ -32,6 +33,8 @@ from dialogue.anonymity import Pseudonymiser
 from dialogue.ports import Clock, Sender
 from dialogue.service import Dialogue
 from storage import SqlStore, default_database_url, upgrade_database
+
+log = logging.getLogger(__name__)
 
 CONSOLE = "console"
 SLACK = "slack"
@@ -119,6 +122,11 @@ async def build_app(
     if settings.teams is not None and settings.teams.qa_channel_id:
         platforms.append(TEAMS)
     channel_platforms = tuple(dict.fromkeys(platforms))
+    if not channel_platforms:
+        log.warning(
+            "NO Q&A CHANNEL: questions are kept but posted nowhere until SLACK_QA_CHANNEL_ID or "
+            "TEAMS_QA_CHANNEL_ID names the channel they go to (see the README's set-up)."
+        )
     dialogue = Dialogue(
         store=store,
         clock=clock,

@@ -605,8 +605,10 @@ async def demo_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.fresh:
         await asyncio.to_thread(_delete_sqlite, url)
         await asyncio.to_thread((data_dir / CLOCK_FILE).unlink, missing_ok=True)
-    # Monday 08:00, so that the guide's "/clock +1h" reliably brings the Monday pulse.
-    clock = MovableClock(next_monday_morning(await _console_start(data_dir)))
+    # A new demo starts on Monday 08:00, so that the guide's "/clock +1h" reliably brings the Monday pulse;
+    # an earlier one carries on where its clock stopped (a jump to the next Monday would skip a week).
+    saved = await _saved_clock(data_dir)
+    clock = MovableClock(saved or next_monday_morning(SystemClock().now()))
     sender = _console_sender(focus=True)
     async with _open(settings, clock=clock, senders={CONSOLE: sender}, concurrency=1) as app:
         if not await _has_people(app.store):

@@ -141,6 +141,18 @@ async def cmd_ask(env: Env, me: Person, args: Args) -> Reply:
         )
     await publish(env, question)
     privacy = " anonymously: nobody can see it was you" if anonymous else ""
+    if not env.settings.channel_platforms:
+        return Reply(
+            messages=(
+                Message(
+                    t(
+                        f"Your question #{question.id} is recorded{privacy}, but no Q&A channel is set up "
+                        "yet, so it is not posted: senior managers see it with `questions`. You'll be told "
+                        "when it is answered."
+                    )
+                ),
+            )
+        )
     return Reply(
         messages=(
             Message(

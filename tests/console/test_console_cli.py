@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,6 +77,21 @@ def test_a_complete_directory_switches_off_leavers_and_says_who(
 def test_csv_without_handle_and_name_is_refused() -> None:
     with pytest.raises(CliError, match="needs the columns handle and name"):
         _csv_rows("who,what\n", Path("people.csv"))
+
+
+def test_the_demo_carries_on_where_its_clock_stopped(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("/clock +1d2h\n/quit\n"))
+    assert main(["demo", "--fresh"]) == 0
+    first = re.search(r"The clock stands at (\w+ \d+ \w+ \d\d:\d\d)", capsys.readouterr().out)
+    assert first is not None and first.group(1).startswith("Monday") and first.group(1).endswith("08:00")
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("/quit\n"))
+    assert main(["demo"]) == 0
+
+    again = re.search(r"The clock stands at (\w+ \d+ \w+ \d\d:\d\d)", capsys.readouterr().out)
+    assert again is not None and again.group(1).startswith("Tuesday") and again.group(1).endswith("10:00")
 
 
 def test_no_command_prints_the_overview(capsys: pytest.CaptureFixture[str]) -> None:

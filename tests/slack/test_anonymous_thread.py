@@ -75,3 +75,20 @@ async def test_the_anonymous_asker_replying_in_the_thread_is_not_named_as_the_as
 def _minute(at: datetime | str) -> int:
     """The minute of a stored time (SQLite hands it back as text)."""
     return (at if isinstance(at, datetime) else datetime.fromisoformat(at)).minute
+
+
+async def test_without_a_qa_channel_the_asker_is_not_told_the_question_is_posted(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with slack_bot(database_url, tmp_path, PEOPLE, start_at=MONDAY, qa_channel=None) as bot:
+        assert "NO Q&A CHANNEL" in caplog.text  # said when the bot starts
+        answer = await bot.command(AMIRA, "/ask", "Why do rotas change at two days' notice?")
+        await bot.deliver()
+
+        assert "is recorded, but no Q&amp;A channel is set up yet" in shown(answer)
+        assert "senior managers see it with `questions`" in shown(answer)
+        assert bot.posted("chat.postMessage") == []
+        mark = bot.mark()
+        await bot.message(HELEN, "questions", channel=dm(HELEN))
+        (listed,) = await bot.expect(mark, "chat.postMessage")
+        assert "Why do rotas change" in shown(listed)
