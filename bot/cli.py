@@ -98,6 +98,7 @@ Set up your organisation:
 Run it:
   nextpractice serve                          answer Slack and Teams; send pulses, check-ins, reminders
   nextpractice pulse send NAME                send a pulse now and watch it go out
+  nextpractice pulse close NAME               close its open run, so its results can be read
   nextpractice pulse results NAME             its latest results (pulse list: all pulses)
   nextpractice db upgrade                     update the database (also done on every start)
 """
@@ -233,9 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Apply any database changes this version needs. Safe to run more than once.",
     ).set_defaults(run=db_upgrade_command)
 
-    pulse = commands.add_parser(
-        "pulse", help="pulse surveys: list, send, results (chat also has pulse close)"
-    ).add_subparsers(title="pulse commands", metavar="COMMAND", required=True)
+    pulse = commands.add_parser("pulse", help="pulse surveys: list, send, results, close").add_subparsers(
+        title="pulse commands", metavar="COMMAND", required=True
+    )
     as_help = "as whom: a manager or senior leader (default: the first senior leader, else manager)"
     pulse_list = pulse.add_parser(
         "list", help="the pulses and their latest runs", description="List the pulses and their latest runs."
@@ -270,7 +271,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"how often to show progress (default {PROGRESS_SECONDS:g})",
     )
-    pulse_send.set_defaults(run=pulse_send_command)
+    pulse_send.set_defaults(run=pulse_send_command, verb="send")
+    pulse_close = pulse.add_parser(
+        "close",
+        help="close a pulse's open run now: its results can then be read",
+        description="Close a pulse's open run now, as the chat command 'pulse close NAME' does: its "
+        "questions lose their buttons (delivered here, showing progress) and its results can be read.",
+    )
+    pulse_close.add_argument("name", nargs="+", metavar="NAME", help="the pulse's name (or #number)")
+    pulse_close.add_argument("--as", dest="handle", metavar="HANDLE", help=as_help)
+    pulse_close.add_argument(
+        "--no-wait", action="store_true", help="only queue the updates; nextpractice serve delivers them"
+    )
+    pulse_close.set_defaults(run=pulse_send_command, verb="close", every=PROGRESS_SECONDS)
 
     commands.add_parser(
         "serve",
@@ -864,9 +877,10 @@ async def pulse_report_command(settings: Settings, args: argparse.Namespace) -> 
 
 
 async def pulse_send_command(settings: Settings, args: argparse.Namespace) -> int:
-    """``nextpractice pulse send NAME [--as HANDLE] [--no-wait] [--every SECONDS]``."""
+    """``nextpractice pulse send NAME [--as HANDLE] [--no-wait] [--every SECONDS]``, and ``pulse close NAME``
+    (the messages it queues are delivered here too)."""
     async with _open(settings, senders=_terminal(settings)) as app:
-        await _pulse_command(app, args, "pulse send " + " ".join(args.name))
+        await _pulse_command(app, args, f"pulse {args.verb} " + " ".join(args.name))
         if args.no_wait:
             print("Queued: nextpractice serve delivers it.")
             return OK

@@ -140,10 +140,10 @@ def _tables(value: Any, section: str, where: str, problems: list[str]) -> list[M
     return []
 
 
-def _items(entry: Mapping[str, Any], kind: str, where: str, problems: list[str]) -> list[Item]:
-    raw = _tables(entry.get("question"), f"{kind}.question", f"{where}: ", problems)
+def _items(entry: Mapping[str, Any], section: str, where: str, problems: list[str]) -> list[Item]:
+    raw = _tables(entry.get("question"), f"{section}.question", f"{where}: ", problems)
     if not raw:
-        problems.append(f"{where}: add at least one [[{kind}.question]] with a kind and text")
+        problems.append(f"{where}: add at least one [[{section}.question]] with a kind and text")
         return []
     items = []
     for n, question in enumerate(raw, start=1):
@@ -163,6 +163,9 @@ def _items(entry: Mapping[str, Any], kind: str, where: str, problems: list[str])
             or not all(isinstance(o, str) for o in options)
         ):
             problems.append(f"{at}: a choice question needs 2 to 10 text `options`")
+            continue
+        if kind is not ItemKind.CHOICE and "options" in question:
+            problems.append(f"{at}: `options` are only for choice questions (this one is {kind.value})")
             continue
         items.append((kind, text, tuple(options) if kind is ItemKind.CHOICE else ()))
     return items
@@ -222,6 +225,11 @@ async def load_programme(
                 items = _items(entry, kind.value, where, problems)
                 open_hours = _int(entry, "open_hours", 72, where, problems) or 72
                 remind = _int(entry, "remind_after_hours", 24, where, problems)
+                if remind is not None and remind >= open_hours and "remind_after_hours" in entry:
+                    problems.append(
+                        f"{where}: `remind_after_hours` ({remind}) must be less than `open_hours` "
+                        f"({open_hours}): the run closes before the reminder would go"
+                    )
                 anonymous = entry.get("anonymous", True)
                 if not isinstance(anonymous, bool):
                     problems.append(f"{where}: `anonymous` must be true or false")

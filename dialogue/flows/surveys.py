@@ -462,4 +462,4 @@ async def trend(
             points.append(f"{day(run.opens_at, me)} {shown}")
         label = "eNPS" if item.kind is ItemKind.ENPS else "mean"
         out.append(t(f"  Q{item.position} {label}: " + " → ".join(points)))
-    return lines(*out)
+    return lines(*out) if len(out) > 1 else None  # written questions only: no scores to follow

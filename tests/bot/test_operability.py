@@ -420,6 +420,13 @@ async def test_pulse_send_shows_progress_then_list_and_results_show_the_run(
     assert code == 1
     assert "only managers can use `pulse`" in err
 
+    code, out, err = await _nextpractice(env, "pulse", "close", "Quick", "pulse")
+    assert code == 0, err
+    assert re.search(rf"^Done: {RECIPIENTS} sent, 0 failed", out, re.MULTILINE), out  # buttons taken off
+    code, out, err = await _nextpractice(env, "pulse", "results", "Quick", "pulse")
+    assert code == 0, err
+    assert "Responses so far" not in out and f"of {RECIPIENTS}" in out  # closed: its results now
+
 
 async def test_with_slack_configured_a_pulse_goes_to_slack_only_even_after_someone_used_the_console(
     database_url: str, tmp_path: Path

@@ -105,3 +105,25 @@ question = "What got in the way?"
         "checkin 1: add at least one [[checkin.question]] with a kind and text",
         "checkin 1: `owner` must be the handle of a senior leader",  # nobody is in this directory
     ]
+
+
+async def test_options_on_a_scale_and_a_reminder_after_the_close_are_mistakes(store: SqlStore) -> None:
+    programme = """
+[[pulse]]
+name = "Monday pulse"
+open_hours = 24
+remind_after_hours = 24
+[[pulse.question]]
+kind = "scale"
+text = "I can suggest improvements."
+options = ["Never", "Always"]
+"""
+
+    with pytest.raises(ProgrammeError) as refused:
+        await load_programme(store, tomllib.loads(programme))
+
+    assert refused.value.problems == [
+        "pulse 1 question 1: `options` are only for choice questions (this one is scale)",
+        "pulse 1: `remind_after_hours` (24) must be less than `open_hours` (24): the run closes before the "
+        "reminder would go",
+    ]

@@ -218,3 +218,14 @@ async def test_a_reloaded_pulse_keeps_its_answers_with_the_questions_they_answer
     await bot.programme(LONGER)
     out = await bot.play("ben: pulse close Quick pulse\nben: pulse results Quick pulse")
     assert "I can suggest improvements." in messages(out, "ben")[-1]
+
+
+async def test_a_written_only_pulse_shows_no_empty_trend(bot: Bot) -> None:
+    await bot.programme(WRITTEN)
+    for _ in range(2):
+        await bot.play("ben: pulse send Written pulse\nben: pulse close Written pulse\n/clock +7d")
+
+    out = await bot.play("ben: pulse results Written pulse")
+
+    assert "Written pulse" in messages(out, "ben")[-1]
+    assert "Trend across runs" not in "\n".join(out)  # nothing numeric to follow
