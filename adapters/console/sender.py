@@ -44,7 +44,8 @@ class ConsoleSender:
         self._held: set[str] = set()  # recipients held back since the last :meth:`take_held`
         self._held_count = 0
         self._shown: dict[str, Shown] = {}
-        self._last: dict[str, str] = {}  # target -> ref of the last message with something to pick
+        self._pickable: set[str] = set()  # refs of the messages that still have something to pick
+        self._picked: set[tuple[str, str]] = set()  # (handle, ref): that person picked on that message
         self._refs = 0
         self._seq = 0
 
@@ -99,19 +100,36 @@ class ConsoleSender:
             self._write(text)
 
     def last_choices(self, handle: str) -> Shown | None:
-        """The last message shown to ``handle`` that can be answered by number.
+        """The message shown to ``handle`` that a number answers: the newest one with something to pick;
+        once they have picked on it, the newest of their own they have not picked on yet, if any.
 
-        Channel messages are seen by everyone, so they count for every person.
+        So a check-in that arrived just before a pulse is answered once the pulse is. Channel messages
+        are seen by everyone, so they count for every person, but only while they are the newest.
         """
-        candidates = [self._shown[ref] for ref in self._last.values()]
-        mine = [s for s in candidates if s.target == handle or s.target.startswith("#")]
-        return max(mine, key=lambda s: s.seq, default=None)
+        newest = self.newest_choices(handle)
+        if newest is None or (handle, newest.ref) not in self._picked:
+            return newest
+        waiting = [
+            s for s in self._pickable_by(handle) if s.target == handle and (handle, s.ref) not in self._picked
+        ]
+        return max(waiting, key=lambda s: s.seq, default=newest)
+
+    def newest_choices(self, handle: str) -> Shown | None:
+        """The last message shown to ``handle`` with something to pick, picked on or not."""
+        return max(self._pickable_by(handle), key=lambda s: s.seq, default=None)
+
+    def _pickable_by(self, handle: str) -> list[Shown]:
+        shown = (self._shown[ref] for ref in self._pickable)
+        return [s for s in shown if s.target == handle or s.target.startswith("#")]
+
+    def picked(self, handle: str, ref: str) -> None:
+        """``handle`` picked something on message ``ref``: a number now answers the next one first."""
+        self._picked.add((handle, ref))
 
     def _remember(self, target: str, message: Message, ref: str) -> None:
         self._seq += 1
         self._shown[ref] = Shown(ref=ref, target=target, message=message, seq=self._seq)
         if picks(message):
-            self._last[target] = ref
-        elif self._last.get(target) == ref:
-            # The message lost its buttons (e.g. a closed pulse): numbers no longer answer it.
-            del self._last[target]
+            self._pickable.add(ref)
+        else:  # it lost its buttons (e.g. a closed pulse): numbers no longer answer it
+            self._pickable.discard(ref)

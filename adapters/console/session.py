@@ -1,8 +1,8 @@
 """A conversation with the bot in the terminal: one person at a time, with a movable clock.
 
 Lines starting with ``/`` are console controls (switch person, move the clock); a bare
-number answers the last choices shown to the current person; while a form is open the
-next lines fill its fields; anything else is said to the bot.
+number answers the choices shown to the current person (see :meth:`ConsoleSender.last_choices`);
+while a form is open the next lines fill its fields; anything else is said to the bot.
 """
 
 from __future__ import annotations
@@ -227,7 +227,14 @@ class ConsoleSession:
         if chosen is None:
             keys = ", ".join(p.key for p in available)
             self._error(f"{key} is not one of the choices shown ({keys})")
-        elif isinstance(chosen, OptionPick):
+            return
+        newest = self.sender.newest_choices(self.handle)
+        if newest is not None and newest.ref != shown.ref:
+            # Not the last buttons printed: say which message the number answers.
+            first = shown.message.fallback().splitlines()[0]
+            self._note(f"answering the earlier message “{clean(first)[:60]}”")
+        self.sender.picked(self.handle, shown.ref)
+        if isinstance(chosen, OptionPick):
             event = Chose(
                 who=self._who(),
                 action=chosen.choices.action,

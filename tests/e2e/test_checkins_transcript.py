@@ -153,3 +153,26 @@ async def test_a_campaign_prompt_reply_becomes_an_idea_and_the_prompt_closes_aft
     assert "#1 [new] ▲0 Text people when a visit will be late" in messages(out, "ben")[0]
     closed = "This idea campaign has closed. Thank you! Ideas are always welcome with `idea <your idea>`."
     assert sum(m == closed for m in messages(closing, "amira")) == 1
+
+
+QUICK = """
+[[pulse]]
+name = "Quick pulse"
+[[pulse.question]]
+kind = "yes_no"
+text = "Did you get your rota on time?"
+"""
+
+
+async def test_numbers_answer_a_pulse_then_the_check_in_that_came_just_before_it(bot: Bot) -> None:
+    await bot.programme(CHECKIN + QUICK)
+    await bot.play("jo: checkin send Weekly check-in\nben: pulse send Quick pulse")
+
+    out = await bot.play("amira: 1\namira: 4\namira: Rotas came late again")
+
+    said = messages(out, "amira")
+    assert "Did you get your rota on time?" in said[0] and "(chosen)" in said[0]  # the pulse, answered
+    assert any("answering the earlier message “Weekly check-in" in line for line in out)
+    assert any("This week I had what I needed." in m and "[4] (chosen)" in m for m in said)
+    assert "What should I know about?" in "\n".join(said)
+    assert said[-2] == "Thanks, noted." and said[-1].startswith("That's everything")
