@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # The description lists the commands in plain words; argparse's own list would repeat it
     # (and misaligns nested command names).
-    commands = parser.add_subparsers(metavar="COMMAND", help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(metavar="COMMAND", help=argparse.SUPPRESS, prog="nextpractice")
 
     demo = commands.add_parser(
         "demo",

@@ -50,7 +50,10 @@ async def get_question(env: Env, question_id: int, *, live: bool = True) -> Ques
     """The question; with ``live``, only one that is posted (not held or rejected)."""
     question = await env.tx.questions.get_question(question_id)
     if question is None or (live and question.status not in LIVE):
-        raise Refusal(f"There is no open question #{question_id}. Type `questions` to see them.")
+        where = "`questions`" if live else "`moderate list` (the ones waiting)"
+        raise Refusal(
+            f"There is no {'open ' if live else ''}question #{question_id}. Type {where} to see them."
+        )
     return question
 
 

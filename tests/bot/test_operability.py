@@ -469,6 +469,7 @@ async def test_pulse_send_is_explained_in_the_help(tmp_path: Path) -> None:
     code, out, _ = await _nextpractice(_env("", tmp_path), "pulse", "send", "--help")
 
     assert code == 0
+    assert out.startswith("usage: nextpractice pulse send [-h]")  # the command as it is typed
     assert "delivery progress: sent 1200 / 10000 (12%), 48.0/s, ETA 3m03s" in out
     assert "--no-wait" in out
 

@@ -113,6 +113,7 @@ async def test_premoderation_holds_anonymous_questions_and_logs_every_decision(
             kate: moderate approve 1
             kate: moderate reject 2 Personal remarks about a colleague
             kate: moderate reject 1 Too late
+            kate: moderate approve 9
             kate: moderate log
             """
         )
@@ -131,6 +132,10 @@ async def test_premoderation_holds_anonymous_questions_and_logs_every_decision(
     assert (
         messages(out, "chloe")[-1]
         == "Your anonymous question #2 wasn't posted. The moderator said:\nPersonal remarks about a colleague"
+    )
+    assert (
+        messages(out, "kate")[-2]
+        == "There is no question #9. Type `moderate list` (the ones waiting) to see them."
     )
     log = messages(out, "kate")[-1]
     assert log.splitlines()[1:] == [
