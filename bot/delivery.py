@@ -415,7 +415,10 @@ class DeliveryWorker:
             self._busy_sent += 1
             if self.metrics is not None:
                 self.metrics.sent(platform)
-            await self.marks.record(Sent(delivery.id, platform, ref, self.clock.now()))
+            # A routed (anonymous) message's ref names the author's chat (a Slack DM, a Teams conversation),
+            # the same as their named messages': it is not kept. Nothing updates such a message in place.
+            kept = ref if delivery.route is None else None
+            await self.marks.record(Sent(delivery.id, platform, kept, self.clock.now()))
             # The key, never the recipient: a routed (anonymous) delivery must leave no trace of its person.
             log.debug("delivery %s (%s) sent on %s", delivery.id, delivery.key, platform)
         except LeaseLapsed:

@@ -64,11 +64,11 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Sent:
-    """A delivery the platform accepted: where it went and its message's ref there."""
+    """A delivery the platform accepted: where it went and its message's ref there (None: not kept)."""
 
     delivery_id: int
     platform: str
-    platform_ref: str
+    platform_ref: str | None
     at: datetime
 
 

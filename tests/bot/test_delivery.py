@@ -207,10 +207,16 @@ async def test_undeliverable_fails_at_once_and_errors_give_up_after_max_attempts
 async def test_a_pseudonymous_route_reaches_its_person_without_storing_who(rig: Rig) -> None:
     route = rig.anon.route("idea:7", rig.people["ben"])
     await rig.enqueue(NewDelivery(key="idea:7:status", message=Message(t("moved on")), route=route))
+    await rig.enqueue(hello("named", rig.people["ben"]))
 
     await rig.worker.drain()
 
-    assert rig.sender.texts_to("ben") == ["moved on"]
+    assert sorted(rig.sender.texts_to("ben")) == ["hello named", "moved on"]
+    async with rig.store.transaction() as tx:
+        # A platform's ref names the chat, the same for both: the anonymous one keeps none.
+        assert await tx.outbox.sent_ref("named") is not None
+        assert await tx.outbox.sent_ref("idea:7:status") is None
+        assert await tx.outbox.counts() == {"sent": 2}
 
 
 async def test_thread_replies_wait_for_the_thread_and_updates_edit_in_place(rig: Rig) -> None:

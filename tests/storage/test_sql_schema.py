@@ -133,6 +133,26 @@ async def test_comments_made_before_0005_keep_their_author_after_it(database_url
         await store.close()
 
 
+async def test_0007_forgets_the_platform_refs_of_messages_to_anonymous_authors(database_url: str) -> None:
+    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "0006")
+    store = SqlStore(database_url)
+    try:
+        async with store.engine.begin() as db:
+            insert = text(
+                "INSERT INTO deliveries (key, message, route, person_id, platform, status, attempts, "
+                "platform_ref, last_error, not_before, created_at) "
+                "VALUES (:key, '{}', :route, NULL, 'slack', 'sent', 1, 'D101:1.0', '', :at, :at)"
+            )
+            await db.execute(insert, {"key": "idea:1:status", "route": "idea:1#abc", "at": T0})
+            await db.execute(insert, {"key": "question:1:post:slack", "route": None, "at": T0})
+        assert await asyncio.to_thread(upgrade_database, database_url) == head_revision()
+        async with store.engine.connect() as db:
+            refs = dict((await db.execute(text("SELECT key, platform_ref FROM deliveries"))).all())
+        assert refs == {"idea:1:status": None, "question:1:post:slack": "D101:1.0"}
+    finally:
+        await store.close()
+
+
 def test_default_database_url_is_a_sqlite_file_in_the_data_directory(tmp_path: Path) -> None:
     data = tmp_path / "new" / "data"
     assert default_database_url(data) == f"sqlite+aiosqlite:///{data.resolve() / 'nextpractice.db'}"
