@@ -33,11 +33,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.background import Background
 from adapters.slack.render import (
+    as_typed,
     decode_action,
     decode_view,
     form_errors,
     form_values,
     form_view,
+    mentioned,
     message_payload,
 )
 from adapters.slack.sender import make_ref
@@ -146,6 +148,11 @@ def create_app(
         real = (info.get("profile") or {}).get("real_name") or info.get("real_name") or info.get("name") or ""
         return Profile(display_name=str(real), time_zone=str(info.get("tz") or ""))
 
+    async def typed(client: AsyncWebClient, text: str) -> str:
+        """The text as the person typed it (:func:`as_typed`), the people it mentions by name."""
+        names = {user: (await profile(client, user)).display_name for user in mentioned(text)}
+        return as_typed(text, {user: name for user, name in names.items() if name})
+
     async def post_replies(client: AsyncWebClient, channel: str, reply: Reply) -> None:
         for message in reply.messages:
             await client.chat_postMessage(channel=channel, **message_payload(message))
@@ -168,7 +175,8 @@ def create_app(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         name = SLASH_COMMANDS.get(str(body.get("command", "")), "")
-        text = f"{name} {body.get('text', '')}".strip() if name else str(body.get("text", "")).strip()
+        typed_text = await typed(client, str(body.get("text", "")))
+        text = f"{name} {typed_text}".strip() if name else typed_text.strip()
         command = Command(identity(body.get("team_id"), str(body["user_id"])), text or "help")
         work = await handled_within_patience(ack, command, client)
         later(answer(work, body.get("trigger_id"), client, respond), "slash command")
@@ -256,7 +264,7 @@ def create_app(
     ) -> BoltResponse | None:
         if event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return None  # edits, joins and the bot's own posts are not people talking to us
-        user_id, text = str(event["user"]), str(event.get("text") or "")
+        user_id, text = str(event["user"]), await typed(client, str(event.get("text") or ""))
         who = identity(body.get("team_id") or event.get("team"), user_id)
         channel, thread_ts = str(event.get("channel", "")), event.get("thread_ts")
         if event.get("channel_type") == "im":

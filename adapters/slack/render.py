@@ -65,6 +65,38 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_MARKUP = re.compile(r"<([^<>\n]*)>")
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^<>]*)?>")
+
+
+def mentioned(text: str) -> set[str]:
+    """The user ids ``<@U123>`` in a message's text, as Slack sends it."""
+    return set(_MENTION.findall(text))
+
+
+def as_typed(text: str, names: Mapping[str, str] | None = None) -> str:
+    """What the person typed, from the text of a message or slash command as Slack sends it: its markup
+    undone (``<@U123>`` becomes ``@`` and the name in ``names``, else the id; ``<#C1|rota>`` ``#rota``;
+    ``<!channel>`` ``@channel``; ``<https://x|page>`` ``page (https://x)``) and ``&amp;``, ``&lt;``, ``&gt;``
+    decoded. Stored like that, "A&E" reads as "A&E" wherever it is shown again (and is escaped there).
+    https://api.slack.com/reference/surfaces/formatting#retrieving-messages
+    """
+
+    def undo(found: re.Match[str]) -> str:
+        target, _, label = found.group(1).partition("|")
+        if target.startswith("@"):
+            return "@" + (label or (names or {}).get(target[1:]) or target[1:])
+        if target.startswith("#"):
+            return "#" + (label or target[1:])
+        if target.startswith("!"):
+            return label or "@" + target[1:].split("^")[0]
+        if target.startswith("mailto:"):
+            return label or target.removeprefix("mailto:")
+        return f"{label} ({target})" if label and label != target else target
+
+    return _MARKUP.sub(undo, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def mrkdwn(text: Text) -> str:
     """The core's text as Slack mrkdwn.
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,7 @@ CARD = "application/vnd.microsoft.card.adaptive"
 NOTE = "application/vnd.microsoft.activity.message"  # a short text Teams shows instead of a new card
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 _RECEIPT = "nextpractice.receipt"  # turn state: a card tap's receipt, recorded with what the core does
+_AT = re.compile(r"<at>(.*?)</at>", re.DOTALL)  # a mention of someone else, kept as "@name"
 FORM_PREFIX = "form:"  # the verb of a form's submit action: "form:<form name>" (see render)
 PATIENCE = 3.0  # seconds a tap's work may take before Teams is answered with STILL_WORKING (it waits ~5)
 STILL_WORKING = "Got it. This is taking longer than usual: you will see the result here in a moment."
@@ -188,7 +190,7 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         """Personal chat: the core reads the text; a channel thread reply: a follow-up to that question."""
         activity: Activity = turn_context.activity
-        text = (TurnContext.remove_recipient_mention(activity) or activity.text or "").strip()
+        text = _AT.sub(r"@\1", TurnContext.remove_recipient_mention(activity) or activity.text or "").strip()
         who = identity(activity)
         if _personal(activity):
             reply = await self.context.handle(Said(who, text, profile(activity)))

@@ -111,6 +111,31 @@ async def test_a_direct_message_is_answered_and_a_retried_event_counts_once(serv
     assert served.fake.violations == []
 
 
+async def test_text_is_stored_as_typed_not_as_slack_encodes_it(served: SlackBot) -> None:
+    served.fake.members.append(make_member("W222", "Ben Carter"))
+    typed = (
+        "idea Shorter A&E handovers, see the rota page (https://intranet.example/rota) cc @Ben Carter > 2h"
+    )
+    # What Slack sends for it: &, < and > escaped, the link and the mention as markup.
+    sent = (
+        "idea Shorter A&amp;E handovers, see the <https://intranet.example/rota|rota page> cc <@W222> &gt; 2h"
+    )
+
+    await served.post(dm_event(sent, event_id="Ev1"))
+    await served.post(dm_event("ideas 1", event_id="Ev2"))
+    shown_again = (await served.expect(0, "chat.postMessage", 2))[-1]
+    await served.post(slash_command(served.fake, "/ask", "Why are A&amp;E handovers slow?"), form=True)
+    await wait_for(lambda: served.posted("response_url"))
+
+    async with served.app.store.engine.connect() as db:
+        (idea,) = (await db.execute(text("SELECT text FROM ideas"))).scalars().all()
+        (question,) = (await db.execute(text("SELECT text FROM questions"))).scalars().all()
+    assert idea == typed.removeprefix("idea ")
+    assert question == "Why are A&E handovers slow?"
+    assert "Shorter A&amp;E handovers" in json.dumps(shown_again)  # escaped once more, as Slack wants
+    assert "A&amp;amp;E" not in json.dumps(shown_again)
+
+
 async def test_slack_is_asked_who_someone_is_only_the_first_time_they_write(served: SlackBot) -> None:
     served.fake.members.append(make_member("W333", "Cara Diaz", tz="Europe/London"))
 

@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import SectionBlock
 
 from adapters.slack.limits import check_limits
 from adapters.slack.render import (
+    as_typed,
     decode_action,
     decode_view,
     encode_action,
@@ -619,3 +620,21 @@ def _write_golden() -> None:
 if __name__ == "__main__":
     _write_golden()
     sys.exit(0)
+
+
+@pytest.mark.parametrize(
+    ("sent", "typed"),
+    [
+        ("A&amp;E &lt;3 &gt; 2", "A&E <3 > 2"),
+        ("cc <@W200> and <@W300|dev>", "cc @Ben Carter and @dev"),
+        ("see <#C123|rota> <!here> <!subteam^S1|@nurses>", "see #rota @here @nurses"),
+        (
+            "<https://x.example/a?b=1&amp;c=2|the page> <https://y.example>",
+            "the page (https://x.example/a?b=1&c=2) https://y.example",
+        ),
+        ("write to <mailto:hr@x.example|hr@x.example>", "write to hr@x.example"),
+        ("&amp;lt;not markup&amp;gt;", "&lt;not markup&gt;"),
+    ],
+)
+def test_text_from_slack_is_read_back_as_typed(sent: str, typed: str) -> None:
+    assert as_typed(sent, {"W200": "Ben Carter"}) == typed

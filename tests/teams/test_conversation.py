@@ -195,3 +195,11 @@ async def test_a_429_is_waited_out_for_its_retry_after_and_then_delivered(bot: T
     assert accepted.at - refused.at >= 1.0  # nothing was sent to Teams before its Retry-After had passed
     assert await bot.count("deliveries", "status = 'pending'") == 0
     assert bot.fake.violations == []
+
+
+async def test_someone_mentioned_in_a_message_is_stored_as_a_name_not_as_teams_markup(bot: TeamsBot) -> None:
+    await bot.post(bot.teams.personal_message("idea Ask <at>Ben Carter</at> to share the rota", sender=AMIRA))
+
+    async with bot.app.store.engine.connect() as db:
+        (idea,) = (await db.execute(text("SELECT text FROM ideas"))).scalars().all()
+    assert idea == "Ask @Ben Carter to share the rota"
