@@ -106,11 +106,15 @@ async def test_a_week_in_slack(bot: SlackBot) -> None:
     assert "under review" in told.lower() and "Trying it in the north patch" in told
 
     # A question goes to the Q&A channel; colleagues upvote it there.
-    await bot.command(AMIRA, "/ask", "How will rotas change over winter? <!channel>")
+    # She typed "@channel", which Slack sends as <!channel>: shown as she typed it, it pings nobody.
+    await bot.command(
+        AMIRA, "/ask", "How will rotas change over winter? <!channel> <https://x.example|&lt;!here&gt;>"
+    )
     mark = bot.mark()
     await bot.deliver()
     post = bot.held(QA_CHANNEL)[-1]
-    assert "&lt;!channel&gt;" in shown(post) and "<!channel>" not in shown(post)
+    assert "winter? @channel &lt;!here&gt; (https://x.example)" in shown(post)
+    assert "<!channel>" not in shown(post) and "<!here>" not in shown(post)
     for user in (CHLOE, DEV):
         thanks = await bot.click(user, bot.held(QA_CHANNEL)[-1], "▲ Upvote", expect="response_url")
         assert thanks[-1]["response_type"] == "ephemeral" and "Upvoted" in shown(thanks[-1])
