@@ -251,8 +251,9 @@ class SurveyRepo(Protocol):
         """The earliest closes_at or pending remind_at of an open occurrence later than ``after``."""
         ...
 
-    async def close(self, occurrence_id: int) -> bool:
-        """Close it; False if it was already closed (so closing happens once)."""
+    async def close(self, occurrence_id: int, *, at: datetime) -> bool:
+        """Close it at ``at`` (its ``closes_at`` becomes ``at`` if that is earlier: closed early by hand);
+        False if it was already closed (so closing happens once)."""
         ...
 
     async def mark_reminded(self, occurrence_id: int) -> bool:

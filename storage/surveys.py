@@ -358,12 +358,14 @@ class SqlSurveys(Repo):
         moments = [m for m in (closing, reminding) if m is not None]
         return min(moments) if moments else None
 
-    async def close(self, occurrence_id: int) -> bool:
-        """Close it; False if it was already closed (so closing happens once)."""
+    async def close(self, occurrence_id: int, *, at: datetime) -> bool:
+        """Close it at ``at`` (or when it was due, if earlier); False if it was already closed."""
         changed = await self.changed(
             update(OccurrenceRow)
             .where(OccurrenceRow.id == occurrence_id, OccurrenceRow.closed.is_(False))
-            .values(closed=True)
+            .values(
+                closed=True, closes_at=case((OccurrenceRow.closes_at > at, at), else_=OccurrenceRow.closes_at)
+            )
         )
         return changed == 1
 

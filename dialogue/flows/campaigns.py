@@ -125,7 +125,7 @@ async def cmd_campaign(env: Env, me: Person, args: Args) -> Reply:
 
 async def close_campaign(env: Env, occurrence: Occurrence) -> None:
     """Close a campaign run once: prompts say so in place, and replies stop counting as ideas for it."""
-    if not await env.tx.surveys.close(occurrence.id):
+    if not await env.tx.surveys.close(occurrence.id, at=env.now):
         return
     closed = Message(
         t("This idea campaign has closed. Thank you! Ideas are always welcome with `idea <your idea>`.")

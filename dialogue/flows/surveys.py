@@ -337,7 +337,7 @@ async def remind(env: Env, occurrence: Occurrence) -> int:
 
 async def close_run(env: Env, occurrence: Occurrence) -> Survey | None:
     """Close a run once: its questions are updated in place to say so. None if already closed."""
-    if not await env.tx.surveys.close(occurrence.id):
+    if not await env.tx.surveys.close(occurrence.id, at=env.now):
         return None
     survey = await env.tx.surveys.get_survey(occurrence.target_id)
     if survey is None:

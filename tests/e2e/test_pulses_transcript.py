@@ -120,13 +120,13 @@ async def test_a_closed_pulse_refuses_answers_and_its_questions_say_it_closed(bo
     assert shown is not None and shown.message.choices
     question = shown.message.choices[0]
 
-    out = await bot.play("ben: pulse close Quick pulse")
+    out = await bot.play("/clock +2h\nben: pulse close Quick pulse")  # two days early
     reply = await bot.app.dialogue.handle(
         Chose(Identity("console", "", "dev"), question.action, question.ref, question.options[2].value)
     )
 
     assert any("has closed" in m for m in messages(out, "dev"))
-    assert "closed" in reply.messages[0].fallback()
+    assert reply.messages[0].fallback().startswith("“Quick pulse” closed on Mon 30 Nov 10:00,")
     async with bot.app.store.engine.connect() as db:
         assert (await db.execute(text("SELECT count(*) FROM answers"))).scalar() == 0
 

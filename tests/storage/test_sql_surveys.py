@@ -181,8 +181,8 @@ async def test_occurrence_queries_close_remind_and_next_event(store: SqlStore) -
         assert not await tx.surveys.mark_reminded(other.id)
         assert await tx.surveys.next_event(at(0)) == at(30)
         assert [o.id for o in await tx.surveys.due_reminders(at(30))] == [old.id]
-        assert await tx.surveys.close(new.id)
-        assert not await tx.surveys.close(new.id)
+        assert await tx.surveys.close(new.id, at=at(25))  # closed early, by hand
+        assert not await tx.surveys.close(new.id, at=at(26))
         assert await tx.surveys.due_to_close(at(100)) == [
             o for o in await tx.surveys.open_occurrences() if o.id in (old.id, other.id)
         ]
@@ -190,7 +190,7 @@ async def test_occurrence_queries_close_remind_and_next_event(store: SqlStore) -
     async with store.transaction() as tx:
         closed = await tx.surveys.get_occurrence(new.id)
         assert closed is not None
-        assert (closed.closed, closed.reply_text) == (True, "You said, we did")
+        assert (closed.closed, closed.closes_at, closed.reply_text) == (True, at(25), "You said, we did")
         assert [o.id for o in await tx.surveys.open_occurrences()] == [old.id, other.id]
         assert await tx.surveys.next_event(at(90)) is None
 
