@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -235,6 +237,11 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
         kind, ref, value = decode_action(data)
         who, about = identity(activity), profile(activity)
         values = form_values(data) if kind.startswith(FORM_PREFIX) else {}
+        if kind.startswith(FORM_PREFIX):
+            # A form is taken once, however it is sent again: Teams' retry of the tap has the same id, but a
+            # second tap on the same card (a double tap, another device still showing it) has a new one.
+            _seen, sender = turn_context.turn_state[_RECEIPT]
+            turn_context.turn_state[_RECEIPT] = (_form_key(activity, kind, ref, values), sender)
         event: Event = (
             Submitted(who, kind.removeprefix(FORM_PREFIX), ref, values, about)
             if kind.startswith(FORM_PREFIX)
@@ -340,6 +347,19 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
             reply = await self.context.handle(Said(identity(activity), "help", profile(activity)))
             for outgoing in reply_activities(reply):
                 await turn_context.send_activity(outgoing)
+
+
+def _form_key(activity: Activity, verb: str, ref: str, values: dict[str, str]) -> str:
+    """The receipt of a form submitted from one card by one person with these values."""
+    submitted = [
+        activity.conversation.id,
+        activity.reply_to_id,
+        identity(activity),
+        verb,
+        ref,
+        sorted(values.items()),
+    ]
+    return "teams:form:" + hashlib.sha256(json.dumps(submitted, default=str).encode()).hexdigest()
 
 
 def _personal(activity: Activity) -> bool:

@@ -97,6 +97,14 @@ async def test_a_week_in_teams(bot: TeamsBot) -> None:
         values={"idea": "Text people when a visit is running late", "anonymous": "no"},
     )
     assert "#1" in shown(shared) and await bot.count("ideas") == 1
+    # The same card tapped again (a double tap, her phone still showing the form): taken once.
+    again = await bot.tap(
+        AMIRA,
+        refused,
+        "Share",
+        values={"idea": "Text people when a visit is running late", "anonymous": "no"},
+    )
+    assert again["text"] == "Done." and await bot.count("ideas") == 1
 
     # The manager moves it on through the status form; Amira hears why, in her chat.
     listing = (await bot.say(BEN, "ideas 1"))[-1]
