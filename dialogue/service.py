@@ -35,6 +35,7 @@ from dialogue.flows.env import Env
 from dialogue.flows.survey_commands import finish
 from dialogue.ideas import parse_status
 from dialogue.messages import Message, Reply
+from dialogue.pages import paged_reply
 from dialogue.ports import Clock, Repositories, Store
 from dialogue.schedules import EARLIEST_ZONE, Schedule, occurrence_key
 from dialogue.settings import DialogueSettings
@@ -101,7 +102,8 @@ class Dialogue:
         A refused event still counts as arrived.
         """
         try:
-            return await self._met(fetch_profile, event, functools.partial(self._handle, arrival=arrival))
+            reply = await self._met(fetch_profile, event, functools.partial(self._handle, arrival=arrival))
+            return paged_reply(reply)  # long results or an idea's whole thread arrive whole, in parts
         except _SeenBefore:
             return Reply(seen_before=True)
         except Refusal as refusal:

@@ -11,6 +11,7 @@ from dialogue.directory import Person
 from dialogue.errors import Refusal
 from dialogue.messages import Message
 from dialogue.outbox import NewDelivery
+from dialogue.pages import paged_deliveries
 from dialogue.ports import Repositories
 from dialogue.settings import DialogueSettings
 
@@ -25,8 +26,8 @@ class Env:
     anon: Pseudonymiser
 
     async def send(self, deliveries: Iterable[NewDelivery]) -> int:
-        """Put messages in the outbox (idempotent by key); how many were new."""
-        batch = list(deliveries)
+        """Put messages in the outbox (idempotent by key), a long one in parts; how many were new."""
+        batch = paged_deliveries(list(deliveries))
         return await self.tx.outbox.enqueue(batch, now=self.now) if batch else 0
 
     async def person(self, person_id: int | None) -> Person | None:

@@ -204,3 +204,38 @@ async def test_a_reply_that_starts_with_a_command_word_is_shown_back_too(bot: Sl
     now = now_shown(bot, preview)
     assert "Run as a command:" in shown(now) and buttons(now) == []
     assert all(news_for(bot, user) == [] for user in PARTICIPANTS)
+
+
+async def test_a_digest_too_long_for_one_message_arrives_whole_in_parts(
+    database_url: str, tmp_path: Path
+) -> None:
+    staff = [f"W{500 + n}" for n in range(16)]
+    people = (
+        PEOPLE.split("\n")[0]
+        + "\n"
+        + "helen,Helen Marsh,Europe/London,senior_leader,Executive Team,W300,T111\n"
+    )
+    people += "".join(
+        f"p{n},Person {n},Europe/London,staff,Reablement,{user},T111\n" for n, user in enumerate(staff)
+    )
+    async with slack_bot(database_url, tmp_path, people, start_at=MONDAY) as bot:
+        await load_programme(bot.app.store, tomllib.loads(CHECKIN), check_cron=check_cron)
+        await bot.advance(timedelta(hours=1))  # the run opens
+        # Sixteen answers of ~950 characters: Slack draws at most 12,000 in a message, a Teams card 24 KB.
+        written = {
+            user: f"{user} says: " + "The rota changed twice and nobody said why. " * 21 for user in staff
+        }
+        for user, answer in written.items():
+            await bot.click(user, bot.held(dm(user))[0], "3", expect="chat.update")
+            await bot.deliver()
+            await say(bot, user, answer, count=2)
+        mark = bot.mark()
+
+        await bot.advance(timedelta(days=1))  # it closes: the digest
+
+        parts = bot.dms_to(HELEN, mark)
+        text = "\n".join(shown(part) for part in parts)
+        assert len(parts) >= 2 and f"(part {len(parts)} of {len(parts)})" in shown(parts[-1])
+        assert [user for user, answer in written.items() if answer.strip() not in text] == []  # none cut
+        assert "Reply here with what you will do" in shown(parts[-1])
+        assert bot.fake.violations == []
