@@ -6,10 +6,12 @@ from __future__ import annotations
 class Refusal(Exception):
     """Raised by a flow to refuse with a friendly message; the transaction is rolled back.
 
-    ``field`` names the form field at fault, so a form can show the error inline.
+    ``field`` names the form field at fault, so a form can show the error inline. ``written`` is what the
+    person wrote, to be shown back where nothing else keeps it (a Slack slash command's text).
     """
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, written: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.written = written

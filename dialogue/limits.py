@@ -28,6 +28,7 @@ def clean_text(text: str, *, what: str, limit: int, field: str | None = None) ->
         raise Refusal(
             f"Your {what} is {len(cleaned)} characters long; the limit is {limit}. Please shorten it.",
             field=field,
+            written=cleaned,
         )
     return cleaned
 

@@ -40,7 +40,7 @@ from dialogue.ports import Clock, Repositories, Store
 from dialogue.schedules import EARLIEST_ZONE, Schedule, occurrence_key
 from dialogue.settings import DialogueSettings
 from dialogue.surveys import OccurrenceKind
-from dialogue.text import t
+from dialogue.text import lines, t, user
 
 GREETINGS = {"hi", "hello", "hey", "hiya", "morning", "good morning", "afternoon"}
 _WRITTEN = {"item", "campaign", "checkin-reply"}  # conversation states that wait for written words
@@ -112,6 +112,11 @@ class Dialogue:
                     await arrival(env.tx)
             if isinstance(event, Submitted) and refusal.field:
                 return Reply(form_errors={refusal.field: refusal.message})
+            if refusal.written and isinstance(event, Command):  # a slash command's text is kept nowhere else
+                shown_back = lines(
+                    t(refusal.message), t("What you wrote, to shorten:"), t(user(refusal.written))
+                )
+                return paged_reply(Reply(messages=(Message(shown_back),)))
             return Reply(messages=(Message(t(refusal.message)),))
 
     async def _handle(self, event: Event, may_create: bool, arrival: Arrival | None = None) -> Reply:

@@ -260,3 +260,15 @@ def test_health_route_exists() -> None:
         route.resource.canonical == "/healthz" for route in web_app().router.routes() if route.resource
     )
     assert isinstance(web_app(), web.Application)
+
+
+async def test_a_slash_command_too_long_is_refused_with_its_text_shown_back(served: SlackBot) -> None:
+    long_idea = "Share the rota four weeks ahead so carers can plan childcare. " * 18  # ~1,100 characters
+
+    await served.post(slash_command(served.fake, "/idea", long_idea), form=True)
+
+    await wait_for(lambda: served.posted("response_url"))
+    reply = json.dumps(served.posted("response_url")[0], ensure_ascii=False)
+    assert "the limit is 1000. Please shorten it." in reply
+    assert "What you wrote, to shorten:" in reply and long_idea.strip() in reply  # Slack keeps it nowhere
+    assert await served.count("ideas") == 0
