@@ -120,6 +120,7 @@ def build_teams(
         team_installed,
         handle_arrived,
         background=Background("Teams", failed),
+        digest=dialogue.pseudonymiser.receipt,
     )
     bot = TeamsBot(context)
     sender = TeamsSender(

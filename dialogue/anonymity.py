@@ -36,6 +36,11 @@ class Pseudonymiser:
         scope, _, tag = route.rpartition("#")
         return hmac.compare_digest(tag, self._tag(scope, person_id))
 
+    def receipt(self, what: str) -> str:
+        """A keyed digest of ``what`` (who sent which form from which card, with what in it), kept to
+        recognise it if it comes again: without the secret nobody can tell whose it was or what it said."""
+        return hmac.new(self._secret, f"receipt|{what}".encode(), hashlib.sha256).hexdigest()[:40]
+
     def resolve(self, route: str, people: Iterable[Person]) -> Person | None:
         """The person the route leads to, found by hashing each candidate; None if nobody."""
         for person in people:

@@ -80,6 +80,9 @@ class TeamsContext:
     handle_arrived: HandleArrived
     background: Background = field(default_factory=lambda: Background("Teams"))  # late taps' answers
     patience: float = PATIENCE
+    # A keyed digest for receipts that would otherwise say who sent which form with what in it (an
+    # anonymous idea's text, say): the wiring gives the anonymity secret's HMAC.
+    digest: Callable[[str], str] = field(default=lambda what: hashlib.sha256(what.encode()).hexdigest())
 
 
 def identity(activity: Activity) -> Identity:
@@ -241,7 +244,8 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
             # A form is taken once, however it is sent again: Teams' retry of the tap has the same id, but a
             # second tap on the same card (a double tap, another device still showing it) has a new one.
             _seen, sender = turn_context.turn_state[_RECEIPT]
-            turn_context.turn_state[_RECEIPT] = (_form_key(activity, kind, ref, values), sender)
+            submitted = _form_submission(activity, kind, ref, values)
+            turn_context.turn_state[_RECEIPT] = ("teams:form:" + self.context.digest(submitted), sender)
         event: Event = (
             Submitted(who, kind.removeprefix(FORM_PREFIX), ref, values, about)
             if kind.startswith(FORM_PREFIX)
@@ -349,8 +353,8 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
                 await turn_context.send_activity(outgoing)
 
 
-def _form_key(activity: Activity, verb: str, ref: str, values: dict[str, str]) -> str:
-    """The receipt of a form submitted from one card by one person with these values."""
+def _form_submission(activity: Activity, verb: str, ref: str, values: dict[str, str]) -> str:
+    """A form submitted from one card by one person with these values (to be digested: it says who)."""
     submitted = [
         activity.conversation.id,
         activity.reply_to_id,
@@ -359,7 +363,7 @@ def _form_key(activity: Activity, verb: str, ref: str, values: dict[str, str]) -
         ref,
         sorted(values.items()),
     ]
-    return "teams:form:" + hashlib.sha256(json.dumps(submitted, default=str).encode()).hexdigest()
+    return json.dumps(submitted, default=str)
 
 
 def _personal(activity: Activity) -> bool:

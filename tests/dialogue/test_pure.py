@@ -119,3 +119,12 @@ def test_only_unmistakable_commands_are_taken_for_commands_while_written_words_a
     text: str, command: bool
 ) -> None:
     assert unmistakable(text.split()) is command
+
+
+def test_a_receipt_is_keyed_by_the_secret_and_says_nothing_of_what_it_records() -> None:
+    one, other = Pseudonymiser(b"secret-one-0123456789"), Pseudonymiser(b"secret-two-0123456789")
+    sent = '["a:1chat", "1795", "amira", "form:idea.submit", "campaign:3", "Text people when late"]'
+
+    assert one.receipt(sent) == one.receipt(sent) != other.receipt(sent)
+    assert one.receipt(sent) != one.receipt(sent + " ")
+    assert "amira" not in one.receipt(sent) and len(one.receipt(sent)) == 40

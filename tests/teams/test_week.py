@@ -105,6 +105,8 @@ async def test_a_week_in_teams(bot: TeamsBot) -> None:
         values={"idea": "Text people when a visit is running late", "anonymous": "no"},
     )
     assert again["text"] == "Done." and await bot.count("ideas") == 1
+    # What recognises it says neither who sent it nor what it said: a digest keyed with the secret.
+    assert await bot.count("inbox", "key LIKE 'teams:form:%' AND length(key) = 51") == 2
 
     # The manager moves it on through the status form; Amira hears why, in her chat.
     listing = (await bot.say(BEN, "ideas 1"))[-1]
