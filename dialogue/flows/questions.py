@@ -261,13 +261,13 @@ async def followup(
 
     ``in_thread_on`` names the platform where it was written as a thread reply: it is already in
     that thread, so it is posted only to the other platforms' threads. A thread reply shows its writer's
-    name there, so one from the anonymous asker is taken as anyone's (nobody is told the asker wrote it)
-    and the asker is told how to follow up without their name.
+    name there, so on an anonymous question it is taken as anyone's, even the asker's: stored, announced
+    and answered exactly as anyone else's, so nothing, in the database either, shows it was theirs. The
+    reply to it tells whoever wrote it how the asker can follow up without their name.
     """
     body = clean_text(text, what="follow-up", limit=QUESTION_MAX)
-    asker = is_asker(env, question, me)
-    named_in_thread = asker and question.anonymous and in_thread_on is not None
-    by_asker = asker and not named_in_thread
+    named_in_thread = question.anonymous and in_thread_on is not None
+    by_asker = not named_in_thread and is_asker(env, question, me)
     hidden = by_asker and question.anonymous
     await env.tx.questions.add_post(
         QaPost(
@@ -299,7 +299,7 @@ async def followup(
             NewDelivery(key=f"question:{question.id}:followup:{count}:{pid}", person_id=pid, message=note)
             for pid in sorted(answerers)
         )
-    elif not asker:
+    else:
         await env.send(
             [
                 to_author(
@@ -311,23 +311,16 @@ async def followup(
             ]
         )
     if named_in_thread:
-        # Privately, by the question's route (the reply to a thread reply may be posted in the thread).
-        advice = Message(
-            t(
-                f"Your reply in the thread of question #{question.id} shows your name, so it counts as "
-                f"anyone's: nobody is told you asked it. To follow up as the asker, without your name, write "
-                f"`followup {question.id} <text>` here."
+        return Reply(
+            messages=(
+                Message(
+                    t(
+                        f"Follow-up added to #{question.id}. A reply in the thread shows your name: to "
+                        "follow up on a question you asked anonymously, write "
+                        f"`followup {question.id} <text>` in your chat with me instead."
+                    )
+                ),
             )
-        )
-        await env.send(
-            [
-                to_author(
-                    f"question:{question.id}:followup:{count}:named",
-                    advice,
-                    person_id=None,
-                    route=question.route,
-                )
-            ]
         )
     return Reply(messages=(Message(t(f"Follow-up added to #{question.id}.")),))
 
