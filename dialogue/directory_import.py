@@ -90,7 +90,7 @@ async def import_directory(
     first_line: dict[str, int] = {}  # handle -> the line that imported it
     listed: set[str] = set()  # every handle the file names, its row taken or not
     accounts: dict[Identity, int] = {}  # a platform account -> the line that gave it
-    placed: set[tuple[str, str]] = set()  # (team, parent team) pairs already checked and written
+    placed: dict[str, str] = {}  # team -> the parent this file last put it under (checked then)
     # What each team was last written with, and the result: thousands of rows name the same few hundred
     # teams, and writing a team again just as it was written last changes nothing.
     written: dict[str, tuple[tuple[str, ...], Team]] = {}
@@ -115,8 +115,8 @@ async def import_directory(
                 progress(line - 2)
             listed.add(_cell(row, "handle").lower().lstrip("@"))
             problem = _check(line, row)
-            pair = (_cell(row, "team").lower(), _cell(row, "parent_team").lower())
-            if problem is None and pair not in placed:
+            team_key, parent_key = _cell(row, "team").lower(), _cell(row, "parent_team").lower()
+            if problem is None and parent_key and placed.get(team_key) != parent_key:  # a move: check it
                 problem = await _moves_team_under_itself(directory, line, row)
             if problem:
                 report.errors.append(problem)
@@ -134,7 +134,8 @@ async def import_directory(
                 )
                 continue
             first_line[handle] = line
-            placed.add(pair)
+            if team_key and parent_key:
+                placed[team_key] = parent_key
             accounts.update(dict.fromkeys(own, line))
             zone, roles, team_name = _cell(row, "time_zone"), _cell(row, "roles"), _cell(row, "team")
             known = await directory.person_by_handle(handle) if not (zone and roles and team_name) else None

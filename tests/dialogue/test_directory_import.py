@@ -170,3 +170,18 @@ async def test_a_complete_file_switches_off_leavers_and_back_on_whoever_returns(
     assert report.switched_off == [] and len(report.errors) == 1
     async with store.transaction(read_only=True) as tx:
         assert [p.handle for p in await tx.directory.people()] == ["amira", "ben"]
+
+
+async def test_a_team_moved_away_and_back_cannot_close_a_loop(store: SqlStore) -> None:
+    report = await import_directory(
+        store,
+        rows(
+            "a,A,staff,Housing,Repairs,,\n"
+            "b,B,staff,Housing,Council,,\n"  # Housing moves under Council
+            "c,C,staff,Repairs,Housing,,\n"  # so Repairs may go under Housing
+            "d,D,staff,Housing,Repairs,,\n"  # and Housing back under Repairs would close a loop
+        ),
+    )
+
+    assert report.errors == ["line 5: d: team 'Housing' cannot go under 'Repairs', which is inside it"]
+    assert (await parents(store))["Repairs"] == "Housing"
