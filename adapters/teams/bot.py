@@ -288,11 +288,17 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
 
         The turn is over, but botbuilder releases nothing at its end: its context still holds the
         conversation and the (reused) connector client."""
+        # In a channel a card's update and a message are for everyone to see (an answer form would replace
+        # the question for all): the work is done there, and nothing more is shown.
+        personal = _personal(turn_context.activity)
         try:
             reply = await work
         except Exception:
-            await turn_context.send_activity(MessageFactory.text(NOT_DONE))
+            if personal:
+                await turn_context.send_activity(MessageFactory.text(NOT_DONE))
             raise  # logged by its type and counted by the background
+        if not personal:
+            return
         answer = await self._answer(turn_context, reply, kind, values)
         tapped = turn_context.activity.reply_to_id  # the message the card is in
         if answer.type == CARD and tapped:

@@ -22,6 +22,7 @@ from adapters.teams.render import encode_action
 from bot.server import start, web_app
 from dialogue.events import Event
 from dialogue.messages import Reply
+from tests.teams import test_week as week
 from tests.teams.activities import TeamsActivities, make_member
 from tests.teams.fake_connector import FakeConnector, Json
 from tests.teams.harness import TeamsBot as RunningBot
@@ -141,3 +142,38 @@ async def test_a_slow_tap_that_fails_is_answered_and_then_told_it_was_not_saved(
             assert fake.violations == []
         finally:
             await runner.cleanup()
+
+
+async def test_a_slow_tap_in_a_channel_changes_nothing_everyone_sees(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with FakeConnector(members=list(week.EVERYONE)) as fake:
+        fake.add_team(week.STAFF_VOICE, list(week.EVERYONE))
+        async with teams_bot(
+            database_url, tmp_path, people=week.PEOPLE, qa_channel_id=week.QA_CHANNEL, fake=fake
+        ) as bot:
+            await bot.say(week.AMIRA, "ask How will rotas change over winter?")
+            await bot.deliver()
+            (post,) = [d for d in bot.fake.activities if d.conversation_id == week.QA_CHANNEL]
+            assert bot.app.teams is not None
+            bot.app.teams.bot.context.patience = 0
+            card = bot.fake.message(week.QA_CHANNEL, post.activity_id) or {}
+            action = button({**card, "id": post.activity_id}, "Answer")
+            invoke = bot.teams.card_action(
+                action["verb"],
+                action["data"],
+                sender=week.HELEN,
+                message_id=post.activity_id,
+                team=week.STAFF_VOICE,
+            )
+            mark = bot.mark()
+
+            status, body = await bot.post(invoke)
+            await bot.app.teams.background.drain(grace=5)
+
+            assert status == 200 and body["value"] == STILL_WORKING
+            # Her answer form would have replaced the question for everyone in the channel: not shown.
+            assert bot.fake.calls_to("update_activity") == [] and bot.since(mark) == []
+            assert "How will rotas change over winter?" in str(
+                bot.fake.message(week.QA_CHANNEL, post.activity_id)
+            )
