@@ -39,3 +39,8 @@ class AppConsoleHost:
     def now(self) -> datetime:
         """The console's clock."""
         return self.clock.now()
+
+    async def knows(self, handle: str) -> bool:
+        """Whether someone in the directory has ``handle``."""
+        async with self.app.store.transaction(read_only=True) as tx:
+            return await tx.directory.person_by_handle(handle) is not None

@@ -64,6 +64,10 @@ class ConsoleHost(Protocol):
         """The bot's current time (timezone-aware)."""
         ...
 
+    async def knows(self, handle: str) -> bool:
+        """Whether someone in the directory has ``handle``."""
+        ...
+
 
 class ScriptError(ValueError):
     """A transcript line the console cannot read."""
@@ -178,6 +182,10 @@ class ConsoleSession:
             case "/as":
                 if not _HANDLE.fullmatch(rest):
                     self._error("say who to become, e.g. /as ben")
+                    return True
+                if not await self.host.knows(rest):
+                    # Becoming them would add a new person to the directory for good: a typo, most likely.
+                    self._error(f"nobody here has the handle {rest.lower()}; people come from the directory")
                     return True
                 self._note(f"you are now {rest.lower()}")
                 self.switch(rest)

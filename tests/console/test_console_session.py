@@ -69,6 +69,9 @@ class FakeHost:
         self.events.append(event)
         return self.replies.popleft() if self.replies else Reply()
 
+    async def knows(self, handle: str) -> bool:
+        return handle.lower() != "nobody"
+
     async def advance(self, delta: timedelta) -> None:
         self.clock += delta
         self.advanced.append(delta)

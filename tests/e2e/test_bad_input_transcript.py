@@ -67,3 +67,15 @@ async def test_help_lists_only_what_the_caller_may_do(bot: Bot) -> None:
     assert "`status <idea number> <new status> <reason>`" in manager and "`checkin" not in manager
     assert "`checkin list" in leader and "`answer <question number> <answer>`" in leader
     assert "`moderate" in admin and "`moderate" not in leader
+
+
+async def test_becoming_a_handle_nobody_has_is_refused_not_a_new_person(bot: Bot) -> None:
+    async with bot.app.store.engine.connect() as db:
+        before = (await db.execute(text("SELECT count(*) FROM people"))).scalar()
+
+    out = await bot.play("/as amirah")
+
+    assert any("nobody here has the handle amirah" in line for line in out)
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM people"))).scalar() == before
+        assert (await db.execute(text("SELECT count(*) FROM people WHERE handle = 'amirah'"))).scalar() == 0
