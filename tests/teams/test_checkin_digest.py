@@ -214,3 +214,36 @@ async def test_a_reply_that_starts_with_a_command_word_is_shown_back_too(bot: Te
     assert any("Your question #1 is posted" in shown(activity) for activity in got(bot, HELEN, mark))
     assert {d.conversation_id for d in bot.since(mark)} - {bot.chat(HELEN)}  # the Q&A channel has it
     assert all(news_for(bot, member) == [] for member in PARTICIPANTS)
+
+
+async def test_a_digest_too_long_for_one_card_arrives_whole_in_parts(
+    database_url: str, tmp_path: Path
+) -> None:
+    many = [make_member(f"Person {n:02d}") for n in range(16)]
+    people = people_csv(
+        [(f"p{n:02d}", m["name"], "staff", "Reablement", m) for n, m in enumerate(many)]
+        + [("helen", "Helen Marsh", "senior_leader", "Executive Team", HELEN)]
+    )
+    async with (
+        FakeConnector(members=[*many, HELEN]) as fake,
+        teams_bot(database_url, tmp_path, people=people, programme=CHECKIN, fake=fake) as bot,
+    ):
+        await bot.advance(timedelta(hours=1))  # the run opens
+        # Sixteen answers of ~950 characters: more than a Teams card holds (24 KB as UTF-16).
+        written = {
+            m["name"]: f"{m['name']} says: " + "The rota changed and nobody said why. " * 24 for m in many
+        }
+        for member in many:
+            await bot.tap(member, bot.held(bot.chat(member))[0], "3")
+            await bot.deliver()
+            await bot.say(member, written[member["name"]])
+        mark = bot.mark()
+
+        await bot.advance(timedelta(days=1))  # it closes: the digest
+
+        parts = got(bot, HELEN, mark)
+        text = "\n".join(shown(part) for part in parts)
+        assert len(parts) >= 2 and f"(part {len(parts)} of {len(parts)})" in shown(parts[-1])
+        assert [name for name, answer in written.items() if answer.strip() not in text] == []  # none cut
+        assert "Reply here with what you will do" in shown(parts[-1])
+        assert bot.fake.violations == []  # every part within Teams' size limit
