@@ -48,7 +48,7 @@ from bot.logs import configure as configure_logging
 from bot.scheduler import Scheduler
 from bot.server import SLACK_PATH, Readiness, start, web_app
 from bot.settings import Settings
-from bot.slack_sync import sync_slack_directory
+from bot.slack_sync import SyncReport, sync_slack_directory
 from bot.teams_sync import sync_teams_directory
 from dialogue.directory import Role
 from dialogue.directory_import import COLUMNS, import_directory
@@ -712,7 +712,16 @@ async def directory_sync_command(settings: Settings, args: argparse.Namespace) -
         f"From Slack: {_count(report.added, 'person', 'people')} added, {report.updated} updated, "
         f"{report.deactivated} switched off; {_count(report.teams, 'team')} from user groups."
     )
+    _print_linked(report)
     return OK
+
+
+def _print_linked(report: SyncReport) -> None:
+    """The accounts given to people from the directory file by their full name, to check."""
+    if report.linked:
+        print(f"Linked by full name to people from the directory file ({len(report.linked)}; check them):")
+        for line in report.linked:
+            print(f"  {line}")
 
 
 async def _sync_teams(settings: Settings) -> int:
@@ -731,6 +740,7 @@ async def _sync_teams(settings: Settings) -> int:
         f"From Teams: {_count(report.added, 'person', 'people')} added, {report.updated} updated; "
         f"{_count(report.teams, 'team')} read."
     )
+    _print_linked(report)
     return OK
 
 

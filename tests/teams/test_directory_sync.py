@@ -41,7 +41,11 @@ async def test_rosters_of_the_teams_the_app_is_in_become_people_and_teams(
     database_url: str, tmp_path: Path
 ) -> None:
     # Ben is already in the directory as a manager, under the handle the CSV gave him.
-    people = people_csv([("bcarter", "Ben Carter", "manager", "Reablement", BEN)])
+    # Chloe is in the directory file too, with no Teams account in it: the sync finds her by name.
+    people = (
+        people_csv([("bcarter", "Ben Carter", "manager", "Reablement", BEN)])
+        + "chloe,Chloe Martin,staff,Repairs,,\n"
+    )
     async with teams_bot(database_url, tmp_path, people=people) as bot:
         bot.fake.add_team(REABLEMENT, [AMIRA, BEN])
         bot.fake.add_team(HOUSING, [BEN, CHLOE])
@@ -61,13 +65,18 @@ async def test_rosters_of_the_teams_the_app_is_in_become_people_and_teams(
         0,
         "No Teams team has the app yet: add it to a team (Apps > NextPractice > Add to a team).\n",
     )
-    assert first == (0, "From Teams: 2 people added, 1 updated; 2 teams read.\n")
+    assert first == (
+        0,
+        "From Teams: 1 person added, 2 updated; 2 teams read.\n"
+        "Linked by full name to people from the directory file (1; check them):\n"
+        f"  Chloe Martin ({CHLOE['aadObjectId']}) -> chloe\n",
+    )
     assert again == (0, "From Teams: 0 people added, 3 updated; 2 teams read.\n")
     assert after_removal == (0, "From Teams: 0 people added, 2 updated; 1 team read.\n")
     assert handles == {
         "amira.hassan": ("Amira Hassan", ["staff"], ["Reablement"]),
         # Ben keeps the handle and role the CSV gave him.
         "bcarter": ("Ben Carter", ["manager", "staff"], ["Housing Repairs", "Reablement"]),
-        "c.martin": ("Chloe Martin", ["staff"], ["Housing Repairs"]),  # her handle from her email
+        "chloe": ("Chloe Martin", ["staff"], ["Housing Repairs"]),  # the file's Chloe, linked
     }
     assert bot.fake.violations == []
