@@ -13,6 +13,7 @@ from dialogue.events import Identity
 from dialogue.ports import DirectoryRepo, Store
 
 PAGE = 200  # users.list page size Slack recommends
+ACCOUNTS_AT_ONCE = 5000  # people whose accounts are read in one query
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,11 @@ class FromTheFile:
     async def load(cls, directory: DirectoryRepo, platform: str) -> FromTheFile:
         """Everyone active with no account on ``platform``, read once (one query for their accounts)."""
         people = await directory.people()
-        accounts = await directory.reachable([person.id for person in people])
+        accounts: dict[int, list[Identity]] = {}
+        for start in range(0, len(people), ACCOUNTS_AT_ONCE):  # bound parameters are limited (32,766)
+            accounts.update(
+                await directory.reachable([p.id for p in people[start : start + ACCOUNTS_AT_ONCE]])
+            )
         unlinked: dict[str, list[Person]] = {}
         for person in people:
             if not any(identity.platform == platform for identity in accounts.get(person.id, [])):
