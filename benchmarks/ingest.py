@@ -411,11 +411,12 @@ async def run_platform(options: Options, work: Path, platform: str) -> PlatformR
             for child, port in ((ours, our_port), (bare, bare_port)):
                 health = functools.partial(_healthy, session, f"http://127.0.0.1:{port}/healthz")
                 await _poll(child, "healthy", health, STARTUP_SECONDS)
-            say(f"{platform}: servers up; waiting for the pulse to reach {options.people} people")
+            everyone = options.people + 1  # the manager who sends the pulse gets it too
+            say(f"{platform}: servers up; waiting for the pulse to reach {everyone} people")
 
             async def fanned_out() -> bool | None:
                 count = await _get(session, f"{control}/messages?count=1")
-                if count >= options.people:
+                if count >= everyone:
                     return True
                 if time.monotonic() - progress[0] > 5:  # a big directory takes a while: show it moves
                     say(f"{platform}: the pulse reached {count} people")
