@@ -468,6 +468,10 @@ class InboxRepo(Protocol):
         """Unrecord ``key``: handling it failed, so the platform's retry must be handled, not skipped."""
         ...
 
+    async def forget_before(self, before: datetime) -> int:
+        """Forget what arrived before ``before`` (no platform retries that late); how many were forgotten."""
+        ...
+
 
 class ContactRepo(Protocol):
     """Platform contact data for proactive messages (see :class:`dialogue.outbox.Contact`)."""

@@ -43,6 +43,7 @@ from dialogue.surveys import OccurrenceKind
 from dialogue.text import lines, t, user
 
 GREETINGS = {"hi", "hello", "hey", "hiya", "morning", "good morning", "afternoon"}
+ARRIVALS_KEPT = timedelta(days=2)  # how long an event's arrival is remembered, so its retry counts once
 _WRITTEN = {"item", "campaign", "checkin-reply"}  # conversation states that wait for written words
 _T = TypeVar("_T")
 
@@ -322,7 +323,8 @@ class Dialogue:
 
     async def tick(self) -> None:
         """Housekeeping due by now: close runs (digests, in-place updates), send reminders to
-        non-respondents, flag overdue questions. Each happens once, even if ticks overlap."""
+        non-respondents, flag overdue questions, forget old arrivals. Each happens once, even if ticks
+        overlap."""
         async with self._unit() as env:
             for occurrence in await env.tx.surveys.due_to_close(env.now):
                 if occurrence.kind is OccurrenceKind.CAMPAIGN:
@@ -333,6 +335,8 @@ class Dialogue:
                 if occurrence.kind is not OccurrenceKind.CAMPAIGN:
                     await surveys.remind(env, occurrence)
             await questions.flag_overdue(env)
+            # Platforms retry within minutes (Slack over an hour at most): older arrival records only grow.
+            await env.tx.inbox.forget_before(env.now - ARRIVALS_KEPT)
 
     async def next_event(self, after: datetime) -> datetime | None:
         """When :meth:`tick` next has something to do after ``after`` (for moving a clock)."""

@@ -36,3 +36,7 @@ class SqlInbox(Repo):
     async def forget(self, key: str) -> None:
         """Delete ``key``'s record, if any."""
         await self.session.execute(delete(InboxRow).where(InboxRow.key == key))
+
+    async def forget_before(self, before: datetime) -> int:
+        """Delete the records older than ``before`` (by the index on ``at``); how many."""
+        return await self.changed(delete(InboxRow).where(InboxRow.at < before))

@@ -79,3 +79,16 @@ async def test_becoming_a_handle_nobody_has_is_refused_not_a_new_person(bot: Bot
     async with bot.app.store.engine.connect() as db:
         assert (await db.execute(text("SELECT count(*) FROM people"))).scalar() == before
         assert (await db.execute(text("SELECT count(*) FROM people WHERE handle = 'amirah'"))).scalar() == 0
+
+
+async def test_the_record_of_arrivals_keeps_two_days_of_them(bot: Bot) -> None:
+    async with bot.app.store.transaction() as tx:
+        await tx.inbox.first_time("slack:event:Ev-old", at=bot.clock.now())
+
+    await bot.play("/clock +1d")
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM inbox"))).scalar() == 1
+    await bot.play("/clock +1d1h")  # the scheduler's housekeeping forgets it
+
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM inbox"))).scalar() == 0
