@@ -5,11 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
 Explain = Callable[[Exception], str | None]  # the platform's own reason for a refused call, if it is one
+
+
+async def within(work: Coroutine[Any, Any, _T], patience: float) -> asyncio.Future[_T]:
+    """Start ``work`` and wait up to ``patience`` seconds for it: the platform must have its answer by then,
+    done or not. The work goes on either way; its result comes from the returned future."""
+    started = asyncio.ensure_future(work)
+    await asyncio.wait({started}, timeout=patience)
+    return started
 
 
 class Background:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# What a person is told when the bot failed on its side after the platform had its answer, so the
+# platform will not send it again: the person must.
+NOT_SAVED = "Sorry, something went wrong on our side and that was not saved. Please try again in a minute."
+
 
 class Refusal(Exception):
     """Raised by a flow to refuse with a friendly message; the transaction is rolled back.

@@ -231,9 +231,7 @@ class SqlIdeas(Repo):
     async def comments(self, idea_id: int) -> list[Comment]:
         """In the order written (an anonymous author's keep only the hour: their times may read earlier)."""
         rows = await self.session.scalars(
-            select(CommentRow)
-            .where(CommentRow.idea_id == idea_id)
-            .order_by(CommentRow.id)  # as written: an anonymous author's keeps only the hour
+            select(CommentRow).where(CommentRow.idea_id == idea_id).order_by(CommentRow.id)
         )
         return [
             Comment(idea_id=r.idea_id, author_id=r.author_id, text=r.text, at=r.at, by_author=r.by_author)

@@ -126,9 +126,7 @@ class SqlQuestions(Repo):
     async def posts(self, question_id: int) -> list[QaPost]:
         """Answers and follow-ups in the order written (see :meth:`SqlIdeas.comments`)."""
         rows = await self.session.scalars(
-            select(QaPostRow)
-            .where(QaPostRow.question_id == question_id)
-            .order_by(QaPostRow.id)  # as written: an anonymous asker's keeps only the hour
+            select(QaPostRow).where(QaPostRow.question_id == question_id).order_by(QaPostRow.id)
         )
         return [
             QaPost(

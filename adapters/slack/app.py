@@ -31,7 +31,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.background import Background
+from adapters.background import Background, within
 from adapters.slack.render import (
     as_typed,
     decode_action,
@@ -43,6 +43,7 @@ from adapters.slack.render import (
     message_payload,
 )
 from adapters.slack.sender import make_ref
+from dialogue.errors import NOT_SAVED
 from dialogue.events import (
     Chose,
     Command,
@@ -71,7 +72,6 @@ SLASH_COMMANDS: dict[str, str] = {
 ANY = re.compile(".*")
 # Slack waits 3 s for an answer; a command or click still working after this many seconds is answered then.
 PATIENCE = 2.0
-NOT_DONE = "Sorry, something went wrong on our side and that was not saved. Please try again in a minute."
 
 # Both take a lookup of the person's Slack profile, which the core calls only for someone it has not met.
 Handler = Callable[[Event, ProfileLookup | None], Awaitable[Reply]]
@@ -137,7 +137,7 @@ def create_app(
         except Exception as exc:
             # Only the type: the message may quote what an anonymous author wrote.
             log.error("the core failed on a Slack %s: %s", type(event).__name__, type(exc).__name__)
-            return Reply(messages=(Message(t(NOT_DONE)),))
+            return Reply(messages=(Message(t(NOT_SAVED)),))
 
     async def profile(client: AsyncWebClient, user_id: str) -> Profile:
         # Asked only for someone the core has not met (users.info is rate limited: Tier 4).
@@ -166,8 +166,7 @@ def create_app(
     ) -> asyncio.Future[Reply]:
         """Hand the core ``event`` and ack once it is done, or once ``patience`` has passed; the work goes on
         either way (the reply comes from the returned future)."""
-        work = asyncio.ensure_future(handle(event, client))
-        await asyncio.wait({work}, timeout=context.patience)
+        work = await within(handle(event, client), context.patience)
         await ack()
         return work
 

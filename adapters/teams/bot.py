@@ -33,9 +33,10 @@ from botbuilder.schema import (
     ConversationReference,
 )
 
-from adapters.background import Background
+from adapters.background import Background, within
 from adapters.teams.connector import as_json
 from adapters.teams.render import card, card_with_errors, decode_action, form_card, form_values, summary
+from dialogue.errors import NOT_SAVED
 from dialogue.events import Chose, Event, Identity, Profile, Said, Submitted, ThreadReply
 from dialogue.messages import Message, Reply
 
@@ -50,7 +51,6 @@ _AT = re.compile(r"<at>(.*?)</at>", re.DOTALL)  # a mention of someone else, kep
 FORM_PREFIX = "form:"  # the verb of a form's submit action: "form:<form name>" (see render)
 PATIENCE = 3.0  # seconds a tap's work may take before Teams is answered with STILL_WORKING (it waits ~5)
 STILL_WORKING = "Got it. This is taking longer than usual: you will see the result here in a moment."
-NOT_DONE = "Sorry, something went wrong on our side and that was not saved. Please try again in a minute."
 
 Handler = Callable[[Event], Awaitable[Reply]]
 Remember = Callable[[Identity, dict[str, Any]], Awaitable[None]]  # a person's conversation reference
@@ -251,8 +251,7 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
             if kind.startswith(FORM_PREFIX)
             else Chose(who, kind, ref, value, about)
         )
-        work = asyncio.ensure_future(self._handle_tap(turn_context, event))
-        await asyncio.wait({work}, timeout=self.context.patience)
+        work = await within(self._handle_tap(turn_context, event), self.context.patience)
         if not work.done():
             self.context.background.start(self._answer_late(turn_context, work, kind, values), "card tap")
             return AdaptiveCardInvokeResponse(status_code=200, type=NOTE, value=STILL_WORKING)
@@ -295,7 +294,7 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
             reply = await work
         except Exception:
             if personal:
-                await turn_context.send_activity(MessageFactory.text(NOT_DONE))
+                await turn_context.send_activity(MessageFactory.text(NOT_SAVED))
             raise  # logged by its type and counted by the background
         if not personal:
             return

@@ -17,9 +17,10 @@ import pytest
 
 from adapters.background import Background
 from adapters.teams import TEAMS_PATH, TeamsBot, TeamsContext, make_adapter, messages_route
-from adapters.teams.bot import NOT_DONE, STILL_WORKING
+from adapters.teams.bot import STILL_WORKING
 from adapters.teams.render import encode_action
 from bot.server import start, web_app
+from dialogue.errors import NOT_SAVED
 from dialogue.events import Event
 from dialogue.messages import Reply
 from tests.teams import test_week as week
@@ -136,7 +137,7 @@ async def test_a_slow_tap_that_fails_is_answered_and_then_told_it_was_not_saved(
             assert fake.activities == []  # nothing more yet: the work goes on
             release.set()
             (told,) = await fake.wait_for(1)
-            assert told.activity["text"] == NOT_DONE
+            assert told.activity["text"] == NOT_SAVED
             await context.background.drain(grace=5)
             assert failures == ["card tap"]  # counted, for the metric
             assert fake.violations == []
