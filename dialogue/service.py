@@ -34,7 +34,7 @@ from dialogue.flows import campaigns, checkins, home, ideas, questions, surveys
 from dialogue.flows.env import Env
 from dialogue.flows.survey_commands import finish
 from dialogue.ideas import parse_status
-from dialogue.messages import Message, Reply
+from dialogue.messages import Form, Message, Reply
 from dialogue.pages import paged_reply
 from dialogue.ports import Clock, Repositories, Store
 from dialogue.schedules import EARLIEST_ZONE, Schedule, occurrence_key
@@ -100,7 +100,9 @@ class Dialogue:
         ``arrival`` runs first in the event's unit of work, so the event and the record of its arrival are
         written together or not at all (one transaction, and a failure leaves the platform's retry to be
         handled). If it says the event arrived before, nothing is done and the reply is ``seen_before``.
-        A refused event still counts as arrived.
+        A refused event still counts as arrived (a retry would repeat the refusal's message), except a
+        refused form: its errors show on the form itself, and the same form sent again unchanged must show
+        them again, not pass as done.
         """
         try:
             reply = await self._met(fetch_profile, event, functools.partial(self._handle, arrival=arrival))
@@ -108,17 +110,37 @@ class Dialogue:
         except _SeenBefore:
             return Reply(seen_before=True)
         except Refusal as refusal:
-            if arrival is not None:
+            if arrival is not None and not isinstance(event, Submitted):
                 async with self._unit() as env:
                     await arrival(env.tx)
             if isinstance(event, Submitted) and refusal.field:
-                return Reply(form_errors={refusal.field: refusal.message})
+                return Reply(form_errors={refusal.field: refusal.message}, form=await self._form_again(event))
             if refusal.written and isinstance(event, Command):  # a slash command's text is kept nowhere else
                 shown_back = lines(
                     t(refusal.message), t("What you wrote, to shorten:"), t(user(refusal.written))
                 )
                 return paged_reply(Reply(messages=(Message(shown_back),)))
             return Reply(messages=(Message(t(refusal.message)),))
+
+    async def _form_again(self, event: Submitted) -> Form | None:
+        """The form ``event`` was sent from, drawn again so a platform that shows a form in place (a Teams
+        card) can show the errors beside its fields; None if it is gone (its idea or question deleted)."""
+        async with self.store.transaction(read_only=True) as tx:
+            env = Env(tx=tx, now=self.clock.now(), settings=self.settings, anon=self.pseudonymiser)
+            try:
+                if event.form == ideas.IDEA_FORM:
+                    try:
+                        return (await campaigns.open_form(env, event.ref)).form
+                    except Refusal:  # its campaign has closed: the idea is taken all the same
+                        return ideas.idea_form()
+                kind, _, number = event.ref.rpartition(":")
+                if event.form == ideas.STATUS_FORM and kind == "idea" and number.isdigit():
+                    return ideas.status_form(await ideas.get_idea(env, int(number)))
+                if event.form == questions.ANSWER_FORM and event.ref.isdigit():
+                    return questions.answer_form(await questions.get_question(env, int(event.ref)))
+            except Refusal:
+                return None
+            return None
 
     async def _handle(self, event: Event, may_create: bool, arrival: Arrival | None = None) -> Reply:
         async with self._turns, self._unit() as env:
@@ -242,7 +264,7 @@ class Dialogue:
         if event.action == surveys.ANSWER_ACTION:
             return await surveys.answer_choice(env, me, event.ref, event.value)
         if event.action == campaigns.SHARE_ACTION:
-            return await campaigns.open_form(env, me, event.ref)
+            return await campaigns.open_form(env, event.ref)
         if event.action == "idea.act" and event.ref.isdigit():
             if event.value == "vote":
                 return await ideas.vote(env, me, int(event.ref))

@@ -69,7 +69,7 @@ async def start_campaign(
     return occurrence, len(people)
 
 
-async def open_form(env: Env, me: Person, ref: str) -> Reply:
+async def open_form(env: Env, ref: str) -> Reply:
     """The "Share an idea" button: open the idea form for that campaign."""
     prompt = ""
     if ref.startswith("campaign:") and ref.split(":")[1].isdigit():

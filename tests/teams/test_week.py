@@ -41,6 +41,13 @@ remind_after_hours = 24
 kind = "scale"
 text = "I can suggest improvements."
 """
+CAMPAIGN = """
+[[campaign]]
+name = "Fewer missed visits"
+priority = "Independent lives at home"
+prompt = "What one change would help us miss fewer visits?"
+audience = ["Reablement"]
+"""
 STAFF_VOICE = make_team("Staff Voice", ["Ask the leaders"])
 QA_CHANNEL = STAFF_VOICE.channels[1][0]
 
@@ -50,7 +57,12 @@ async def bot(database_url: str, tmp_path: Path) -> AsyncIterator[TeamsBot]:
     async with FakeConnector(members=list(EVERYONE)) as fake:
         fake.add_team(STAFF_VOICE, list(EVERYONE))
         async with teams_bot(
-            database_url, tmp_path, people=PEOPLE, programme=PULSE, qa_channel_id=QA_CHANNEL, fake=fake
+            database_url,
+            tmp_path,
+            people=PEOPLE,
+            programme=PULSE + CAMPAIGN,
+            qa_channel_id=QA_CHANNEL,
+            fake=fake,
         ) as running:
             yield running
 
@@ -89,7 +101,11 @@ async def test_a_week_in_teams(bot: TeamsBot) -> None:
     # An idea through the form card: an empty one comes back with the error beside the field.
     form = (await bot.say(AMIRA, "idea"))[-1]
     refused = await bot.tap(AMIRA, form, "Share", values={"idea": "  ", "anonymous": "no"})
-    assert "Please" in shown(refused) and await bot.count("ideas") == 0
+    assert "text" not in refused, refused  # the card itself, redrawn, not a note beside the old one
+    assert "Your idea is empty" in shown(refused) and await bot.count("ideas") == 0
+    # Sent again unchanged (she tapped before fixing it), it shows the error again, not "Done.".
+    again = await bot.tap(AMIRA, refused, "Share", values={"idea": "  ", "anonymous": "no"})
+    assert "text" not in again and "Your idea is empty" in shown(again) and await bot.count("ideas") == 0
     shared = await bot.tap(
         AMIRA,
         refused,
@@ -106,11 +122,15 @@ async def test_a_week_in_teams(bot: TeamsBot) -> None:
     )
     assert again["text"] == "Done." and await bot.count("ideas") == 1
     # What recognises it says neither who sent it nor what it said: a digest keyed with the secret.
-    assert await bot.count("inbox", "key LIKE 'teams:form:%' AND length(key) = 51") == 2
+    assert await bot.count("inbox", "key LIKE 'teams:form:%' AND length(key) = 51") == 1
 
     # The manager moves it on through the status form; Amira hears why, in her chat.
     listing = (await bot.say(BEN, "ideas 1"))[-1]
     status_form = await bot.tap(BEN, listing, "Change status")
+    # Without a reason the form comes back with the error beside the field and his choice kept.
+    no_reason = await bot.tap(BEN, status_form, "", values={"status": "under_review", "reason": ""})
+    assert "text" not in no_reason and "reason" in shown(no_reason).lower()
+    assert '"value": "under_review"' in shown(no_reason) and await bot.count("idea_events") == 1
     mark = bot.mark()
     await bot.tap(
         BEN, status_form, "", values={"status": "under_review", "reason": "Trying it in the north patch"}
@@ -161,3 +181,25 @@ async def test_a_week_in_teams(bot: TeamsBot) -> None:
     )
     assert "part-time" not in shown(confirmation.activity)
     assert bot.fake.violations == []
+
+
+async def test_a_refused_campaign_idea_comes_back_with_its_prompt_and_error(bot: TeamsBot) -> None:
+    await bot.say(BEN, "campaign send Fewer missed visits")
+    await bot.deliver()
+    (prompt,) = [m for m in bot.held(bot.chat(AMIRA)) if "Share an idea" in shown(m)]
+    form = await bot.tap(AMIRA, prompt, "Share an idea")
+    assert "What one change would help us miss fewer visits?" in shown(form)
+
+    too_long = "x" * 5000
+    refused = await bot.tap(AMIRA, form, "Share", values={"idea": too_long, "anonymous": "yes"})
+    # The same form in place: the campaign's prompt, the error beside the idea, her choice kept.
+    assert "text" not in refused, refused
+    assert "What one change would help us miss fewer visits?" in shown(refused)
+    assert "the limit is 1000" in shown(refused) and '"value": "yes"' in shown(refused)
+    assert await bot.count("ideas") == 0
+
+    shared = await bot.tap(
+        AMIRA, refused, "Share", values={"idea": "Text people when a visit is late", "anonymous": "yes"}
+    )
+    assert "text" not in shared and "#1" in shown(shared)
+    assert await bot.count("ideas", "campaign_id IS NOT NULL AND author_id IS NULL") == 1
