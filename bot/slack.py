@@ -66,8 +66,11 @@ def build_slack(
             return await tx.outbox.thread_of(PLATFORM, ref)
 
     async def handle_once(event: Event, lookup: ProfileLookup | None, key: str | None) -> Reply:
+        # Kept as a keyed digest, as on Teams: the row is written with what the person sent.
+        seen = None if key is None else "slack:" + dialogue.pseudonymiser.receipt(key)
+
         async def arrival(tx: Repositories) -> bool:
-            return key is None or await tx.inbox.first_time(key, at=clock.now())
+            return seen is None or await tx.inbox.first_time(seen, at=clock.now())
 
         return await dialogue.handle(event, lookup, arrival=arrival)
 

@@ -14,6 +14,14 @@ REASON_MAX = 500
 PULSE_TEXT_MAX = 1000
 CHECKIN_REPLY_MAX = 2000
 MIN_LENGTH = 3
+# What a button can carry back (words shown back to be shared with a tap), in UTF-16 code units: Slack's
+# limit on a button's value, the tightest of the platforms'.
+CHOICE_VALUE_MAX = 2000
+
+
+def utf16_units(text: str) -> int:
+    """The length of ``text`` as Slack and Teams count it: in UTF-16 code units (most emoji count two)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def clean_text(text: str, *, what: str, limit: int, field: str | None = None) -> str:

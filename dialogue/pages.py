@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from dialogue.limits import utf16_units
 from dialogue.messages import Message, Reply
 from dialogue.outbox import NewDelivery
 from dialogue.text import Span, Text, UserText
@@ -18,7 +19,7 @@ def pages(message: Message, limit: int = PAGE) -> tuple[Message, ...]:
     """``message`` as one or more messages whose text fits ``limit``, split between lines (inside a line
     only if the line alone is longer). The first part keeps the message's thread anchor, the last its
     choices, form and context; every part after the first says which part it is."""
-    if _units(message.text.plain()) <= limit:
+    if utf16_units(message.text.plain()) <= limit:
         return (message,)
     chunks = _chunks(message.text, limit - 40)  # room for the "(part 2 of 3)" line
     count = len(chunks)
@@ -55,10 +56,6 @@ def paged_deliveries(deliveries: list[NewDelivery]) -> list[NewDelivery]:
     return out
 
 
-def _units(text: str) -> int:
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
 def _lines(text: Text) -> list[list[Span]]:
     """The text's lines, each as its spans (a person's words stay marked as theirs)."""
     lines: list[list[Span]] = [[]]
@@ -74,7 +71,7 @@ def _lines(text: Text) -> list[list[Span]]:
 
 def _pieces(line: list[Span], limit: int) -> list[list[Span]]:
     """A line in pieces of at most ``limit`` (one piece when it fits)."""
-    if sum(_units(_raw(s)) for s in line) <= limit:
+    if sum(utf16_units(_raw(s)) for s in line) <= limit:
         return [line]
     pieces: list[list[Span]] = [[]]
     room = limit
@@ -84,9 +81,11 @@ def _pieces(line: list[Span], limit: int) -> list[list[Span]]:
             if room <= 0:
                 pieces.append([])
                 room = limit
-            cut = raw[: room // 2 or 1] if _units(raw[:room]) > room else raw[:room]  # surrogates count twice
+            cut = (
+                raw[: room // 2 or 1] if utf16_units(raw[:room]) > room else raw[:room]
+            )  # surrogates count twice
             pieces[-1].append(cut if isinstance(span, str) else UserText(cut))
-            room -= _units(cut)
+            room -= utf16_units(cut)
             raw = raw[len(cut) :]
     return pieces
 
@@ -100,7 +99,7 @@ def _chunks(text: Text, limit: int) -> list[Text]:
     used = 0
     for line in _lines(text):
         for piece in _pieces(line, limit):
-            size = sum(_units(_raw(s)) for s in piece) + 1
+            size = sum(utf16_units(_raw(s)) for s in piece) + 1
             if chunks[-1] and used + size > limit:
                 chunks.append([])
                 used = 0

@@ -251,7 +251,7 @@ class Dialogue:
                 occurrence_id, item_id = (int(x) for x in ref.split(":"))
                 return await surveys.answer_text(env, me, occurrence_id, item_id, text)
             if kind == "campaign":
-                return await ideas.reply_to_campaign(env, me, int(ref), text)
+                return await ideas.reply_to_campaign(env, me, int(ref), text, command=command)
             if kind == "checkin-reply":
                 return await checkins.draft(env, me, int(ref), text, command=command)
         if text.strip().lower().strip("!.") in GREETINGS:
@@ -263,6 +263,12 @@ class Dialogue:
     async def _chose(self, env: Env, me: Person, event: Chose) -> Reply:
         if event.action == surveys.ANSWER_ACTION:
             return await surveys.answer_choice(env, me, event.ref, event.value)
+        if event.action == ideas.CAMPAIGN_REPLY_ACTION and event.ref.isdigit():
+            how, _, written = event.value.partition(":")
+            if how == ideas.COMMAND:
+                ran = await run_command(env, me, written)
+                return replace(ran, replace=Message(lines(t("Run as a command:"), t(user(written)))))
+            return await ideas.share_campaign_reply(env, me, int(event.ref), event.value)
         if event.action == campaigns.SHARE_ACTION:
             return await campaigns.open_form(env, event.ref)
         if event.action == "idea.act" and event.ref.isdigit():
@@ -294,7 +300,8 @@ class Dialogue:
                 occurrence = await env.tx.surveys.get_occurrence(int(event.ref.split(":")[1]))
                 if occurrence is not None and not occurrence.closed:
                     campaign_id = occurrence.target_id
-                    await env.tx.conversations.clear_awaiting(me.id, f"campaign:{occurrence.id}")
+                    if values.get("anonymous") != "yes":  # see ideas.awaited_campaign
+                        await env.tx.conversations.clear_awaiting(me.id, f"campaign:{occurrence.id}")
             return await ideas.submit(
                 env,
                 me,

@@ -166,7 +166,13 @@ class TeamsBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships 
     async def on_turn(self, turn_context: TurnContext) -> None:
         """Keep the sender's conversation reference (personal chats), then dispatch once per activity."""
         activity: Activity = turn_context.activity
-        seen = f"teams:{activity.conversation.id}:{activity.id}" if activity.id else None
+        # Keyed digest: a personal chat's id names the person, and the row is written with what they sent
+        # (an anonymous idea, say), so a plain key would tie the two together for as long as it is kept.
+        seen = (
+            "teams:" + self.context.digest(f"{activity.conversation.id}:{activity.id}")
+            if activity.id
+            else None
+        )
         sender = (
             (identity(activity), reference_data(activity))
             if activity.from_property is not None

@@ -18,12 +18,15 @@ from dialogue.ideas import (
     IdeaStatus,
     parse_status,
 )
-from dialogue.limits import COMMENT_MAX, IDEA_MAX, REASON_MAX, clean_text
+from dialogue.limits import CHOICE_VALUE_MAX, COMMENT_MAX, IDEA_MAX, REASON_MAX, clean_text, utf16_units
 from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Option, Reply
 from dialogue.text import Text, lines, t, user
 
 ANON_WORDS = ("anon", "anonymous", "anonymously")
 IDEA_FORM = "idea.submit"
+CAMPAIGN_REPLY_ACTION = "campaign.reply"  # the buttons under words written after a campaign prompt
+# Their values: how to share, then the words themselves ("named:Text people when..."), or not an idea.
+NAMED, ANONYMOUS, NOT_AN_IDEA, COMMAND = "named", "anon", "no", "command"
 STATUS_FORM = "idea.status"
 
 
@@ -139,31 +142,92 @@ async def cmd_idea(env: Env, me: Person, args: Args) -> Reply:
     text = args.rest()
     if not text.strip():
         return Reply(form=idea_form())
-    campaign_id = await _awaited_campaign(env, me)
+    campaign_id = await awaited_campaign(env, me, anonymous=anonymous)
     return await submit(env, me, text, anonymous=anonymous, campaign_id=campaign_id)
 
 
-async def _awaited_campaign(env: Env, me: Person) -> int | None:
-    """The campaign whose open prompt the person is answering, if any (then it is answered)."""
+async def awaited_campaign(env: Env, me: Person, *, anonymous: bool) -> int | None:
+    """The open campaign whose prompt the person is answering, if any.
+
+    A named idea answers it (their next words are theirs again); an anonymous one leaves it waiting, as it
+    waits for everyone who has not replied: a prompt answered only by anonymous ideas must look unanswered,
+    or the people it stopped waiting for would be the ideas' authors.
+    """
     awaiting = await env.tx.conversations.awaiting(me.id)
     if not awaiting or not awaiting.startswith("campaign:"):
         return None
     occurrence = await env.tx.surveys.get_occurrence(int(awaiting.split(":")[1]))
-    await env.tx.conversations.clear_awaiting(me.id, awaiting)
     if occurrence is None or occurrence.closed:
+        await env.tx.conversations.clear_awaiting(me.id, awaiting)
         return None
+    if not anonymous:
+        await env.tx.conversations.clear_awaiting(me.id, awaiting)
     return occurrence.target_id
 
 
-async def reply_to_campaign(env: Env, me: Person, occurrence_id: int, text: str) -> Reply:
-    """A free-text reply to a campaign prompt becomes an idea in that campaign."""
+async def reply_to_campaign(
+    env: Env, me: Person, occurrence_id: int, text: str, *, command: str | None = None
+) -> Reply:
+    """Words written after a campaign prompt: shown back with Share buttons, as a "thanks" or words meant
+    for something else must not become an idea. Words that start with "anon" are an anonymous idea at once.
+
+    ``command``: the command word the text starts with; the person is offered to run it instead.
+    """
     occurrence = await env.tx.surveys.get_occurrence(occurrence_id)
-    await env.tx.conversations.clear_awaiting(me.id)
-    if occurrence is None or occurrence.closed:
+    campaign = await env.tx.ideas.get_campaign(occurrence.target_id) if occurrence else None
+    if occurrence is None or campaign is None or occurrence.closed:
+        await env.tx.conversations.clear_awaiting(me.id)
         raise Refusal("That idea campaign has closed, but ideas are always welcome: use `idea <your idea>`.")
     words = Args(text)
-    anonymous = words.flag(*ANON_WORDS, "anon:", "anonymous:")
-    return await submit(env, me, words.rest(), anonymous=anonymous, campaign_id=occurrence.target_id)
+    if words.flag(*ANON_WORDS, "anon:", "anonymous:"):
+        return await submit(env, me, words.rest(), anonymous=True, campaign_id=campaign.id)
+    body = clean_text(text, what="idea", limit=IDEA_MAX)
+    if utf16_units(f"{COMMAND}:{body}") > CHOICE_VALUE_MAX:
+        raise Refusal(
+            "That is too long to show back with buttons. Press “Share an idea” on the campaign's message to"
+            " use the form, or send it with `idea <your idea>` (`idea anon <your idea>` to stay anonymous)."
+        )
+    options = [
+        Option("Share with my name", f"{NAMED}:{body}"),
+        Option("Share anonymously", f"{ANONYMOUS}:{body}"),
+        Option("Not an idea", NOT_AN_IDEA),
+    ]
+    context = "Or write it again to change it."
+    if command is not None:
+        options.append(Option("Run as a command", f"{COMMAND}:{body}"))
+        context = f"It starts with `{command}`: if you meant that command, tap Run as a command. {context}"
+    question = t("Share this as your idea for “", user(campaign.name), "”?")
+    return Reply(
+        messages=(
+            Message(
+                lines(question, t(user(body))),
+                choices=(Choices(CAMPAIGN_REPLY_ACTION, str(occurrence.id), tuple(options)),),
+                context=context,
+            ),
+        )
+    )
+
+
+async def share_campaign_reply(env: Env, me: Person, occurrence_id: int, choice: str) -> Reply:
+    """A tap under words shown back by :func:`reply_to_campaign`: share them (named or anonymously) or not.
+    The words come back in the tap itself, so nothing unshared is kept. Once the campaign has closed, the
+    idea is shared all the same, outside it. The preview then shows what happened, without its buttons."""
+    how, _, body = choice.partition(":")
+    if how == NOT_AN_IDEA:
+        await env.tx.conversations.clear_awaiting(me.id, f"campaign:{occurrence_id}")
+        return Reply(
+            messages=(Message(t("Not shared. Ideas are always welcome with `idea <your idea>`.")),),
+            replace=Message(t("Not shared.")),
+        )
+    if how not in (NAMED, ANONYMOUS):
+        raise Refusal("That button is out of date. Please use the latest message.")
+    occurrence = await env.tx.surveys.get_occurrence(occurrence_id)
+    open_campaign = occurrence.target_id if occurrence is not None and not occurrence.closed else None
+    if how == NAMED:
+        await env.tx.conversations.clear_awaiting(me.id, f"campaign:{occurrence_id}")
+    shared = await submit(env, me, body, anonymous=how == ANONYMOUS, campaign_id=open_campaign)
+    done = "Shared anonymously:" if how == ANONYMOUS else "Shared with your name:"
+    return Reply(messages=shared.messages, replace=Message(lines(t(done), t(user(body)))))
 
 
 def _line(idea: Idea) -> Text:

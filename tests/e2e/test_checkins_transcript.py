@@ -6,6 +6,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from sqlalchemy import text
+
 from tests.e2e.harness import Bot, messages, recipients, start_bot
 
 CHECKIN = """
@@ -133,13 +135,20 @@ async def test_a_reply_written_after_the_digest_can_be_dropped(bot: Bot) -> None
     assert "reply with `checkin reply" in listed  # still hers to write
 
 
-async def test_a_campaign_prompt_reply_becomes_an_idea_and_the_prompt_closes_after_a_week(bot: Bot) -> None:
+async def test_a_campaign_prompt_reply_is_shown_back_then_shared_and_the_prompt_closes_after_a_week(
+    bot: Bot,
+) -> None:
     await bot.programme(CAMPAIGN)
     prompt = await bot.play("/clock +1d2h")
     out = await bot.play(
         """
         amira: Text people when a visit will be late
+        amira: 1
         chloe: anon Share spare PPE between patches
+        dev: thanks!
+        dev: 3
+        ellie: Ask the rota team to publish rotas a week ahead
+        ellie: 2
         priya: Anything
         ben: ideas
         """
@@ -147,12 +156,66 @@ async def test_a_campaign_prompt_reply_becomes_an_idea_and_the_prompt_closes_aft
     closing = await bot.play("/clock +7d")
 
     assert sorted(set(recipients(prompt))) == ["amira", "ben", "chloe", "dev", "ellie", "farah"]
-    assert messages(out, "amira") == ["Thanks! Your idea #1 is in. You'll hear about every change."]
+    preview, decided, shared = messages(out, "amira")
+    assert preview.startswith("Share this as your idea for “Fewer missed visits”?")
+    assert "[1] Share with my name  [2] Share anonymously  [3] Not an idea" in preview
+    assert decided == "Shared with your name:\nText people when a visit will be late"  # the preview, in place
+    assert shared == "Thanks! Your idea #1 is in. You'll hear about every change."
+    # "anon" at the start is explicit: shared at once.
     assert messages(out, "chloe")[0].startswith("Thanks! Your idea #2 is in. It is anonymous")
+    # A "thanks" is not an idea: it can be dropped.
+    assert messages(out, "dev")[-1].startswith("Not shared.")
+    # Words that start with a command word ("Ask ...") are offered as the idea, and the command too.
+    ellie = messages(out, "ellie")
+    assert "[4] Run as a command" in ellie[0] and "It starts with `ask`" in ellie[0]
+    assert ellie[-1].startswith("Thanks! Your idea #3 is in. It is anonymous")
     assert messages(out, "priya")[0].startswith("I didn't catch that.")  # Housing was not asked
-    assert "#1 [new] ▲0 Text people when a visit will be late" in messages(out, "ben")[0]
+    listed = messages(out, "ben")[0]
+    assert "#1 [new] ▲0 Text people when a visit will be late" in listed and "thanks" not in listed
     closed = "This idea campaign has closed. Thank you! Ideas are always welcome with `idea <your idea>`."
     assert sum(m == closed for m in messages(closing, "amira")) == 1
+
+
+async def test_campaign_words_too_long_for_a_button_are_pointed_to_the_form(bot: Bot) -> None:
+    await bot.programme(CAMPAIGN)
+    await bot.play("/clock +1d2h")
+    emoji = "🚑" * 999  # within the 1,000 characters of an idea, but each counts two on Slack
+
+    out = await bot.play(f"farah: {emoji}")
+
+    assert messages(out, "farah")[0].startswith("That is too long to show back with buttons.")
+    assert "Share an idea" in messages(out, "farah")[0]
+
+
+async def test_an_anonymous_campaign_idea_leaves_its_author_looking_like_those_who_did_not_reply(
+    bot: Bot,
+) -> None:
+    """Who the prompt still waits for must not tell anonymous authors from people who did not reply."""
+    await bot.programme(CAMPAIGN)
+    await bot.play(
+        """
+        /clock +1d2h
+        amira: Text people when a visit will be late
+        amira: 1
+        chloe: anon Share spare PPE between patches
+        dev: Rotas a week ahead
+        dev: 2
+        ellie: idea anon Pool cars for the north patch
+        """
+    )
+    async with bot.app.store.engine.connect() as db:
+        rows = await db.execute(
+            text("SELECT p.handle FROM conversations c JOIN people p ON p.id = c.person_id ORDER BY p.handle")
+        )
+        waiting = [row.handle for row in rows]
+
+    # Amira shared with her name; Chloe, Dev and Ellie anonymously (three ways), Farah not at all.
+    assert waiting == ["ben", "chloe", "dev", "ellie", "farah"]
+    async with bot.app.store.engine.connect() as db:
+        anonymous = (
+            await db.execute(text("SELECT count(*) FROM ideas WHERE author_id IS NULL AND campaign_id = 1"))
+        ).scalar_one()
+    assert anonymous == 3
 
 
 QUICK = """

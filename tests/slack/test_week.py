@@ -147,3 +147,40 @@ async def test_a_week_in_slack(bot: SlackBot) -> None:
     assert "Your queue" not in home
     assert "Your queue: 1 ideas waiting" in json.dumps(await bot.open_home(BEN), ensure_ascii=False)
     assert bot.fake.violations == []
+    # What arrived is recorded by a keyed digest of its event id ("slack:" and 40 hex digits), never plainly.
+    assert await bot.count("inbox") >= 1 and await bot.count("inbox", "length(key) <> 46") == 0
+
+
+CAMPAIGN = """
+[[campaign]]
+name = "Fewer missed visits"
+priority = "Independent lives at home"
+prompt = "What one change would help us miss fewer visits?"
+audience = ["Reablement"]
+"""
+
+
+async def test_words_written_after_a_campaign_prompt_are_shared_only_with_a_tap(bot: SlackBot) -> None:
+    await load_programme(bot.app.store, tomllib.loads(CAMPAIGN), check_cron=check_cron)
+    await bot.command(BEN, "/nextpractice", "campaign send Fewer missed visits")
+    await bot.deliver()
+
+    # A "thanks" under the prompt is shown back with buttons, not taken as an idea.
+    mark = bot.mark()
+    await bot.message(AMIRA, "thanks!", channel=dm(AMIRA))
+    (preview,) = await bot.expect(mark, "chat.postMessage")
+    assert "Share this as your idea for “Fewer missed visits”?" in shown(preview)
+    held = next(m for m in reversed(bot.held(dm(AMIRA))) if m.get("blocks") == preview.get("blocks"))
+    await bot.click(AMIRA, held, "Not an idea", expect="chat.update")
+    (now,) = [m for m in bot.held(dm(AMIRA)) if m.get("ts") == held["ts"]]
+    assert "Not shared." in shown(now) and "actions" not in shown(now) and await bot.count("ideas") == 0
+
+    # Words that are an idea: one tap shares them anonymously, and the preview says so in place.
+    mark = bot.mark()
+    await bot.message(CHLOE, "Pool cars for the north patch", channel=dm(CHLOE))
+    (preview,) = await bot.expect(mark, "chat.postMessage")
+    held = next(m for m in reversed(bot.held(dm(CHLOE))) if m.get("blocks") == preview.get("blocks"))
+    await bot.click(CHLOE, held, "Share anonymously", expect="chat.update")
+    (now,) = [m for m in bot.held(dm(CHLOE)) if m.get("ts") == held["ts"]]
+    assert "Shared anonymously:" in shown(now) and "Pool cars for the north patch" in shown(now)
+    assert await bot.count("ideas", "author_id IS NULL AND campaign_id IS NOT NULL") == 1

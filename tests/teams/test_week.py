@@ -123,6 +123,8 @@ async def test_a_week_in_teams(bot: TeamsBot) -> None:
     assert again["text"] == "Done." and await bot.count("ideas") == 1
     # What recognises it says neither who sent it nor what it said: a digest keyed with the secret.
     assert await bot.count("inbox", "key LIKE 'teams:form:%' AND length(key) = 51") == 1
+    # No record of what arrived names a chat: each key is a keyed digest (a chat's id names its person).
+    assert await bot.count("inbox") >= 2 and await bot.count("inbox", "length(key) NOT IN (46, 51)") == 0
 
     # The manager moves it on through the status form; Amira hears why, in her chat.
     listing = (await bot.say(BEN, "ideas 1"))[-1]
