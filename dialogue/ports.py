@@ -256,6 +256,16 @@ class SurveyRepo(Protocol):
         False if it was already closed (so closing happens once)."""
         ...
 
+    async def settle_answers(self, occurrence_id: int) -> int:
+        """Write a closed run's answers again, all at once and ordered by respondent key; how many.
+
+        Answers written as they came keep traces of who gave them, for someone reading the database
+        itself: their place in the table follows the order they came in, and on PostgreSQL each keeps the
+        id of the transaction that wrote it, which wrote that person's next question too. Written again
+        together, the answers share one transaction and a place set by their keyed hashes.
+        """
+        ...
+
     async def mark_reminded(self, occurrence_id: int) -> bool:
         """False if it was already reminded (so reminding happens once)."""
         ...

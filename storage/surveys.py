@@ -369,6 +369,21 @@ class SqlSurveys(Repo):
         )
         return changed == 1
 
+    async def settle_answers(self, occurrence_id: int) -> int:
+        """See :meth:`dialogue.ports.SurveyRepo.settle_answers`."""
+        in_run = _ANSWERS.c.occurrence_id == occurrence_id
+        rows = await self.session.execute(
+            select(_ANSWERS).where(in_run).order_by(_ANSWERS.c.respondent, _ANSWERS.c.item_id)
+        )
+        answers = [dict(row) for row in rows.mappings()]
+        if not answers:
+            return 0
+        await self.session.execute(
+            delete(_ANSWERS).where(in_run).execution_options(synchronize_session=False)
+        )
+        await self.session.execute(_ANSWERS.insert(), answers)
+        return len(answers)
+
     async def mark_reminded(self, occurrence_id: int) -> bool:
         """False if it was already reminded (so reminding happens once)."""
         changed = await self.changed(

@@ -339,6 +339,7 @@ async def close_run(env: Env, occurrence: Occurrence) -> Survey | None:
     """Close a run once: its questions are updated in place to say so. None if already closed."""
     if not await env.tx.surveys.close(occurrence.id, at=env.now):
         return None
+    await env.tx.surveys.settle_answers(occurrence.id)  # no trace of who answered when: see settle_answers
     survey = await env.tx.surveys.get_survey(occurrence.target_id)
     if survey is None:
         return None

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy import text as text_sql
 
 from dialogue.directory import Audience
 from dialogue.ports import Repositories
@@ -397,3 +398,50 @@ async def test_counts_give_the_same_results_as_reading_every_answer(
             sum(1 for f in result.teams if f.label == OTHER_TEAMS and not f.withheld) > 1
             for result in full.items
         )
+
+
+async def test_settled_answers_keep_no_trace_of_the_order_or_transaction_they_came_in(
+    store: SqlStore,
+) -> None:
+    async with store.transaction() as tx:
+        survey = await tx.surveys.add_survey(**_survey_kwargs())
+        run = await _run(tx, survey.id)
+        other = await tx.surveys.add_occurrence(
+            key="other",
+            kind=PULSE,
+            target_id=survey.id,
+            opens_at=T0,
+            closes_at=at(10),
+            remind_at=None,
+            schedule_id=None,
+        )
+        assert other is not None
+    scale, _choice, text = survey.items
+    came = [f"key-{letter}" for letter in "qzamxc"]  # the order people answered in: not the keys' order
+    for n, key in enumerate(came):
+        async with store.transaction() as tx:  # one tap, one transaction
+            await tx.surveys.save_answer(Answer(run.id, scale.id, key, None, number=n % 5 + 1))
+            await tx.surveys.save_answer(Answer(run.id, text.id, key, None, text=f"words {n}"))
+    async with store.transaction() as tx:
+        await tx.surveys.save_answer(Answer(other.id, scale.id, "key-b", None, number=3))
+    async with store.transaction() as tx:
+        before = await tx.surveys.answers(run.id)
+
+    async with store.transaction() as tx:
+        assert await tx.surveys.settle_answers(run.id) == 12
+        assert await tx.surveys.settle_answers(run.id + 100) == 0
+
+    async with store.transaction() as tx:
+        assert await tx.surveys.answers(run.id) == before  # every answer kept as it was
+        assert [a.respondent for a in await tx.surveys.answers(other.id)] == ["key-b"]
+    if store.dialect == "postgresql":
+        async with store.engine.connect() as db:
+            rows = await db.execute(
+                text_sql(
+                    "SELECT xmin::text AS x, respondent FROM answers WHERE occurrence_id = :o ORDER BY ctid"
+                ),
+                {"o": run.id},
+            )
+            stored = [(row.x, row.respondent) for row in rows]
+        assert len({x for x, _ in stored}) == 1  # one transaction wrote them all
+        assert [r for _, r in stored] == sorted(r for _, r in stored)  # in the keys' order, not arrival's
