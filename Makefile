@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 # With Slack or Teams credentials in the environment, serve them; otherwise the console demo.
 run: $(STAMP)
-	@if [ -n "$$SLACK_BOT_TOKEN$$MICROSOFT_APP_ID" ]; then $(BIN)/nextpractice serve; else $(BIN)/nextpractice demo; fi
+	@if [ -n "$$SLACK_BOT_TOKEN$$SLACK_CLIENT_ID$$MICROSOFT_APP_ID" ]; then $(BIN)/nextpractice serve; else $(BIN)/nextpractice demo; fi
 
 demo: $(STAMP)
 	$(BIN)/nextpractice demo

@@ -285,13 +285,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pulse_close.set_defaults(run=pulse_send_command, verb="close", every=PROGRESS_SECONDS)
 
-    commands.add_parser(
+    serve = commands.add_parser(
         "serve",
         help="run the bot: send scheduled messages until stopped with Ctrl-C",
         description="Run the scheduler and the delivery worker: campaigns, pulses, check-ins and reminders "
-        "go out when due, and answer Slack (SLACK_* settings) and Teams (MICROSOFT_APP_*) on one web server; "
-        "with neither, the console. Several replicas may share one PostgreSQL database. Stop with Ctrl-C.",
-    ).set_defaults(run=serve_command)
+        "go out when due, and answer Slack (SLACK_* settings) and Teams (MICROSOFT_APP_*) on one web server. "
+        "Several replicas may share one PostgreSQL database. Stop with Ctrl-C.",
+    )
+    serve.add_argument(
+        "--console",
+        action="store_true",
+        help="with no Slack or Teams settings, print messages here (they count as sent): for trying it out",
+    )
+    serve.set_defaults(run=serve_command)
 
     teams = commands.add_parser(
         "teams", help="Microsoft Teams app", description="The Microsoft Teams app."
@@ -891,6 +897,13 @@ async def pulse_send_command(settings: Settings, args: argparse.Namespace) -> in
     (the messages it queues are delivered here too)."""
     async with _open(settings, senders=_terminal(settings)) as app:
         await _pulse_command(app, args, f"pulse {args.verb} " + " ".join(args.name))
+        if not _has_platform(settings):
+            # A shell without the platform's settings (or a trial with none) must not "send" to itself.
+            print(
+                "Queued, not sent: there are no Slack or Teams settings here. nextpractice serve, with the "
+                "platform's settings, sends it (on a trial, nextpractice console --as HANDLE shows it)."
+            )
+            return OK
         if args.no_wait:
             print("Queued: nextpractice serve delivers it.")
             return OK
@@ -898,11 +911,15 @@ async def pulse_send_command(settings: Settings, args: argparse.Namespace) -> in
     return OK
 
 
+def _has_platform(settings: Settings) -> bool:
+    return settings.slack is not None or settings.teams is not None
+
+
 def _terminal(settings: Settings) -> dict[str, Sender]:
     """The console's sender for a command run on the embedded default (no Slack or Teams): its messages are
     kept, not printed, as a pulse to the whole organisation must not flood the terminal. With a platform
     configured, messages go to it only."""
-    if settings.slack is None and settings.teams is None:
+    if not _has_platform(settings):
         return {CONSOLE: _console_sender(focus=True)}
     return {}
 
@@ -1000,8 +1017,20 @@ async def _start_socket_mode(app: App) -> AsyncSocketModeHandler | None:
     return handler
 
 
+NO_PLATFORM = (
+    "No Slack or Teams settings: messages would only be printed here, and count as sent. Set SLACK_BOT_TOKEN "
+    "(Slack) or MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD (Teams) as the README says; to try the bot "
+    "without them, run nextpractice demo, or nextpractice serve --console to print messages here."
+)
+
+
 async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
-    """``nextpractice serve``: fire schedules and deliver the outbox in real time, until Ctrl-C or SIGTERM."""
+    """``nextpractice serve``: fire schedules and deliver the outbox in real time, until Ctrl-C or SIGTERM.
+
+    With no platform configured it refuses, unless ``--console``: a server started before its credentials
+    were set would print a whole campaign to its log and record it as sent, and nobody would get it."""
+    if not _has_platform(settings) and not args.console:
+        raise CliError(NO_PLATFORM, BAD_CONFIG)
     async with _open(settings) as app:
         print(f"Database: {_safe_url(app.database_url)}")
         print(f"Sending through: {', '.join(sorted(app.senders))}")

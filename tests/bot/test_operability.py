@@ -381,9 +381,26 @@ async def test_pulse_send_shows_progress_then_list_and_results_show_the_run(
     database_url: str, tmp_path: Path
 ) -> None:
     people, programme = tmp_path / "people.csv", tmp_path / "programme.toml"
-    people.write_text(PEOPLE.replace("busy,", "bea,").replace("gone,", "gus,").replace("broken,", "bo,"))
+    rows = PEOPLE.replace("busy,", "bea,").replace("gone,", "gus,").replace("broken,", "bo,").splitlines()
+    accounts = [f"{rows[0]},slack_user_id,slack_team_id"]
+    accounts += [f"{row},U{n:03d},T111" for n, row in enumerate(rows[1:])]
+    people.write_text("\n".join(accounts) + "\n")
     programme.write_text(QUICK)
-    env = _env(database_url, tmp_path / "data", NEXTPRACTICE_LOG_FORMAT="json")
+    async with FakeSlack() as fake:
+        env = _env(
+            database_url,
+            tmp_path / "data",
+            NEXTPRACTICE_LOG_FORMAT="json",
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_SIGNING_SECRET="signing-secret",
+            SLACK_API_URL=fake.url + "/",
+        )
+        await _send_list_and_close(env, people, programme)
+        assert len(fake.calls_to("chat.postMessage")) == RECIPIENTS
+
+
+async def _send_list_and_close(env: dict[str, str], people: Path, programme: Path) -> None:
+    """Import, load, send the pulse (with progress), list it, read its results and close it."""
 
     code, out, err = await _nextpractice(env, "directory", "import", str(people))
     assert code == 0, err
@@ -426,6 +443,35 @@ async def test_pulse_send_shows_progress_then_list_and_results_show_the_run(
     code, out, err = await _nextpractice(env, "pulse", "results", "Quick", "pulse")
     assert code == 0, err
     assert "Responses so far" not in out and f"of {RECIPIENTS}" in out  # closed: its results now
+
+
+async def test_without_a_platform_a_pulse_is_queued_not_printed_and_serve_will_not_start(
+    database_url: str, tmp_path: Path
+) -> None:
+    people, programme = tmp_path / "people.csv", tmp_path / "programme.toml"
+    people.write_text(PEOPLE)
+    programme.write_text(QUICK)
+    env = _env(database_url, tmp_path / "data")  # as in a shell where the platform's settings were not set
+    for command in (("directory", "import", str(people)), ("programme", "load", str(programme))):
+        code, _, err = await _nextpractice(env, *command)
+        assert code == 0, err
+
+    code, out, err = await _nextpractice(env, "pulse", "send", "Quick", "pulse")
+
+    assert code == 0, err
+    assert "Queued, not sent: there are no Slack or Teams settings here." in out
+    assert "I can suggest improvements" not in out and "delivery progress" not in out
+    store = SqlStore(database_url)
+    try:
+        async with store.engine.connect() as db:
+            statuses = (await db.execute(text("SELECT DISTINCT status FROM deliveries"))).scalars().all()
+    finally:
+        await store.close()
+    assert statuses == ["pending"]  # all waiting for a process that can send them: none lost
+
+    code, out, err = await _nextpractice(env, "serve")
+    assert code == 2
+    assert "No Slack or Teams settings" in err and "nextpractice serve --console" in err
 
 
 async def test_with_slack_configured_a_pulse_goes_to_slack_only_even_after_someone_used_the_console(

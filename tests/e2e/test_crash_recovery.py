@@ -83,7 +83,7 @@ async def _recorded_as_sent(url: str) -> set[str]:
 def _serve(url: str, data_dir: Path, log: Path, lease: int) -> subprocess.Popen[bytes]:
     with log.open("wb") as output:  # the child keeps its own copy of the file descriptor
         return subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
+            [sys.executable, "-m", "bot", "serve", "--console"],  # no platform: the console prints
             env=_env(url, data_dir, lease),
             stdout=output,
             stderr=subprocess.STDOUT,
