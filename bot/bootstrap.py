@@ -26,7 +26,7 @@ from bot.clock import SystemClock
 from bot.delivery import DeliveryWorker
 from bot.metrics import Metrics
 from bot.ratelimit import ConversationLimiter, RateLimiter
-from bot.settings import Settings
+from bot.settings import SECRET_FILE, Settings
 from bot.slack import SlackParts, build_slack
 from bot.teams import TeamsParts, build_teams
 from dialogue.anonymity import Pseudonymiser
@@ -37,6 +37,13 @@ from storage import SqlStore, default_database_url, upgrade_database
 log = logging.getLogger(__name__)
 
 CONSOLE = "console"
+SECRET_KEY = "anonymity secret"  # the name its fingerprint is kept under
+
+
+class KeyMismatch(Exception):
+    """The anonymity secret is not the one the database was first used with."""
+
+
 SLACK = "slack"
 DRAIN_SECONDS = 5.0  # on close, how long the calls after a platform's answers may still take
 TEAMS = "teams"
@@ -112,6 +119,16 @@ async def build_app(
     clock = clock or SystemClock()
     metrics = Metrics(store=store, clock=clock)
     pseudonymiser = Pseudonymiser(settings.secret_key)
+    fingerprint = pseudonymiser.fingerprint()
+    if await store.key_fingerprint(SECRET_KEY, fingerprint) != fingerprint:
+        await store.close()
+        raise KeyMismatch(
+            "NEXTPRACTICE_SECRET_KEY is not the key this database was first used with. With another key the"
+            " bot could not recognise anyone's earlier anonymous answers or ideas (people could answer a"
+            " pulse twice, and anonymous authors would hear nothing back). Set the same"
+            " NEXTPRACTICE_SECRET_KEY on every replica; a key the bot generated is in the data directory of"
+            f" the first one that ran ({SECRET_FILE})."
+        )
     base = settings.dialogue_settings()
     local = settings.slack is None and settings.teams is None
     console = local or CONSOLE in (senders or {})

@@ -40,7 +40,7 @@ from adapters.console import (
     script_handles,
 )
 from adapters.teams import TEAMS_PATH, messages_route
-from bot.bootstrap import CONSOLE, App, build_app, database_url, migrate, settle
+from bot.bootstrap import CONSOLE, App, KeyMismatch, build_app, database_url, migrate, settle
 from bot.clock import MovableClock, SystemClock
 from bot.console_host import AppConsoleHost
 from bot.delivery import PROGRESS_SECONDS, Progress, duration
@@ -423,6 +423,8 @@ async def _open(
     except (SQLAlchemyError, OSError) as exc:
         url = _safe_url(database_url(settings))
         raise CliError(f"cannot open the database {url}: {exc}", BAD_CONFIG) from exc
+    except KeyMismatch as exc:
+        raise CliError(str(exc), BAD_CONFIG) from None
     try:
         yield app
     finally:

@@ -41,6 +41,11 @@ class Pseudonymiser:
         recognise it if it comes again: without the secret nobody can tell whose it was or what it said."""
         return hmac.new(self._secret, f"receipt|{what}".encode(), hashlib.sha256).hexdigest()[:40]
 
+    def fingerprint(self) -> str:
+        """Tells this secret from another without giving it away (kept in the database to check that every
+        process uses the same one)."""
+        return hmac.new(self._secret, b"fingerprint of the anonymity secret", hashlib.sha256).hexdigest()[:32]
+
     def resolve(self, route: str, people: Iterable[Person]) -> Person | None:
         """The person the route leads to, found by hashing each candidate; None if nobody."""
         for person in people:

@@ -419,6 +419,16 @@ class InboxRow(Base):
     at: Mapped[datetime] = mapped_column(index=True)
 
 
+class KeyCheckRow(Base):
+    """A fingerprint of a key kept outside the database (the anonymity secret), written by the first process
+    that used it, so a process started with another key is stopped before it writes anything."""
+
+    __tablename__ = "key_checks"
+
+    name: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(NAME))
+
+
 class ContactRow(Base):
     """How a platform lets us reach a person or channel proactively (a Teams conversation reference)."""
 

@@ -7,9 +7,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import make_url
+from sqlalchemy import Table, make_url, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from dialogue.ports import Repositories
@@ -19,9 +19,11 @@ from storage.conversations import SqlConversations
 from storage.directory import SqlDirectory
 from storage.ideas import SqlIdeas
 from storage.inbox import SqlInbox
+from storage.models import KeyCheckRow
 from storage.outbox import SqlOutbox
 from storage.questions import SqlQuestions
 from storage.schedules import SqlSchedules
+from storage.sql import dialect_insert
 from storage.sqlite import READ_ONLY
 from storage.surveys import SqlSurveys
 
@@ -164,6 +166,16 @@ class SqlStore:
         if read_only or self._writers is None:
             return contextlib.nullcontext()
         return self._writers
+
+    async def key_fingerprint(self, name: str, fingerprint: str) -> str:
+        """The fingerprint kept for the key ``name``: ``fingerprint``, stored now if none was (one statement
+        decides between replicas starting together), or the one stored before."""
+        rows = cast(Table, KeyCheckRow.__table__)
+        async with self.engine.begin() as connection:
+            insert = dialect_insert(self.dialect, rows).values(name=name, fingerprint=fingerprint)
+            await connection.execute(insert.on_conflict_do_nothing(index_elements=[rows.c.name]))
+            stored = await connection.scalar(select(rows.c.fingerprint).where(rows.c.name == name))
+        return str(stored)
 
     async def close(self) -> None:
         """Release every pooled connection."""

@@ -32,7 +32,7 @@ from sqlalchemy import make_url, text
 
 from adapters.console import ConsoleSender
 from bot import scheduler
-from bot.bootstrap import CONSOLE, App, build_app
+from bot.bootstrap import CONSOLE, App, KeyMismatch, build_app
 from bot.cli import ProgressLine, check_cron
 from bot.clock import MovableClock
 from bot.delivery import Progress
@@ -633,3 +633,27 @@ async def test_logs_never_name_an_anonymous_author(
         logged = formatter.format(record).lower()
         for secret in ("amira", "hassan", "u07amira"):
             assert secret not in logged, f"{record.name} logged {secret!r}: {logged}"
+
+
+async def test_a_replica_with_another_secret_key_is_stopped_before_it_writes(
+    database_url: str, tmp_path: Path
+) -> None:
+    first = Settings(
+        data_dir=tmp_path / "one", secret_key=b"the-first-key-0123456789", database_url=database_url
+    )
+    app = await build_app(first)
+    await app.close()
+    again = await build_app(first)  # the same key: welcome back
+    await again.close()
+
+    other = Settings(
+        data_dir=tmp_path / "two", secret_key=b"another-key-9876543210", database_url=database_url
+    )
+    with pytest.raises(KeyMismatch, match="NEXTPRACTICE_SECRET_KEY is not the key this database"):
+        await build_app(other)
+
+    # From the command line, as an operator sees it: a plain message and the configuration exit code.
+    env = _env(database_url, tmp_path / "three", NEXTPRACTICE_SECRET_KEY="yet-another-key-000000000")
+    code, _, err = await _nextpractice(env, "pulse", "list")
+    assert code == 2 and "Traceback" not in err
+    assert "Set the same NEXTPRACTICE_SECRET_KEY on every replica" in err
