@@ -45,7 +45,7 @@ from bot.clock import MovableClock, SystemClock
 from bot.console_host import AppConsoleHost
 from bot.delivery import PROGRESS_SECONDS, Progress, duration
 from bot.logs import configure as configure_logging
-from bot.scheduler import Scheduler
+from bot.scheduler import Scheduler, next_fire
 from bot.server import SLACK_PATH, Readiness, start, web_app
 from bot.settings import Settings
 from bot.slack_sync import SyncReport, sync_slack_directory
@@ -55,6 +55,7 @@ from dialogue.directory_import import COLUMNS, import_directory
 from dialogue.errors import Refusal
 from dialogue.ports import Clock, Sender, Store
 from dialogue.programme import ProgrammeError, load_programme
+from dialogue.schedules import firing_zone
 from dialogue.surveys import OccurrenceKind
 
 OK, FAILED, BAD_CONFIG = 0, 1, 2
@@ -761,12 +762,14 @@ async def programme_load_command(settings: Settings, args: argparse.Namespace) -
         raise CliError(f"{args.file} is not a valid programme file: {exc}") from None
     async with _open(settings) as app:
         try:
-            report = await load_programme(app.store, data, check_cron=check_cron)
+            report = await load_programme(app.store, data, check_cron=check_cron, now=app.clock.now())
         except ProgrammeError as exc:
             print(f"Nothing was loaded. Please fix {args.file}:", file=sys.stderr)
             for problem in exc.problems:
                 print(f"  {problem}", file=sys.stderr)
             return FAILED
+        # A slot that passed before loading waits for its next time: saying when avoids a surprise either way.
+        schedules = await _schedules(app.store, app.clock.now())
     for label, names in (
         ("Campaigns", report.campaigns),
         ("Pulses", report.pulses),
@@ -774,6 +777,8 @@ async def programme_load_command(settings: Settings, args: argparse.Namespace) -
     ):
         print(f"{label}: {', '.join(names) if names else 'none'}")
     print(f"{_count(report.schedules, 'schedule')} set.")
+    for line in schedules:
+        print(f"Schedule: {line}")
     return OK
 
 
@@ -946,8 +951,9 @@ async def _deliver_with_progress(app: App, *, every: float) -> None:
 # -- running -------------------------------------------------------------------------------
 
 
-async def _schedules(store: Store) -> list[str]:
-    """Each active schedule as a readable line, e.g. ``pulse "Monday pulse": 0 9 * * MON (Europe/London)``."""
+async def _schedules(store: Store, now: datetime) -> list[str]:
+    """Each active schedule as a readable line with its next run, e.g.
+    ``pulse "Monday pulse": 0 9 * * MON (Europe/London), next Mon 30 Nov 09:00``."""
     async with store.transaction() as tx:
         lines = []
         for schedule in await tx.schedules.schedules():
@@ -958,7 +964,14 @@ async def _schedules(store: Store) -> list[str]:
                 survey = await tx.surveys.get_survey(schedule.target_id)
                 name = survey.name if survey else "?"
             zone = "each person's own time" if schedule.local_time else schedule.time_zone
-            lines.append(f'{schedule.kind.value} "{name}": {schedule.cron} ({zone})')
+            upcoming = next_fire(schedule, now)
+            # A local-time run starts in the earliest zone, at the wall time everyone then gets it at.
+            shown = (
+                f"{upcoming.astimezone(ZoneInfo(firing_zone(schedule))):%a %d %b %H:%M}"
+                if upcoming
+                else "none"
+            )
+            lines.append(f'{schedule.kind.value} "{name}": {schedule.cron} ({zone}), next {shown}')
     return lines
 
 
@@ -1037,7 +1050,9 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
         print(f"Database: {_safe_url(app.database_url)}")
         print(f"Sending through: {', '.join(sorted(app.senders))}")
         settle()
-        for line in await _schedules(app.store) or ["none yet (load them with: nextpractice programme load)"]:
+        for line in await _schedules(app.store, app.clock.now()) or [
+            "none yet (load them with: nextpractice programme load)"
+        ]:
             print(f"Schedule: {line}")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

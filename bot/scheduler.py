@@ -65,8 +65,10 @@ def fire_times(schedule: Schedule, start: datetime, end: datetime) -> list[datet
 
 
 def latest_due(schedule: Schedule, now: datetime, grace: timedelta) -> datetime | None:
-    """The most recent fire time within ``grace`` before ``now`` (inclusive), if any."""
-    times = fire_times(schedule, now - grace, now)
+    """The most recent fire time within ``grace`` before ``now`` (inclusive) and after the schedule was set,
+    if any."""
+    start = now - grace if schedule.since is None else max(now - grace, schedule.since)
+    times = fire_times(schedule, start, now)
     return times[-1] if times else None
 
 

@@ -380,9 +380,16 @@ class ScheduleRepo(Protocol):
     """Recurring schedules (registered with the scheduler at start)."""
 
     async def set_schedule(
-        self, *, kind: OccurrenceKind, target_id: int, cron: str, time_zone: str
+        self,
+        *,
+        kind: OccurrenceKind,
+        target_id: int,
+        cron: str,
+        time_zone: str,
+        since: datetime | None = None,
     ) -> Schedule:
-        """Create or replace the schedule of this target (one per target)."""
+        """Create or replace the schedule of this target (one per target); ``since`` (when its cadence was
+        set) changes only with the cadence."""
         ...
 
     async def remove_schedule(self, kind: OccurrenceKind, target_id: int) -> None: ...

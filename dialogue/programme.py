@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -172,9 +173,11 @@ def _items(entry: Mapping[str, Any], section: str, where: str, problems: list[st
 
 
 async def load_programme(
-    store: Store, data: Mapping[str, Any], *, check_cron: CronCheck | None = None
+    store: Store, data: Mapping[str, Any], *, check_cron: CronCheck | None = None, now: datetime | None = None
 ) -> ProgrammeReport:
     """Create or update every campaign, pulse and check-in in ``data`` and set their schedules.
+
+    ``now``: a schedule set or changed now never fires for an earlier time (see ``Schedule.since``).
 
     Raises :class:`ProgrammeError` listing every problem; then nothing is changed.
     """
@@ -212,7 +215,7 @@ async def load_programme(
                 name=name, priority=priority, prompt=prompt, audience=audience
             )
             report.campaigns.append(name)
-            report.schedules += await _set_schedule(tx, OccurrenceKind.CAMPAIGN, campaign.id, schedule)
+            report.schedules += await _set_schedule(tx, OccurrenceKind.CAMPAIGN, campaign.id, schedule, now)
         for kind in (SurveyKind.PULSE, SurveyKind.CHECKIN):
             for n, entry in enumerate(_tables(data.get(kind.value), kind.value, "", problems), start=1):
                 where = f"{kind.value} {n}"
@@ -262,7 +265,9 @@ async def load_programme(
                     intro=intro,
                 )
                 (report.pulses if kind is SurveyKind.PULSE else report.checkins).append(name)
-                report.schedules += await _set_schedule(tx, OccurrenceKind(kind.value), survey.id, schedule)
+                report.schedules += await _set_schedule(
+                    tx, OccurrenceKind(kind.value), survey.id, schedule, now
+                )
         if problems:
             raise ProgrammeError(problems)  # rolls the transaction back
     return report
@@ -294,10 +299,16 @@ def _answers_kept(
 
 
 async def _set_schedule(
-    tx: Repositories, kind: OccurrenceKind, target_id: int, schedule: tuple[str, str] | None
+    tx: Repositories,
+    kind: OccurrenceKind,
+    target_id: int,
+    schedule: tuple[str, str] | None,
+    now: datetime | None,
 ) -> int:
     if schedule is None:
         await tx.schedules.remove_schedule(kind, target_id)
         return 0
-    await tx.schedules.set_schedule(kind=kind, target_id=target_id, cron=schedule[0], time_zone=schedule[1])
+    await tx.schedules.set_schedule(
+        kind=kind, target_id=target_id, cron=schedule[0], time_zone=schedule[1], since=now
+    )
     return 1

@@ -21,6 +21,9 @@ class Schedule:
     cron: str  # five-field crontab: minute hour day month day-of-week
     time_zone: str  # IANA name, or LOCAL_TIME
     active: bool = True
+    # When its cadence was set (None: not known, as before this was kept): it never fires for an earlier
+    # time, so a schedule loaded at noon does not send that morning's run as a late one.
+    since: datetime | None = None
 
     @property
     def local_time(self) -> bool:

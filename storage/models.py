@@ -256,6 +256,7 @@ class ScheduleRow(Base):
     cron: Mapped[str] = mapped_column(String(NAME))
     time_zone: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    since: Mapped[datetime | None]  # when its cadence was set (see dialogue.schedules.Schedule)
 
 
 class OccurrenceRow(Base):

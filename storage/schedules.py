@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from datetime import datetime
+
+from sqlalchemy import case, or_, select, update
 
 from dialogue.schedules import Schedule
 from dialogue.surveys import OccurrenceKind
@@ -18,6 +20,7 @@ def _schedule(row: ScheduleRow) -> Schedule:
         cron=row.cron,
         time_zone=row.time_zone,
         active=row.active,
+        since=row.since,
     )
 
 
@@ -30,10 +33,20 @@ class SqlSchedules(Repo):
     """
 
     async def set_schedule(
-        self, *, kind: OccurrenceKind, target_id: int, cron: str, time_zone: str
+        self,
+        *,
+        kind: OccurrenceKind,
+        target_id: int,
+        cron: str,
+        time_zone: str,
+        since: datetime | None = None,
     ) -> Schedule:
-        """Create or replace the schedule of this target (one per target)."""
+        """Create or replace the schedule of this target (one per target); ``since`` is kept as the time
+        its cadence was set only when it is new or changes (cron, zone, or switched back on)."""
         insert = self.insert(ScheduleRow)
+        changed = or_(
+            ScheduleRow.cron != cron, ScheduleRow.time_zone != time_zone, ScheduleRow.active.is_(False)
+        )
         row = await self.session.scalar(
             insert.values(
                 kind=OccurrenceKind(kind).value,
@@ -41,10 +54,16 @@ class SqlSchedules(Repo):
                 cron=cron,
                 time_zone=time_zone,
                 active=True,
+                since=since,
             )
             .on_conflict_do_update(
                 index_elements=[ScheduleRow.kind, ScheduleRow.target_id],
-                set_={"cron": cron, "time_zone": time_zone, "active": True},
+                set_={
+                    "cron": cron,
+                    "time_zone": time_zone,
+                    "active": True,
+                    "since": case((changed, insert.excluded.since), else_=ScheduleRow.since),
+                },
             )
             .returning(ScheduleRow)
             .execution_options(populate_existing=True)

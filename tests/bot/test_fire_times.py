@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.scheduler import fire_times, latest_due, next_fire
@@ -48,3 +49,13 @@ def test_latest_due_finds_a_missed_firing_only_within_the_grace_period() -> None
     assert latest_due(schedule, missed + timedelta(hours=2), timedelta(hours=6)) == missed
     assert latest_due(schedule, missed + timedelta(hours=7), timedelta(hours=6)) is None
     assert latest_due(schedule, missed, timedelta(seconds=1)) == missed
+
+
+def test_latest_due_never_finds_a_firing_from_before_the_schedule_was_set() -> None:
+    missed = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    set_before = replace(weekly("UTC"), since=missed - timedelta(minutes=5))
+    set_after = replace(weekly("UTC"), since=missed + timedelta(minutes=5))
+
+    assert latest_due(set_before, missed + timedelta(hours=2), timedelta(hours=6)) == missed
+    assert latest_due(set_after, missed + timedelta(hours=2), timedelta(hours=6)) is None
+    assert latest_due(set_after, missed + timedelta(days=7), timedelta(hours=6)) == missed + timedelta(days=7)

@@ -410,6 +410,12 @@ async def _send_list_and_close(env: dict[str, str], people: Path, programme: Pat
     assert any(entry["logger"].startswith("alembic") for entry in logged)
     code, out, err = await _nextpractice(env, "programme", "load", str(programme))
     assert code == 0, err
+    # When each schedule runs next (a slot that passed before loading waits for its next time).
+    assert re.search(
+        r'^Schedule: pulse "Quick pulse": 0 9 \* \* MON \(Europe/London\), next Mon \d\d \w{3} 09:00$',
+        out,
+        re.M,
+    ), out
 
     code, out, err = await _nextpractice(env, "pulse", "send", "Quick", "pulse", "--every", "0")
 

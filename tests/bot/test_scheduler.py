@@ -66,6 +66,29 @@ async def test_replicas_and_restarts_after_a_missed_firing_send_the_run_once(sto
     assert sum(r.fired for r in replicas) == 1
 
 
+async def test_a_programme_loaded_after_its_slot_waits_for_the_next_one(store: SqlStore) -> None:
+    # Loaded at 09:30, after Monday 09:00: starting the bot then must not send 09:00's run as a late one.
+    assert not (await import_directory(store, PEOPLE)).errors
+    await load_programme(store, PROGRAMME, now=MONDAY_NINE + timedelta(minutes=30))
+    clock = MovableClock(MONDAY_NINE + timedelta(hours=1))
+    scheduler = Scheduler(dialogue=_dialogue(store, clock), store=store, clock=clock)
+    try:
+        await scheduler.start()
+    finally:
+        scheduler.shutdown()
+    assert await _runs(store) == 0
+
+    # Loaded again unchanged the next Monday at 08:00, then down at 09:00: that run is caught up.
+    await load_programme(store, PROGRAMME, now=MONDAY_NINE + timedelta(days=7, hours=-1))
+    clock.set(MONDAY_NINE + timedelta(days=7, hours=1))
+    scheduler = Scheduler(dialogue=_dialogue(store, clock), store=store, clock=clock)
+    try:
+        await scheduler.start()
+    finally:
+        scheduler.shutdown()
+    assert await _runs(store) == 1
+
+
 async def test_a_firing_missed_by_more_than_the_grace_period_is_not_sent(store: SqlStore) -> None:
     await _setup(store)
     clock = MovableClock(MONDAY_NINE + timedelta(hours=7))

@@ -36,6 +36,21 @@ async def test_one_schedule_per_target_and_removal_keeps_the_id(store: SqlStore)
         assert await tx.schedules.get_schedule(pulse.id + 100) is None
 
 
+async def test_a_schedule_keeps_when_its_cadence_was_set_until_the_cadence_changes(store: SqlStore) -> None:
+    weekly = {"kind": OccurrenceKind.PULSE, "target_id": 1, "time_zone": "Europe/London"}
+    async with store.transaction() as tx:
+        first = await tx.schedules.set_schedule(**weekly, cron="0 9 * * MON", since=at(0))
+        same = await tx.schedules.set_schedule(**weekly, cron="0 9 * * MON", since=at(60))
+        assert (first.since, same.since) == (at(0), at(0))  # loaded again unchanged: still since the first
+        moved = await tx.schedules.set_schedule(**weekly, cron="0 10 * * MON", since=at(120))
+        assert moved.since == at(120)
+        await tx.schedules.remove_schedule(OccurrenceKind.PULSE, 1)
+        back = await tx.schedules.set_schedule(**weekly, cron="0 10 * * MON", since=at(180))
+        assert back.since == at(180)  # switched back on: from now
+        unknown = await tx.schedules.set_schedule(**{**weekly, "target_id": 2}, cron="0 9 * * MON")
+        assert unknown.since is None
+
+
 async def test_awaiting_is_set_replaced_and_cleared_conditionally(store: SqlStore) -> None:
     async with store.transaction() as tx:
         amira = await person(tx, "amira")
