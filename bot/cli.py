@@ -57,6 +57,7 @@ from dialogue.ports import Clock, Sender, Store
 from dialogue.programme import ProgrammeError, load_programme
 from dialogue.schedules import firing_zone
 from dialogue.surveys import OccurrenceKind
+from storage import migration_status
 
 OK, FAILED, BAD_CONFIG = 0, 1, 2
 
@@ -786,10 +787,14 @@ async def db_upgrade_command(settings: Settings, args: argparse.Namespace) -> in
     """``nextpractice db upgrade``."""
     url = database_url(settings)
     try:
+        before, _newest = await asyncio.to_thread(migration_status, url)
         revision = await migrate(url)
     except (SQLAlchemyError, OSError) as exc:
         raise CliError(f"cannot upgrade the database {_safe_url(url)}: {exc}", BAD_CONFIG) from exc
-    print(f"The database {_safe_url(url)} is up to date (revision {revision}).")
+    if before == revision:
+        print(f"The database {_safe_url(url)} was already up to date (revision {revision}).")
+    else:
+        print(f"Upgraded the database {_safe_url(url)} from revision {before or 'none'} to {revision}.")
     return OK
 
 
@@ -914,7 +919,14 @@ async def pulse_send_command(settings: Settings, args: argparse.Namespace) -> in
         if args.no_wait:
             print("Queued: nextpractice serve delivers it.")
             return OK
-        await _deliver_with_progress(app, every=args.every)
+        sent, failed = await _deliver_with_progress(app, every=args.every)
+    if failed and not sent:
+        print(
+            "Nothing was delivered: the warnings above say why (people without an account on the platform, "
+            "or its settings wrong?).",
+            file=sys.stderr,
+        )
+        return FAILED
     return OK
 
 
@@ -931,8 +943,9 @@ def _terminal(settings: Settings) -> dict[str, Sender]:
     return {}
 
 
-async def _deliver_with_progress(app: App, *, every: float) -> None:
-    """Drain the outbox here, showing the worker's progress, then a summary."""
+async def _deliver_with_progress(app: App, *, every: float) -> tuple[int, int]:
+    """Drain the outbox here, showing the worker's progress, then a summary; returns (sent, failed) here
+    (other replicas may send some of the same run)."""
     worker, stats = app.worker, app.worker.stats
     line = ProgressLine()
     worker.progress_seconds, worker.on_progress = every, line
@@ -946,6 +959,7 @@ async def _deliver_with_progress(app: App, *, every: float) -> None:
     waiting = (await _outbox_counts(app.store)).get("pending", 0)
     if waiting:
         print(f"{_count(waiting, 'message')} wait for a later time (retries); nextpractice serve sends them.")
+    return sent, failed
 
 
 # -- running -------------------------------------------------------------------------------
@@ -1065,9 +1079,10 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
             on_fired=app.worker.wake,
             metrics=app.metrics,
         )
-        await scheduler.start()
+        # Listening first: a port that cannot be had stops the bot before any schedule fires.
         slack_http = app.settings.slack is not None and not app.settings.slack.app_token
         runner = await _start_http(app, slack_http=slack_http)
+        await scheduler.start()
         socket_mode = await _start_socket_mode(app)
         print("Running. Stop with Ctrl-C.", flush=True)
         reporter = asyncio.create_task(_report_outbox(app.store, stop))

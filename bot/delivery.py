@@ -23,7 +23,16 @@ from bot.metrics import Metrics
 from bot.ratelimit import ConversationLimiter, RateLimiter
 from dialogue.anonymity import Pseudonymiser
 from dialogue.events import Identity
-from dialogue.outbox import Address, Contact, Delivery, RetryLater, Sent, Undeliverable, contact_key
+from dialogue.outbox import (
+    Address,
+    Contact,
+    Delivery,
+    DeliveryStatus,
+    RetryLater,
+    Sent,
+    Undeliverable,
+    contact_key,
+)
 from dialogue.ports import Clock, Sender, Store
 
 log = logging.getLogger(__name__)
@@ -32,6 +41,7 @@ log = logging.getLogger(__name__)
 BASE_BACKOFF = 5.0
 MAX_BACKOFF = 1800.0
 PROGRESS_SECONDS = 5.0  # how often a long fan-out reports how far it has got
+OUTAGE_REPORT_SECONDS = 60.0  # while the database stays out of reach, how often the log says so again
 # No send starts in the last quarter of its lease without renewing it: the send could still be under way
 # when the lease runs out and another worker takes the row over (Slack's client waits up to 30 s for an
 # answer). Leases of rows still waiting are renewed every third of a lease anyway.
@@ -325,13 +335,15 @@ class DeliveryWorker:
         those; claimed rows not yet sent are only taken over by another worker when their lease runs out.
         """
         sending: set[asyncio.Future[None]] = set()
+        outage = _Outage()
         try:
             while not stop.is_set():
                 try:
                     claimed, batch = await self._start_batch()
-                except Exception:
-                    log.exception("delivery: could not reach the outbox; trying again shortly")
+                except Exception as exc:
+                    outage.failed(exc)
                 else:
+                    outage.over()
                     if batch is not None:
                         sending.add(batch)
                         batch.add_done_callback(self._batch_done(sending))
@@ -485,8 +497,13 @@ class DeliveryWorker:
         replaces = delivery.replaces or ""
         async with self.store.transaction(read_only=True) as tx:
             sent = await tx.outbox.sent_ref(replaces)
+            status = await tx.outbox.status_of(replaces) if sent is None else None
         if sent is None:
-            if delivery.attempts + 1 >= self.max_attempts:
+            # Only a message still on its way is worth waiting for: one that failed for good (or was sent
+            # with no reference to update) never will be, and retrying would fill the retry metrics (a pulse
+            # closed after its sends failed updates every one of them).
+            waiting = status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+            if not waiting or delivery.attempts + 1 >= self.max_attempts:
                 raise Undeliverable(f"the message it updates ({replaces}) was never sent")
             raise RetryLater(BASE_BACKOFF, f"waiting for {replaces} to be sent")
         platform, ref = sent
@@ -584,3 +601,27 @@ async def _first(*waits: Coroutine[Any, Any, Any], within: float | None = None) 
     finally:
         for task in tasks:
             task.cancel()
+
+
+@dataclass
+class _Outage:
+    """Logs a database outage the worker waits out: in full once, then a line a minute, then its end (a line
+    with a traceback every poll, for as long as the database is down, would bury everything else)."""
+
+    began: float | None = None
+    said: float = 0.0
+
+    def failed(self, error: Exception) -> None:
+        now = time.monotonic()
+        if self.began is None:
+            self.began = self.said = now
+            log.error("delivery: could not reach the outbox; trying again shortly", exc_info=error)
+        elif now - self.said >= OUTAGE_REPORT_SECONDS:
+            self.said = now
+            waited, kind = now - self.began, type(error).__name__
+            log.error("delivery: still cannot reach the outbox after %.0fs (%s)", waited, kind)
+
+    def over(self) -> None:
+        if self.began is not None:
+            log.warning("delivery: the outbox answers again after %.0fs", time.monotonic() - self.began)
+            self.began = None

@@ -18,6 +18,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 
@@ -41,6 +42,8 @@ class Metrics:
     content_type = CONTENT_TYPE_LATEST
 
     def __init__(self, *, store: Store | None = None, clock: Clock | None = None) -> None:
+        # Each counter's *_created series (when it was made) is noise on a dashboard: process-wide, once.
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
         self.store = store
         self.clock = clock
         self.registry = CollectorRegistry()

@@ -193,7 +193,7 @@ class Settings:
             slack_rate=_optional_int(env, "NEXTPRACTICE_SLACK_RATE", minimum=0),
             teams_rate=_optional_int(env, "NEXTPRACTICE_TEAMS_RATE", minimum=0),
             host=env.get("NEXTPRACTICE_HOST", "").strip() or "0.0.0.0",
-            port=_int(env, "PORT", 3000, minimum=0),
+            port=_int(env, "PORT", 3000, minimum=0, maximum=65535),
             slack=SlackSettings.from_env(env),
             teams=TeamsSettings.from_env(env),
         )
@@ -244,7 +244,7 @@ def _secret(raw: str, data_dir: Path) -> bytes:
     return key
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -254,6 +254,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
         raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, not {value}")
     return value
 
 

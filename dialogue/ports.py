@@ -17,7 +17,7 @@ from dialogue.directory import Audience, Person, Role, Team
 from dialogue.events import Identity
 from dialogue.ideas import Adoption, Campaign, Comment, Idea, IdeaEvent, IdeaStatus
 from dialogue.messages import Message
-from dialogue.outbox import Address, Contact, Delivery, NewDelivery, Sent
+from dialogue.outbox import Address, Contact, Delivery, DeliveryStatus, NewDelivery, Sent
 from dialogue.qa import ModerationEntry, QaPost, Question, QuestionStatus
 from dialogue.schedules import Schedule
 from dialogue.surveys import (
@@ -433,6 +433,10 @@ class OutboxRepo(Protocol):
     async def mark_failed(self, delivery_id: int, *, error: str) -> None: ...
     async def sent_ref(self, key: str) -> tuple[str, str] | None:
         """``(platform, platform_ref)`` of the sent delivery with this key, if sent."""
+        ...
+
+    async def status_of(self, key: str) -> DeliveryStatus | None:
+        """The status of the delivery with this key; None if there is none."""
         ...
 
     async def anchor_ref(self, anchor: str, platform: str) -> str | None:

@@ -89,20 +89,20 @@ def _schedule(
     _known_keys(schedule, "schedule", f"{where} schedule", problems)
     cron = str(schedule.get("cron", "")).strip()
     zone_name = str(schedule.get("time_zone", "")).strip()
-    if len(cron.split()) != 5:
-        problems.append(f"{where}: schedule cron {cron!r} needs five fields: minute hour day month weekday")
-        return None
+    # Every mistake in it is listed at once (a wrong zone must not hide a wrong cron until it is fixed).
+    found = len(problems)
+    zone_ok = True
     if zone_name != LOCAL_TIME:
         try:
             ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(f'{where}: unknown time zone {zone_name!r} (an IANA name or "local")')
-            return None
-    problem = check(cron, zone_name) if check else None
-    if problem:
+            zone_ok = False
+    if len(cron.split()) != 5:
+        problems.append(f"{where}: schedule cron {cron!r} needs five fields: minute hour day month weekday")
+    elif check is not None and (problem := check(cron, zone_name if zone_ok else "UTC")):
         problems.append(f"{where}: {problem}")
-        return None
-    return cron, zone_name
+    return (cron, zone_name) if len(problems) == found else None
 
 
 _SURVEY_KEYS = {

@@ -212,6 +212,11 @@ class SqlOutbox(Repo):
             return None
         return row.platform, row.platform_ref
 
+    async def status_of(self, key: str) -> DeliveryStatus | None:
+        """See :meth:`dialogue.ports.OutboxRepo.status_of`."""
+        status = await self.session.scalar(select(DeliveryRow.status).where(DeliveryRow.key == key))
+        return None if status is None else DeliveryStatus(status)
+
     async def anchor_ref(self, anchor: str, platform: str) -> str | None:
         """The platform ref of the sent message on ``platform`` that starts thread ``anchor``.
 

@@ -17,7 +17,7 @@ from dialogue.anonymity import Pseudonymiser
 from dialogue.directory import Role
 from dialogue.events import Identity
 from dialogue.messages import Message
-from dialogue.outbox import Address, NewDelivery, RetryLater, Undeliverable
+from dialogue.outbox import Address, DeliveryStatus, NewDelivery, RetryLater, Undeliverable
 from dialogue.text import t
 from storage import SqlStore
 
@@ -238,6 +238,25 @@ async def test_thread_replies_wait_for_the_thread_and_updates_edit_in_place(rig:
         ("#qa", "chat-1", "an answer", "chat-2"),
     ]
     assert rig.sender.updated == [("chat-1", "closed")]
+
+
+async def test_an_update_of_a_message_that_failed_for_good_fails_at_once_without_retries(rig: Rig) -> None:
+    rig.sender.failures["amira"] = [Undeliverable("not in the workspace")]
+    await rig.enqueue(hello("q", rig.people["amira"]), hello("r", rig.people["ben"]))
+    await rig.worker.drain()
+    await rig.enqueue(
+        NewDelivery(key="q:closed", message=Message(t("closed")), replaces="q"),
+        NewDelivery(key="r:closed", message=Message(t("closed")), replaces="r"),
+    )
+
+    await rig.worker.drain()
+
+    assert rig.sender.updated == [("chat-1", "closed")]  # Ben's, in place
+    assert rig.worker.stats.retried == 0  # Amira's failed at its first try: nothing to wait for
+    async with rig.store.transaction() as tx:
+        assert await tx.outbox.status_of("q:closed") is DeliveryStatus.FAILED
+        assert await tx.outbox.status_of("r:closed") is DeliveryStatus.SENT
+        assert await tx.outbox.status_of("nothing") is None
 
 
 async def test_a_fan_out_records_its_sends_in_few_transactions_and_each_once(rig: Rig) -> None:

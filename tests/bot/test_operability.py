@@ -249,6 +249,7 @@ async def test_metrics_count_a_fan_out_its_retries_and_failures_and_the_backlog(
     # The two retries wait for a later time, so nothing is due now.
     assert value(after, "nextpractice_outbox_depth") == 0
     assert value(after, "nextpractice_outbox_oldest_age_seconds") == 0
+    assert "_created" not in after  # no series saying when each counter was made: dashboard noise
 
 
 async def test_request_latency_is_labelled_by_route_pattern_never_by_raw_path(bot: Running) -> None:
@@ -663,3 +664,39 @@ async def test_a_replica_with_another_secret_key_is_stopped_before_it_writes(
     code, _, err = await _nextpractice(env, "pulse", "list")
     assert code == 2 and "Traceback" not in err
     assert "Set the same NEXTPRACTICE_SECRET_KEY on every replica" in err
+
+
+async def test_pulse_send_fails_when_nothing_could_be_delivered(database_url: str, tmp_path: Path) -> None:
+    people, programme = tmp_path / "people.csv", tmp_path / "programme.toml"
+    people.write_text(PEOPLE)  # nobody's Slack account is known
+    programme.write_text(QUICK)
+    async with FakeSlack() as fake:
+        env = _env(
+            database_url,
+            tmp_path / "data",
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_SIGNING_SECRET="signing-secret",
+            SLACK_API_URL=fake.url + "/",
+        )
+        for command in (("directory", "import", str(people)), ("programme", "load", str(programme))):
+            code, _, err = await _nextpractice(env, *command)
+            assert code == 0, err
+
+        code, out, err = await _nextpractice(env, "pulse", "send", "Quick", "pulse", "--every", "0")
+
+    assert code == 1, out
+    assert re.search(rf"^Done: 0 sent, {RECIPIENTS} failed", out, re.MULTILINE), out
+    assert "Nothing was delivered" in err
+
+
+async def test_db_upgrade_says_what_it_did(database_url: str, tmp_path: Path) -> None:
+    env = _env(database_url, tmp_path / "data")
+
+    code, first, err = await _nextpractice(env, "db", "upgrade")
+    assert code == 0, err
+    code, again, err = await _nextpractice(env, "db", "upgrade")
+    assert code == 0, err
+
+    newest = sorted(p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))[-1]
+    assert f"from revision none to {newest}." in first
+    assert f"was already up to date (revision {newest})." in again

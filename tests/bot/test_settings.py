@@ -52,6 +52,7 @@ def test_database_urls_get_the_async_driver(tmp_path: Path, given: str, expected
     [
         ("NEXTPRACTICE_MIN_GROUP_SIZE", "five", "NEXTPRACTICE_MIN_GROUP_SIZE must be a whole number"),
         ("NEXTPRACTICE_MIN_GROUP_SIZE", "1", "NEXTPRACTICE_MIN_GROUP_SIZE must be at least 2"),
+        ("PORT", "99999", "PORT must be at most 65535, not 99999"),
         ("NEXTPRACTICE_PREMODERATE", "maybe", "NEXTPRACTICE_PREMODERATE must be true or false"),
         ("NEXTPRACTICE_LOG_LEVEL", "loud", "NEXTPRACTICE_LOG_LEVEL must be one of"),
         ("NEXTPRACTICE_SECRET_KEY", "short", "at least 16 characters"),

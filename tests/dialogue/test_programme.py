@@ -83,6 +83,20 @@ txt = "I can suggest improvements."
     assert "pulse 1 question 1: unknown `txt` (known: kind, options, text)" in problems
 
 
+async def test_a_wrong_time_zone_does_not_hide_a_wrong_cron_in_the_same_schedule(store: SqlStore) -> None:
+    programme = PULSE.format(name="Monday pulse").replace(
+        "[[pulse.question]]",
+        'schedule = { cron = "0 9 * * TUESDAY", time_zone = "Europe/Londn" }\n[[pulse.question]]',
+    )
+
+    with pytest.raises(ProgrammeError) as refused:
+        await load_programme(store, tomllib.loads(programme), check_cron=check_cron)
+
+    problems = refused.value.problems
+    assert "pulse 1: unknown time zone 'Europe/Londn' (an IANA name or \"local\")" in problems
+    assert any(p.startswith("pulse 1: ") and "TUESDAY" in p for p in problems), problems
+
+
 async def test_a_table_written_once_instead_of_as_a_list_is_a_mistake_not_a_crash(store: SqlStore) -> None:
     programme = """
 [pulse]

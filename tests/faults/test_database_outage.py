@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -262,3 +263,29 @@ async def test_a_teams_message_through_a_postgres_restart(postgres_url: str, tmp
         assert await bot.say(amira, "idea after the outage")
         assert await ideas(bot.app) == ["before the outage", "during the outage", "after the outage"]
         assert bot.fake.violations == []
+
+
+async def test_the_delivery_worker_waits_out_an_outage_saying_so_once_and_says_when_it_is_over(
+    postgres_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = make_url(postgres_url)
+    async with (
+        CutProxy(url.host or "127.0.0.1", url.port or 5432) as proxy,
+        slack_bot(proxy.url(postgres_url), tmp_path, PEOPLE, start_at=START) as bot,
+    ):
+        worker = bot.app.worker
+        worker.poll_seconds = 0.05
+        stop = asyncio.Event()
+        proxy.cut()
+        with caplog.at_level(logging.WARNING, logger="bot.delivery"):
+            running = asyncio.create_task(worker.run(stop))
+            await asyncio.sleep(1.0)  # some twenty polls against a database that is down
+            proxy.restore()
+            await wait_for(lambda: any("answers again" in r.getMessage() for r in caplog.records))
+            stop.set()
+            await running
+
+        said = [r for r in caplog.records if r.name == "bot.delivery"]
+        assert [r.levelno for r in said] == [logging.ERROR, logging.WARNING], [r.getMessage() for r in said]
+        assert said[0].exc_info is not None and "could not reach the outbox" in said[0].getMessage()
+        assert said[1].getMessage().startswith("delivery: the outbox answers again after")
