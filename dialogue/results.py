@@ -18,7 +18,7 @@ from dialogue.surveys import Answer, ItemKind, NumberCount, Recipient, RunCounts
 K = TypeVar("K", bound=Hashable)
 
 TOO_FEW = "fewer than {k} answers"
-PROTECTS = "withheld so a smaller group can't be worked out"
+PROTECTS = "so a smaller group can't be worked out"
 # People without a team, and teams too small to show apart, are counted together.
 OTHER_TEAMS = "Other teams"
 

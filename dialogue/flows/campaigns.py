@@ -13,6 +13,7 @@ from dialogue.flows.surveys import audience_people, local_send_time
 from dialogue.formatting import day, plural, when
 from dialogue.ideas import Campaign
 from dialogue.messages import Choices, Message, Option, Reply
+from dialogue.names import best_match
 from dialogue.outbox import NewDelivery
 from dialogue.surveys import Occurrence, OccurrenceKind
 from dialogue.text import lines, t, user
@@ -100,6 +101,8 @@ async def cmd_campaign(env: Env, me: Person, args: Args) -> Reply:
         if name.lstrip("#").isdigit():
             campaign = await env.tx.ideas.get_campaign(int(name.lstrip("#")))
         campaign = campaign or (await env.tx.ideas.campaign_by_name(name) if name else None)
+        if campaign is None:
+            campaign = best_match(name, await env.tx.ideas.campaigns(), lambda each: each.name, "campaign")
         if campaign is None:
             raise Refusal(f"There is no campaign called {name!r}. `campaign list` shows them.")
         started = await start_campaign(

@@ -28,12 +28,26 @@ async def send_digest(env: Env, survey: Survey, occurrence: Occurrence) -> None:
         return
     owner = await env.tx.directory.get_person(survey.owner_id)
     result = await run_result(env, survey, occurrence)
+    if not result.responded:  # nothing said, so nothing to answer: no "you said, we did" to write
+        nobody = t(
+            "Nobody answered ",
+            user(survey.name),
+            f" of {day(occurrence.opens_at, owner)} (sent to {plural(result.invited, 'person', 'people')}).",
+        )
+        await env.send(
+            [
+                NewDelivery(
+                    key=f"occ:{occurrence.id}:digest", person_id=survey.owner_id, message=Message(nobody)
+                )
+            ]
+        )
+        return
     body = lines(
         t("Your check-in digest is ready."),
         render_result(survey, occurrence, result, owner),
         t(
             f"Reply here with what you will do (“you said, we did”); you will see it before it goes to all "
-            f"{plural(result.invited, 'participant')}. Or use `checkin reply {occurrence.id} <your reply>`."
+            f"{plural(result.invited, 'person', 'people')} it was sent to."
         ),
     )
     await env.send(
@@ -80,6 +94,12 @@ async def draft(env: Env, me: Person, occurrence_id: int, text: str, *, command:
     body = clean_text(text, what="reply", limit=CHECKIN_REPLY_MAX)
     await env.tx.surveys.set_reply_draft(occurrence.id, body)
     count = await env.tx.surveys.invited(occurrence.id)
+    survey = await env.tx.surveys.get_survey(occurrence.target_id)
+    which = t(
+        "Your reply to ",
+        user(survey.name if survey else "the check-in"),
+        f" of {day(occurrence.opens_at, me)}",
+    )
     options: tuple[Option, ...] = (Option("Send it", SEND), Option("Don't send", DISCARD))
     context = "Or write it again to change it."
     if command is not None:
@@ -88,7 +108,10 @@ async def draft(env: Env, me: Person, occurrence_id: int, text: str, *, command:
     return Reply(
         messages=(
             Message(
-                lines(t(f"Send this to all {plural(count, 'participant')}?"), t(user(body))),
+                lines(
+                    t(*which.spans, f": send it to all {plural(count, 'person', 'people')} it went to?"),
+                    t(user(body)),
+                ),
                 choices=(Choices(action=CONFIRM_ACTION, ref=str(occurrence.id), options=options),),
                 context=context,
             ),
@@ -104,7 +127,7 @@ async def confirm(env: Env, me: Person, occurrence_id: int, choice: str) -> Repl
         raise Refusal("There is no reply waiting to be sent. Write it here again.")
     if choice == SEND:
         sent = await _send_reply(env, me, occurrence, survey, body)
-        return Reply(messages=sent.messages, replace=_decided("Sent to everyone who took part:", body))
+        return Reply(messages=sent.messages, replace=_decided("Sent to everyone the check-in went to:", body))
     await env.tx.surveys.set_reply_draft(occurrence.id, "")
     return Reply(
         messages=(Message(t("Not sent. Write your reply here when you are ready.")),),
@@ -149,6 +172,11 @@ async def _send_reply(env: Env, me: Person, occurrence: Occurrence, survey: Surv
     )
     return Reply(
         messages=(
-            Message(t(f"Thank you. Your reply is on its way to {plural(len(recipients), 'participant')}.")),
+            Message(
+                t(
+                    "Thank you. Your reply is on its way to all "
+                    f"{plural(len(recipients), 'person', 'people')} the check-in went to."
+                )
+            ),
         )
     )

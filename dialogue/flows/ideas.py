@@ -239,7 +239,7 @@ async def cmd_ideas(env: Env, me: Person, args: Args) -> Reply:
     which = args.peek()
     if which.lstrip("#").isdigit():
         return await show(env, me, args.number("an idea number"))
-    args.rest()
+    rest = args.rest().strip().lower()  # a status may be two words, as lists show it: "under review"
     if which == "mine":
         found = await env.tx.ideas.ideas(author_id=me.id, limit=50)
         # Anonymous ideas carry no author id; the author recognises their own by hashing.
@@ -251,10 +251,10 @@ async def cmd_ideas(env: Env, me: Person, args: Args) -> Reply:
     elif which == "all":
         found, title = await env.tx.ideas.ideas(limit=30), "All ideas"
     elif which:
-        status = parse_status(which)
+        status = parse_status(rest)
         if status is None:
             raise Refusal(
-                f"I don't know {which!r}. Try `ideas`, `ideas mine`, `ideas owned`, `ideas all`, a status "
+                f"I don't know {rest!r}. Try `ideas`, `ideas mine`, `ideas owned`, `ideas all`, a status "
                 "(new, under_review, piloting, implemented, spread, declined) or an idea number."
             )
         found, title = await env.tx.ideas.ideas(statuses={status}, limit=30), f"Ideas {status.label}"
@@ -264,7 +264,10 @@ async def cmd_ideas(env: Env, me: Person, args: Args) -> Reply:
             "Open ideas, most votes first",
         )
     if not found:
-        return Reply(messages=(Message(t(f"{title}: none yet. Share one with `idea <your idea>`.")),))
+        hint = "Share one with `idea <your idea>`."
+        if which == "owned":
+            hint = "`owner <number> @you` takes one on."
+        return Reply(messages=(Message(t(f"{title}: none yet. {hint}")),))
     body = lines(t(f"{title}:"), *(_line(i) for i in sorted(found, key=lambda i: (-i.votes, i.id))))
     return Reply(
         messages=(Message(body, context="`ideas <number>` shows one in full; `vote <number>` supports it."),)
@@ -299,7 +302,10 @@ async def show(env: Env, me: Person, idea_id: int) -> Reply:
         elif event.kind == "adopted":
             parts.append(t(f"  {day(event.at, me)}: adopted{who}: ", user(event.reason)))
         elif event.kind == "owner":
-            parts.append(t(f"  {day(event.at, me)}: owner set{who}"))
+            if event.reason:
+                parts.append(t(f"  {day(event.at, me)}: owner set to ", user(event.reason), who))
+            else:  # recorded before the owner's name was kept
+                parts.append(t(f"  {day(event.at, me)}: owner set{who}"))
         else:
             parts.append(t(f"  {day(event.at, me)}: shared"))
     comments = await env.tx.ideas.comments(idea.id)
@@ -420,8 +426,12 @@ async def cmd_owner(env: Env, me: Person, args: Args) -> Reply:
     """``owner ID HANDLE``: name who carries an idea through (managers)."""
     idea = await get_idea(env, args.number("the idea number"))
     owner = await env.by_handle(args.word("the new owner's handle"))
+    if idea.owner_id == owner.id:
+        raise Refusal(f"{owner.display_name} already owns #{idea.id}.")
     await env.tx.ideas.set_owner(idea.id, owner.id)
-    await env.tx.ideas.add_event(IdeaEvent(idea_id=idea.id, at=env.now, by_id=me.id, kind="owner"))
+    await env.tx.ideas.add_event(
+        IdeaEvent(idea_id=idea.id, at=env.now, by_id=me.id, kind="owner", reason=owner.display_name)
+    )
     if owner.id != me.id:
         note = Message(
             t(f"{me.display_name} made you the owner of idea #{idea.id}: ", user(shorten(idea.text))),

@@ -218,6 +218,7 @@ async def cmd_answer(env: Env, me: Person, args: Args) -> Reply:
 async def answer(env: Env, me: Person, question: Question, text: str) -> Reply:
     """Post the answer in the question's thread and tell the asker."""
     body = clean_text(text, what="answer", limit=ANSWER_MAX, field="answer")
+    earlier = [post for post in await env.tx.questions.posts(question.id) if post.kind == "answer"]
     await env.tx.questions.add_post(
         QaPost(question_id=question.id, kind="answer", text=body, at=env.now, author_id=me.id)
     )
@@ -225,9 +226,10 @@ async def answer(env: Env, me: Person, question: Question, text: str) -> Reply:
     count = len(await env.tx.questions.posts(question.id))
     reply = Message(t(f"Answer from {me.display_name}: ", user(body)), thread=thread_key(question.id))
     await env.send(channel_posts(env, f"question:{question.id}:post:{count}", reply))
+    news = "another answer" if earlier else "an answer"
     note = Message(
         lines(
-            t(f"Your question #{question.id} has an answer from {me.display_name}:"),
+            t(f"Your question #{question.id} has {news} from {me.display_name}:"),
             t("“", user(shorten(question.text, 120)), "”"),
             t(user(body)),
         ),
@@ -243,9 +245,32 @@ async def answer(env: Env, me: Person, question: Question, text: str) -> Reply:
             )
         ]
     )
-    return Reply(
-        messages=(Message(t(f"Answered #{question.id}. It's in the thread and the asker has been told.")),)
-    )
+    if question.addressed_to_id not in (None, me.id):
+        # It was asked of someone else, who would otherwise answer it again not knowing.
+        await env.send(
+            [
+                NewDelivery(
+                    key=f"question:{question.id}:answered:{count}:to",
+                    person_id=question.addressed_to_id,
+                    message=Message(
+                        lines(
+                            t(f"{me.display_name} answered question #{question.id}, which was asked of you:"),
+                            t(user(body)),
+                        ),
+                        context=f"Add to it in the open with `answer {question.id} <your answer>`.",
+                    ),
+                )
+            ]
+        )
+    done = f"Answered #{question.id}. It's in the thread and the asker has been told."
+    if earlier:
+        first = earlier[0]
+        by = await env.name(first.author_id)
+        done = (
+            f"Added your answer to #{question.id}, which {by} had answered on {day(first.at, me)}. "
+            "It's in the thread and the asker has been told."
+        )
+    return Reply(messages=(Message(t(done)),))
 
 
 async def cmd_followup(env: Env, me: Person, args: Args) -> Reply:

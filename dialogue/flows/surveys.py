@@ -409,7 +409,11 @@ def render_result(
         out.append(t(f"Q{item.position}. ", user(item.text)))
         o = item_result.overall
         if item.kind is ItemKind.TEXT:
-            out.append(f"  {plural(o.n, 'written answer')}" + (f" ({o.withheld})" if o.withheld else ""))
+            # Say why words are not shown, so nobody thinks they were lost or the digest is broken.
+            why = ""
+            if o.withheld:
+                why = f": not shown ({o.withheld}; words can tell who wrote them in a small group)"
+            out.append(f"  {plural(o.n, 'written answer')}{why}")
             if texts:
                 out.extend(t("  • ", user(text)) for text in item_result.texts)
             continue

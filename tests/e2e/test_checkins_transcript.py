@@ -57,8 +57,14 @@ async def test_a_weekly_local_time_check_in_comes_once_a_week_at_nine_wherever_p
     first_round = [who for who in recipients(out) if who != "jo"][: len(EVERYONE_BUT_JO)]
     # 09:00 comes first in Kolkata, then London, then New York.
     assert first_round[0] == "priya" and first_round[-1] == "sam"
-    # The first two runs have closed and Jo has their digests; the third is still open.
-    assert sum(m.startswith("Your check-in digest is ready.") for m in messages(out, "jo")) == 2
+    # The first two runs have closed and Jo has their digests; the third is still open. Nobody answered,
+    # so each digest says so and asks for no reply.
+    nobody = "Nobody answered Weekly check-in of Mon {} Dec (sent to 11 people)."
+    assert [m for m in messages(out, "jo") if m.startswith("Nobody")] == [
+        nobody.format("07"),
+        nobody.format("14"),
+    ]
+    assert not any("digest is ready" in m for m in messages(out, "jo"))
 
 
 async def test_a_restarted_or_second_bot_replaying_the_same_weeks_sends_nothing_again(
@@ -110,11 +116,16 @@ async def test_the_leader_gets_the_digest_and_the_reply_goes_back_to_every_parti
     assert digest.startswith("Your check-in digest is ready.\nWeekly check-in — run of Mon 07 Dec (closed)")
     assert "Responses: 2 of 11 (18%)" in digest
     assert "Rotas keep changing" not in digest  # one written answer is under the group size
+    assert "1 written answer: not shown (fewer than 5 answers; words can tell who wrote them" in digest
     assert recipients(first) == ["jo"] and recipients(preview) == ["jo"]  # nothing went out yet
     assert messages(preview, "jo")[0].startswith(
-        "Send this to all 11 participants?\nWe will freeze rota changes inside two weeks.\n[1] Send it"
+        "Your reply to Weekly check-in of Mon 07 Dec: send it to all 11 people it went to?\n"
+        "We will freeze rota changes inside two weeks.\n[1] Send it"
     )
-    assert messages(reply, "jo")[-1] == "Thank you. Your reply is on its way to 11 participants."
+    assert (
+        messages(reply, "jo")[-1]
+        == "Thank you. Your reply is on its way to all 11 people the check-in went to."
+    )
     said = (
         "You said, we did: Weekly check-in of Mon 07 Dec\n"
         "Jo Adeyemi: We will freeze rota changes inside two weeks."
@@ -239,3 +250,24 @@ async def test_numbers_answer_a_pulse_then_the_check_in_that_came_just_before_it
     assert any("This week I had what I needed." in m and "[4] (chosen)" in m for m in said)
     assert "What should I know about?" in "\n".join(said)
     assert said[-2] == "Thanks, noted." and said[-1].startswith("That's everything")
+
+
+async def test_names_typed_on_a_phone_find_their_pulse_or_check_in(bot: Bot) -> None:
+    await bot.programme(CHECKIN.replace("Weekly check-in", "Director’s check-in") + QUICK)
+    await bot.programme(QUICK.replace("Quick pulse", "Quick poll"))
+
+    out = await bot.play(
+        """
+        jo: checkin send director's check in
+        jo: checkin list
+        ben: pulse send quick
+        ben: pulse send quick pulse
+        """
+    )
+
+    jo = messages(out, "jo")
+    ben = [m for m in messages(out, "ben") if not m.startswith("Director’s check-in")]  # he takes part too
+    assert jo[0].startswith("Sent “Director’s check-in”")  # a straight apostrophe, no hyphen
+    assert jo[1].startswith("Check-ins:")
+    assert ben[0] == "“quick” could be the pulse “Quick pulse”, “Quick poll”: please give the whole name."
+    assert ben[1].startswith("Sent “Quick pulse”")

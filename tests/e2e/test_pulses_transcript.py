@@ -109,7 +109,7 @@ async def test_results_withhold_small_groups_and_any_group_that_subtraction_woul
     # Teams with fewer than 5 people asked (Housing, the executive) are only ever counted together.
     assert "Other teams: withheld (fewer than 5 answers)" in result and "Housing" not in result
     # Reablement has 5 answers, but Everyone minus Reablement would give the other 3 away.
-    assert "Reablement: withheld (withheld so a smaller group can't be worked out)" in result
+    assert "Reablement: withheld (so a smaller group can't be worked out)" in result
     assert "n=5" not in result and "n=3" not in result
 
 

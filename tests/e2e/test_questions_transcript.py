@@ -100,6 +100,24 @@ async def test_unanswered_questions_are_flagged_to_the_addressed_leader_once(bot
     assert messages(later) == []
 
 
+async def test_a_question_answered_by_another_leader_is_not_answered_again_unknowingly(bot: Bot) -> None:
+    await bot.play("chloe: ask to @helen Can we have parking permits?")
+
+    first = await bot.play("jo: answer 1 Yes, from January.")
+    second = await bot.play("helen: answer 1 And they will cover the hospital site too.")
+
+    # Helen, whom it was asked of, hears that Jo answered it.
+    assert messages(first, "helen") == [
+        "Jo Adeyemi answered question #1, which was asked of you:\nYes, from January.\n"
+        "Add to it in the open with `answer 1 <your answer>`."
+    ]
+    assert messages(second, "helen")[0].startswith(
+        "Added your answer to #1, which Jo Adeyemi had answered on Mon 30 Nov."
+    )
+    assert messages(first, "chloe")[0].startswith("Your question #1 has an answer from Jo Adeyemi:")
+    assert messages(second, "chloe")[0].startswith("Your question #1 has another answer from Helen Marsh:")
+
+
 async def test_premoderation_holds_anonymous_questions_and_logs_every_decision(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -142,7 +142,7 @@ async def test_the_owner_reads_the_digest_and_her_reply_goes_out_only_once_she_s
     preview = as_held(bot, *await say(bot, HELEN, DROPPED))
     await bot.deliver()
     assert preview["channel"] == dm(HELEN)
-    assert "Send this to all 7 participants?" in shown(preview) and DROPPED in shown(preview)
+    assert "send it to all 7 people it went to?" in shown(preview) and DROPPED in shown(preview)
     assert buttons(preview) == ["Send it", "Don't send"]
     assert [args["channel"] for args in bot.since(mark, "chat.postMessage")] == [dm(HELEN)]
 
@@ -159,9 +159,9 @@ async def test_the_owner_reads_the_digest_and_her_reply_goes_out_only_once_she_s
     assert SENT in shown(preview) and DROPPED not in shown(preview)
     stale = copy.deepcopy(preview)  # as a second device still shows it, buttons and all
     sent = await bot.click(HELEN, preview, "Send it", expect="chat.postMessage")
-    assert "Thank you. Your reply is on its way to 7 participants." in shown(sent[-1])
+    assert "Thank you. Your reply is on its way to all 7 people the check-in went to." in shown(sent[-1])
     now = now_shown(bot, preview)
-    assert "Sent to everyone who took part:" in shown(now) and buttons(now) == []
+    assert "Sent to everyone the check-in went to:" in shown(now) and buttons(now) == []
     await bot.deliver()
     for user in PARTICIPANTS:
         (news,) = news_for(bot, user, mark)
@@ -181,6 +181,8 @@ async def test_the_owner_reads_the_digest_and_her_reply_goes_out_only_once_she_s
 
 async def test_a_reply_that_starts_with_a_command_word_is_shown_back_too(bot: SlackBot) -> None:
     await bot.advance(timedelta(hours=1))  # the run opens
+    user, score, _written = ANSWERS[0]
+    await bot.click(user, bot.held(dm(user))[0], score, expect="chat.update")  # someone answers
     mark = bot.mark()
     await bot.advance(timedelta(days=1))  # it closes: the digest
     assert any("Your check-in digest is ready." in shown(message) for message in bot.dms_to(HELEN, mark))
@@ -192,7 +194,9 @@ async def test_a_reply_that_starts_with_a_command_word_is_shown_back_too(bot: Sl
     preview = as_held(bot, posted)
     await bot.deliver()
 
-    assert "Send this to all 7 participants?" in shown(preview) and "Ask your team leader" in shown(preview)
+    assert "send it to all 7 people it went to?" in shown(preview) and "Ask your team leader" in shown(
+        preview
+    )
     assert buttons(preview) == ["Send it", "Don't send", "Run as a command"]
     assert "It starts with `ask`" in shown(preview)
     assert [args["channel"] for args in bot.since(mark, "chat.postMessage")] == [dm(HELEN)]  # not #qa

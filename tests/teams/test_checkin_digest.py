@@ -143,7 +143,7 @@ async def test_the_owner_reads_the_digest_and_her_reply_goes_out_only_once_she_s
     mark = bot.mark()
     (preview,) = await bot.say(HELEN, DROPPED)
     await bot.deliver()
-    assert "Send this to all 7 participants?" in shown(preview) and DROPPED in shown(preview)
+    assert "send it to all 7 people it went to?" in shown(preview) and DROPPED in shown(preview)
     assert titles(preview) == ["Send it", "Don't send"]  # nothing here a command could have meant
     assert {d.conversation_id for d in bot.since(mark)} == {bot.chat(HELEN)}
 
@@ -167,9 +167,9 @@ async def test_the_owner_reads_the_digest_and_her_reply_goes_out_only_once_she_s
     status, answer = await bot.post(send)
     assert status == 200 and answer["statusCode"] == 200, answer
     sent_card = {"attachments": [{"content": answer["value"]}]}  # the card, now without its buttons
-    assert "Sent to everyone who took part:" in shown(sent_card) and titles(sent_card) == []
+    assert "Sent to everyone the check-in went to:" in shown(sent_card) and titles(sent_card) == []
     (thanks,) = got(bot, HELEN, told)
-    assert "Thank you. Your reply is on its way to 7 participants." in shown(thanks)
+    assert "Thank you. Your reply is on its way to all 7 people the check-in went to." in shown(thanks)
     await bot.deliver()
     for member in PARTICIPANTS:
         (news,) = news_for(bot, member, mark)
@@ -192,6 +192,8 @@ async def test_the_owner_reads_the_digest_and_her_reply_goes_out_only_once_she_s
 
 async def test_a_reply_that_starts_with_a_command_word_is_shown_back_too(bot: TeamsBot) -> None:
     await bot.advance(timedelta(hours=1))  # the run opens
+    member, score, _written = ANSWERS[0]
+    await bot.tap(member, bot.held(bot.chat(member))[0], score)  # someone answers
     mark = bot.mark()
     await bot.advance(timedelta(days=1))  # it closes: the digest
     assert any("Your check-in digest is ready." in shown(activity) for activity in got(bot, HELEN, mark))
@@ -202,7 +204,9 @@ async def test_a_reply_that_starts_with_a_command_word_is_shown_back_too(bot: Te
     )
     await bot.deliver()
 
-    assert "Send this to all 7 participants?" in shown(preview) and "Ask your team leader" in shown(preview)
+    assert "send it to all 7 people it went to?" in shown(preview) and "Ask your team leader" in shown(
+        preview
+    )
     assert titles(preview) == ["Send it", "Don't send", "Run as a command"]
     assert "if you meant that command, tap Run as a command" in shown(preview)
     assert {d.conversation_id for d in bot.since(mark)} == {bot.chat(HELEN)}  # nothing in the Q&A channel
