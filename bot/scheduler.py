@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 30  # housekeeping: closing runs, reminders, overdue questions
 RELOAD_SECONDS = 60  # picks up schedules loaded by another process
 DEFAULT_GRACE = timedelta(hours=6)  # a firing missed by less than this is sent late rather than never
+LOCAL_SPAN = timedelta(hours=26)  # a wall-clock time comes first in UTC+14, last in UTC-12
 
 Step = Callable[[], Awaitable[Any]]
 
@@ -62,6 +63,24 @@ def fire_times(schedule: Schedule, start: datetime, end: datetime) -> list[datet
         times.append(at)
         at = next_fire(schedule, at)
     return times
+
+
+def missed(schedule: Schedule, now: datetime, grace: timedelta) -> datetime | None:
+    """The run to catch up on at start: the latest fire time within ``grace`` before ``now``; for a
+    local-time schedule, while it is still to come in someone's zone, or came within ``grace`` (its fire
+    time is when the first zone reaches the wall-clock time; the last reaches it ``LOCAL_SPAN`` later). Never
+    one from before the schedule was set, in any zone.
+
+    A local-time check-in loaded, or a bot restarted, on Monday morning in London would otherwise miss that
+    week's run for everyone: 09:00 came in the first zone on Sunday evening, UTC.
+    """
+    if not schedule.local_time:
+        return latest_due(schedule, now, grace)
+    start = now - grace - LOCAL_SPAN
+    if schedule.since is not None:
+        start = max(start, schedule.since - LOCAL_SPAN)
+    times = fire_times(schedule, start, now)
+    return times[-1] if times else None
 
 
 def latest_due(schedule: Schedule, now: datetime, grace: timedelta) -> datetime | None:
@@ -122,7 +141,7 @@ class Scheduler:
         await self.sync()
         now = self.clock.now()
         for schedule in self._registered.values():
-            due = latest_due(schedule, now, self.grace)
+            due = missed(schedule, now, self.grace)
             if due is not None:
                 await self._fire(schedule, due)
         self._aps.add_job(self._tick, IntervalTrigger(seconds=TICK_SECONDS), id="tick", coalesce=True)

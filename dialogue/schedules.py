@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dialogue.surveys import OccurrenceKind
 
@@ -39,6 +39,9 @@ def occurrence_key(schedule_id: int, due: datetime) -> str:
 # Local-time schedules are evaluated in the first zone on earth to reach a wall-clock time;
 # each recipient's delivery then waits until that wall-clock time in their own zone.
 EARLIEST_ZONE = "Etc/GMT-14"
+# A local-time run caught up late (loaded or restarted after its time had come somewhere) reaches nobody
+# whose own time of it passed longer ago than this: a 09:00 check-in must not arrive at night.
+LOCAL_LATE = timedelta(hours=6)
 
 
 def firing_zone(schedule: Schedule) -> str:

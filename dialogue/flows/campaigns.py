@@ -9,7 +9,7 @@ from dialogue.directory import Person
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env
 from dialogue.flows.ideas import idea_form
-from dialogue.flows.surveys import audience_people, local_send_time
+from dialogue.flows.surveys import audience_people, in_time, local_send_time
 from dialogue.formatting import day, plural, when
 from dialogue.ideas import Campaign
 from dialogue.messages import Choices, Message, Option, Reply
@@ -41,7 +41,7 @@ async def start_campaign(
 
     ``wall`` (naive) makes it a local-time run, as for surveys.
     """
-    people = await audience_people(env, campaign.audience)
+    people = [p for p in await audience_people(env, campaign.audience) if in_time(wall, p, env.now)]
     send_at = {p.id: max(env.now, local_send_time(wall, p)) if wall else env.now for p in people}
     last = max(send_at.values(), default=env.now)
     occurrence = await env.tx.surveys.add_occurrence(

@@ -14,6 +14,7 @@ from dialogue.limits import PULSE_TEXT_MAX, clean_text
 from dialogue.messages import Choices, ChoiceStyle, Message, Option, Reply
 from dialogue.outbox import NewDelivery
 from dialogue.results import Figures, RunResult, overall_from_tally, summarise_counts
+from dialogue.schedules import LOCAL_LATE
 from dialogue.surveys import (
     Answer,
     ItemKind,
@@ -41,6 +42,12 @@ async def audience_people(env: Env, audience: Audience) -> list[Person]:
 def local_send_time(wall: datetime, person: Person) -> datetime:
     """The UTC moment when the naive wall-clock ``wall`` happens in the person's own zone."""
     return wall.replace(tzinfo=zone(person.time_zone)).astimezone(zone("UTC"))
+
+
+def in_time(wall: datetime | None, person: Person, now: datetime) -> bool:
+    """Whether the person is still to get a run of wall-clock time ``wall`` (see ``LOCAL_LATE``); everyone
+    is when ``wall`` is None (not a local-time run)."""
+    return wall is None or local_send_time(wall, person) >= now - LOCAL_LATE
 
 
 def respondent_key(env: Env, survey: Survey, occurrence_id: int, person_id: int) -> str:
@@ -145,7 +152,11 @@ async def start_run(
     ``wall`` (naive) makes it a local-time run: each person gets it at that wall-clock time
     in their own zone. Returns None when a run with ``key`` exists (a repeated firing).
     """
-    people = [p for p in await audience_people(env, survey.audience) if p.id != survey.owner_id]
+    people = [
+        p
+        for p in await audience_people(env, survey.audience)
+        if p.id != survey.owner_id and in_time(wall, p, env.now)
+    ]
     send_at = {p.id: max(env.now, local_send_time(wall, p)) if wall else env.now for p in people}
     last_send = max(send_at.values(), default=env.now)
     occurrence = await env.tx.surveys.add_occurrence(

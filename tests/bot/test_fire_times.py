@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.scheduler import fire_times, latest_due, next_fire
+from bot.scheduler import fire_times, latest_due, missed, next_fire
 from dialogue.schedules import LOCAL_TIME, Schedule
 from dialogue.surveys import OccurrenceKind
 
@@ -59,3 +59,19 @@ def test_latest_due_never_finds_a_firing_from_before_the_schedule_was_set() -> N
     assert latest_due(set_before, missed + timedelta(hours=2), timedelta(hours=6)) == missed
     assert latest_due(set_after, missed + timedelta(hours=2), timedelta(hours=6)) is None
     assert latest_due(set_after, missed + timedelta(days=7), timedelta(hours=6)) == missed + timedelta(days=7)
+
+
+def test_a_local_time_run_is_caught_up_while_it_is_still_to_come_or_just_past_somewhere() -> None:
+    schedule = weekly(LOCAL_TIME)
+    first_zone = datetime(2026, 11, 29, 19, 0, tzinfo=UTC)  # Monday 09:00 in UTC+14
+    six = timedelta(hours=6)
+
+    assert missed(schedule, first_zone + timedelta(hours=17), six) == first_zone  # Monday noon, UTC
+    # UTC-12 reaches Monday 09:00 at Monday 21:00 UTC; six hours after that it is over.
+    last_zone = datetime(2026, 11, 30, 21, 0, tzinfo=UTC)
+    assert missed(schedule, last_zone + six - timedelta(minutes=1), six) == first_zone
+    assert (
+        missed(schedule, datetime(2026, 11, 30, 21, 0, tzinfo=UTC) + six + timedelta(minutes=1), six) is None
+    )
+    # A Europe/London schedule keeps to the grace period alone.
+    assert missed(weekly("UTC"), datetime(2026, 11, 30, 9, 0, tzinfo=UTC) + timedelta(hours=7), six) is None

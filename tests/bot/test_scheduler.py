@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from bot.clock import MovableClock
 from bot.scheduler import Scheduler, advance
 from dialogue.anonymity import Pseudonymiser
@@ -14,6 +16,7 @@ from dialogue.programme import load_programme
 from dialogue.service import Dialogue
 from dialogue.surveys import OccurrenceKind
 from storage import SqlStore
+from storage.models import DeliveryRow, PersonRow
 
 MONDAY_NINE = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # 09:00 in London in winter
 PEOPLE = [{"handle": f"p{i}", "name": f"Person {i}", "team": "Housing"} for i in range(6)]
@@ -144,3 +147,46 @@ async def test_moving_the_clock_over_weeks_fires_every_run_once_even_when_repeat
     assert await _runs(store) == 4  # 30 Nov, 7, 14 and 21 Dec
     assert MONDAY_NINE in steps and MONDAY_NINE + timedelta(hours=48) in steps  # fired, then closed
     assert clock.now() == MONDAY_NINE + timedelta(weeks=3)
+
+
+LOCAL_PEOPLE = [
+    {"handle": "priya", "name": "Priya", "team": "Housing", "time_zone": "Asia/Kolkata"},  # 09:00 = 03:30 UTC
+    {"handle": "lena", "name": "Lena", "team": "Housing", "time_zone": "Europe/London"},  # 09:00 UTC
+    {"handle": "sam", "name": "Sam", "team": "Housing", "time_zone": "America/New_York"},  # 09:00 = 14:00 UTC
+]
+LOCAL_PULSE: dict[str, Any] = {
+    "pulse": [
+        {
+            "name": "Monday pulse",
+            "schedule": {"cron": "0 9 * * MON", "time_zone": "local"},
+            "open_hours": 48,
+            "question": [{"kind": "scale", "text": "How was last week?"}],
+        }
+    ]
+}
+
+
+async def test_a_local_time_run_missed_at_its_first_zone_still_reaches_those_whose_time_is_near(
+    store: SqlStore,
+) -> None:
+    # Loaded on Monday at 12:00 UTC: 09:00 came in the first zone on Sunday evening, in Kolkata at 03:30,
+    # in London at 09:00, and is still to come in New York. Sam gets it at his 09:00, Lena now (three
+    # hours late); Priya's came eight and a half hours ago: not at her evening, she gets next week's.
+    assert not (await import_directory(store, LOCAL_PEOPLE)).errors
+    noon = MONDAY_NINE + timedelta(hours=3)
+    await load_programme(store, LOCAL_PULSE, now=noon)
+    clock = MovableClock(noon)
+    scheduler = Scheduler(dialogue=_dialogue(store, clock), store=store, clock=clock)
+    try:
+        await scheduler.start()
+    finally:
+        scheduler.shutdown()
+
+    async with store.engine.connect() as db:
+        rows = await db.execute(
+            select(PersonRow.handle, DeliveryRow.not_before).join(
+                PersonRow, PersonRow.id == DeliveryRow.person_id
+            )
+        )
+        due = {row.handle: row.not_before for row in rows}
+    assert due == {"sam": MONDAY_NINE + timedelta(hours=5), "lena": noon}  # Sam at his 09:00, Lena now
