@@ -7,7 +7,8 @@ complementary suppression both happen), a two-question pulse (a 1-5 scale and eN
 each sent to everyone and answered by most; the answers are written straight into the tables in bulk.
 Then it times the ``pulse results`` command exactly as a manager runs it (``Dialogue.command_as``: the
 latest run's per-team figures, and the trend across runs, counted in the database), ``--repeat``
-times after one warm-up, and prints the median and the worst.
+times after one warm-up, and prints the median and the worst. Last, it times what closing the latest run
+adds: its answers written again at once, in keyed-hash order (``SurveyRepo.settle_answers``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 
 from benchmarks.fanout import DEFAULT_POSTGRES, database
 from bot.bootstrap import App, build_app
@@ -88,6 +89,8 @@ class ResultsFigures:
     team_lines: int  # group lines in the reply (shown or withheld)
     has_trend: bool
     reply: str
+    settle_seconds: float  # the latest run's answers written again, as its close does
+    settled: int  # how many answers that was
 
 
 def plan(answers: int, runs: int) -> tuple[int, int]:
@@ -223,6 +226,12 @@ async def measure(
                     started = time.perf_counter()
                     reply = await app.dialogue.command_as(MANAGER, command)
                     timings.append(time.perf_counter() - started)
+                async with app.store.engine.connect() as db:
+                    latest = (await db.execute(select(func.max(OccurrenceRow.id)))).scalar_one()
+                started = time.perf_counter()
+                async with app.store.transaction() as tx:
+                    settled = await tx.surveys.settle_answers(latest)
+                settle_seconds = time.perf_counter() - started
             finally:
                 await app.close()
     assert reply is not None
@@ -250,6 +259,8 @@ async def measure(
         team_lines=len(group_lines),
         has_trend="Trend across runs" in shown,
         reply=shown,
+        settle_seconds=settle_seconds,
+        settled=settled,
     )
 
 
@@ -257,7 +268,8 @@ def print_report(figures: Sequence[ResultsFigures], out: TextIO = sys.stdout) ->
     """The figures as a table."""
     head = (
         f"{'database':9} {'answers':>8} {'runs':>4} {'people':>7} {'teams':>6} {'load s':>7} "
-        f"{'median ms':>9} {'max ms':>7} {'min ms':>7} {'withheld':>8} {'trend':>5}"
+        f"{'median ms':>9} {'max ms':>7} {'min ms':>7} {'withheld':>8} {'trend':>5} "
+        f"{'close: answers, ms':>19}"
     )
     print(head, file=out)
     print("-" * len(head), file=out)
@@ -265,7 +277,8 @@ def print_report(figures: Sequence[ResultsFigures], out: TextIO = sys.stdout) ->
         print(
             f"{f.database:9} {f.answers:8d} {f.runs:4d} {f.people:7d} {f.teams:6d} {f.load_seconds:7.1f} "
             f"{f.median * 1000:9.1f} {f.worst * 1000:7.1f} {f.best * 1000:7.1f} "
-            f"{f.withheld_lines:>3}/{f.team_lines:<4} {'yes' if f.has_trend else 'no':>5}",
+            f"{f.withheld_lines:>3}/{f.team_lines:<4} {'yes' if f.has_trend else 'no':>5} "
+            f"{f.settled:>10d}, {f.settle_seconds * 1000:6.0f}",
             file=out,
         )
 

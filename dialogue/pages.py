@@ -81,9 +81,8 @@ def _pieces(line: list[Span], limit: int) -> list[list[Span]]:
             if room <= 0:
                 pieces.append([])
                 room = limit
-            cut = (
-                raw[: room // 2 or 1] if utf16_units(raw[:room]) > room else raw[:room]
-            )  # surrogates count twice
+            # A surrogate pair counts twice.
+            cut = raw[: room // 2 or 1] if utf16_units(raw[:room]) > room else raw[:room]
             pieces[-1].append(cut if isinstance(span, str) else UserText(cut))
             room -= utf16_units(cut)
             raw = raw[len(cut) :]

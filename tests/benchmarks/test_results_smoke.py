@@ -17,6 +17,8 @@ async def test_results_on_2000_answers(database_url: str) -> None:
     # Teams under k=5 exist, so the k rule withholds some group lines, but not all of them.
     assert 0 < figures.withheld_lines < figures.team_lines, figures.reply
     assert "Responses: 250 of" in figures.reply
+    # Closing the latest run writes its answers again: 250 respondents, two questions each.
+    assert figures.settled == 500 and 0 < figures.settle_seconds < 5
     out = io.StringIO()
     print_report([figures], out)
     assert f"{kind:9}     2000" in out.getvalue()

@@ -347,6 +347,11 @@ def test_on_a_terminal_the_progress_line_is_redrawn_in_place() -> None:
 # -- the command line ----------------------------------------------------------------------
 
 
+def _sqlite(tmp_path: Path) -> str:
+    """A SQLite database of the test's own, for command-line behaviour that is the same on both engines."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+
+
 def _env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     inherited = {
         key: value
@@ -378,9 +383,8 @@ async def _nextpractice(env: dict[str, str], *args: str) -> tuple[int, str, str]
     return process.returncode, out.decode(), err.decode()
 
 
-async def test_pulse_send_shows_progress_then_list_and_results_show_the_run(
-    database_url: str, tmp_path: Path
-) -> None:
+async def test_pulse_send_shows_progress_then_list_and_results_show_the_run(tmp_path: Path) -> None:
+    database_url = _sqlite(tmp_path)  # what the command line says does not depend on the engine
     people, programme = tmp_path / "people.csv", tmp_path / "programme.toml"
     rows = PEOPLE.replace("busy,", "bea,").replace("gone,", "gus,").replace("broken,", "bo,").splitlines()
     accounts = [f"{rows[0]},slack_user_id,slack_team_id"]
@@ -453,8 +457,9 @@ async def _send_list_and_close(env: dict[str, str], people: Path, programme: Pat
 
 
 async def test_without_a_platform_a_pulse_is_queued_not_printed_and_serve_will_not_start(
-    database_url: str, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
+    database_url = _sqlite(tmp_path)  # what the command line says does not depend on the engine
     people, programme = tmp_path / "people.csv", tmp_path / "programme.toml"
     people.write_text(PEOPLE)
     programme.write_text(QUICK)
@@ -482,8 +487,9 @@ async def test_without_a_platform_a_pulse_is_queued_not_printed_and_serve_will_n
 
 
 async def test_with_slack_configured_a_pulse_goes_to_slack_only_even_after_someone_used_the_console(
-    database_url: str, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
+    database_url = _sqlite(tmp_path)  # which platform a message goes to does not depend on the engine
     people, programme, script = tmp_path / "people.csv", tmp_path / "programme.toml", tmp_path / "try.txt"
     people.write_text(
         "handle,name,time_zone,roles,team,slack_user_id,slack_team_id\n"
@@ -666,7 +672,8 @@ async def test_a_replica_with_another_secret_key_is_stopped_before_it_writes(
     assert "Set the same NEXTPRACTICE_SECRET_KEY on every replica" in err
 
 
-async def test_pulse_send_fails_when_nothing_could_be_delivered(database_url: str, tmp_path: Path) -> None:
+async def test_pulse_send_fails_when_nothing_could_be_delivered(tmp_path: Path) -> None:
+    database_url = _sqlite(tmp_path)  # what the command line says does not depend on the engine
     people, programme = tmp_path / "people.csv", tmp_path / "programme.toml"
     people.write_text(PEOPLE)  # nobody's Slack account is known
     programme.write_text(QUICK)
@@ -689,7 +696,8 @@ async def test_pulse_send_fails_when_nothing_could_be_delivered(database_url: st
     assert "Nothing was delivered" in err
 
 
-async def test_db_upgrade_says_what_it_did(database_url: str, tmp_path: Path) -> None:
+async def test_db_upgrade_says_what_it_did(tmp_path: Path) -> None:
+    database_url = _sqlite(tmp_path)  # what the command line says does not depend on the engine
     env = _env(database_url, tmp_path / "data")
 
     code, first, err = await _nextpractice(env, "db", "upgrade")
