@@ -428,11 +428,18 @@ class DeliveryWorker:
             if self.metrics is not None:
                 self.metrics.sent(platform)
             # A routed (anonymous) message's ref names the author's chat (a Slack DM, a Teams conversation),
-            # the same as their named messages': it is not kept. Nothing updates such a message in place.
-            kept = ref if delivery.route is None else None
-            await self.marks.record(Sent(delivery.id, platform, kept, self.clock.now()))
+            # the same as their named messages', and its platform says which of the two they use: neither is
+            # kept, nor logged. Nothing updates such a message in place.
+            named = delivery.route is None
+            sent = Sent(delivery.id, platform if named else None, ref if named else None, self.clock.now())
+            await self.marks.record(sent)
             # The key, never the recipient: a routed (anonymous) delivery must leave no trace of its person.
-            log.debug("delivery %s (%s) sent on %s", delivery.id, delivery.key, platform)
+            log.debug(
+                "delivery %s (%s) sent on %s",
+                delivery.id,
+                delivery.key,
+                platform if named else "its platform",
+            )
         except LeaseLapsed:
             self.stats.lapsed += 1
             if self.metrics is not None:

@@ -64,10 +64,11 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Sent:
-    """A delivery the platform accepted: where it went and its message's ref there (None: not kept)."""
+    """A delivery the platform accepted: where it went and its message's ref there (None: not kept; both
+    are not kept for a message to an anonymous author, as they would narrow down who that is)."""
 
     delivery_id: int
-    platform: str
+    platform: str | None
     platform_ref: str | None
     at: datetime
 

@@ -20,6 +20,7 @@ from dialogue.ideas import (
 )
 from dialogue.limits import CHOICE_VALUE_MAX, COMMENT_MAX, IDEA_MAX, REASON_MAX, clean_text, utf16_units
 from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Option, Reply
+from dialogue.outbox import NewDelivery
 from dialogue.text import Text, lines, t, user
 
 ANON_WORDS = ("anon", "anonymous", "anonymously")
@@ -419,7 +420,31 @@ async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, re
     await env.send(
         [to_author(f"idea:{idea.id}:status:{status.value}", note, person_id=idea.author_id, route=idea.route)]
     )
-    return Reply(messages=(Message(t(f"#{idea.id} is now {status.label}. The submitter has been told.")),))
+    told = "The submitter has been told."
+    if idea.owner_id not in (None, me.id, idea.author_id):
+        # Any manager may move any idea; the one carrying it through must not learn of it by chance.
+        owner = await env.person(idea.owner_id)
+        await env.send(
+            [
+                NewDelivery(
+                    key=f"idea:{idea.id}:status:{status.value}:owner",
+                    person_id=idea.owner_id,
+                    message=Message(
+                        lines(
+                            t(
+                                f"{me.display_name} moved idea #{idea.id}, which you own, from "
+                                f"{idea.status.label} to {status.label}."
+                            ),
+                            t("“", user(shorten(idea.text, 120)), "”"),
+                            t("Reason: ", user(reason)),
+                        ),
+                        context=f"`ideas {idea.id}` shows its whole history.",
+                    ),
+                )
+            ]
+        )
+        told = f"The submitter and its owner, {owner.display_name if owner else 'someone'}, have been told."
+    return Reply(messages=(Message(t(f"#{idea.id} is now {status.label}. {told}")),))
 
 
 async def cmd_owner(env: Env, me: Person, args: Args) -> Reply:

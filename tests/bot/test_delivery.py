@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from bot.clock import MovableClock, SystemClock
 from bot.delivery import DeliveryWorker
@@ -217,6 +218,10 @@ async def test_a_pseudonymous_route_reaches_its_person_without_storing_who(rig: 
         assert await tx.outbox.sent_ref("named") is not None
         assert await tx.outbox.sent_ref("idea:7:status") is None
         assert await tx.outbox.counts() == {"sent": 2}
+    # Nor which platform it went to: in an organisation on both, that alone narrows down who the author is.
+    async with rig.store.engine.connect() as db:
+        kept = await db.execute(text("SELECT key, platform FROM deliveries ORDER BY key"))
+        assert [tuple(row) for row in kept] == [("idea:7:status", None), ("named", "chat")]
 
 
 async def test_thread_replies_wait_for_the_thread_and_updates_edit_in_place(rig: Rig) -> None:

@@ -166,6 +166,26 @@ async def test_an_owner_is_told_what_they_can_do_with_the_idea(bot: Bot) -> None
     assert "Move it on with `status 1 <status> <reason>`." in to_jo
 
 
+async def test_the_owner_hears_when_another_manager_moves_their_idea(bot: Bot) -> None:
+    await bot.play(
+        """
+        priya: idea Share van keys between the two offices
+        lena: status 1 under_review Looking at it with facilities
+        """
+    )
+
+    out = await bot.play("ben: status 1 piloting Trying it in Reablement first")
+
+    assert messages(out, "ben") == [
+        "#1 is now piloting. The submitter and its owner, Lena Kowalski, have been told."
+    ]
+    (to_lena,) = messages(out, "lena")
+    assert to_lena.startswith("Ben Carter moved idea #1, which you own, from under review to piloting.")
+    assert "Reason: Trying it in Reablement first" in to_lena
+    (to_priya,) = messages(out, "priya")
+    assert to_priya.startswith("Your idea #1 moved from under review to piloting.")
+
+
 CAMPAIGN = """
 [[campaign]]
 name = "Fewer missed visits"
