@@ -922,8 +922,8 @@ async def pulse_send_command(settings: Settings, args: argparse.Namespace) -> in
         sent, failed = await _deliver_with_progress(app, every=args.every)
     if failed and not sent:
         print(
-            "Nothing was delivered: the warnings above say why (people without an account on the platform, "
-            "or its settings wrong?).",
+            "Nothing was delivered from here: the warnings above say why (people without an account on the "
+            "platform, or its settings wrong?). Replicas of nextpractice serve may have sent some.",
             file=sys.stderr,
         )
         return FAILED

@@ -693,7 +693,7 @@ async def test_pulse_send_fails_when_nothing_could_be_delivered(tmp_path: Path) 
 
     assert code == 1, out
     assert re.search(rf"^Done: 0 sent, {RECIPIENTS} failed", out, re.MULTILINE), out
-    assert "Nothing was delivered" in err
+    assert "Nothing was delivered from here" in err
 
 
 async def test_db_upgrade_says_what_it_did(tmp_path: Path) -> None:
