@@ -155,8 +155,9 @@ COMMANDS: dict[str, CommandSpec] = {
 
 
 def lookup(word: str) -> CommandSpec | None:
-    """The command named by ``word`` (a leading ``/`` is allowed), or None."""
-    return COMMANDS.get(word.lower().lstrip("/"))
+    """The command named by ``word`` (a leading ``/`` and a trailing ``:`` are allowed: "Idea: ..."), or
+    None."""
+    return COMMANDS.get(word.lower().lstrip("/").rstrip(":"))
 
 
 def unmistakable(words: Sequence[str]) -> bool:

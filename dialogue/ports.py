@@ -266,6 +266,14 @@ class SurveyRepo(Protocol):
         """
         ...
 
+    async def to_forget(self, closed_before: datetime) -> list[Occurrence]:
+        """Closed pulse and check-in runs, closed at or before ``closed_before``, whose progress is kept."""
+        ...
+
+    async def mark_forgotten(self, occurrence_id: int) -> bool:
+        """Record that the run's progress is forgotten; False if it was already."""
+        ...
+
     async def mark_reminded(self, occurrence_id: int) -> bool:
         """False if it was already reminded (so reminding happens once)."""
         ...
@@ -433,6 +441,14 @@ class OutboxRepo(Protocol):
     async def mark_failed(self, delivery_id: int, *, error: str) -> None: ...
     async def sent_ref(self, key: str) -> tuple[str, str] | None:
         """``(platform, platform_ref)`` of the sent delivery with this key, if sent."""
+        ...
+
+    async def forget_progress(self, occurrence_id: int, first_item_id: int) -> int:
+        """Delete the run's sent (or failed) questions after the first, and their updates; how many.
+
+        Everyone got the first question; each later one went to a person once they had answered the one
+        before, so those rows say how far each person got, and the run's answers say how many each
+        respondent key gave: matched up, they tie answers to people."""
         ...
 
     async def status_of(self, key: str) -> DeliveryStatus | None:

@@ -39,12 +39,20 @@ from dialogue.pages import paged_reply
 from dialogue.ports import Clock, Repositories, Store
 from dialogue.schedules import EARLIEST_ZONE, Schedule, occurrence_key
 from dialogue.settings import DialogueSettings
+from dialogue.smalltalk import small_talk
 from dialogue.surveys import OccurrenceKind
 from dialogue.text import lines, t, user
 
 GREETINGS = {"hi", "hello", "hey", "hiya", "morning", "good morning", "afternoon"}
+# A closed run's questions after the first are forgotten this long after it closed (its "closed" updates
+# have gone out by then): they say how far each person got, which ties answers to people.
+PROGRESS_KEPT = timedelta(days=1)
 ARRIVALS_KEPT = timedelta(days=2)  # how long an event's arrival is remembered, so its retry counts once
 _WRITTEN = {"item", "campaign", "checkin-reply"}  # conversation states that wait for written words
+_STILL_WELCOME = {  # said under small talk while words are awaited
+    "item": "The question waiting for you still takes a written answer here, or `skip`.",
+    "campaign": "An idea for the campaign is still welcome: write it here.",
+}
 _T = TypeVar("_T")
 
 Arrival = Callable[[Repositories], Awaitable[bool]]
@@ -239,13 +247,22 @@ class Dialogue:
         offer to run it as a command instead.
         """
         words = text.split()
-        command = words[0].lower().lstrip("/") if words and lookup(words[0]) is not None else None
+        spec = lookup(words[0]) if words else None
+        command = spec.name if spec is not None else None
         awaiting = await env.tx.conversations.awaiting(me.id)
         kind, _, ref = (awaiting or "").partition(":")
         if command is not None and (
-            kind not in _WRITTEN or unmistakable(words) or not await _still_waiting(env, kind, ref)
+            kind not in _WRITTEN
+            or unmistakable(words)
+            or (kind == "campaign" and command == "idea")  # an idea, said as such: shared as typed
+            or not await _still_waiting(env, kind, ref)
         ):
             return await run_command(env, me, storable(text))
+        # "thanks", "stop": not a pulse answer nor an idea (a leader's digest reply is shown back anyway).
+        if kind != "checkin-reply" and (talk := small_talk(text, env.settings.min_group_size)) is not None:
+            if kind in _STILL_WELCOME and await _still_waiting(env, kind, ref):
+                talk = replace(talk, context=_STILL_WELCOME[kind])
+            return Reply(messages=(talk,))
         if awaiting:
             if kind == "item":
                 occurrence_id, item_id = (int(x) for x in ref.split(":"))
@@ -366,6 +383,10 @@ class Dialogue:
             await questions.flag_overdue(env)
             # Platforms retry within minutes (Slack over an hour at most): older arrival records only grow.
             await env.tx.inbox.forget_before(env.now - ARRIVALS_KEPT)
+            for occurrence in await env.tx.surveys.to_forget(env.now - PROGRESS_KEPT):
+                survey = await env.tx.surveys.get_survey(occurrence.target_id)
+                if await env.tx.surveys.mark_forgotten(occurrence.id) and survey and survey.items:
+                    await env.tx.outbox.forget_progress(occurrence.id, survey.items[0].id)
 
     async def next_event(self, after: datetime) -> datetime | None:
         """When :meth:`tick` next has something to do after ``after`` (for moving a clock)."""

@@ -277,6 +277,8 @@ class OccurrenceRow(Base):
     reminded: Mapped[bool] = mapped_column(Boolean, default=False)
     reply_text: Mapped[str] = mapped_column(Text, default="")
     reply_draft: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Set once the run's questions after the first, sent one by one as people answered, are forgotten.
+    progress_forgotten: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RecipientRow(Base):

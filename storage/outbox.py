@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 
 from dialogue.messages import message_from_data, message_to_data
@@ -211,6 +211,17 @@ class SqlOutbox(Repo):
         if row is None or row.platform is None or row.platform_ref is None:
             return None
         return row.platform, row.platform_ref
+
+    async def forget_progress(self, occurrence_id: int, first_item_id: int) -> int:
+        """See :meth:`dialogue.ports.OutboxRepo.forget_progress`."""
+        run = f"occ:{occurrence_id}:item:"
+        return await self.changed(
+            delete(DeliveryRow).where(
+                DeliveryRow.key.startswith(run, autoescape=True),  # the questions and their "closed" updates
+                ~DeliveryRow.key.startswith(f"{run}{first_item_id}:", autoescape=True),
+                DeliveryRow.status.in_([SENT, FAILED]),
+            )
+        )
 
     async def status_of(self, key: str) -> DeliveryStatus | None:
         """See :meth:`dialogue.ports.OutboxRepo.status_of`."""

@@ -384,6 +384,25 @@ class SqlSurveys(Repo):
         await self.session.execute(_ANSWERS.insert(), answers)
         return len(answers)
 
+    async def to_forget(self, closed_before: datetime) -> list[Occurrence]:
+        """Closed pulse and check-in runs, closed at or before ``closed_before``, whose progress is kept."""
+        return await self._occurrences(
+            OccurrenceRow.closed.is_(True),
+            OccurrenceRow.closes_at <= closed_before,
+            OccurrenceRow.progress_forgotten.is_(False),
+            OccurrenceRow.kind != OccurrenceKind.CAMPAIGN.value,
+            order=(OccurrenceRow.closes_at, OccurrenceRow.id),
+        )
+
+    async def mark_forgotten(self, occurrence_id: int) -> bool:
+        """False if its progress was already forgotten (so it is done once)."""
+        changed = await self.changed(
+            update(OccurrenceRow)
+            .where(OccurrenceRow.id == occurrence_id, OccurrenceRow.progress_forgotten.is_(False))
+            .values(progress_forgotten=True)
+        )
+        return changed == 1
+
     async def mark_reminded(self, occurrence_id: int) -> bool:
         """False if it was already reminded (so reminding happens once)."""
         changed = await self.changed(

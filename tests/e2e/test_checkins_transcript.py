@@ -271,3 +271,32 @@ async def test_names_typed_on_a_phone_find_their_pulse_or_check_in(bot: Bot) -> 
     assert jo[1].startswith("Check-ins:")
     assert ben[0] == "“quick” could be the pulse “Quick pulse”, “Quick poll”: please give the whole name."
     assert ben[1].startswith("Sent “Quick pulse”")
+
+
+async def test_thanks_stop_and_privacy_questions_are_answered_not_saved_or_shared(bot: Bot) -> None:
+    await bot.programme(CAMPAIGN + CHECKIN)
+    await bot.play("/clock +1d2h")  # Tuesday 10:00: the campaign prompt
+    out = await bot.play(
+        """
+        amira: thanks!
+        amira: Idea: Pool cars for the north patch
+        chloe: who can see this?
+        dev: STOP
+        """
+    )
+    async with bot.app.store.engine.connect() as db:
+        ideas = (await db.execute(text("SELECT text FROM ideas"))).scalars().all()
+
+    thanks, shared = messages(out, "amira")
+    assert thanks.startswith("👍 You're welcome.") and "An idea for the campaign is still welcome" in thanks
+    assert shared.startswith("Thanks! Your idea #1 is in.")  # "Idea:" is the command, not a preview
+    assert ideas == ["Pool cars for the north patch"]
+    assert "managers see results only for groups of 5 or more" in messages(out, "chloe")[0]
+    assert messages(out, "dev")[0].startswith("Answering is always up to you")
+
+    # A written question waits: "ok" is not taken as the answer, and the question still is.
+    await bot.play("/clock +6d\namira: 4")
+    out = await bot.play("amira: ok\namira: Rotas came late again")
+    said = messages(out, "amira")
+    assert "still takes a written answer here, or `skip`" in said[0]
+    assert said[1] == "Thanks, noted."

@@ -229,3 +229,31 @@ async def test_a_written_only_pulse_shows_no_empty_trend(bot: Bot) -> None:
 
     assert "Written pulse" in messages(out, "ben")[-1]
     assert "Trend across runs" not in "\n".join(out)  # nothing numeric to follow
+
+
+async def test_a_day_after_a_run_closes_nothing_says_how_far_each_person_got(bot: Bot) -> None:
+    # Each later question went to a person once they had answered the one before; each respondent key's
+    # answers say how many they gave. Matched up, the two tied answers to people.
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse\n" + ANSWERS + "helen: 3")  # Helen stops after one
+
+    async def progress() -> list[str]:
+        async with bot.app.store.engine.connect() as db:
+            rows = await db.execute(text("SELECT key FROM deliveries WHERE key LIKE 'occ:1:item:2:%'"))
+            return [row.key for row in rows]
+
+    await bot.play("ben: pulse close Quick pulse")
+    assert len(await progress()) > 0  # the second question's messages, updated in place as it closed
+    before = messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0]
+
+    await bot.play("/clock +1d1h")
+
+    assert await progress() == []
+    async with bot.app.store.engine.connect() as db:
+        first = (
+            await db.execute(text("SELECT count(*) FROM deliveries WHERE key LIKE 'occ:1:item:1:%'"))
+        ).scalar()
+        answers = (await db.execute(text("SELECT count(*) FROM answers"))).scalar()
+    assert first == 2 * 12  # everyone's first question and its "closed" update stay
+    assert answers == 17  # nine answered both questions, Helen only the first
+    assert messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0] == before
