@@ -319,10 +319,10 @@ async def show(env: Env, me: Person, idea_id: int) -> Reply:
     if adoptions:
         names = ", ".join([await env.team_name(a.team_id) for a in adoptions])
         parts.append(f"Adopted by: {names}")
-    options = [Option("Vote", "vote")]
+    options = [] if is_author(env, idea, me) else [Option("Vote", "vote")]  # one's own: no vote to give
     if me.is_manager and TRANSITIONS[idea.status]:
         options.append(Option("Change status", "status"))
-    choices = (Choices(action="idea.act", ref=str(idea.id), options=tuple(options)),)
+    choices = (Choices(action="idea.act", ref=str(idea.id), options=tuple(options)),) if options else ()
     return Reply(messages=(Message(lines(*parts), choices=choices),))
 
 

@@ -287,14 +287,9 @@ async def _after_answer(
     remaining = [i for i in survey.items if i.id not in answered]
     later = [i for i in remaining if i.position > item.position] or remaining
     if not later:
-        return (
-            Message(
-                t(
-                    f"That's everything, thank you. You can change an answer until "
-                    f"{when(occurrence.closes_at, me)}."
-                )
-            ),
-        )
+        until = when(occurrence.closes_at, me)
+        done = Message(t(f"That's everything, thank you. You can change an answer until {until}."))
+        return (done, *await _resume_elsewhere(env, me, occurrence.id))
     upcoming = later[0]
     await env.send(
         [
@@ -308,6 +303,39 @@ async def _after_answer(
     )
     if upcoming.kind is ItemKind.TEXT:
         await env.tx.conversations.set_awaiting(me.id, f"item:{occurrence.id}:{upcoming.id}", at=env.now)
+    return ()
+
+
+async def _resume_elsewhere(env: Env, me: Person, finished: int) -> tuple[Message, ...]:
+    """Ask again for a written answer another open run still waits for from ``me``.
+
+    A person waits for one written answer at a time: a check-in's written question that came while a
+    pulse's was waiting took its place, and the pulse's would never have been answered.
+    """
+    awaiting = await env.tx.conversations.awaiting(me.id)
+    for run in await env.tx.surveys.open_occurrences():
+        if run.id == finished or run.kind is OccurrenceKind.CAMPAIGN:
+            continue
+        survey = await env.tx.surveys.get_survey(run.target_id)
+        if survey is None or await env.tx.surveys.is_recipient(run.id, me.id) is None:
+            continue
+        answered = await answered_items(env, survey, run.id, me.id)
+        reached = max((i.position for i in survey.items if i.id in answered), default=0)
+        waiting = next((i for i in survey.items if i.id not in answered and i.position > reached), None)
+        if waiting is None or waiting.kind is not ItemKind.TEXT:
+            continue
+        if await env.tx.outbox.status_of(item_key(run.id, waiting.id, me.id)) is None:
+            continue  # not asked yet
+        state = f"item:{run.id}:{waiting.id}"
+        if state == awaiting:
+            return ()
+        await env.tx.conversations.set_awaiting(me.id, state, at=env.now)
+        return (
+            Message(
+                t("Still waiting for your written answer, in ", user(survey.name), ": ", user(waiting.text)),
+                context="Write it here, or `skip`.",
+            ),
+        )
     return ()
 
 

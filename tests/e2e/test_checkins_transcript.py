@@ -157,6 +157,7 @@ async def test_a_campaign_prompt_reply_is_shown_back_then_shared_and_the_prompt_
         amira: 1
         chloe: anon Share spare PPE between patches
         dev: thanks!
+        dev: I am on leave next week
         dev: 3
         ellie: Ask the rota team to publish rotas a week ahead
         ellie: 2
@@ -174,7 +175,8 @@ async def test_a_campaign_prompt_reply_is_shown_back_then_shared_and_the_prompt_
     assert shared == "Thanks! Your idea #1 is in. You'll hear about every change."
     # "anon" at the start is explicit: shared at once.
     assert messages(out, "chloe")[0].startswith("Thanks! Your idea #2 is in. It is anonymous")
-    # A "thanks" is not an idea: it can be dropped.
+    # A "thanks" is not an idea, and words that are not one can be dropped.
+    assert messages(out, "dev")[0].startswith("👍 You're welcome.")
     assert messages(out, "dev")[-1].startswith("Not shared.")
     # Words that start with a command word ("Ask ...") are offered as the idea, and the command too.
     ellie = messages(out, "ellie")
@@ -300,3 +302,28 @@ async def test_thanks_stop_and_privacy_questions_are_answered_not_saved_or_share
     said = messages(out, "amira")
     assert "still takes a written answer here, or `skip`" in said[0]
     assert said[1] == "Thanks, noted."
+
+
+async def test_a_written_question_that_another_survey_displaced_is_asked_again(bot: Bot) -> None:
+    pulse = QUICK + '\n[[pulse.question]]\nkind = "text"\ntext = "What would help?"\n'
+    await bot.programme(CHECKIN + pulse)
+    await bot.play("jo: checkin send Weekly check-in\nben: pulse send Quick pulse")
+
+    # The pulse's yes/no, then its written question; meanwhile the check-in's written question is what
+    # her words answer first (one written answer waits at a time).
+    out = await bot.play(
+        """
+        amira: 1
+        amira: 4
+        amira: Rotas came late again
+        amira: More notice of changes
+        """
+    )
+
+    said = messages(out, "amira")
+    assert "Still waiting for your written answer, in Quick pulse: What would help?" in "\n".join(said)
+    async with bot.app.store.engine.connect() as db:
+        written = (
+            await db.execute(text("SELECT text FROM answers WHERE text IS NOT NULL ORDER BY text"))
+        ).all()
+    assert [row.text for row in written] == ["More notice of changes", "Rotas came late again"]

@@ -222,3 +222,12 @@ async def test_a_campaign_reply_that_starts_with_a_command_word_is_the_idea(bot:
     out = await bot.play("dev: ideas mine\n/clock +30d\ndev: ask Will the new rota app come to us?")
     assert messages(out, "dev")[0].startswith("Your ideas")
     assert any("Question #1" in m for m in messages(out, "#qa"))
+
+
+async def test_an_author_is_not_offered_a_vote_on_their_own_idea(bot: Bot) -> None:
+    await bot.play("amira: idea anon Text people when a visit will be late")
+
+    out = await bot.play("amira: ideas 1\nchloe: ideas 1")
+
+    assert "Vote" not in messages(out, "amira")[0]  # hers, anonymous or not: no button that only refuses
+    assert "[1] Vote" in messages(out, "chloe")[0]
