@@ -11,9 +11,10 @@ import re
 from dialogue.messages import Message
 from dialogue.text import t
 
+# Only words that acknowledge: "great" or "perfect" can be an answer to "How was your week?".
 THANKS = {
-    "thanks", "thank you", "thankyou", "thx", "ta", "cheers", "ok", "okay", "k", "great", "cool", "nice",
-    "brilliant", "lovely", "perfect", "noted", "will do", "👍", "🙏", "😊", "🙂",
+    "thanks", "thank you", "thankyou", "thx", "ta", "cheers", "ok", "okay", "k", "noted", "will do",
+    "👍", "🙏",
 }  # fmt: skip
 STOP = {"stop", "unsubscribe", "opt out", "optout", "leave me alone", "no more messages"}
 PRIVACY = {
