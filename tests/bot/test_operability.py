@@ -347,6 +347,18 @@ def test_on_a_terminal_the_progress_line_is_redrawn_in_place() -> None:
 # -- the command line ----------------------------------------------------------------------
 
 
+def _slack_env(database_url: str, data_dir: Path, fake: FakeSlack, **extra: str) -> dict[str, str]:
+    """:func:`_env` with Slack configured against the local Web API ``fake``."""
+    return _env(
+        database_url,
+        data_dir,
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET="signing-secret",
+        SLACK_API_URL=fake.url + "/",
+        **extra,
+    )
+
+
 def _sqlite(tmp_path: Path) -> str:
     """A SQLite database of the test's own, for command-line behaviour that is the same on both engines."""
     return f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
@@ -392,14 +404,7 @@ async def test_pulse_send_shows_progress_then_list_and_results_show_the_run(tmp_
     people.write_text("\n".join(accounts) + "\n")
     programme.write_text(QUICK)
     async with FakeSlack() as fake:
-        env = _env(
-            database_url,
-            tmp_path / "data",
-            NEXTPRACTICE_LOG_FORMAT="json",
-            SLACK_BOT_TOKEN="xoxb-test",
-            SLACK_SIGNING_SECRET="signing-secret",
-            SLACK_API_URL=fake.url + "/",
-        )
+        env = _slack_env(database_url, tmp_path / "data", fake, NEXTPRACTICE_LOG_FORMAT="json")
         await _send_list_and_close(env, people, programme)
         assert len(fake.calls_to("chat.postMessage")) == RECIPIENTS
 
@@ -500,13 +505,7 @@ async def test_with_slack_configured_a_pulse_goes_to_slack_only_even_after_someo
     programme.write_text(QUICK)
     script.write_text("ned: help\n")
     async with FakeSlack() as fake:
-        env = _env(
-            database_url,
-            tmp_path / "data",
-            SLACK_BOT_TOKEN="xoxb-test",
-            SLACK_SIGNING_SECRET="signing-secret",
-            SLACK_API_URL=fake.url + "/",
-        )
+        env = _slack_env(database_url, tmp_path / "data", fake)
         for command in (("directory", "import", str(people)), ("programme", "load", str(programme))):
             code, _, err = await _nextpractice(env, *command)
             assert code == 0, err
@@ -678,13 +677,7 @@ async def test_pulse_send_fails_when_nothing_could_be_delivered(tmp_path: Path) 
     people.write_text(PEOPLE)  # nobody's Slack account is known
     programme.write_text(QUICK)
     async with FakeSlack() as fake:
-        env = _env(
-            database_url,
-            tmp_path / "data",
-            SLACK_BOT_TOKEN="xoxb-test",
-            SLACK_SIGNING_SECRET="signing-secret",
-            SLACK_API_URL=fake.url + "/",
-        )
+        env = _slack_env(database_url, tmp_path / "data", fake)
         for command in (("directory", "import", str(people)), ("programme", "load", str(programme))):
             code, _, err = await _nextpractice(env, *command)
             assert code == 0, err
