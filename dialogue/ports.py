@@ -266,8 +266,10 @@ class SurveyRepo(Protocol):
         """
         ...
 
-    async def to_forget(self, closed_before: datetime) -> list[Occurrence]:
-        """Closed pulse and check-in runs, closed at or before ``closed_before``, whose progress is kept."""
+    async def to_forget(self, closed_before: datetime, *, limit: int = 3) -> list[Occurrence]:
+        """Closed pulse and check-in runs, closed at or before ``closed_before``, whose progress is kept: at
+        most ``limit``, oldest first (a database upgraded with many closed runs catches up a few a tick,
+        not in one long transaction)."""
         ...
 
     async def mark_forgotten(self, occurrence_id: int) -> bool:

@@ -384,14 +384,15 @@ class SqlSurveys(Repo):
         await self.session.execute(_ANSWERS.insert(), answers)
         return len(answers)
 
-    async def to_forget(self, closed_before: datetime) -> list[Occurrence]:
-        """Closed pulse and check-in runs, closed at or before ``closed_before``, whose progress is kept."""
+    async def to_forget(self, closed_before: datetime, *, limit: int = 3) -> list[Occurrence]:
+        """See :meth:`dialogue.ports.SurveyRepo.to_forget`."""
         return await self._occurrences(
             OccurrenceRow.closed.is_(True),
             OccurrenceRow.closes_at <= closed_before,
             OccurrenceRow.progress_forgotten.is_(False),
             OccurrenceRow.kind != OccurrenceKind.CAMPAIGN.value,
             order=(OccurrenceRow.closes_at, OccurrenceRow.id),
+            limit=limit,
         )
 
     async def mark_forgotten(self, occurrence_id: int) -> bool:

@@ -445,3 +445,27 @@ async def test_settled_answers_keep_no_trace_of_the_order_or_transaction_they_ca
             stored = [(row.x, row.respondent) for row in rows]
         assert len({x for x, _ in stored}) == 1  # one transaction wrote them all
         assert [r for _, r in stored] == sorted(r for _, r in stored)  # in the keys' order, not arrival's
+
+
+async def test_closed_runs_to_forget_come_a_few_at_a_time_oldest_first_and_once(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        survey = await tx.surveys.add_survey(**_survey_kwargs())
+        runs = []
+        for n, kind in enumerate([PULSE, PULSE, OccurrenceKind.CAMPAIGN, PULSE, PULSE]):
+            run = await tx.surveys.add_occurrence(
+                key=f"r{n}", kind=kind, target_id=survey.id, opens_at=T0, closes_at=at(n), remind_at=None,
+                schedule_id=None,
+            )  # fmt: skip
+            assert run is not None and await tx.surveys.close(run.id, at=at(10))
+            runs.append(run.id)
+        open_run = await tx.surveys.add_occurrence(
+            key="open", kind=PULSE, target_id=survey.id, opens_at=T0, closes_at=at(1), remind_at=None,
+            schedule_id=None,
+        )  # fmt: skip
+        assert open_run is not None
+
+    async with store.transaction() as tx:
+        due = [r.id for r in await tx.surveys.to_forget(at(3))]
+        assert due == [runs[0], runs[1], runs[3]]  # no campaign, none closed later, none still open
+        assert await tx.surveys.mark_forgotten(runs[0]) and not await tx.surveys.mark_forgotten(runs[0])
+        assert [r.id for r in await tx.surveys.to_forget(at(10), limit=2)] == [runs[1], runs[3]]
