@@ -359,14 +359,29 @@ async def cmd_comment(env: Env, me: Person, args: Args) -> Reply:
             by_author=by_author,
         )
     )
+    count = len(await env.tx.ideas.comments(idea.id))
     if not by_author:
-        count = len(await env.tx.ideas.comments(idea.id))
         note = Message(
             t(f"{me.display_name} commented on your idea #{idea.id}: ", user(text)),
             context=f"`ideas {idea.id}` shows the whole thread.",
         )
         await env.send(
             [to_author(f"idea:{idea.id}:comment:{count}", note, person_id=idea.author_id, route=idea.route)]
+        )
+    # The manager carrying it through hears too (a reply to a decline would otherwise reach nobody); not of
+    # an anonymous author's comment, whose message's exact time would undo the comment's hour.
+    if idea.owner_id not in (None, me.id, idea.author_id) and not hidden:
+        await env.send(
+            [
+                NewDelivery(
+                    key=f"idea:{idea.id}:comment:{count}:owner",
+                    person_id=idea.owner_id,
+                    message=Message(
+                        t(f"{me.display_name} commented on idea #{idea.id}, which you own: ", user(text)),
+                        context=f"`ideas {idea.id}` shows the whole thread.",
+                    ),
+                )
+            ]
         )
     return Reply(messages=(Message(t(f"Comment added to #{idea.id}.")),))
 

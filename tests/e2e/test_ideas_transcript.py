@@ -185,6 +185,11 @@ async def test_the_owner_hears_when_another_manager_moves_their_idea(bot: Bot) -
     (to_priya,) = messages(out, "priya")
     assert to_priya.startswith("Your idea #1 moved from under review to piloting.")
 
+    # Priya pushes back in a comment: the owner hears of it, not only those who read the thread.
+    out = await bot.play("priya: comment 1 The north office has the spare keys already")
+    (to_lena,) = messages(out, "lena")
+    assert to_lena.startswith("Priya Nair commented on idea #1, which you own: The north office")
+
 
 CAMPAIGN = """
 [[campaign]]
