@@ -312,10 +312,13 @@ async def _resume_elsewhere(env: Env, me: Person, finished: int) -> tuple[Messag
     A person waits for one written answer at a time: a check-in's written question that came while a
     pulse's was waiting took its place, and the pulse's would never have been answered.
     """
-    awaiting = await env.tx.conversations.awaiting(me.id)
-    for run in await env.tx.surveys.open_occurrences():
-        if run.id == finished or run.kind is OccurrenceKind.CAMPAIGN:
-            continue
+    others = [
+        run
+        for run in await env.tx.surveys.open_occurrences()
+        if run.id != finished and run.kind is not OccurrenceKind.CAMPAIGN
+    ]
+    awaiting = await env.tx.conversations.awaiting(me.id) if others else None  # one query a tap, mostly
+    for run in others:
         survey = await env.tx.surveys.get_survey(run.target_id)
         if survey is None or await env.tx.surveys.is_recipient(run.id, me.id) is None:
             continue
