@@ -130,7 +130,7 @@ async def build_app(
             f" the first one that ran ({SECRET_FILE})."
         )
     base = settings.dialogue_settings()
-    local = settings.slack is None and settings.teams is None
+    local = not settings.has_platform
     console = local or CONSOLE in (senders or {})
     # Q&A questions are also posted to the console's "#qa" channel, so the console shows the whole dialogue.
     platforms = [*base.channel_platforms, *([CONSOLE] if console else [])]

@@ -909,7 +909,7 @@ async def pulse_send_command(settings: Settings, args: argparse.Namespace) -> in
     (the messages it queues are delivered here too)."""
     async with _open(settings, senders=_terminal(settings)) as app:
         await _pulse_command(app, args, f"pulse {args.verb} " + " ".join(args.name))
-        if not _has_platform(settings):
+        if not settings.has_platform:
             # A shell without the platform's settings (or a trial with none) must not "send" to itself.
             print(
                 "Queued, not sent: there are no Slack or Teams settings here. nextpractice serve, with the "
@@ -930,15 +930,11 @@ async def pulse_send_command(settings: Settings, args: argparse.Namespace) -> in
     return OK
 
 
-def _has_platform(settings: Settings) -> bool:
-    return settings.slack is not None or settings.teams is not None
-
-
 def _terminal(settings: Settings) -> dict[str, Sender]:
     """The console's sender for a command run on the embedded default (no Slack or Teams): its messages are
     kept, not printed, as a pulse to the whole organisation must not flood the terminal. With a platform
     configured, messages go to it only."""
-    if not _has_platform(settings):
+    if not settings.has_platform:
         return {CONSOLE: _console_sender(focus=True)}
     return {}
 
@@ -1058,7 +1054,7 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
 
     With no platform configured it refuses, unless ``--console``: a server started before its credentials
     were set would print a whole campaign to its log and record it as sent, and nobody would get it."""
-    if not _has_platform(settings) and not args.console:
+    if not settings.has_platform and not args.console:
         raise CliError(NO_PLATFORM, BAD_CONFIG)
     async with _open(settings) as app:
         print(f"Database: {_safe_url(app.database_url)}")

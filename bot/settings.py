@@ -198,6 +198,11 @@ class Settings:
             teams=TeamsSettings.from_env(env),
         )
 
+    @property
+    def has_platform(self) -> bool:
+        """Whether Slack or Teams is configured (without either, only the console reaches people)."""
+        return self.slack is not None or self.teams is not None
+
     def dialogue_settings(self) -> DialogueSettings:
         """The part of the settings the core reads."""
         return DialogueSettings(

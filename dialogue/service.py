@@ -92,8 +92,8 @@ class Dialogue:
         )
 
     @asynccontextmanager
-    async def _unit(self) -> AsyncIterator[Env]:
-        async with self.store.transaction() as tx:
+    async def _unit(self, *, read_only: bool = False) -> AsyncIterator[Env]:
+        async with self.store.transaction(read_only=read_only) as tx:
             yield Env(tx=tx, now=self.clock.now(), settings=self.settings, anon=self.pseudonymiser)
 
     async def handle(
@@ -133,8 +133,7 @@ class Dialogue:
     async def _form_again(self, event: Submitted) -> Form | None:
         """The form ``event`` was sent from, drawn again so a platform that shows a form in place (a Teams
         card) can show the errors beside its fields; None if it is gone (its idea or question deleted)."""
-        async with self.store.transaction(read_only=True) as tx:
-            env = Env(tx=tx, now=self.clock.now(), settings=self.settings, anon=self.pseudonymiser)
+        async with self._unit(read_only=True) as env:
             try:
                 if event.form == ideas.IDEA_FORM:
                     try:

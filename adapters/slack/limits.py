@@ -23,6 +23,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from dialogue.limits import utf16_units
+
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100  # modals and the App Home tab
 MESSAGE_TEXT = 40_000  # the top-level ``text`` of a message
@@ -55,9 +57,7 @@ PRIVATE_METADATA = 3000
 MESSAGE_BLOCK_TEXT = 12_000
 
 
-def size(text: str) -> int:
-    """The length of ``text`` in UTF-16 code units (an emoji outside the BMP counts two)."""
-    return len(text.encode("utf-16-le")) // 2
+size = utf16_units  # the platform counts lengths in UTF-16 code units (most emoji count two)
 
 
 def check_limits(payload: Mapping[str, Any]) -> list[str]:

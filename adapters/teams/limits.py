@@ -22,6 +22,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from dialogue.limits import utf16_units
+
 VERSION = "1.5"
 MESSAGE_BYTES = 28 * 1024
 # What the activity around the card takes: ids, the conversation reference, service URL, the
@@ -40,9 +42,7 @@ PLACEHOLDER = 150
 ERROR_TEXT = 500
 
 
-def size(text: str) -> int:
-    """The length of ``text`` in UTF-16 code units (an emoji outside the BMP counts two)."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+size = utf16_units  # the platform counts lengths in UTF-16 code units (most emoji count two)
 
 
 def card_bytes(card: Mapping[str, Any]) -> int:

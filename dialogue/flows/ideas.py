@@ -370,18 +370,11 @@ async def cmd_comment(env: Env, me: Person, args: Args) -> Reply:
         )
     # The manager carrying it through hears too (a reply to a decline would otherwise reach nobody); not of
     # an anonymous author's comment, whose message's exact time would undo the comment's hour.
-    if idea.owner_id not in (None, me.id, idea.author_id) and not hidden:
-        await env.send(
-            [
-                NewDelivery(
-                    key=f"idea:{idea.id}:comment:{count}:owner",
-                    person_id=idea.owner_id,
-                    message=Message(
-                        t(f"{me.display_name} commented on idea #{idea.id}, which you own: ", user(text)),
-                        context=f"`ideas {idea.id}` shows the whole thread.",
-                    ),
-                )
-            ]
+    if not hidden:
+        owned = t(f"{me.display_name} commented on idea #{idea.id}, which you own: ", user(text))
+        context = f"`ideas {idea.id}` shows the whole thread."
+        await _tell_owner(
+            env, me, idea, f"idea:{idea.id}:comment:{count}:owner", Message(owned, context=context)
         )
     return Reply(messages=(Message(t(f"Comment added to #{idea.id}.")),))
 
@@ -435,31 +428,32 @@ async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, re
     await env.send(
         [to_author(f"idea:{idea.id}:status:{status.value}", note, person_id=idea.author_id, route=idea.route)]
     )
+    moved = Message(
+        lines(
+            t(
+                f"{me.display_name} moved idea #{idea.id}, which you own, "
+                f"from {idea.status.label} to {status.label}."
+            ),
+            t("“", user(shorten(idea.text, 120)), "”"),
+            t("Reason: ", user(reason)),
+        ),
+        context=f"`ideas {idea.id}` shows its whole history.",
+    )
+    owner = await _tell_owner(env, me, idea, f"idea:{idea.id}:status:{status.value}:owner", moved)
     told = "The submitter has been told."
-    if idea.owner_id not in (None, me.id, idea.author_id):
-        # Any manager may move any idea; the one carrying it through must not learn of it by chance.
-        owner = await env.person(idea.owner_id)
-        await env.send(
-            [
-                NewDelivery(
-                    key=f"idea:{idea.id}:status:{status.value}:owner",
-                    person_id=idea.owner_id,
-                    message=Message(
-                        lines(
-                            t(
-                                f"{me.display_name} moved idea #{idea.id}, which you own, from "
-                                f"{idea.status.label} to {status.label}."
-                            ),
-                            t("“", user(shorten(idea.text, 120)), "”"),
-                            t("Reason: ", user(reason)),
-                        ),
-                        context=f"`ideas {idea.id}` shows its whole history.",
-                    ),
-                )
-            ]
-        )
-        told = f"The submitter and its owner, {owner.display_name if owner else 'someone'}, have been told."
+    if owner is not None:
+        told = f"The submitter and its owner, {owner.display_name}, have been told."
     return Reply(messages=(Message(t(f"#{idea.id} is now {status.label}. {told}")),))
+
+
+async def _tell_owner(env: Env, me: Person, idea: Idea, key: str, message: Message) -> Person | None:
+    """Tell the idea's owner what ``me`` did to it, unless they did it themselves or hear as its author (any
+    manager may move or discuss any idea, and its owner must not learn of it by chance). The owner told, if
+    any."""
+    if idea.owner_id in (None, me.id, idea.author_id):
+        return None
+    await env.send([NewDelivery(key=key, person_id=idea.owner_id, message=message)])
+    return await env.person(idea.owner_id)
 
 
 async def cmd_owner(env: Env, me: Person, args: Args) -> Reply:
