@@ -120,8 +120,8 @@ COMMANDS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "pulse",
-            "pulse list | send <name> | results <name> | close <name>",
-            "run pulse surveys and read their results",
+            "pulse list | send <name> | results <name> | close <name> | reply <run> <text>",
+            "run pulse surveys, read their results and reply (“you said, we did”)",
             survey_commands.cmd_pulse,
             managers,
             "managers",

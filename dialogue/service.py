@@ -30,7 +30,7 @@ from dialogue.events import (
     cleaned,
     storable,
 )
-from dialogue.flows import campaigns, checkins, home, ideas, questions, surveys
+from dialogue.flows import campaigns, home, ideas, questions, replies, surveys
 from dialogue.flows.env import Env
 from dialogue.flows.survey_commands import finish
 from dialogue.ideas import parse_status
@@ -269,7 +269,7 @@ class Dialogue:
             if kind == "campaign":
                 return await ideas.reply_to_campaign(env, me, int(ref), text, command=command)
             if kind == "checkin-reply":
-                return await checkins.draft(env, me, int(ref), text, command=command)
+                return await replies.draft(env, me, int(ref), text, command=command)
         if text.strip().lower().strip("!.") in GREETINGS:
             return help_reply(me)
         raise Refusal(
@@ -292,12 +292,12 @@ class Dialogue:
                 return await ideas.vote(env, me, int(event.ref))
             if event.value == "status" and me.is_manager:
                 return Reply(form=ideas.status_form(await ideas.get_idea(env, int(event.ref))))
-        if event.action == checkins.CONFIRM_ACTION and event.ref.isdigit():
-            if event.value == checkins.RUN:
-                text, preview = await checkins.take_draft(env, me, int(event.ref))
+        if event.action == replies.CONFIRM_ACTION and event.ref.isdigit():
+            if event.value == replies.RUN:
+                text, preview = await replies.take_draft(env, me, int(event.ref))
                 ran = await run_command(env, me, text)
                 return replace(ran, replace=preview)
-            return await checkins.confirm(env, me, int(event.ref), event.value)
+            return await replies.confirm(env, me, int(event.ref), event.value)
         if event.action == questions.UPVOTE_ACTION and event.ref.isdigit():
             return await questions.upvote(env, me, int(event.ref))
         if event.action == questions.ANSWER_ACTION and event.ref.isdigit():

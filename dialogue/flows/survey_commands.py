@@ -7,7 +7,7 @@ from dataclasses import replace
 from dialogue.args import Args
 from dialogue.directory import Person
 from dialogue.errors import Refusal
-from dialogue.flows import checkins
+from dialogue.flows import checkins, replies
 from dialogue.flows.env import Env
 from dialogue.flows.surveys import close_run, render_result, run_result, start_run, trend
 from dialogue.formatting import day, plural, when
@@ -61,7 +61,7 @@ async def _results(env: Env, me: Person, survey: Survey) -> Reply:
     runs = await _runs(env, survey)
     if not runs:
         raise Refusal(f"“{survey.name}” has no run yet.")
-    parts: list[Text] = []
+    parts: list[Text | str] = []
     if not runs[0].closed:
         parts.append(await _progress(env, me, survey, runs[0]))
     closed = next((run for run in runs if run.closed), None)
@@ -71,6 +71,8 @@ async def _results(env: Env, me: Person, survey: Survey) -> Reply:
         history = await trend(env, survey, me, known={closed.id: result})
         if history:
             parts.append(history)
+        if not closed.reply_text and replies.may_reply(me, closed, survey):
+            parts.append(_reply_hint(closed))
     return Reply(
         messages=(
             Message(lines(*parts), context=f"Groups under {env.settings.min_group_size} are withheld."),
@@ -95,7 +97,7 @@ async def _progress(env: Env, me: Person, survey: Survey, run: Occurrence) -> Te
 
 
 async def cmd_pulse(env: Env, me: Person, args: Args) -> Reply:
-    """``pulse list | send NAME | results NAME | close NAME`` (managers)."""
+    """``pulse list | send NAME | results NAME | close NAME | reply RUN TEXT`` (managers)."""
     return await survey_command(env, me, args, SurveyKind.PULSE)
 
 
@@ -141,21 +143,16 @@ async def survey_command(env: Env, me: Person, args: Args, kind: SurveyKind) -> 
         survey = await find_survey(env, args, kind)
         run = await open_run(env, survey)
         await finish(env, run)
-        return Reply(
-            messages=(
-                Message(
-                    t(
-                        "Closed “",
-                        user(survey.name),
-                        f"”. `{kind.value} results {survey.name}` shows the results.",
-                    )
-                ),
-            )
-        )
-    if sub == "reply" and kind is SurveyKind.CHECKIN:
-        return await checkins.reply(env, me, args.number("the check-in run number"), args.rest())
-    extra = ", close or reply" if kind is SurveyKind.CHECKIN else " or close"
-    raise Refusal(f"I don't know `{kind.value} {sub}`. Try list, send, results{extra}.")
+        closed = t("Closed “", user(survey.name), f"”. `{kind.value} results {survey.name}` shows them.")
+        if kind is SurveyKind.PULSE:  # a check-in's owner is invited by the digest
+            closed = lines(closed, _reply_hint(replace(run, closed=True)))
+        return Reply(messages=(Message(closed),))
+    if sub == "reply":
+        number = args.number(f"the run number (`{kind.value} list` gives it)")
+        if args.empty:
+            raise Refusal(f"Please add what you will do: `{kind.value} reply {number} <what you will do>`.")
+        return await replies.draft(env, me, number, args.rest())
+    raise Refusal(f"I don't know `{kind.value} {sub}`. Try list, send, results, close or reply.")
 
 
 async def _list(env: Env, me: Person, kind: SurveyKind) -> Reply:
@@ -167,15 +164,21 @@ async def _list(env: Env, me: Person, kind: SurveyKind) -> Reply:
         runs = await env.tx.surveys.occurrences(kind=OccurrenceKind(kind.value), target_id=survey.id, limit=1)
         last = "never run"
         if runs:
-            run, checkin = runs[0], kind is SurveyKind.CHECKIN
-            number = f"#{run.id} of " if checkin else ""  # `checkin reply` takes the run's number
-            last = f"last run {number}{day(run.opens_at, me)} ({'closed' if run.closed else 'open'})"
-            if checkin and run.closed and not run.reply_text and (me.id == survey.owner_id or me.is_admin):
-                last += f"; reply with `checkin reply {run.id} <what you will do>`"
+            run = runs[0]  # its number is what `pulse reply` and `checkin reply` take
+            last = f"last run #{run.id} of {day(run.opens_at, me)} ({'closed' if run.closed else 'open'})"
+            if run.closed and not run.reply_text and replies.may_reply(me, run, survey):
+                last += f"; reply with `{replies.command_for(run)} <what you will do>`"
         out.append(
             t(f"#{survey.id} ", user(survey.name), f" — {plural(len(survey.items), 'question')}, {last}")
         )
     return Reply(messages=(Message(lines(*out)),))
+
+
+def _reply_hint(run: Occurrence) -> str:
+    return (
+        f"`{replies.command_for(run)} <what you will do>` sends everyone it went to the overall figures "
+        "and your reply (“you said, we did”); you see it first."
+    )
 
 
 async def finish(env: Env, occurrence: Occurrence) -> None:

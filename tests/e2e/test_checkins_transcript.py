@@ -118,17 +118,20 @@ async def test_the_leader_gets_the_digest_and_the_reply_goes_back_to_every_parti
     assert "Rotas keep changing" not in digest  # one written answer is under the group size
     assert "1 written answer: not shown (fewer than 5 answers; words can tell who wrote them" in digest
     assert recipients(first) == ["jo"] and recipients(preview) == ["jo"]  # nothing went out yet
+    said = (
+        "You said, we did: Weekly check-in of Mon 07 Dec\n"
+        "2 of 11 people answered (18%).\n"
+        "Q1. This week I had what I needed. — not shown (fewer than 5 answers)\n"
+        "Q2. What should I know about? — 1 written answer\n"
+        "Jo Adeyemi: We will freeze rota changes inside two weeks."
+    )
+    # The preview is what everyone will get: the overall figures (under the same k rule) and her words.
     assert messages(preview, "jo")[0].startswith(
-        "Your reply to Weekly check-in of Mon 07 Dec: send it to all 11 people it went to?\n"
-        "We will freeze rota changes inside two weeks.\n[1] Send it"
+        f"Send this to all 11 people the check-in went to?\n{said}\n[1] Send it"
     )
     assert (
         messages(reply, "jo")[-1]
         == "Thank you. Your reply is on its way to all 11 people the check-in went to."
-    )
-    said = (
-        "You said, we did: Weekly check-in of Mon 07 Dec\n"
-        "Jo Adeyemi: We will freeze rota changes inside two weeks."
     )
     assert sorted(who for who in recipients(reply) if said in messages(reply, who)) == EVERYONE_BUT_JO
     assert not any("thanks" in m for who in recipients(reply) for m in messages(reply, who))
@@ -140,7 +143,9 @@ async def test_a_reply_written_after_the_digest_can_be_dropped(bot: Bot) -> None
 
     out = await bot.play("jo: oops, wrong window\njo: 2")
 
-    assert messages(out, "jo")[-1] == "Not sent. Write your reply here when you are ready."
+    assert (
+        messages(out, "jo")[-1] == "Not sent. Write it again when you are ready (`checkin reply 1 <text>`)."
+    )
     assert set(recipients(out)) == {"jo"}  # nothing went to anyone else
     listed = messages(await bot.play("jo: checkin list"), "jo")[0]
     assert "reply with `checkin reply" in listed  # still hers to write
@@ -327,3 +332,22 @@ async def test_a_written_question_that_another_survey_displaced_is_asked_again(b
             await db.execute(text("SELECT text FROM answers WHERE text IS NOT NULL ORDER BY text"))
         ).all()
     assert [row.text for row in written] == ["More notice of changes", "Rotas came late again"]
+
+
+async def test_the_reply_command_shows_back_too_and_only_the_owner_may_use_it(bot: Bot) -> None:
+    await bot.programme(CHECKIN)
+    await bot.play("/clock +1w2h\namira: 4\n/clock +2d4h")
+
+    by_admin = await bot.play("kate: checkin reply 1 HR here.")
+    preview = await bot.play("jo: checkin reply 1 We will freeze rota changes.")
+    sent = await bot.play("jo: 1")
+
+    # An admin is not the leader the check-in speaks for; the owner is not then told she replied.
+    assert messages(by_admin, "kate") == ["Only the leader who owns this check-in can reply to it."]
+    assert recipients(preview) == ["jo"]  # the command shows back what everyone will get, as the chat does
+    assert messages(preview, "jo")[0].startswith("Send this to all 11 people the check-in went to?\n")
+    said = "Jo Adeyemi: We will freeze rota changes."
+    assert (
+        sorted(who for who in recipients(sent) if any(said in m for m in messages(sent, who)))
+        == EVERYONE_BUT_JO
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import text
 
@@ -257,3 +259,61 @@ async def test_a_day_after_a_run_closes_nothing_says_how_far_each_person_got(bot
     assert first == 2 * 12  # everyone's first question and its "closed" update stay
     assert answers == 17  # nine answered both questions, Helen only the first
     assert messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0] == before
+
+
+async def test_a_manager_closes_the_loop_with_the_overall_figures_after_a_preview(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse\n" + ANSWERS)
+    run = int(re.search(r"last run #(\d+)", messages(await bot.play("ben: pulse list"), "ben")[0])[1])
+
+    early = messages(await bot.play(f"ben: pulse reply {run} We hear you"), "ben")[0]
+    closed = messages(await bot.play("ben: pulse close Quick pulse"), "ben")[0]
+    refused = messages(await bot.play(f"amira: pulse reply {run} Hello all"), "amira")[0]
+    preview = await bot.play(f"ben: pulse reply {run} We will add a suggestions slot to every team meeting.")
+    sent = await bot.play("ben: 1")
+
+    assert early.startswith("This pulse is still open; you can reply once it closes")
+    assert f"`pulse reply {run} <what you will do>` sends everyone it went to" in closed
+    assert refused.startswith("Sorry, only managers can use `pulse`")
+    said = (
+        "You said, we did: Quick pulse of Mon 30 Nov\n"
+        "8 of 12 people answered (67%).\n"
+        "Q1. I can suggest improvements. — average 3.9 out of 5\n"
+        "Q2. Would you recommend us? — eNPS +25 (on a scale from -100 to +100)\n"
+        "Ben Carter: We will add a suggestions slot to every team meeting."
+    )
+    assert recipients(preview) == ["ben"]  # nothing goes out before Send
+    assert messages(preview, "ben")[0].startswith(
+        "Send this to all 12 people the pulse went to?\n" + said + "\n[1] Send it"
+    )
+    assert "Reablement" not in said  # staff get the overall figure only, no team that could be small
+    everyone = {who for who in recipients(sent) if said in messages(sent, who)}
+    assert len(everyone) == 12 and "amira" in everyone and "lena" in everyone
+    assert "Thank you. Your reply is on its way to all 12 people the pulse went to." in messages(sent, "ben")
+    again = messages(await bot.play(f"ben: pulse reply {run} Twice"), "ben")[0]
+    assert again == "This pulse of Mon 30 Nov has already had its reply."
+    assert "reply with" not in messages(await bot.play("ben: pulse list"), "ben")[0]
+
+
+async def test_a_send_button_sends_the_words_it_previewed_not_another_managers_later_draft(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse\n" + ANSWERS + "ben: pulse close Quick pulse")
+    run = int(re.search(r"last run #(\d+)", messages(await bot.play("ben: pulse list"), "ben")[0])[1])
+    await bot.play(f"ben: pulse reply {run} Ben's words")
+    bens = bot.session.sender.last_choices("ben")
+    assert bens is not None
+    await bot.play(f"jo: pulse reply {run} Jo's words")
+
+    stale = await bot.app.dialogue.handle(
+        Chose(
+            Identity("console", "", "ben"),
+            bens.message.choices[0].action,
+            bens.message.choices[0].ref,
+            bens.message.choices[0].options[0].value,
+        )
+    )
+    out = await bot.play("jo: 1")
+
+    assert stale.messages[0].fallback().startswith("This reply has been written again since")
+    assert any("Jo Adeyemi: Jo's words" in m for m in messages(out, "amira"))
+    assert not any("Ben's words" in m for who in recipients(out) for m in messages(out, who))

@@ -142,14 +142,14 @@ async def test_the_owner_reads_the_digest_and_her_reply_goes_out_only_once_she_s
     preview = as_held(bot, *await say(bot, HELEN, DROPPED))
     await bot.deliver()
     assert preview["channel"] == dm(HELEN)
-    assert "send it to all 7 people it went to?" in shown(preview) and DROPPED in shown(preview)
+    assert "Send this to all 7 people the check-in went to?" in shown(preview) and DROPPED in shown(preview)
     assert buttons(preview) == ["Send it", "Don't send"]
     assert [args["channel"] for args in bot.since(mark, "chat.postMessage")] == [dm(HELEN)]
 
     # Don't send: she is told so, and still nobody else gets anything.
     dropped = await bot.click(HELEN, preview, "Don't send", expect="chat.postMessage")
     await bot.deliver()
-    assert "Not sent. Write your reply here when you are ready." in shown(dropped[-1])
+    assert "Not sent. Write it again when you are ready" in shown(dropped[-1])
     now = now_shown(bot, preview)
     assert "Not sent:" in shown(now) and buttons(now) == []  # the preview says so, without its buttons
     assert [args["channel"] for args in bot.since(mark, "chat.postMessage")] == [dm(HELEN), dm(HELEN)]
@@ -194,9 +194,9 @@ async def test_a_reply_that_starts_with_a_command_word_is_shown_back_too(bot: Sl
     preview = as_held(bot, posted)
     await bot.deliver()
 
-    assert "send it to all 7 people it went to?" in shown(preview) and "Ask your team leader" in shown(
+    assert "Send this to all 7 people the check-in went to?" in shown(
         preview
-    )
+    ) and "Ask your team leader" in shown(preview)
     assert buttons(preview) == ["Send it", "Don't send", "Run as a command"]
     assert "It starts with `ask`" in shown(preview)
     assert [args["channel"] for args in bot.since(mark, "chat.postMessage")] == [dm(HELEN)]  # not #qa

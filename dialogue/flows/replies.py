@@ -1,0 +1,198 @@
+""" "You said, we did": a leader's reply to a closed pulse or check-in run, shown back first, then sent with
+the run's headline results to everyone the run went to."""
+
+from __future__ import annotations
+
+import hashlib
+
+from dialogue.directory import Person
+from dialogue.errors import Refusal
+from dialogue.flows.checkins import reply_awaiting
+from dialogue.flows.env import Env
+from dialogue.flows.surveys import run_result
+from dialogue.formatting import day, plural
+from dialogue.limits import CHECKIN_REPLY_MAX, clean_text
+from dialogue.messages import Choices, Message, Option, Reply
+from dialogue.outbox import NewDelivery
+from dialogue.results import ItemResult, RunResult
+from dialogue.surveys import ItemKind, Occurrence, OccurrenceKind, Survey
+from dialogue.text import Text, lines, t, user
+
+# The Send / Don't send buttons under a preview (the name predates pulse replies; cards carry it).
+CONFIRM_ACTION = "checkin.reply"
+SEND, DISCARD, RUN = "send", "discard", "command"
+
+
+def command_for(occurrence: Occurrence) -> str:
+    """The command that replies to a run: ``pulse reply 12`` or ``checkin reply 12``."""
+    word = "pulse" if occurrence.kind is OccurrenceKind.PULSE else "checkin"
+    return f"{word} reply {occurrence.id}"
+
+
+def _word(occurrence: Occurrence) -> str:
+    return "pulse" if occurrence.kind is OccurrenceKind.PULSE else "check-in"
+
+
+def may_reply(me: Person, occurrence: Occurrence, survey: Survey) -> bool:
+    """Whether ``me`` may write the run's reply: a check-in's owner only (it goes out in their name, as the
+    check-in does), a pulse's any manager or admin."""
+    if occurrence.kind is OccurrenceKind.CHECKIN:
+        return me.id == survey.owner_id
+    return me.is_manager or me.is_admin
+
+
+async def _awaiting_reply(env: Env, me: Person, occurrence_id: int) -> tuple[Occurrence, Survey]:
+    """The closed, unanswered run ``me`` may reply to, or a refusal saying why not."""
+    occurrence = await env.tx.surveys.get_occurrence(occurrence_id)
+    survey = await env.tx.surveys.get_survey(occurrence.target_id) if occurrence else None
+    surveyed = (OccurrenceKind.PULSE, OccurrenceKind.CHECKIN)
+    if occurrence is None or survey is None or occurrence.kind not in surveyed:
+        raise Refusal(
+            f"There is no pulse or check-in run #{occurrence_id}. `pulse list` and `checkin list` show the "
+            "latest run of each."
+        )
+    word = _word(occurrence)
+    if not may_reply(me, occurrence, survey):
+        who = "a manager" if occurrence.kind is OccurrenceKind.PULSE else "the leader who owns this check-in"
+        raise Refusal(f"Only {who} can reply to it.")
+    if not occurrence.closed:
+        raise Refusal(
+            f"This {word} is still open; you can reply once it closes "
+            f"(`{survey.kind.value} close {survey.name}` closes it now)."
+        )
+    if occurrence.reply_text:
+        if occurrence.kind is OccurrenceKind.CHECKIN:  # only its owner replies
+            raise Refusal(f"You already replied to the check-in of {day(occurrence.opens_at, me)}.")
+        raise Refusal(f"This pulse of {day(occurrence.opens_at, me)} has already had its reply.")
+    return occurrence, survey
+
+
+def _headline(item_result: ItemResult) -> str:
+    """One question's overall figure in words a phone screen holds (no team breakdown, no written words)."""
+    o = item_result.overall
+    kind = item_result.item.kind
+    if kind is ItemKind.TEXT:
+        return plural(o.n, "written answer")
+    if o.withheld:
+        return f"not shown ({o.withheld})"
+    if not o.n:
+        return "no answers"
+    if kind is ItemKind.ENPS and o.enps is not None:
+        return f"eNPS {o.enps:+d} (on a scale from -100 to +100)"
+    if kind is ItemKind.SCALE and o.mean is not None:
+        return f"average {o.mean:.1f} out of 5"
+    given = sum(count for _label, count in o.counts) or 1
+    return ", ".join(f"{label} {round(100 * count / given)}%" for label, count in o.counts)
+
+
+def said(survey: Survey, occurrence: Occurrence, result: RunResult, author: Person, body: str) -> Text:
+    """What everyone the run went to receives: the run, how many answered, each question's overall figure
+    (groups under the minimum size withheld, as in results), and the leader's words."""
+    out: list[Text | str] = [
+        t("You said, we did: ", user(survey.name), f" of {day(occurrence.opens_at)}"),
+        f"{result.responded} of {result.invited} people answered ({round(100 * result.rate)}%).",
+    ]
+    if result.responded:
+        for item_result in result.items:
+            item = item_result.item
+            out.append(t(f"Q{item.position}. ", user(item.text), f" — {_headline(item_result)}"))
+    out.append(t(f"{author.display_name}: ", user(body)))
+    return lines(*out)
+
+
+def _fingerprint(body: str) -> str:
+    """A short digest of a draft, carried by its Send button: Send sends the words previewed, not words
+    another manager wrote since."""
+    return hashlib.sha256(body.encode()).hexdigest()[:12]
+
+
+async def draft(env: Env, me: Person, occurrence_id: int, text: str, *, command: str | None = None) -> Reply:
+    """Keep a reply and show back exactly what everyone will get, with Send it and Don't send: a "thanks"
+    or a message meant for another window must not go to everyone.
+
+    ``command``: the command word the text starts with, when it was written in the conversation after a
+    digest; the leader is offered to run it instead (never run unasked: "Ask your team leader..." is a reply).
+    """
+    occurrence, survey = await _awaiting_reply(env, me, occurrence_id)
+    body = clean_text(text, what="reply", limit=CHECKIN_REPLY_MAX)
+    await env.tx.surveys.set_reply_draft(occurrence.id, body)
+    result = await run_result(env, survey, occurrence)
+    everyone = plural(result.invited, "person", "people")
+    options: tuple[Option, ...] = (
+        Option("Send it", f"{SEND}:{_fingerprint(body)}"),
+        Option("Don't send", DISCARD),
+    )
+    context = f"Or write it again to change it (`{command_for(occurrence)} <text>`)."
+    if command is not None:
+        options = (*options, Option("Run as a command", RUN))
+        context = f"It starts with `{command}`: if you meant that command, tap Run as a command. {context}"
+    return Reply(
+        messages=(
+            Message(
+                lines(
+                    t(f"Send this to all {everyone} the {_word(occurrence)} went to?"),
+                    said(survey, occurrence, result, me, body),
+                ),
+                choices=(Choices(action=CONFIRM_ACTION, ref=str(occurrence.id), options=options),),
+                context=context,
+            ),
+        )
+    )
+
+
+async def confirm(env: Env, me: Person, occurrence_id: int, choice: str) -> Reply:
+    """Send the kept reply, or forget it; the preview then shows which, without its buttons."""
+    occurrence, survey = await _awaiting_reply(env, me, occurrence_id)
+    body = occurrence.reply_draft
+    if not body:
+        raise Refusal("There is no reply waiting to be sent. Write it again.")
+    how, _, fingerprint = choice.partition(":")
+    if how == SEND:
+        if fingerprint and fingerprint != _fingerprint(body):
+            raise Refusal("This reply has been written again since; send it from the newest preview.")
+        sent = await _send(env, me, occurrence, survey, body)
+        return Reply(
+            messages=sent, replace=_decided(f"Sent to everyone the {_word(occurrence)} went to:", body)
+        )
+    await env.tx.surveys.set_reply_draft(occurrence.id, "")
+    return Reply(
+        messages=(
+            Message(t(f"Not sent. Write it again when you are ready (`{command_for(occurrence)} <text>`).")),
+        ),
+        replace=_decided("Not sent:", body),
+    )
+
+
+async def take_draft(env: Env, me: Person, occurrence_id: int) -> tuple[str, Message]:
+    """The kept reply, forgotten, to run as the command it starts with; and its preview, without buttons."""
+    occurrence, _survey = await _awaiting_reply(env, me, occurrence_id)
+    if not occurrence.reply_draft:
+        raise Refusal("There is no reply waiting to be sent. Write it again.")
+    await env.tx.surveys.set_reply_draft(occurrence.id, "")
+    return occurrence.reply_draft, _decided("Run as a command:", occurrence.reply_draft)
+
+
+def _decided(what: str, body: str) -> Message:
+    return Message(lines(t(what), t(user(body))))
+
+
+async def _send(
+    env: Env, me: Person, occurrence: Occurrence, survey: Survey, body: str
+) -> tuple[Message, ...]:
+    await env.tx.surveys.set_reply(occurrence.id, body)
+    await env.tx.surveys.set_reply_draft(occurrence.id, "")
+    await env.tx.conversations.clear_awaiting(me.id, reply_awaiting(occurrence.id))
+    news = Message(said(survey, occurrence, await run_result(env, survey, occurrence), me, body))
+    recipients = await env.tx.surveys.recipients(occurrence.id)
+    await env.send(
+        NewDelivery(key=f"occ:{occurrence.id}:reply:p:{r.person_id}", person_id=r.person_id, message=news)
+        for r in recipients
+    )
+    return (
+        Message(
+            t(
+                "Thank you. Your reply is on its way to all "
+                f"{plural(len(recipients), 'person', 'people')} the {_word(occurrence)} went to."
+            )
+        ),
+    )
