@@ -18,13 +18,13 @@ import tomllib
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, date, datetime, time, timedelta
+from difflib import get_close_matches
 from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from apscheduler.triggers.cron import CronTrigger
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
@@ -45,7 +45,7 @@ from bot.clock import MovableClock, SystemClock
 from bot.console_host import AppConsoleHost
 from bot.delivery import PROGRESS_SECONDS, Progress, duration
 from bot.logs import configure as configure_logging
-from bot.scheduler import Scheduler, next_fire
+from bot.scheduler import Scheduler, cron_trigger, next_fire
 from bot.server import SLACK_PATH, Readiness, start, web_app
 from bot.settings import Settings
 from bot.slack_sync import SyncReport, sync_slack_directory
@@ -596,7 +596,7 @@ async def _seed_demo(store: Store) -> None:
 def check_cron(cron: str, zone: str) -> str | None:
     """A problem with a five-field cron expression, as APScheduler (which runs it) reads it; None if fine."""
     try:
-        trigger = CronTrigger.from_crontab(cron, timezone=UTC)
+        trigger = cron_trigger(cron, "UTC")
     except ValueError as exc:
         return f"schedule cron {cron!r} is not valid: {exc}"
     if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:  # e.g. 30 February
@@ -656,11 +656,37 @@ async def demo_command(settings: Settings, args: argparse.Namespace) -> int:
 # -- setting up ----------------------------------------------------------------------------
 
 
+NOTES_SHOWN = 30  # of an import's rows to check: enough to see the pattern in a file of thousands
+# Other names spreadsheets give the directory's columns.
+_COLUMN_ALIASES = {
+    "role": "roles",
+    "timezone": "time_zone",
+    "zone": "time_zone",
+    "full_name": "name",
+    "display_name": "name",
+    "team_name": "team",
+    "parent": "parent_team",
+}
+
+
 def _csv_rows(text: str, path: Path) -> list[dict[str, str]]:
     """Rows keyed by column names in lower case with ``_`` between words ("Time Zone" is time_zone:
-    spreadsheets vary); columns we do not use are named on stderr and left out."""
+    spreadsheets vary; "Role" is roles, see ``_COLUMN_ALIASES``). A column named close to one of ours
+    ("rols") is refused, as leaving it out would change everyone; other columns are named on stderr and
+    left out."""
     reader = csv.reader(io.StringIO(text))
     columns = ["_".join(c.strip().lower().replace("-", " ").split()) for c in next(reader, [])]
+    columns = [_COLUMN_ALIASES.get(c, c) for c in columns]
+    near = {
+        c: close[0] for c in columns if c not in COLUMNS and (close := get_close_matches(c, COLUMNS, 1, 0.8))
+    }
+    if near:  # "rols" left out would make everyone staff
+        raise CliError(
+            f"{path}: "
+            + "; ".join(
+                f"column {c!r} is not one I know: did you mean {known!r}?" for c, known in near.items()
+            )
+        )
     missing = [c for c in ("handle", "name") if c not in columns]
     if missing:
         found = ", ".join(c for c in columns if c) or "none"
@@ -696,6 +722,12 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
             f"Switched off {_count(len(report.switched_off), 'person', 'people')} the file leaves out "
             f"(they get no more messages): {shown}"
         )
+    if report.notes:
+        print(f"Imported, but please check {_count(len(report.notes), 'row')}:", file=sys.stderr)
+        for note in report.notes[:NOTES_SHOWN]:
+            print(f"  {note}", file=sys.stderr)
+        if len(report.notes) > NOTES_SHOWN:
+            print(f"  ... and {len(report.notes) - NOTES_SHOWN} more like these", file=sys.stderr)
     if report.errors:
         print(f"{_count(len(report.errors), 'row')} could not be imported:", file=sys.stderr)
         for error in report.errors:

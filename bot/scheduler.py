@@ -39,9 +39,56 @@ LOCAL_SPAN = timedelta(hours=26)  # a wall-clock time comes first in UTC+14, las
 Step = Callable[[], Awaitable[Any]]
 
 
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _day(word: str) -> int:
+    """A weekday as standard cron numbers it (0 and 7 Sunday, 1 Monday), from a number or a name."""
+    if word in _DAYS:
+        return _DAYS.index(word)
+    if word.isdigit() and int(word) <= 7:
+        return int(word)
+    raise ValueError(f"{word!r} is not a weekday (0-7, where 0 and 7 are Sunday, or sun, mon, ... sat)")
+
+
+def weekdays(field: str) -> str:
+    """A cron weekday field as standard cron reads it, written in the day names APScheduler reads the same
+    way: APScheduler numbers days from Monday (its ``1`` is Tuesday), so ``1-5`` would run Tuesday to
+    Saturday."""
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for token in field.lower().split(","):
+        span, slash, step = token.partition("/")
+        if slash and not (step.isdigit() and int(step) > 0):
+            raise ValueError(f"{token!r}: the step after / must be a whole number of days")
+        if span == "*":
+            first, last = 0, 6
+        elif "-" in span:
+            start, _, end = span.partition("-")
+            first, last = _day(start), _day(end)
+            if last < first:
+                raise ValueError(f"{token!r}: a range of days runs forwards, e.g. 1-5 (Monday to Friday)")
+        elif slash:  # "mon/2" reads as "every other week", which cron cannot say
+            raise ValueError(
+                f"{token!r}: a step needs a range of days, e.g. 1-5/2; cron cannot say every other week"
+            )
+        else:
+            first = last = _day(span)
+        days.update(day % 7 for day in range(first, last + 1, int(step or 1)))
+    return ",".join(_DAYS[day] for day in sorted(days))
+
+
+def cron_trigger(cron: str, zone: str) -> CronTrigger:
+    """The trigger of a five-field cron expression, read as standard cron reads it (see :func:`weekdays`);
+    ValueError says what is wrong with it."""
+    *rest, weekday = cron.split()
+    return CronTrigger.from_crontab(" ".join((*rest, weekdays(weekday))), timezone=ZoneInfo(zone))
+
+
 @lru_cache(maxsize=256)
 def _trigger(cron: str, zone: str) -> CronTrigger:
-    return CronTrigger.from_crontab(cron, timezone=ZoneInfo(zone))
+    return cron_trigger(cron, zone)
 
 
 def trigger(schedule: Schedule) -> CronTrigger:

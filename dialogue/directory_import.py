@@ -33,11 +33,34 @@ class ImportReport:
     people: int = 0
     teams: int = 0
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # rows taken that look like a mistake, to check
     switched_off: list[str] = field(default_factory=list)  # handles of people the file no longer lists
 
 
 def _cell(row: Mapping[str, str], column: str) -> str:
     return (row.get(column) or "").strip()
+
+
+def _zone_note(line: int, handle: str, zone_name: str, known: bool) -> str | None:
+    """Why a row's time zone may not be what was meant: none given for someone new (UTC is used), or an
+    abbreviation or fixed offset, which never follows the summer time of the place its people are in."""
+    if not zone_name:
+        if known:
+            return None
+        return f"line {line}: {handle} has no time_zone, so UTC is used; give one such as Europe/London"
+    if "/" not in zone_name or zone_name.startswith("Etc/"):
+        if zone_name.upper() in ("UTC", "ETC/UTC"):
+            return None
+        return (
+            f"line {line}: {handle}'s time zone {zone_name!r} is a fixed offset and will not follow summer "
+            "time; give the place, such as Europe/London"
+        )
+    return None
+
+
+def _same_team(name: str) -> str:
+    """A team name as people mean it: "Revenues & Benefits" and "Revenues and benefits" are one team."""
+    return " ".join(re.sub(r"[^\w]+", " ", name.casefold().replace("&", " and ")).split())
 
 
 def _check(line: int, row: Mapping[str, str]) -> str | None:
@@ -94,6 +117,7 @@ async def import_directory(
     # What each team was last written with, and the result: thousands of rows name the same few hundred
     # teams, and writing a team again just as it was written last changes nothing.
     written: dict[str, tuple[tuple[str, ...], Team]] = {}
+    spelt: dict[str, tuple[str, str]] = {}  # a team name as meant -> how it was first written, and where
 
     async def team(directory: DirectoryRepo, write: tuple[str, ...], name: str, parent: Team | None) -> Team:
         key = name.lower()
@@ -110,6 +134,8 @@ async def import_directory(
 
     async with store.transaction() as tx:
         directory = tx.directory
+        for known_team in await directory.teams():
+            spelt.setdefault(_same_team(known_team.name), (known_team.name, "already in the directory"))
         for line, row in enumerate(rows, start=2):
             if progress is not None:
                 progress(line - 2)
@@ -139,6 +165,15 @@ async def import_directory(
             accounts.update(dict.fromkeys(own, line))
             zone, roles, team_name = _cell(row, "time_zone"), _cell(row, "roles"), _cell(row, "team")
             known = await directory.person_by_handle(handle) if not (zone and roles and team_name) else None
+            if note := _zone_note(line, handle, zone, known is not None):
+                report.notes.append(note)
+            for name in filter(None, (team_name, _cell(row, "parent_team"))):
+                first, where = spelt.setdefault(_same_team(name), (name, f"line {line}"))
+                if first != name:
+                    report.notes.append(
+                        f"line {line}: team {name!r} looks like {first!r} ({where}) written another way; "
+                        "they are two teams unless written the same"
+                    )
             team_ids: list[int] | None = None if known is not None else []  # None: keep the person's teams
             if team_name:
                 parent_name = _cell(row, "parent_team")

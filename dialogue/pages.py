@@ -10,16 +10,25 @@ from dialogue.messages import Message, Reply
 from dialogue.outbox import NewDelivery
 from dialogue.text import Span, Text, UserText
 
-# Text one message may hold, in UTF-16 units: well under what Slack draws in one message's blocks
-# (12,000, after escaping) and what fits a Teams card (24 KB as UTF-16, with the card around it).
+# Text one message may hold, in UTF-16 units after escaping (see :func:`units`): well under what Slack
+# draws in one message's blocks (12,000) and what fits a Teams card (24 KB as UTF-16, with the card
+# around it).
 PAGE = 6000
+# Slack writes &, < and > as &amp;, &lt; and &gt; (https://api.slack.com/reference/surfaces/formatting
+# #escaping), and its limits count the entities: "R&D" costs 7, and a page of them five times its length.
+_ESCAPED = {"&": 5, "<": 4, ">": 4}
+
+
+def units(text: str) -> int:
+    """What ``text`` costs against a platform's limit: its UTF-16 units, with &, < and > as escaped."""
+    return utf16_units(text) + sum((cost - 1) * text.count(mark) for mark, cost in _ESCAPED.items())
 
 
 def pages(message: Message, limit: int = PAGE) -> tuple[Message, ...]:
     """``message`` as one or more messages whose text fits ``limit``, split between lines (inside a line
     only if the line alone is longer). The first part keeps the message's thread anchor, the last its
     choices, form and context; every part after the first says which part it is."""
-    if utf16_units(message.text.plain()) <= limit:
+    if units(message.text.plain()) <= limit:
         return (message,)
     chunks = _chunks(message.text, limit - 40)  # room for the "(part 2 of 3)" line
     count = len(chunks)
@@ -65,28 +74,35 @@ def _lines(text: Text) -> list[list[Span]]:
             if n:
                 lines.append([])
             if part:
-                lines[-1].append(part if isinstance(span, str) else UserText(part))
+                lines[-1].append(_like(span, part))
     return lines
 
 
 def _pieces(line: list[Span], limit: int) -> list[list[Span]]:
     """A line in pieces of at most ``limit`` (one piece when it fits)."""
-    if sum(utf16_units(_raw(s)) for s in line) <= limit:
+    if sum(units(_raw(s)) for s in line) <= limit:
         return [line]
     pieces: list[list[Span]] = [[]]
     room = limit
     for span in line:
-        raw = _raw(span)
-        while raw:
-            if room <= 0:
+        cut: list[str] = []
+        for character in _raw(span):
+            cost = units(character)
+            if cost > room and (cut or pieces[-1]):
+                if cut:
+                    pieces[-1].append(_like(span, "".join(cut)))
                 pieces.append([])
-                room = limit
-            # A surrogate pair counts twice.
-            cut = raw[: room // 2 or 1] if utf16_units(raw[:room]) > room else raw[:room]
-            pieces[-1].append(cut if isinstance(span, str) else UserText(cut))
-            room -= utf16_units(cut)
-            raw = raw[len(cut) :]
+                cut, room = [], limit
+            cut.append(character)
+            room -= cost
+        if cut:
+            pieces[-1].append(_like(span, "".join(cut)))
     return pieces
+
+
+def _like(span: Span, text: str) -> Span:
+    """``text`` as the same kind of span as ``span`` (a person's words stay marked as theirs)."""
+    return text if isinstance(span, str) else UserText(text)
 
 
 def _raw(span: Span) -> str:
@@ -98,7 +114,7 @@ def _chunks(text: Text, limit: int) -> list[Text]:
     used = 0
     for line in _lines(text):
         for piece in _pieces(line, limit):
-            size = sum(utf16_units(_raw(s)) for s in piece) + 1
+            size = sum(units(_raw(s)) for s in piece) + 1
             if chunks[-1] and used + size > limit:
                 chunks.append([])
                 used = 0

@@ -40,6 +40,13 @@ class ProgrammeReport:
     schedules: int = 0
 
 
+# The longest texts a programme may hold, in characters: what reads on a phone, and what every part of a
+# pulse question (its intro, text and buttons) fits in one message, updated in place once answered.
+LONGEST = {"name": 80, "priority": 200, "prompt": 500, "intro": 1000, "text": 300, "owner": 80}
+# A choice's words are its button: Slack shows 75 characters of one.
+OPTION_MAX = 75
+
+
 def _text(
     entry: Mapping[str, Any], key: str, where: str, problems: list[str], *, required: bool = True
 ) -> str:
@@ -47,6 +54,11 @@ def _text(
     if not isinstance(value, str) or (required and not value.strip()):
         problems.append(f"{where}: `{key}` must be {'a non-empty ' if required else 'a '}text")
         return ""
+    if len(value.strip()) > LONGEST[key]:
+        problems.append(
+            f"{where}: `{key}` is {len(value.strip())} characters long; keep it to {LONGEST[key]} "
+            "(people read it on a phone)"
+        )
     return value.strip()
 
 
@@ -165,10 +177,18 @@ def _items(entry: Mapping[str, Any], section: str, where: str, problems: list[st
         ):
             problems.append(f"{at}: a choice question needs 2 to 10 text `options`")
             continue
+        if kind is ItemKind.CHOICE:
+            labels = [option.strip() for option in options]
+            if any(not label or len(label) > OPTION_MAX for label in labels):
+                problems.append(
+                    f"{at}: each option must be 1 to {OPTION_MAX} characters (it is a button's words)"
+                )
+            elif len({label.casefold() for label in labels}) < len(labels):
+                problems.append(f"{at}: two options read the same; people could not tell them apart")
         if kind is not ItemKind.CHOICE and "options" in question:
             problems.append(f"{at}: `options` are only for choice questions (this one is {kind.value})")
             continue
-        items.append((kind, text, tuple(options) if kind is ItemKind.CHOICE else ()))
+        items.append((kind, text, tuple(o.strip() for o in options) if kind is ItemKind.CHOICE else ()))
     return items
 
 

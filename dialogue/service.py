@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -42,6 +43,8 @@ from dialogue.settings import DialogueSettings
 from dialogue.smalltalk import small_talk
 from dialogue.surveys import OccurrenceKind
 from dialogue.text import lines, t, user
+
+log = logging.getLogger(__name__)
 
 GREETINGS = {"hi", "hello", "hey", "hiya", "morning", "good morning", "afternoon"}
 # A closed run's questions after the first are forgotten this long after it closed (its "closed" updates
@@ -265,7 +268,7 @@ class Dialogue:
         if awaiting:
             if kind == "item":
                 occurrence_id, item_id = (int(x) for x in ref.split(":"))
-                return await surveys.answer_text(env, me, occurrence_id, item_id, text)
+                return await surveys.answer_text(env, me, occurrence_id, item_id, text, command=command)
             if kind == "campaign":
                 return await ideas.reply_to_campaign(env, me, int(ref), text, command=command)
             if kind == "checkin-reply":
@@ -279,11 +282,17 @@ class Dialogue:
     async def _chose(self, env: Env, me: Person, event: Chose) -> Reply:
         if event.action == surveys.ANSWER_ACTION:
             return await surveys.answer_choice(env, me, event.ref, event.value)
+        if event.action == surveys.WRITTEN_ACTION and re.fullmatch(r"\d+:\d+", event.ref):
+            how, _, written = event.value.partition(":")
+            if how == surveys.AS_COMMAND:  # the question still waits for its answer
+                return await _as_command(env, me, written)
+            occurrence_id, item_id = (int(x) for x in event.ref.split(":"))
+            saved = await surveys.answer_text(env, me, occurrence_id, item_id, written)
+            return replace(saved, replace=Message(lines(t("Saved as your answer:"), t(user(written)))))
         if event.action == ideas.CAMPAIGN_REPLY_ACTION and event.ref.isdigit():
             how, _, written = event.value.partition(":")
             if how == ideas.COMMAND:
-                ran = await run_command(env, me, written)
-                return replace(ran, replace=Message(lines(t("Run as a command:"), t(user(written)))))
+                return await _as_command(env, me, written)
             return await ideas.share_campaign_reply(env, me, int(event.ref), event.value)
         if event.action == campaigns.SHARE_ACTION:
             return await campaigns.open_form(env, event.ref)
@@ -363,6 +372,19 @@ class Dialogue:
                 survey = await env.tx.surveys.get_survey(schedule.target_id)
                 if survey is None or not survey.items:
                     return None
+                kind = OccurrenceKind(survey.kind.value)
+                latest = await env.tx.surveys.occurrences(kind=kind, target_id=survey.id, limit=1)
+                if latest and not latest[0].closed and latest[0].key != key:
+                    # Still out (sent by hand, or open longer than its cadence): a second run would ask
+                    # everyone the same questions again, which `pulse send` refuses too.
+                    log.info(
+                        "%s %r not sent at %s: run #%d is still open",
+                        kind.value,
+                        survey.name,
+                        due,
+                        latest[0].id,
+                    )
+                    return None
                 started = await surveys.start_run(env, survey, key=key, schedule_id=schedule.id, wall=wall)
             return started[0].id if started else None
 
@@ -396,6 +418,12 @@ class Dialogue:
             candidates.append(asked + wait if asked else None)
         found = [c for c in candidates if c is not None]
         return min(found) if found else None
+
+
+async def _as_command(env: Env, me: Person, written: str) -> Reply:
+    """Words shown back with Run as a command, run as typed; the show-back then says so, without buttons."""
+    ran = await run_command(env, me, written)
+    return replace(ran, replace=Message(lines(t("Run as a command:"), t(user(written)))))
 
 
 async def _still_waiting(env: Env, kind: str, ref: str) -> bool:

@@ -100,12 +100,13 @@ def as_typed(text: str, names: Mapping[str, str] | None = None) -> str:
 def mrkdwn(text: Text) -> str:
     """The core's text as Slack mrkdwn.
 
-    Person-written spans are escaped so they can neither ping nor link, and lose any bidi
-    override so they cannot make the bot's words around them read differently. The bot's own
-    spans keep their mrkdwn (``*bold*``, backticks) and are escaped too: the core writes ``<``
-    and ``>`` as literal characters (``vote <number>``), never as Slack control sequences.
+    Person-written spans are escaped so they can neither ping nor link. No span keeps a bidi override,
+    which would make the words after it read differently (the bot's own spans carry names, which
+    people write too). The bot's own spans keep their mrkdwn (``*bold*``, backticks) and are escaped
+    too: the core writes ``<`` and ``>`` as literal characters (``vote <number>``), never as Slack
+    control sequences.
     """
-    return "".join(escape(span if isinstance(span, str) else _BIDI.sub("", span.text)) for span in text.spans)
+    return "".join(escape(_BIDI.sub("", span if isinstance(span, str) else span.text)) for span in text.spans)
 
 
 def plain_text(text: str) -> str:
@@ -114,7 +115,7 @@ def plain_text(text: str) -> str:
     Slack parses that field as mrkdwn too, so it is escaped like everything else, and it
     is cut to the 40,000 characters Slack keeps.
     """
-    return truncate(escape(text), limits.MESSAGE_TEXT)
+    return truncate(escape(_BIDI.sub("", text)), limits.MESSAGE_TEXT)
 
 
 def truncate(text: str, limit: int) -> str:

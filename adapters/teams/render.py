@@ -74,7 +74,8 @@ _MD_LINE_START = re.compile(r"^([ \t]*)([-+=#]|[0-9]+(?=\.))", re.MULTILINE)
 
 
 def _clean(text: str) -> str:
-    """Person-written text without bidi overrides, control characters or lone surrogates."""
+    """Text without bidi overrides, control characters or lone surrogates: taken out of everything shown,
+    as names and programme texts inside the bot's own words come from people too."""
     return _UNSAFE.sub("", text)
 
 
@@ -152,7 +153,7 @@ def _runs(text: Text, **style: Any) -> list[dict[str, Any]]:
         if isinstance(span, UserText):
             pieces.append((_clean(span.text), False))
             continue
-        for i, part in enumerate(_CODE.split(span)):
+        for i, part in enumerate(_CODE.split(_clean(span))):
             pieces.append((part, i % 2 == 1))  # split() puts the captured code at odd places
     merged: list[tuple[str, bool]] = []
     for words, code in pieces:
@@ -245,8 +246,13 @@ def _as_menu(choices: Choices) -> bool:
 
 
 def _title(option: Option, cut: Cut, limit: int, chosen: bool = False) -> str:
-    label = option.label.strip() or option.value.strip() or ELLIPSIS
+    label = _plain(option.label) or _plain(option.value) or ELLIPSIS
     return cut(CHOSEN + label if chosen else label, limit)
+
+
+def _plain(text: str) -> str:
+    """Text for a field Teams shows as it is (a title, label or placeholder), cleaned like the rest."""
+    return _no_functions(_clean(text)).strip()
 
 
 def _button(choices: Choices, option: Option, cut: Cut) -> dict[str, Any]:
@@ -367,13 +373,13 @@ def _input(field: FormField, value: str | None, cut: Cut) -> dict[str, Any]:
             "isMultiline": field.kind is FieldKind.LONG_TEXT,
             "maxLength": length,
         }
-        if field.placeholder.strip():
-            element["placeholder"] = cut(field.placeholder.strip(), limits.PLACEHOLDER)
+        if _plain(field.placeholder):
+            element["placeholder"] = cut(_plain(field.placeholder), limits.PLACEHOLDER)
         if value:
             # What the person typed, even beyond maxLength (they may want to shorten it), and
             # never parsed as markup; only a card too big for Teams cuts it.
             element["value"] = cut(_clean(value), limits.CARD_BYTES // 2)
-    element["label"] = cut(field.label.strip() or field.name, limits.LABEL)
+    element["label"] = cut(_plain(field.label) or field.name, limits.LABEL)
     element["isRequired"] = field.required
     if field.required:
         element["errorMessage"] = CHOOSE_ONE if field.kind is FieldKind.SELECT else FILL_IN

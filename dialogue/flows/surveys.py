@@ -10,7 +10,7 @@ from dialogue.directory import Audience, Person, descendants
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env
 from dialogue.formatting import day, plural, when, zone
-from dialogue.limits import PULSE_TEXT_MAX, clean_text
+from dialogue.limits import CHOICE_VALUE_MAX, PULSE_TEXT_MAX, clean_text, utf16_units
 from dialogue.messages import Choices, ChoiceStyle, Message, Option, Reply
 from dialogue.outbox import NewDelivery
 from dialogue.results import Figures, RunResult, overall_from_tally, summarise_counts
@@ -28,6 +28,9 @@ from dialogue.surveys import (
 from dialogue.text import Text, lines, t, user
 
 ANSWER_ACTION = "pulse.answer"
+# Save as my answer / Run as a command, under written words that start with a command word.
+WRITTEN_ACTION = "pulse.written"
+AS_ANSWER, AS_COMMAND = "answer", "command"
 SKIP_WORDS = ("skip", "pass")
 
 
@@ -234,15 +237,37 @@ async def answer_choice(env: Env, me: Person, ref: str, value: str) -> Reply:
     return Reply(replace=replace, messages=await _after_answer(env, survey, occurrence, me, item))
 
 
-async def answer_text(env: Env, me: Person, occurrence_id: int, item_id: int, text: str) -> Reply:
-    """A free-text reply to an open question (``skip`` skips it)."""
+async def answer_text(
+    env: Env, me: Person, occurrence_id: int, item_id: int, text: str, *, command: str | None = None
+) -> Reply:
+    """A free-text reply to an open question (``skip`` skips it).
+
+    ``command``: the command word the words start with ("ask When is the pay award?"). They may be the
+    answer ("Ask the rota team first") or a command typed while a question waited, so nothing is saved
+    yet: they are shown back with Save as my answer and Run as a command, carried by the buttons.
+    """
     occurrence, survey, recipient = await _open_run(env, me, occurrence_id)
     item = next((i for i in survey.items if i.id == item_id), None)
-    await env.tx.conversations.clear_awaiting(me.id)
     if item is None:
+        await env.tx.conversations.clear_awaiting(me.id)
         raise Refusal("That question is no longer part of the survey.")
     skipped = text.strip().lower() in SKIP_WORDS
     body = None if skipped else clean_text(text, what="answer", limit=PULSE_TEXT_MAX)
+    if body is not None and command is not None and utf16_units(f"{AS_COMMAND}:{body}") <= CHOICE_VALUE_MAX:
+        options = (
+            Option("Save as my answer", f"{AS_ANSWER}:{body}"),
+            Option("Run as a command", f"{AS_COMMAND}:{body}"),
+        )
+        return Reply(
+            messages=(
+                Message(
+                    lines(t("Your answer to “", user(item.text), "”, or a command?"), t(user(body))),
+                    choices=(Choices(WRITTEN_ACTION, f"{occurrence.id}:{item.id}", options),),
+                    context=f"It starts with `{command}`: if you meant that command, tap Run as a command.",
+                ),
+            )
+        )
+    await env.tx.conversations.clear_awaiting(me.id)
     await _save(env, survey, occurrence, recipient, me, item, text=body)
     thanks = Message(t("Skipped." if skipped else "Thanks, noted."))
     return Reply(messages=(thanks, *await _after_answer(env, survey, occurrence, me, item)))

@@ -75,3 +75,22 @@ def test_a_local_time_run_is_caught_up_while_it_is_still_to_come_or_just_past_so
     )
     # A Europe/London schedule keeps to the grace period alone.
     assert missed(weekly("UTC"), datetime(2026, 11, 30, 9, 0, tzinfo=UTC) + timedelta(hours=7), six) is None
+
+
+def test_weekday_numbers_mean_what_they_mean_in_cron_monday_is_one_sunday_zero_or_seven() -> None:
+    week = (datetime(2026, 11, 30, tzinfo=UTC), datetime(2026, 12, 6, 23, 0, tzinfo=UTC))  # Mon to Sun
+
+    def days(cron: str) -> list[str]:
+        schedule = replace(weekly("Europe/London"), cron=cron)
+        return [at.strftime("%a %d") for at in fire_times(schedule, *week)]
+
+    # APScheduler alone counts from Monday = 0: "1-5" would have run Tuesday to Saturday.
+    assert days("0 9 * * 1-5") == ["Mon 30", "Tue 01", "Wed 02", "Thu 03", "Fri 04"]
+    assert days("0 9 * * 1") == days("0 9 * * MON") == ["Mon 30"]
+    assert days("0 9 * * 0") == days("0 9 * * 7") == days("0 9 * * sun") == ["Sun 06"]
+    assert days("0 9 * * */2") == [
+        "Tue 01",
+        "Thu 03",
+        "Sat 05",
+        "Sun 06",
+    ]  # Sunday, Tuesday, ... as cron reads it

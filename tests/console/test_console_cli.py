@@ -173,3 +173,37 @@ def test_a_long_import_shows_how_far_it_has_got() -> None:
     short = ImportProgress(10, lambda report: quiet.append(str(report)), every=3600)
     short(5)
     assert quiet == []  # an import quicker than the interval shows no progress at all
+
+
+def test_a_role_column_is_roles_and_a_misspelt_column_is_refused_not_left_out() -> None:
+    rows = _csv_rows("handle,name,Role,Timezone\nben,Ben Carter,manager,Europe/London\n", Path("p.csv"))
+    assert rows == [{"handle": "ben", "name": "Ben Carter", "roles": "manager", "time_zone": "Europe/London"}]
+
+    # Left out, "rols" would have made everyone staff.
+    with pytest.raises(CliError, match=r"column 'rols' is not one I know: did you mean 'roles'\?"):
+        _csv_rows("handle,name,rols\nben,Ben Carter,manager\n", Path("p.csv"))
+
+
+def test_an_import_names_the_rows_whose_time_zone_or_team_looks_like_a_slip(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "people.csv").write_text(
+        "handle,name,time_zone,team\n"
+        "amira,Amira Hassan,Europe/London,Revenues & Benefits\n"
+        "kevin,Kevin Doyle,,Revenues & Benefits\n"
+        "gwen,Gwen Pryce,GMT,Revenues and benefits\n"
+        "priya,Priya Nair,Asia/Kolkata,Revenues & Benefits\n"
+    )
+
+    assert main(["directory", "import", str(tmp_path / "people.csv")]) == 0
+
+    captured = capsys.readouterr()
+    assert "Imported 4 people in 2 teams." in captured.out
+    assert captured.err.splitlines() == [
+        "Imported, but please check 3 rows:",
+        "  line 3: kevin has no time_zone, so UTC is used; give one such as Europe/London",
+        "  line 4: gwen's time zone 'GMT' is a fixed offset and will not follow summer time; give the place, "
+        "such as Europe/London",
+        "  line 4: team 'Revenues and benefits' looks like 'Revenues & Benefits' (line 2) written another "
+        "way; they are two teams unless written the same",
+    ]

@@ -97,6 +97,49 @@ async def test_a_wrong_time_zone_does_not_hide_a_wrong_cron_in_the_same_schedule
     assert any(p.startswith("pulse 1: ") and "TUESDAY" in p for p in problems), problems
 
 
+async def test_every_other_monday_is_refused_rather_than_run_every_monday(store: SqlStore) -> None:
+    programme = PULSE.format(name="Fortnightly pulse").replace(
+        "[[pulse.question]]",
+        'schedule = { cron = "0 9 * * MON/2", time_zone = "Europe/London" }\n[[pulse.question]]',
+    )
+
+    with pytest.raises(ProgrammeError) as refused:
+        await load_programme(store, tomllib.loads(programme), check_cron=check_cron)
+
+    assert refused.value.problems == [
+        "pulse 1: schedule cron '0 9 * * MON/2' is not valid: 'mon/2': a step needs a range of days, "
+        "e.g. 1-5/2; cron cannot say every other week"
+    ]
+
+
+async def test_texts_too_long_for_a_phone_and_options_nobody_could_tell_apart_are_mistakes(
+    store: SqlStore,
+) -> None:
+    long_option = "We should prioritise improvements to the rostering and scheduling system for team A"
+    programme = f"""
+[[pulse]]
+name = "Priorities"
+intro = "{"Please read this. " * 60}"
+[[pulse.question]]
+kind = "choice"
+text = "Which first?"
+options = ["{long_option}", "Team B"]
+[[pulse.question]]
+kind = "choice"
+text = "Which day?"
+options = ["Monday", "monday ", "Friday"]
+"""
+
+    with pytest.raises(ProgrammeError) as refused:
+        await load_programme(store, tomllib.loads(programme))
+
+    assert refused.value.problems == [
+        "pulse 1: `intro` is 1079 characters long; keep it to 1000 (people read it on a phone)",
+        "pulse 1 question 1: each option must be 1 to 75 characters (it is a button's words)",
+        "pulse 1 question 2: two options read the same; people could not tell them apart",
+    ]
+
+
 async def test_a_table_written_once_instead_of_as_a_list_is_a_mistake_not_a_crash(store: SqlStore) -> None:
     programme = """
 [pulse]

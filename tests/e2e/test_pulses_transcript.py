@@ -155,15 +155,23 @@ text = "What one thing would make next week better?"
 """
 
 
-async def test_a_written_answer_that_starts_with_a_command_word_is_the_answer(bot: Bot) -> None:
+async def test_written_words_that_start_with_a_command_word_are_shown_back_before_either_happens(
+    bot: Bot,
+) -> None:
     await bot.programme(WRITTEN)
     await bot.play("ben: pulse send Written pulse")
 
     out = await bot.play("amira: help\namira: Ask the rota team to publish a month ahead")
+    shown = messages(out, "amira")[1]
+    saved = await bot.play("amira: 1")
 
     assert messages(out, "amira")[0].startswith("Hello Amira")  # a command word alone is still a command
-    assert messages(out, "amira")[1].startswith("Thanks, noted.")
-    assert messages(out, "#qa") == []  # nothing was asked in the open, under her name or at all
+    assert shown.startswith(
+        "Your answer to “What one thing would make next week better?”, or a command?\n"
+        "Ask the rota team to publish a month ahead\n[1] Save as my answer  [2] Run as a command"
+    )
+    assert messages(saved, "amira")[0] == "Saved as your answer:\nAsk the rota team to publish a month ahead"
+    assert messages(out + saved, "#qa") == []  # nothing was asked in the open, under her name or at all
     async with bot.app.store.engine.connect() as db:
         stored = (await db.execute(text("SELECT text FROM answers"))).scalars().all()
         assert (await db.execute(text("SELECT count(*) FROM questions"))).scalar() == 0
@@ -171,6 +179,23 @@ async def test_a_written_answer_that_starts_with_a_command_word_is_the_answer(bo
     # Once answered, the same words are a command again.
     out = await bot.play("amira: ask Will rotas be published a month ahead?")
     assert any("Question #1" in m for m in messages(out, "#qa"))
+
+
+async def test_a_question_typed_while_a_written_answer_waits_can_be_asked_and_the_answer_still_waits(
+    bot: Bot,
+) -> None:
+    await bot.programme(WRITTEN)
+    await bot.play("ben: pulse send Written pulse")
+
+    asked = await bot.play("amira: ask When is the pay award?\namira: 2")
+    answered = await bot.play("amira: Fewer handovers")
+
+    assert messages(asked, "amira")[1].startswith("Run as a command:\nask When is the pay award?")
+    assert any("When is the pay award?" in m for m in messages(asked, "#qa"))
+    assert messages(answered, "amira")[0].startswith("Thanks, noted.")
+    async with bot.app.store.engine.connect() as db:
+        stored = (await db.execute(text("SELECT text FROM answers"))).scalars().all()
+    assert stored == ["Fewer handovers"]
 
 
 async def test_an_open_runs_figures_stay_hidden_so_no_answer_shows_as_a_difference(bot: Bot) -> None:
@@ -317,3 +342,20 @@ async def test_a_send_button_sends_the_words_it_previewed_not_another_managers_l
     assert stale.messages[0].fallback().startswith("This reply has been written again since")
     assert any("Jo Adeyemi: Jo's words" in m for m in messages(out, "amira"))
     assert not any("Ben's words" in m for who in recipients(out) for m in messages(out, who))
+
+
+async def test_a_scheduled_run_does_not_start_while_one_sent_by_hand_is_still_open(bot: Bot) -> None:
+    await bot.programme(
+        PULSE.replace("open_hours = 48", "open_hours = 72").replace(
+            "remind_after_hours = 24",
+            'remind_after_hours = 24\nschedule = { cron = "0 9 * * MON", time_zone = "Europe/London" }',
+        )
+    )
+    out = await bot.play("ben: pulse send Quick pulse\n/clock +1w2h")
+
+    firsts = [m for m in messages(out, "amira") if m.startswith("Quick pulse (pulse")]
+    # Sent by hand at 08:00 on 30 November and open until 3 December: the 09:00 run of that Monday would
+    # have asked everyone again; the next Monday's goes out.
+    assert len(firsts) == 2, "\n---\n".join(firsts)
+    listed = messages(await bot.play("ben: pulse list"), "ben")[0]
+    assert "last run" in listed and "of Mon 07 Dec (open)" in listed

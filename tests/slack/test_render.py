@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import SectionBlock
 
 from adapters.slack.limits import check_limits
 from adapters.slack.render import (
+    ELLIPSIS,
     as_typed,
     decode_action,
     decode_view,
@@ -38,6 +39,7 @@ from dialogue.directory import Audience, Person, Role
 from dialogue.flows import campaigns, ideas, questions, surveys
 from dialogue.ideas import Campaign
 from dialogue.messages import Choices, ChoiceStyle, FieldKind, Form, FormField, Message, Option
+from dialogue.pages import pages
 from dialogue.qa import Question, QuestionStatus
 from dialogue.surveys import ItemKind, Occurrence, OccurrenceKind, Survey, SurveyItem, SurveyKind
 from dialogue.text import Text, lines, t, user
@@ -198,12 +200,13 @@ def test_escape_and_plain_text() -> None:
     assert len(plain_text("x" * 50_000)) == 40_000
 
 
-def test_user_text_loses_bidi_overrides_but_bot_text_is_kept() -> None:
-    text = message_payload(Message(t("Idea: ", user("\u202eevil\u2066"), " (#3)")))["blocks"][0]["text"][
-        "text"
-    ]
+def test_no_text_keeps_a_bidi_override_not_even_a_name_in_the_bots_words() -> None:
+    # A display name comes from Slack's profile or the directory file: the bot's words carry it.
+    message = Message(t("Idea from Ben \u202eeviL: ", user("\u202eevil\u2066"), " (#3)"))
+    payload = message_payload(message)
 
-    assert text == "Idea: evil (#3)"
+    assert payload["blocks"][0]["text"]["text"] == "Idea from Ben eviL: evil (#3)"
+    assert payload["text"] == "Idea from Ben eviL: evil (#3)"  # what a notification shows
 
 
 def test_limits_count_utf16_units_and_cuts_stay_fast() -> None:
@@ -638,3 +641,23 @@ if __name__ == "__main__":
 )
 def test_text_from_slack_is_read_back_as_typed(sent: str, typed: str) -> None:
     assert as_typed(sent, {"W200": "Ben Carter"}) == typed
+
+
+def sections(payload: dict[str, Any]) -> list[str]:
+    return [block["text"]["text"] for block in payload["blocks"] if block["type"] == "section"]
+
+
+def test_a_long_message_of_ampersands_reaches_slack_whole_in_parts() -> None:
+    # Thirty comments of "&" and "<>" (500 characters each): 15,000 characters, five times as many escaped.
+    comments = [t(f"{n}. ", user(("&" if n % 2 else "<>") * 250)) for n in range(30)]
+    message = Message(lines(t("Comments on idea #2"), *comments))
+
+    parts = pages(message)
+    shown = [message_payload(part) for part in parts]
+
+    assert len(parts) > 2
+    for payload in shown:
+        assert check_limits(payload) == []
+        assert not any(ELLIPSIS in section for section in sections(payload))  # nothing cut
+    every = "\n".join(as_typed("\n".join(sections(payload))) for payload in shown)
+    assert all(("&" if n % 2 else "<>") * 250 in every for n in range(30))

@@ -345,10 +345,20 @@ def test_bot_text_keeps_its_code_spans() -> None:
     assert runs == [("Type ", None), ("vote <number>", "Monospace"), (" & *wait* for ``x``", None)]
 
 
-def test_user_text_loses_bidi_overrides_and_controls_but_bot_text_is_kept() -> None:
-    body = rendered(Message(t("Idea:\u00a0", user("\u202eevil\u2066\x07\ud800"), " (#3)\n")))
+def test_no_text_keeps_bidi_overrides_or_controls_not_even_a_name_in_the_bots_words() -> None:
+    body = rendered(
+        Message(t("Idea from Ben \u202eeviL:\u00a0", user("\u202eevil\u2066\x07\ud800"), " (#3)\n"))
+    )
 
-    assert [r["text"] for r in text_runs(body)] == ["Idea:\u00a0evil (#3)\n"]
+    assert [r["text"] for r in text_runs(body)] == ["Idea from Ben eviL:\u00a0evil (#3)\n"]
+
+
+def test_option_titles_lose_bidi_overrides_and_date_functions_too() -> None:
+    options = (Option("\u202eYes {{DATE(2026-01-01T00:00:00Z)}}", "yes"), Option("No", "no"))
+    body = rendered(Message(t("Agree?"), choices=(Choices("pulse.answer", "1:2", options),)))
+
+    titles = [action["title"] for action in of_type(body, "Action.Execute")]
+    assert titles[0] == "Yes {\u2060{DATE(2026-01-01T00:00:00Z)}}" and titles[1] == "No"
 
 
 def test_fallback_text_is_escaped_markdown() -> None:
