@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from dialogue.args import Args
 from dialogue.directory import Person
 from dialogue.errors import Refusal
-from dialogue.flows import campaigns, ideas, questions, survey_commands
+from dialogue.flows import campaigns, home, ideas, questions, survey_commands
 from dialogue.flows.env import Env
 from dialogue.messages import Message, Reply
 from dialogue.text import lines, t
@@ -65,6 +65,12 @@ COMMANDS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "ideas", "ideas [mine|owned|all|<status>|<number>]", "see ideas, or one in full", ideas.cmd_ideas
+        ),
+        CommandSpec(
+            "todo",
+            "todo",
+            "what waits for you: questions to answer, replies to write, ideas to decide",
+            home.cmd_todo,
         ),
         CommandSpec("vote", "vote <idea number>", "support an idea (one vote each)", ideas.cmd_vote),
         CommandSpec("comment", "comment <idea number> <text>", "comment on an idea", ideas.cmd_comment),

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from dialogue.args import Args
 from dialogue.directory import Person
 from dialogue.flows import ideas, questions
 from dialogue.flows.env import Env
+from dialogue.flows.replies import command_for, may_reply
 from dialogue.flows.surveys import answered_items, kind_word
-from dialogue.formatting import when
+from dialogue.formatting import day, plural, shorten, when
 from dialogue.ideas import IdeaStatus
-from dialogue.messages import Message
+from dialogue.messages import Message, Reply
 from dialogue.qa import QuestionStatus
-from dialogue.surveys import OccurrenceKind
+from dialogue.surveys import OccurrenceKind, SurveyKind
 from dialogue.text import Text, lines, t, user
 
 
@@ -22,8 +25,8 @@ async def overview(env: Env, me: Person) -> tuple[Message, ...]:
         await _to_answer(env, me),
         *(await questions.cmd_questions(env, me, Args("", usage="questions"))).messages,
     ]
-    if me.is_manager:
-        parts.append(await _manager_queue(env))
+    if me.is_manager or me.is_senior_leader or me.is_admin:
+        parts.append(await _queue(env, me))
     return tuple(parts)
 
 
@@ -47,17 +50,90 @@ async def _to_answer(env: Env, me: Person) -> Message:
     return Message(lines("To answer (your chat with the bot has the questions):", *rows))
 
 
-async def _manager_queue(env: Env) -> Message:
-    """Ideas waiting for a manager's decision, oldest first."""
-    waiting = await env.tx.ideas.ideas(statuses={IdeaStatus.NEW, IdeaStatus.UNDER_REVIEW}, limit=50)
-    held = await env.tx.questions.questions(statuses={QuestionStatus.HELD}, limit=50)
-    if not waiting and not held:
-        return Message(t("Your queue: nothing waiting."))
-    rows: list[Text | str] = [f"Your queue: {len(waiting)} ideas waiting for a decision."]
-    rows += [
-        t(f"#{i.id} [{i.status.label}] ▲{i.votes} ", user(i.text[:80]))
-        for i in sorted(waiting, key=lambda i: i.id)[:10]
-    ]
-    if held:
-        rows.append(f"{len(held)} anonymous questions are waiting for an admin's moderation.")
-    return Message(lines(*rows), context="`status <number> <new status> <reason>` moves one on.")
+async def cmd_todo(env: Env, me: Person, args: Args) -> Reply:
+    """``todo``: what waits for the person: questions to answer and, for managers and leaders, what waits
+    for their answer, reply or decision, each with the command that deals with it."""
+    parts = [await _to_answer(env, me)]
+    if me.is_manager or me.is_senior_leader or me.is_admin:
+        parts.insert(0, await _queue(env, me))
+    return Reply(messages=tuple(parts))
+
+
+WAITING_LIMIT = 50  # ideas and held questions read to count; more shows as "50 or more"
+REPLY_WINDOW = timedelta(days=30)  # a closed run's "you said, we did" is still asked for this long
+
+
+async def _queue(env: Env, me: Person) -> Message:
+    """What waits for a manager's or leader's answer, reply or decision: questions to them (and, for senior
+    leaders, questions that waited too long), runs of theirs to reply to, ideas to decide, questions held."""
+    rows: list[Text | str] = []
+    overdue = env.now - timedelta(days=env.settings.overdue_days)
+    for question in await env.tx.questions.questions(statuses={QuestionStatus.OPEN}, limit=WAITING_LIMIT):
+        mine = question.addressed_to_id == me.id
+        if mine or (
+            question.addressed_to_id is None and me.is_senior_leader and question.created_at < overdue
+        ):
+            who = "to you" if mine else "to senior leaders"
+            rows.append(
+                t(
+                    f"• Question #{question.id} {who}, asked {day(question.created_at, me)} "
+                    f"(▲{question.votes}): ",
+                    user(shorten(question.text)),
+                    f" → `answer {question.id} <answer>`",
+                )
+            )
+    rows += await _replies_waiting(env, me)
+    if me.is_manager:
+        waiting = await env.tx.ideas.ideas(statuses=_DECIDE, limit=WAITING_LIMIT)
+        owned = sorted((i for i in waiting if i.owner_id == me.id), key=lambda i: i.id)
+        others = len(waiting) - len(owned)
+        rows += [
+            t(
+                f"• Idea #{i.id} you own [{i.status.label}] ▲{i.votes}: ",
+                user(shorten(i.text)),
+                f" → `ideas {i.id}`",
+            )
+            for i in owned[:10]
+        ]
+        if others:
+            count = f"{others} or more" if len(waiting) == WAITING_LIMIT else str(others)
+            wait = "idea waits" if others == 1 else "ideas wait"
+            rows.append(f"• {count} other {wait} for a decision → `ideas new`, `ideas under review`")
+    if me.is_admin:
+        held = await env.tx.questions.questions(statuses={QuestionStatus.HELD}, limit=WAITING_LIMIT)
+        if held:
+            rows.append(f"• {plural(len(held), 'anonymous question')} held for moderation → `moderate list`")
+    if not rows:
+        return Message(t("Waiting for you: nothing. Thank you!"))
+    return Message(lines("Waiting for you:", *rows))
+
+
+_DECIDE = frozenset({IdeaStatus.NEW, IdeaStatus.UNDER_REVIEW})
+
+
+async def _replies_waiting(env: Env, me: Person) -> list[Text | str]:
+    """Runs closed lately that ``me`` may close the loop on and nobody has: a check-in's owner, a manager."""
+    rows: list[Text | str] = []
+    for survey in await env.tx.surveys.surveys():
+        if survey.kind is SurveyKind.CHECKIN and survey.owner_id != me.id:
+            continue
+        runs = await env.tx.surveys.occurrences(
+            kind=OccurrenceKind(survey.kind.value), target_id=survey.id, limit=2
+        )
+        run = next((r for r in runs if r.closed), None)
+        if (
+            run is None
+            or run.reply_text
+            or run.closes_at < env.now - REPLY_WINDOW
+            or not may_reply(me, run, survey)
+        ):
+            continue
+        rows.append(
+            t(
+                "• ",
+                user(survey.name),
+                f" of {day(run.opens_at, me)} has closed: tell everyone it went to what will change → "
+                f"`{command_for(run)} <what you will do>`",
+            )
+        )
+    return rows

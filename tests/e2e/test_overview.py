@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from dialogue.events import Identity
-from tests.e2e.harness import Bot
+from tests.e2e.harness import Bot, messages
 
 PULSE = """
 [[pulse]]
@@ -50,5 +52,62 @@ async def test_managers_also_see_their_queue(bot: Bot) -> None:
 
     ben = await overview(bot, "ben")
 
-    assert ben[-1].startswith("Your queue: 1 ideas waiting for a decision.")
-    assert "#1 [under review] ▲0 Text people when a visit will be late" in ben[-1]
+    # Moving it made him its owner.
+    assert ben[-1] == (
+        "Waiting for you:\n"
+        "• Idea #1 you own [under review] ▲0: Text people when a visit will be late → `ideas 1`"
+    )
+
+
+CHECKIN = """
+[[checkin]]
+name = "Weekly check-in"
+owner = "jo"
+schedule = { cron = "0 9 * * MON", time_zone = "Europe/London" }
+
+[[checkin.question]]
+kind = "scale"
+text = "This week I had what I needed."
+"""
+
+
+async def test_todo_gives_a_leader_what_waits_for_her_answer_reply_or_decision(bot: Bot) -> None:
+    await bot.programme(PULSE + CHECKIN)
+    await bot.play(
+        """
+        amira: ask to @jo Will the Christmas rota be out by Friday?
+        chloe: ask Can we have parking permits?
+        dev: idea Share spare PPE between patches
+        ben: owner 1 @ben
+        ben: pulse send Quick pulse
+        ben: pulse close Quick pulse
+        /clock +3d2h
+        """
+    )
+
+    jo = messages(await bot.play("jo: todo"), "jo")
+    ben = messages(await bot.play("ben: todo"), "ben")
+    amira = messages(await bot.play("amira: todo"), "amira")
+
+    run = re.search(r"`pulse reply (\d+) ", ben[0])
+    assert run is not None
+    await bot.play(f"ben: pulse reply {run[1]} We will add a suggestions slot to every team meeting.\nben: 1")
+    ben_after = messages(await bot.play("ben: todo"), "ben")
+
+    # Jo: the question put to her; the check-in digest; not yet the unaddressed question (5 days).
+    assert jo[0].startswith(
+        "Waiting for you:\n• Question #1 to you, asked Mon 30 Nov (▲0): Will the Christmas"
+    )
+    assert "→ `answer 1 <answer>`" in jo[0] and "parking" not in jo[0]
+    assert "• Weekly check-in of Mon 30 Nov has closed: tell everyone it went to what will change → " in jo[0]
+    # Ben: the pulse he closed, the idea he owns.
+    assert (
+        "• Quick pulse of Mon 30 Nov has closed: tell everyone it went to what will change → `pulse reply "
+        in ben[0]
+    )
+    assert "Weekly check-in" not in ben[0]  # Jo's to reply to
+    assert "• Idea #1 you own [new] ▲0: Share spare PPE between patches → `ideas 1`" in ben[0]
+    assert "Question #" not in ben[0]
+    # Staff see only what they have to answer.
+    assert amira == ["To answer: nothing right now. Thank you!"]
+    assert "Quick pulse" not in ben_after[0]  # replied: nothing more to do
