@@ -494,13 +494,16 @@ async def _knows(store: Store, handle: str) -> bool:
         return await tx.directory.person_by_handle(handle) is not None
 
 
-async def _known(store: Store, handles: Iterable[str]) -> None:
-    """Refuse to start as someone who is not in the directory."""
-    missing = [h for h in dict.fromkeys(handles) if not await _knows(store, h)]
+async def _known(app: App, handles: Iterable[str]) -> None:
+    """Refuse to start as someone who is not in the directory, naming the database looked in (run from
+    another folder, the default ``./data`` is another, empty database)."""
+    missing = [h for h in dict.fromkeys(handles) if not await _knows(app.store, h)]
     if missing:
         names = ", ".join(f'"{h}"' for h in missing)
         raise CliError(
-            f"nobody here has the handle {names}; add people with: nextpractice directory import FILE.csv"
+            f"nobody in {_safe_url(app.database_url)} has the handle {names}; add people with: "
+            "nextpractice directory import FILE.csv (or set NEXTPRACTICE_DATA_DIR or DATABASE_URL to the "
+            "database you set up)"
         )
 
 
@@ -538,10 +541,11 @@ async def console_command(settings: Settings, args: argparse.Namespace) -> int:
     # A transcript shows every message; a person at the keyboard sees their own (and channels).
     sender = _console_sender(focus=script is None)
     async with _open(settings, clock=clock, senders={CONSOLE: sender}, concurrency=1) as app:
-        await _known(app.store, handles)
+        await _known(app, handles)
         session = _session(app, sender, clock, handles[0])
         try:
             await session.host.settle()
+            await session.switch(handles[0])  # with what an earlier run left waiting for them
             if script is not None:
                 await play_script(script, session)
             else:

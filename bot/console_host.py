@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot import scheduler
-from bot.bootstrap import App
+from bot.bootstrap import CONSOLE, App
 from bot.clock import MovableClock
 from dialogue.events import Event
-from dialogue.messages import Reply
+from dialogue.messages import Message, Reply
+
+EARLIER_SHOWN = 5  # messages from earlier runs shown again: the newest that still have buttons
 
 
 class AppConsoleHost:
@@ -44,3 +46,11 @@ class AppConsoleHost:
         """Whether someone in the directory has ``handle``."""
         async with self.app.store.transaction(read_only=True) as tx:
             return await tx.directory.person_by_handle(handle) is not None
+
+    async def still_to_pick(self, handle: str) -> list[tuple[str, Message]]:
+        """Messages printed to ``handle`` by earlier console runs that still have buttons, oldest first."""
+        async with self.app.store.transaction(read_only=True) as tx:
+            person = await tx.directory.person_by_handle(handle)
+            if person is None:
+                return []
+            return await tx.outbox.still_to_pick(person.id, CONSOLE, limit=EARLIER_SHOWN)

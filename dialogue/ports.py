@@ -445,6 +445,11 @@ class OutboxRepo(Protocol):
         """``(platform, platform_ref)`` of the sent delivery with this key, if sent."""
         ...
 
+    async def still_to_pick(self, person_id: int, platform: str, *, limit: int) -> list[tuple[str, Message]]:
+        """Messages sent to the person on ``platform`` whose latest version still has choices, as
+        ``(platform_ref, latest version)``, oldest first; at most ``limit``, the newest of them."""
+        ...
+
     async def forget_progress(self, occurrence_id: int, first_item_id: int) -> int:
         """Delete the run's sent (or failed) questions after the first, and their updates; how many.
 

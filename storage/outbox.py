@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 
-from dialogue.messages import message_from_data, message_to_data
+from dialogue.messages import Message, message_from_data, message_to_data
 from dialogue.outbox import Delivery, DeliveryStatus, NewDelivery, Sent
 from storage.models import DeliveryRow
 from storage.sql import Repo, dialect_insert
@@ -71,6 +71,9 @@ _MARK_SENT = (
         claimed_by=None,
     )
 )
+
+
+_RECENT = 50  # the messages read back to find those still to pick on
 
 
 def _delivery(row: Row[Any]) -> Delivery:
@@ -211,6 +214,37 @@ class SqlOutbox(Repo):
         if row is None or row.platform is None or row.platform_ref is None:
             return None
         return row.platform, row.platform_ref
+
+    async def still_to_pick(self, person_id: int, platform: str, *, limit: int) -> list[tuple[str, Message]]:
+        """Messages sent to the person on ``platform`` whose latest version still has choices, as
+        ``(platform_ref, latest version)``, oldest first; at most ``limit``, the newest of them."""
+        originals = (
+            await self.session.execute(
+                select(DeliveryRow.key, DeliveryRow.platform_ref, DeliveryRow.message)
+                .where(
+                    DeliveryRow.person_id == person_id,
+                    DeliveryRow.platform == platform,
+                    DeliveryRow.status == SENT,
+                    DeliveryRow.replaces.is_(None),
+                )
+                .order_by(DeliveryRow.id.desc())
+                .limit(_RECENT)
+            )
+        ).all()
+        latest = {row.key: row.message for row in originals}
+        updates = await self.session.execute(
+            select(DeliveryRow.replaces, DeliveryRow.message)
+            .where(DeliveryRow.replaces.in_(list(latest)), DeliveryRow.status == SENT)
+            .order_by(DeliveryRow.id)
+        )
+        for replaced, message in updates:
+            latest[replaced] = message
+        found: list[tuple[str, Message]] = []
+        for row in originals:
+            message = message_from_data(latest[row.key])
+            if message.choices and row.platform_ref is not None and len(found) < limit:
+                found.append((row.platform_ref, message))
+        return found[::-1]
 
     async def forget_progress(self, occurrence_id: int, first_item_id: int) -> int:
         """See :meth:`dialogue.ports.OutboxRepo.forget_progress`."""

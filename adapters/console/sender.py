@@ -77,6 +77,16 @@ class ConsoleSender:
         self._output(target, render(target, message, updated=updated))
         return ref
 
+    def knows(self, ref: str) -> bool:
+        """Whether this run printed (or recalled) message ``ref``."""
+        return ref in self._shown
+
+    def recall(self, ref: str, target: str, message: Message) -> str:
+        """Take back message ``ref``, printed to ``target`` by an earlier run, so a number picks on it and its
+        updates draw; the text to show it again."""
+        self._remember(target, message, ref)
+        return render(target, message)
+
     def watch(self, handle: str) -> None:
         """Print messages to ``handle`` as they come (with ``focus``, only theirs and channels')."""
         self._watching = handle

@@ -21,7 +21,7 @@ from adapters.console.render import OptionPick, block, clean, picks, render_fiel
 from adapters.console.sender import PLATFORM, ConsoleSender, Shown
 from dialogue.commands import lookup
 from dialogue.events import Chose, Event, Identity, Said, Submitted, ThreadReply
-from dialogue.messages import FieldKind, Form, FormField, Reply
+from dialogue.messages import FieldKind, Form, FormField, Message, Reply
 
 TENANT = "local"
 MAX_ADVANCE = timedelta(weeks=52)  # moving further would play a year of schedules at once
@@ -66,6 +66,11 @@ class ConsoleHost(Protocol):
 
     async def knows(self, handle: str) -> bool:
         """Whether someone in the directory has ``handle``."""
+        ...
+
+    async def still_to_pick(self, handle: str) -> list[tuple[str, Message]]:
+        """Messages an earlier console run printed to ``handle`` that still have buttons, oldest first, as
+        ``(ref, message)``."""
         ...
 
 
@@ -138,10 +143,20 @@ class ConsoleSession:
         """The input prompt: who you are and the bot's time, e.g. ``[alice @ Mon 23 Nov 09:00] > ``."""
         return f"[{self.handle} @ {self._short_time(self.host.now())}] > "
 
-    def switch(self, handle: str) -> None:
-        """Act as ``handle`` from now on, first showing what they were sent meanwhile (focus mode)."""
+    async def switch(self, handle: str) -> None:
+        """Act as ``handle`` from now on, first showing what they were sent meanwhile (focus mode), and what
+        an earlier console run sent them that still waits for a tap (so a pulse sent in one run is answered
+        by number in the next)."""
         self.handle = handle.lower()
         self.sender.watch(self.handle)
+        earlier = [
+            (ref, m) for ref, m in await self.host.still_to_pick(self.handle) if not self.sender.knows(ref)
+        ]
+        if earlier:
+            waits = "waits" if len(earlier) == 1 else "wait"
+            self._note(f"{_count(len(earlier), 'message')} from before still {waits} for your answer:")
+            for ref, message in earlier:
+                self._write(self.sender.recall(ref, self.handle, message))
         waiting = self.sender.catch_up(self.handle)
         if waiting:
             self._note(f"{_count(len(waiting), 'message')} came for {self.handle} while you were away:")
@@ -188,7 +203,7 @@ class ConsoleSession:
                     self._error(f"nobody here has the handle {rest.lower()}; people come from the directory")
                     return True
                 self._note(f"you are now {rest.lower()}")
-                self.switch(rest)
+                await self.switch(rest)
                 form = self._forms.get(self.handle)
                 if form is not None:
                     self._ask(form)
@@ -402,7 +417,7 @@ async def play_script(lines: Iterable[str], session: ConsoleSession) -> None:
     """Play a transcript, echoing each input as ``<- handle: text`` before the bot's ``->`` output."""
     for step in parse_script(lines):
         if step.handle is not None:
-            session.switch(step.handle)
+            await session.switch(step.handle)
         session.echo(step.text)
         await session.feed(step.text)
         if session.finished:

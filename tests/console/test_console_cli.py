@@ -138,7 +138,9 @@ def test_an_unknown_handle_is_refused(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["directory", "import", str(DEMO / "organisation.csv")]) == 0
 
     assert main(["console", "--as", "nobody"]) == 1
-    assert 'nobody here has the handle "nobody"' in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # It names the database it looked in: from another folder, ./data is another, empty one.
+    assert 'has the handle "nobody"' in err and "nextpractice.db" in err
 
 
 def test_a_script_with_a_start_time_plays_the_same_every_time(
@@ -207,3 +209,41 @@ def test_an_import_names_the_rows_whose_time_zone_or_team_looks_like_a_slip(
         "  line 4: team 'Revenues and benefits' looks like 'Revenues & Benefits' (line 2) written another "
         "way; they are two teams unless written the same",
     ]
+
+
+def test_a_pulse_sent_in_one_console_run_is_shown_and_answered_by_number_in_the_next(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["directory", "import", str(DEMO / "organisation.csv")]) == 0
+    assert main(["programme", "load", str(DEMO / "programme.toml")]) == 0
+    (tmp_path / "send.txt").write_text("ben: pulse send Monday pulse\n", encoding="utf-8")
+    (tmp_path / "answer.txt").write_text("amira: 4\n", encoding="utf-8")
+    assert (
+        main(
+            ["console", "--as", "ben", "--script", str(tmp_path / "send.txt"), "--start", "2026-11-24 15:00"]
+        )
+        == 0
+    )
+    capsys.readouterr()
+
+    # The manager quits; later someone opens the console as Amira and types the number.
+    assert (
+        main(
+            [
+                "console",
+                "--as",
+                "amira",
+                "--script",
+                str(tmp_path / "answer.txt"),
+                "--start",
+                "2026-11-24 15:05",
+            ]
+        )
+        == 0
+    )
+
+    out = capsys.readouterr().out
+    assert "-- 1 message from before still waits for your answer:" in out
+    assert "-> amira: Monday pulse (pulse, 5 questions, anonymous)" in out
+    assert "[4] (chosen)" in out and "Q2/5" in out  # answered, and the next question came
+    assert "I didn't catch that" not in out

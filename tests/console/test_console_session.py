@@ -72,6 +72,9 @@ class FakeHost:
     async def knows(self, handle: str) -> bool:
         return handle.lower() != "nobody"
 
+    async def still_to_pick(self, handle: str) -> list[tuple[str, Message]]:
+        return []
+
     async def advance(self, delta: timedelta) -> None:
         self.clock += delta
         self.advanced.append(delta)
