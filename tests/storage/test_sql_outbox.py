@@ -190,3 +190,30 @@ async def test_concurrent_claimers_never_share_a_row(database_url: str, store: S
     assert len(every) == 200
     assert len(set(every)) == 200
     assert all(results)  # every claimer got some work
+
+
+async def test_still_to_pick_gives_the_latest_versions_that_still_have_buttons(store: SqlStore) -> None:
+    ask = Choices("pulse.answer", "1:1", (Option("1", "1"), Option("2", "2")))
+    async with store.transaction() as tx:
+        amira = await person(tx, "amira")
+        await tx.outbox.enqueue(
+            [
+                NewDelivery(key="q1", person_id=amira.id, message=Message(t("Q1"), choices=(ask,))),
+                NewDelivery(key="q2", person_id=amira.id, message=Message(t("Q2"), choices=(ask,))),
+                NewDelivery(key="note", person_id=amira.id, message=_message("no buttons")),
+                NewDelivery(key="q2:closed", replaces="q2", message=_message("Q2 closed")),
+                NewDelivery(key="q3", person_id=amira.id, message=Message(t("Q3"), choices=(ask,))),
+            ],
+            now=at(0),
+        )
+        sent = await tx.outbox.claim(worker="w", now=at(0), limit=10, lease_seconds=LEASE)
+        await tx.outbox.mark_sent([Sent(d.id, "console", f"ref-{d.key}", at(1)) for d in sent])
+    async with store.transaction(read_only=True) as tx:
+        found = await tx.outbox.still_to_pick(amira.id, "console", limit=5)
+        newest = await tx.outbox.still_to_pick(amira.id, "console", limit=1)
+        elsewhere = await tx.outbox.still_to_pick(amira.id, "slack", limit=5)
+
+    # Q2 closed (its update has no buttons) and the note never had any; oldest first.
+    assert [(ref, m.text.plain()) for ref, m in found] == [("ref-q1", "Q1"), ("ref-q3", "Q3")]
+    assert [ref for ref, _ in newest] == ["ref-q3"]
+    assert elsewhere == []
