@@ -361,6 +361,11 @@ def teams_package_command(args: argparse.Namespace) -> int:
         raise CliError(f"cannot write {args.out}: {exc.strerror}") from None
     print(f"Built the Teams app package {out.resolve()} (version {version}, app {app_id}).")
     print(TEAMS_NEXT_STEPS.format(path=TEAMS_PATH))
+    if links := package.project_links(manifest_dir):
+        print(
+            f"Before staff see it: {', '.join(links)} in {manifest_dir / package.TEMPLATE} still point at "
+            "this project's pages; give your organisation's (its privacy notice above all) and build again."
+        )
     return OK
 
 

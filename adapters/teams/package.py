@@ -316,6 +316,17 @@ def default_manifest_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "manifest" / "teams"
 
 
+# The developer links the template ships with: this project's, not the organisation installing it.
+PROJECT_LINKS = "https://github.com/nextpractice/"
+
+
+def project_links(manifest_dir: Path) -> list[str]:
+    """The ``developer`` fields of the template that still point at this project (its website, privacy
+    notice, terms): Teams shows them on the app's page, where staff expect their organisation's."""
+    developer = json.loads((manifest_dir / TEMPLATE).read_text(encoding="utf-8")).get("developer") or {}
+    return [key for key, value in developer.items() if str(value).startswith(PROJECT_LINKS)]
+
+
 def package_version() -> str:
     """The installed ``nextpractice`` version, else ``pyproject.toml``'s (running from a clone)."""
     try:

@@ -362,6 +362,25 @@ def test_the_command_builds_the_package_and_says_what_to_do_next(tmp_path: Path)
     assert manifest["id"] == APP_ID
     assert manifest["version"] == package_version()
     assert not (tmp_path / "data").exists(), "packaging reads no settings and writes no data"
+    # The template's developer links are this project's: the organisation is told to give its own.
+    assert "Before staff see it: websiteUrl, privacyUrl, termsOfUseUrl in " in result.stdout
+
+
+def test_with_the_organisations_own_links_nothing_more_is_asked(tmp_path: Path) -> None:
+    mine = tmp_path / "manifest"
+    shutil.copytree(ROOT / "manifest" / "teams", mine)
+    template = mine / "manifest.template.json"
+    template.write_text(
+        template.read_text(encoding="utf-8").replace(
+            "https://github.com/nextpractice/nextpractice", "https://www.riverside.gov.uk/staff-app"
+        ),
+        encoding="utf-8",
+    )
+    result = run_cli(
+        tmp_path, "--app-id", APP_ID, "--out", str(tmp_path / "t.zip"), "--manifest-dir", str(mine)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Before staff see it" not in result.stdout
 
 
 def test_the_command_takes_the_app_id_from_the_environment(tmp_path: Path) -> None:
