@@ -257,12 +257,13 @@ async def load_programme(
                 if not isinstance(anonymous, bool):
                     problems.append(f"{where}: `anonymous` must be true or false")
                 owner_id = None
-                if kind is SurveyKind.CHECKIN:
-                    owner = await tx.directory.person_by_handle(
-                        _text(entry, "owner", where, problems).lstrip("@")
-                    )
+                if kind is SurveyKind.CHECKIN and (handle := _text(entry, "owner", where, problems)):
+                    owner = await tx.directory.person_by_handle(handle.lstrip("@"))
                     if owner is None or not owner.is_senior_leader:
-                        problems.append(f"{where}: `owner` must be the handle of a senior leader")
+                        problems.append(
+                            f"{where}: `owner` must be the handle of a senior leader ({handle!r} is "
+                            f"{'nobody in the directory' if owner is None else 'not a senior leader'})"
+                        )
                     else:
                         owner_id = owner.id
                 if problems:

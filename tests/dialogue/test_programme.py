@@ -160,8 +160,17 @@ question = "What got in the way?"
         "checkin 1: `checkin.question` must be written [[checkin.question]], once for each, its keys below "
         "it",
         "checkin 1: add at least one [[checkin.question]] with a kind and text",
-        "checkin 1: `owner` must be the handle of a senior leader",  # nobody is in this directory
+        "checkin 1: `owner` must be the handle of a senior leader ('jo' is nobody in the directory)",
     ]
+
+
+async def test_a_check_in_without_an_owner_is_one_mistake_not_two(store: SqlStore) -> None:
+    programme = CHECKIN.format(name="Weekly").replace('owner = "jo"\n', "")
+
+    with pytest.raises(ProgrammeError) as refused:
+        await load_programme(store, tomllib.loads(programme))
+
+    assert refused.value.problems == ["checkin 1: `owner` must be a non-empty text"]
 
 
 async def test_options_on_a_scale_and_a_reminder_after_the_close_are_mistakes(store: SqlStore) -> None:
