@@ -1,4 +1,4 @@
-""" "You said, we did": a leader's reply to a closed pulse or check-in run, shown back first, then sent with
+"""“You said, we did”: a leader's reply to a closed pulse or check-in run, shown back first, then sent with
 the run's headline results to everyone the run went to."""
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ def _word(occurrence: Occurrence) -> str:
 
 
 def may_reply(me: Person, occurrence: Occurrence, survey: Survey) -> bool:
-    """Whether ``me`` may write the run's reply: a check-in's owner only (it goes out in their name, as the
-    check-in does), a pulse's any manager or admin."""
+    """Whether ``me`` may write the run's reply: for a check-in its owner only (it goes out in their name, as
+    the check-in does), for a pulse any manager or admin."""
     if occurrence.kind is OccurrenceKind.CHECKIN:
         return me.id == survey.owner_id
     return me.is_manager or me.is_admin
