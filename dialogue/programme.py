@@ -129,7 +129,7 @@ _SURVEY_KEYS = {
 }
 _KEYS = {
     "campaign": {"name", "priority", "prompt", "audience", "schedule"},
-    "pulse": _SURVEY_KEYS,
+    "pulse": _SURVEY_KEYS | {"owner"},
     "checkin": _SURVEY_KEYS | {"owner"},
     "question": {"kind", "text", "options"},
     "schedule": {"cron", "time_zone"},
@@ -257,12 +257,16 @@ async def load_programme(
                 if not isinstance(anonymous, bool):
                     problems.append(f"{where}: `anonymous` must be true or false")
                 owner_id = None
-                if kind is SurveyKind.CHECKIN and (handle := _text(entry, "owner", where, problems)):
+                # A check-in's owner is required; a pulse's is optional: who gets its results at close
+                # and writes its "you said, we did" (without one, any manager may).
+                checkin = kind is SurveyKind.CHECKIN
+                if (checkin or "owner" in entry) and (handle := _text(entry, "owner", where, problems)):
                     owner = await tx.directory.person_by_handle(handle.lstrip("@"))
-                    if owner is None or not owner.is_senior_leader:
+                    role = "senior leader" if checkin else "manager or senior leader"
+                    if owner is None or not (owner.is_senior_leader if checkin else owner.is_manager):
                         problems.append(
-                            f"{where}: `owner` must be the handle of a senior leader ({handle!r} is "
-                            f"{'nobody in the directory' if owner is None else 'not a senior leader'})"
+                            f"{where}: `owner` must be the handle of a {role} ({handle!r} is "
+                            f"{'nobody in the directory' if owner is None else f'not a {role}'})"
                         )
                     else:
                         owner_id = owner.id

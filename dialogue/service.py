@@ -246,13 +246,23 @@ class Dialogue:
         team first" must not become a question posted in the open under the person's name, nor "Help with
         paperwork" an unknown command. Only an unmistakable command runs (:func:`unmistakable`), or any
         command once what was waiting has closed; a leader's reply is shown back before it is sent, with the
-        offer to run it as a command instead.
+        offer to run it as a command instead. With nothing waiting, words that start with "ask" but do not
+        read like a question ("Ask the families to tell us...", no question mark) are shown back before
+        anything is posted in the open (:func:`questions.check_ask`).
         """
         words = text.split()
         spec = lookup(words[0]) if words else None
         command = spec.name if spec is not None else None
         awaiting = await env.tx.conversations.awaiting(me.id)
         kind, _, ref = (awaiting or "").partition(":")
+        if (
+            command == "ask"
+            and kind not in _WRITTEN
+            and "?" not in text
+            and not unmistakable(words)
+            and questions.fits_check(text)
+        ):
+            return await questions.check_ask(env, me, text)
         if command is not None and (
             kind not in _WRITTEN
             or unmistakable(words)
@@ -307,6 +317,15 @@ class Dialogue:
                 ran = await run_command(env, me, text)
                 return replace(ran, replace=preview)
             return await replies.confirm(env, me, int(event.ref), event.value)
+        if event.action == questions.ASK_ACTION:
+            how, _, written = event.value.partition(":")
+            if how in (questions.NAMED, questions.ANONYMOUS):
+                asked = await questions.ask(env, me, written, anonymous=how == questions.ANONYMOUS)
+                return replace(asked, replace=Message(lines(t("Asked:"), t(user(written)))))
+            if how == questions.AS_IDEA:
+                shared = await ideas.submit(env, me, written, anonymous=False, campaign_id=None)
+                return replace(shared, replace=Message(lines(t("Shared as an idea:"), t(user(written)))))
+            return Reply(messages=(Message(t("Nothing was posted.")),), replace=Message(t("Not asked.")))
         if event.action == questions.UPVOTE_ACTION and event.ref.isdigit():
             return await questions.upvote(env, me, int(event.ref))
         if event.action == questions.ANSWER_ACTION and event.ref.isdigit():

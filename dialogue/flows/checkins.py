@@ -1,9 +1,10 @@
-"""Check-ins: at close the owning senior leader gets a digest; their reply goes back to everyone."""
+"""Digests: at close a check-in's owning senior leader (or a pulse's owner) gets the results; their reply
+goes back to everyone."""
 
 from __future__ import annotations
 
 from dialogue.flows.env import Env
-from dialogue.flows.surveys import render_result, run_result
+from dialogue.flows.surveys import kind_word, render_result, run_result
 from dialogue.formatting import day, plural
 from dialogue.messages import Message
 from dialogue.outbox import NewDelivery
@@ -37,7 +38,7 @@ async def send_digest(env: Env, survey: Survey, occurrence: Occurrence) -> None:
         )
         return
     body = lines(
-        t("Your check-in digest is ready."),
+        t(f"Your {kind_word(survey)} digest is ready."),
         render_result(survey, occurrence, result, owner),
         t(
             f"Reply here with what you will do (“you said, we did”); you will see it before it goes to all "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dialogue.args import Args
-from dialogue.directory import Person
+from dialogue.directory import Person, descendants
 from dialogue.flows import ideas, questions
 from dialogue.flows.env import Env
 from dialogue.flows.replies import command_for, may_reply
@@ -14,7 +14,7 @@ from dialogue.formatting import day, plural, shorten, when
 from dialogue.ideas import IdeaStatus
 from dialogue.messages import Message, Reply
 from dialogue.qa import QuestionStatus
-from dialogue.surveys import OccurrenceKind, SurveyKind
+from dialogue.surveys import OccurrenceKind
 from dialogue.text import Text, lines, t, user
 
 
@@ -53,14 +53,17 @@ async def _to_answer(env: Env, me: Person) -> Message:
 async def cmd_todo(env: Env, me: Person, args: Args) -> Reply:
     """``todo``: what waits for the person: questions to answer and, for managers and leaders, what waits
     for their answer, reply or decision, each with the command that deals with it."""
-    parts = [await _to_answer(env, me)]
-    if me.is_manager or me.is_senior_leader or me.is_admin:
-        parts.insert(0, await _queue(env, me))
-    return Reply(messages=tuple(parts))
+    answer = await _to_answer(env, me)
+    if not (me.is_manager or me.is_senior_leader or me.is_admin):
+        return Reply(messages=(answer,))
+    queue = await _queue(env, me)  # one message: one notification on a phone
+    return Reply(messages=(Message(lines(queue.text, answer.text), context=queue.context),))
 
 
 WAITING_LIMIT = 50  # ideas and held questions read to count; more shows as "50 or more"
+OWNED_SHOWN = 10  # ideas of one's own listed
 REPLY_WINDOW = timedelta(days=30)  # a closed run's "you said, we did" is still asked for this long
+REPLY_RUNS = 5  # the latest runs of each survey looked at for a missing reply
 
 
 async def _queue(env: Env, me: Person) -> Message:
@@ -84,21 +87,23 @@ async def _queue(env: Env, me: Person) -> Message:
             )
     rows += await _replies_waiting(env, me)
     if me.is_manager:
-        waiting = await env.tx.ideas.ideas(statuses=_DECIDE, limit=WAITING_LIMIT)
-        owned = sorted((i for i in waiting if i.owner_id == me.id), key=lambda i: i.id)
-        others = len(waiting) - len(owned)
+        owned = await env.tx.ideas.ideas(statuses=_DECIDE, owner_id=me.id, limit=OWNED_SHOWN)
         rows += [
             t(
                 f"• Idea #{i.id} you own [{i.status.label}] ▲{i.votes}: ",
                 user(shorten(i.text)),
                 f" → `ideas {i.id}`",
             )
-            for i in owned[:10]
+            for i in sorted(owned, key=lambda i: i.id)
         ]
+        # Others only from the person's teams and those below them: the rest are other managers' to decide.
+        scope = descendants(await env.tx.directory.teams(), me.team_ids)
+        waiting = await env.tx.ideas.ideas(statuses=_DECIDE, limit=WAITING_LIMIT)
+        others = sum(i.team_id in scope and i.owner_id != me.id for i in waiting)
         if others:
             count = f"{others} or more" if len(waiting) == WAITING_LIMIT else str(others)
-            wait = "idea waits" if others == 1 else "ideas wait"
-            rows.append(f"• {count} other {wait} for a decision → `ideas new`, `ideas under review`")
+            wait = "idea from your teams waits" if others == 1 else "ideas from your teams wait"
+            rows.append(f"• {count} more {wait} for a decision → `ideas new`, `ideas under review`")
     if me.is_admin:
         held = await env.tx.questions.questions(statuses={QuestionStatus.HELD}, limit=WAITING_LIMIT)
         if held:
@@ -112,28 +117,29 @@ _DECIDE = frozenset({IdeaStatus.NEW, IdeaStatus.UNDER_REVIEW})
 
 
 async def _replies_waiting(env: Env, me: Person) -> list[Text | str]:
-    """Runs closed lately that ``me`` may close the loop on and nobody has: a check-in's owner, a manager."""
+    """Runs closed lately that someone answered and nobody has replied to, which ``me`` is to reply to: their
+    own check-ins and pulses; pulses without an owner go to senior leaders and admins (not to every manager,
+    who could each reply first)."""
     rows: list[Text | str] = []
     for survey in await env.tx.surveys.surveys():
-        if survey.kind is SurveyKind.CHECKIN and survey.owner_id != me.id:
+        if survey.owner_id is None and not (me.is_senior_leader or me.is_admin):
+            continue
+        if survey.owner_id is not None and survey.owner_id != me.id:
             continue
         runs = await env.tx.surveys.occurrences(
-            kind=OccurrenceKind(survey.kind.value), target_id=survey.id, limit=2
+            kind=OccurrenceKind(survey.kind.value), target_id=survey.id, limit=REPLY_RUNS
         )
-        run = next((r for r in runs if r.closed), None)
-        if (
-            run is None
-            or run.reply_text
-            or run.closes_at < env.now - REPLY_WINDOW
-            or not may_reply(me, run, survey)
-        ):
-            continue
-        rows.append(
-            t(
-                "• ",
-                user(survey.name),
-                f" of {day(run.opens_at, me)} has closed: tell everyone it went to what will change → "
-                f"`{command_for(run)} <what you will do>`",
+        for run in reversed(runs):  # oldest first: the longest waiting on top
+            if not run.closed or run.reply_text or run.closes_at < env.now - REPLY_WINDOW:
+                continue
+            if not may_reply(me, run, survey) or not (await env.tx.surveys.counts(run.id)).respondents:
+                continue  # nobody answered: nothing said to reply to
+            rows.append(
+                t(
+                    "• ",
+                    user(survey.name),
+                    f" of {day(run.opens_at, me)} has closed: write its “you said, we did” → "
+                    f"`{command_for(run)} <what you will do>`",
+                )
             )
-        )
     return rows

@@ -10,7 +10,7 @@ from dialogue.directory import Person, Role
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env, channel_posts, to_author
 from dialogue.formatting import day, plural, shorten
-from dialogue.limits import ANSWER_MAX, QUESTION_MAX, REASON_MAX, clean_text
+from dialogue.limits import ANSWER_MAX, CHOICE_VALUE_MAX, QUESTION_MAX, REASON_MAX, clean_text, utf16_units
 from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Option, Reply
 from dialogue.outbox import NewDelivery
 from dialogue.qa import ModerationEntry, QaPost, Question, QuestionStatus
@@ -19,6 +19,9 @@ from dialogue.text import Text, lines, t, user
 ANON_WORDS = ("anon", "anonymous", "anonymously")
 UPVOTE_ACTION = "question.upvote"
 ANSWER_ACTION = "question.answer"
+# Under words shown back by check_ask: ask them (named, anonymously), share them as an idea, or neither.
+ASK_ACTION = "question.typed"
+NAMED, ANONYMOUS, AS_IDEA, NEITHER = "named", "anon", "idea", "neither"
 ANSWER_FORM = "question.answer"
 LIVE = (QuestionStatus.OPEN, QuestionStatus.ANSWERED)
 
@@ -109,7 +112,43 @@ async def cmd_ask(env: Env, me: Person, args: Args) -> Reply:
                 f"{addressed.display_name} isn't a senior leader. You can address: {leaders or 'nobody yet'}."
             )
     anonymous = anonymous or args.flag(*ANON_WORDS)
-    text = clean_text(args.rest(), what="question", limit=QUESTION_MAX)
+    return await ask(env, me, args.rest(), anonymous=anonymous, addressed=addressed)
+
+
+async def check_ask(env: Env, me: Person, typed: str) -> Reply:
+    """Words typed in the chat that start with "ask" but read like a sentence, not a question ("Ask the
+    families to tell us when nobody turns up"): shown back before anything is posted in the open under the
+    person's name, with the choice of asking it, anonymously or not, sharing it as an idea, or neither.
+    The words ride in the buttons, so nothing is kept until a tap."""
+    body = clean_text(
+        typed.split(None, 1)[1] if len(typed.split()) > 1 else "", what="question", limit=QUESTION_MAX
+    )
+    whole = typed.strip()
+    options = (
+        Option("Ask it with my name", f"{NAMED}:{body}"),
+        Option("Ask anonymously", f"{ANONYMOUS}:{body}"),
+        Option("Share as an idea", f"{AS_IDEA}:{whole}"),
+        Option("Neither", NEITHER),
+    )
+    return Reply(
+        messages=(
+            Message(
+                lines(t("Ask this in the open, in the Q&A channel?"), t(user(body))),
+                choices=(Choices(ASK_ACTION, "typed", options),),
+                context="It does not read like a question, so nothing is posted until you choose.",
+            ),
+        )
+    )
+
+
+def fits_check(typed: str) -> bool:
+    """Whether :func:`check_ask` can carry ``typed`` in its buttons."""
+    return utf16_units(f"{AS_IDEA}:{typed.strip()}") <= CHOICE_VALUE_MAX
+
+
+async def ask(env: Env, me: Person, text: str, *, anonymous: bool, addressed: Person | None = None) -> Reply:
+    """Post a question in the open (or hold it for moderation), and tell the asker."""
+    text = clean_text(text, what="question", limit=QUESTION_MAX)
     held = anonymous and env.settings.premoderate_anonymous
     question = await env.tx.questions.add_question(
         text=text,

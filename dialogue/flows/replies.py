@@ -35,9 +35,11 @@ def _word(occurrence: Occurrence) -> str:
 
 def may_reply(me: Person, occurrence: Occurrence, survey: Survey) -> bool:
     """Whether ``me`` may write the run's reply: for a check-in its owner only (it goes out in their name, as
-    the check-in does), for a pulse any manager or admin."""
+    the check-in does); for a pulse its owner or an admin, or, if it has none, any manager or admin."""
     if occurrence.kind is OccurrenceKind.CHECKIN:
         return me.id == survey.owner_id
+    if survey.owner_id is not None:
+        return me.id == survey.owner_id or me.is_admin
     return me.is_manager or me.is_admin
 
 
@@ -53,7 +55,7 @@ async def _awaiting_reply(env: Env, me: Person, occurrence_id: int) -> tuple[Occ
         )
     word = _word(occurrence)
     if not may_reply(me, occurrence, survey):
-        who = "a manager" if occurrence.kind is OccurrenceKind.PULSE else "the leader who owns this check-in"
+        who = f"the leader who owns this {word}" if survey.owner_id is not None else "a manager"
         raise Refusal(f"Only {who} can reply to it.")
     if not occurrence.closed:
         raise Refusal(
@@ -68,21 +70,20 @@ async def _awaiting_reply(env: Env, me: Person, occurrence_id: int) -> tuple[Occ
 
 
 def _headline(item_result: ItemResult) -> str:
-    """One question's overall figure in words a phone screen holds (no team breakdown, no written words)."""
+    """One question's overall figure in words a phone screen holds, with how many answered it (no team
+    breakdown, no written words)."""
     o = item_result.overall
     kind = item_result.item.kind
     if kind is ItemKind.TEXT:
         return plural(o.n, "written answer")
-    if o.withheld:
-        return f"not shown ({o.withheld})"
-    if not o.n:
-        return "no answers"
-    if kind is ItemKind.ENPS and o.enps is not None:
-        return f"eNPS {o.enps:+d} (on a scale from -100 to +100)"
+    answers = plural(o.n, "answer")
+    if kind is ItemKind.ENPS and o.mean is not None:
+        return f"average {o.mean:.1f} out of 10 ({answers})"
     if kind is ItemKind.SCALE and o.mean is not None:
-        return f"average {o.mean:.1f} out of 5"
+        return f"average {o.mean:.1f} out of 5 ({answers})"
     given = sum(count for _label, count in o.counts) or 1
-    return ", ".join(f"{label} {round(100 * count / given)}%" for label, count in o.counts)
+    shares = ", ".join(f"{label} {round(100 * count / given)}%" for label, count in o.counts)
+    return f"{shares} ({answers})"
 
 
 def said(survey: Survey, occurrence: Occurrence, result: RunResult, author: Person, body: str) -> Text:
@@ -92,12 +93,23 @@ def said(survey: Survey, occurrence: Occurrence, result: RunResult, author: Pers
         t("You said, we did: ", user(survey.name), f" of {day(occurrence.opens_at)}"),
         f"{result.responded} of {result.invited} people answered ({round(100 * result.rate)}%).",
     ]
-    if result.responded:
-        for item_result in result.items:
-            item = item_result.item
-            out.append(t(f"Q{item.position}. ", user(item.text), f" — {_headline(item_result)}"))
+    # Only what can be shown: a figure withheld under the group size, or a question nobody answered, is noise.
+    shown = [r for r in result.items if r.overall.n and not r.overall.withheld]
+    if shown:
+        out.extend(t(f"Q{r.item.position}. ", user(r.item.text), f" — {_headline(r)}") for r in shown)
+    elif result.responded:  # every figure withheld: one line says why, not one a question
+        out.append("Too few answered to share the figures without risking who said what.")
     out.append(t(f"{author.display_name}: ", user(body)))
     return lines(*out)
+
+
+async def _audience(env: Env, me: Person, occurrence: Occurrence) -> str:
+    """Who a reply goes to, in words: everyone the run went to but its writer (who reads it first)."""
+    recipients = await env.tx.surveys.recipients(occurrence.id)
+    others = sum(r.person_id != me.id for r in recipients)
+    if others < len(recipients):
+        return f"the {plural(others, 'other person', 'other people')} the {_word(occurrence)} went to"
+    return f"all {plural(others, 'person', 'people')} the {_word(occurrence)} went to"
 
 
 def _fingerprint(body: str) -> str:
@@ -117,7 +129,7 @@ async def draft(env: Env, me: Person, occurrence_id: int, text: str, *, command:
     body = clean_text(text, what="reply", limit=CHECKIN_REPLY_MAX)
     await env.tx.surveys.set_reply_draft(occurrence.id, body)
     result = await run_result(env, survey, occurrence)
-    everyone = plural(result.invited, "person", "people")
+    everyone = await _audience(env, me, occurrence)
     options: tuple[Option, ...] = (
         Option("Send it", f"{SEND}:{_fingerprint(body)}"),
         Option("Don't send", DISCARD),
@@ -130,7 +142,7 @@ async def draft(env: Env, me: Person, occurrence_id: int, text: str, *, command:
         messages=(
             Message(
                 lines(
-                    t(f"Send this to all {everyone} the {_word(occurrence)} went to?"),
+                    t(f"Send this to {everyone}?"),
                     said(survey, occurrence, result, me, body),
                 ),
                 choices=(Choices(action=CONFIRM_ACTION, ref=str(occurrence.id), options=options),),
@@ -183,16 +195,11 @@ async def _send(
     await env.tx.surveys.set_reply_draft(occurrence.id, "")
     await env.tx.conversations.clear_awaiting(me.id, reply_awaiting(occurrence.id))
     news = Message(said(survey, occurrence, await run_result(env, survey, occurrence), me, body))
-    recipients = await env.tx.surveys.recipients(occurrence.id)
+    everyone = await _audience(env, me, occurrence)
+    # Not to its writer, who has just read it in the preview.
+    others = [r for r in await env.tx.surveys.recipients(occurrence.id) if r.person_id != me.id]
     await env.send(
         NewDelivery(key=f"occ:{occurrence.id}:reply:p:{r.person_id}", person_id=r.person_id, message=news)
-        for r in recipients
+        for r in others
     )
-    return (
-        Message(
-            t(
-                "Thank you. Your reply is on its way to all "
-                f"{plural(len(recipients), 'person', 'people')} the {_word(occurrence)} went to."
-            )
-        ),
-    )
+    return (Message(t(f"Thank you. Your reply is on its way to {everyone}.")),)

@@ -182,7 +182,7 @@ def _reply_hint(run: Occurrence) -> str:
 
 
 async def finish(env: Env, occurrence: Occurrence) -> None:
-    """Close a run and, for a check-in, send its owner the digest."""
+    """Close a run and send its owner, if it has one (every check-in does), the digest."""
     survey = await close_run(env, occurrence)
-    if survey is not None and survey.kind is SurveyKind.CHECKIN:
+    if survey is not None and survey.owner_id is not None:
         await checkins.send_digest(env, survey, replace(occurrence, closed=True))

@@ -164,6 +164,19 @@ question = "What got in the way?"
     ]
 
 
+async def test_a_pulse_may_name_an_owner_who_must_be_a_manager(store: SqlStore) -> None:
+    programme = PULSE.format(name="Monday pulse").replace(
+        "[[pulse.question]]", 'owner = "sam"\n[[pulse.question]]'
+    )
+
+    with pytest.raises(ProgrammeError) as refused:
+        await load_programme(store, tomllib.loads(programme))
+
+    assert refused.value.problems == [
+        "pulse 1: `owner` must be the handle of a manager or senior leader ('sam' is nobody in the directory)"
+    ]
+
+
 async def test_a_check_in_without_an_owner_is_one_mistake_not_two(store: SqlStore) -> None:
     programme = CHECKIN.format(name="Weekly").replace('owner = "jo"\n', "")
 

@@ -121,8 +121,8 @@ async def test_the_leader_gets_the_digest_and_the_reply_goes_back_to_every_parti
     said = (
         "You said, we did: Weekly check-in of Mon 07 Dec\n"
         "2 of 11 people answered (18%).\n"
-        "Q1. This week I had what I needed. — not shown (fewer than 5 answers)\n"
-        "Q2. What should I know about? — 1 written answer\n"
+        # Two answers: no figure can be shown without risking who said what, and it says so once.
+        "Too few answered to share the figures without risking who said what.\n"
         "Jo Adeyemi: We will freeze rota changes inside two weeks."
     )
     # The preview is what everyone will get: the overall figures (under the same k rule) and her words.

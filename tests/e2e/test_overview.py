@@ -72,15 +72,24 @@ text = "This week I had what I needed."
 
 
 async def test_todo_gives_a_leader_what_waits_for_her_answer_reply_or_decision(bot: Bot) -> None:
-    await bot.programme(PULSE + CHECKIN)
-    await bot.play(
+    owned = PULSE.replace('name = "Quick pulse"', 'name = "Quick pulse"\nowner = "ben"')
+    unowned = PULSE.replace("Quick pulse", "Staff survey")
+    await bot.programme(owned + unowned + CHECKIN)
+    setup = await bot.play(
         """
         amira: ask to @jo Will the Christmas rota be out by Friday?
         chloe: ask Can we have parking permits?
         dev: idea Share spare PPE between patches
         ben: owner 1 @ben
         ben: pulse send Quick pulse
+        amira: 4
+        amira: 1
+        ben: pulse send Staff survey
+        dev: 4
+        /clock +1h
+        chloe: 4
         ben: pulse close Quick pulse
+        ben: pulse close Staff survey
         /clock +3d2h
         """
     )
@@ -90,24 +99,32 @@ async def test_todo_gives_a_leader_what_waits_for_her_answer_reply_or_decision(b
     amira = messages(await bot.play("amira: todo"), "amira")
 
     run = re.search(r"`pulse reply (\d+) ", ben[0])
-    assert run is not None
+    assert run is not None, ben
     await bot.play(f"ben: pulse reply {run[1]} We will add a suggestions slot to every team meeting.\nben: 1")
     ben_after = messages(await bot.play("ben: todo"), "ben")
 
-    # Jo: the question put to her; the check-in digest; not yet the unaddressed question (5 days).
-    assert jo[0].startswith(
-        "Waiting for you:\n• Question #1 to you, asked Mon 30 Nov (▲0): Will the Christmas"
-    )
+    # Jo: the question put to her; the check-in digest; the pulse nobody owns, which senior leaders close;
+    # not yet the unaddressed question (5 days), not Ben's pulse.
+    assert len(jo) == 1  # one message, one notification
+    assert jo[0].startswith("Waiting for you:\n• Question #1 to you, asked Mon 30 Nov (▲0): Will the")
     assert "→ `answer 1 <answer>`" in jo[0] and "parking" not in jo[0]
-    assert "• Weekly check-in of Mon 30 Nov has closed: tell everyone it went to what will change → " in jo[0]
-    # Ben: the pulse he closed, the idea he owns.
     assert (
-        "• Quick pulse of Mon 30 Nov has closed: tell everyone it went to what will change → `pulse reply "
-        in ben[0]
+        "• Weekly check-in of Mon 30 Nov has closed: write its “you said, we did” → `checkin reply " in jo[0]
     )
-    assert "Weekly check-in" not in ben[0]  # Jo's to reply to
+    assert "• Staff survey of Mon 30 Nov has closed: write its “you said, we did” → `pulse reply " in jo[0]
+    assert "Quick pulse" not in jo[0]
+    assert jo[0].endswith("To answer: nothing right now. Thank you!")
+    # Ben: the pulse he owns (its digest came at close), the idea he owns; not the pulse nobody owns.
+    assert "• Quick pulse of Mon 30 Nov has closed: write its “you said, we did” → `pulse reply " in ben[0]
+    assert "Staff survey" not in ben[0] and "Weekly check-in" not in ben[0]
     assert "• Idea #1 you own [new] ▲0: Share spare PPE between patches → `ideas 1`" in ben[0]
     assert "Question #" not in ben[0]
     # Staff see only what they have to answer.
     assert amira == ["To answer: nothing right now. Thank you!"]
     assert "Quick pulse" not in ben_after[0]  # replied: nothing more to do
+    # The owner got the results at close, as a check-in's owner does, and only he may reply.
+    assert any(
+        m.startswith("Your pulse digest is ready.\nQuick pulse — run of") for m in messages(setup, "ben")
+    )
+    lena = messages(await bot.play(f"lena: pulse reply {run[1]} Me too"), "lena")
+    assert lena == ["Only the leader who owns this pulse can reply to it."]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from tests.e2e.harness import Bot, messages, start_bot
+from tests.e2e.harness import Bot, messages, recipients, start_bot
 
 
 async def test_a_question_is_posted_upvoted_answered_in_its_thread_and_followed_up(bot: Bot) -> None:
@@ -160,3 +160,28 @@ async def test_premoderation_holds_anonymous_questions_and_logs_every_decision(
         "Mon 30 Nov #2 rejected by Kate Morgan: Personal remarks about a colleague",
         "Mon 30 Nov #1 approved by Kate Morgan:",
     ]
+
+
+async def test_a_sentence_that_starts_with_ask_is_shown_back_before_anything_is_posted(bot: Bot) -> None:
+    typed = await bot.play("amira: Ask the families to tell us when nobody turns up")
+    shared = await bot.play("amira: 3")
+    asked = await bot.play("chloe: ask can we have parking permits for care visits\nchloe: 1")
+    direct = await bot.play("dev: ask Will the rota be out by Friday?")
+
+    assert messages(typed, "#qa") == [] and recipients(typed) == ["amira"]  # nothing in the open yet
+    assert messages(typed, "amira")[0].startswith(
+        "Ask this in the open, in the Q&A channel?\nthe families to tell us when nobody turns up\n"
+        "[1] Ask it with my name  [2] Ask anonymously  [3] Share as an idea  [4] Neither"
+    )
+    # As an idea, the words are kept whole; still nothing was asked.
+    assert (
+        messages(shared, "amira")[0] == "Shared as an idea:\nAsk the families to tell us when nobody turns up"
+    )
+    assert messages(shared, "#qa") == []
+    assert (
+        "Ask the families to tell us when nobody turns up"
+        in messages(await bot.play("amira: ideas mine"), "amira")[0]
+    )
+    # A question without a question mark is asked once its asker says so; one with it, at once.
+    assert any("can we have parking permits for care visits" in m for m in messages(asked, "#qa"))
+    assert any("Will the rota be out by Friday?" in m for m in messages(direct, "#qa"))
