@@ -333,6 +333,10 @@ class SurveyRepo(Protocol):
         """The distinct respondent keys that answered at least one item."""
         ...
 
+    async def respondent_count(self, occurrence_id: int) -> int:
+        """How many answered at least one item, counted without reading them."""
+        ...
+
 
 class QuestionRepo(Protocol):
     """Questions to senior managers, their threads, votes and moderation."""

@@ -522,11 +522,7 @@ class SqlSurveys(Repo):
 
     async def counts(self, occurrence_id: int) -> RunCounts:
         """The run's answers counted by item, team and number in one GROUP BY, and its respondents."""
-        respondents = await self.session.scalar(
-            select(func.count(AnswerRow.respondent.distinct())).where(
-                AnswerRow.occurrence_id == occurrence_id
-            )
-        )
+        respondents = await self.respondent_count(occurrence_id)
         rows = await self.session.execute(
             select(AnswerRow.item_id, AnswerRow.team_id, AnswerRow.number, func.count())
             .where(AnswerRow.occurrence_id == occurrence_id, AnswerRow.number.is_not(None))
@@ -560,6 +556,15 @@ class SqlSurveys(Repo):
             {"occurrence_id": occurrence_id, "respondent": respondent, "item_ids": list(item_ids)},
         )
         return [Answer(*row) for row in result]
+
+    async def respondent_count(self, occurrence_id: int) -> int:
+        """How many answered at least one item, counted without reading them."""
+        counted = await self.session.scalar(
+            select(func.count(AnswerRow.respondent.distinct())).where(
+                AnswerRow.occurrence_id == occurrence_id
+            )
+        )
+        return counted or 0
 
     async def respondents(self, occurrence_id: int) -> set[str]:
         """The distinct respondent keys that answered at least one item."""

@@ -132,7 +132,7 @@ async def _replies_waiting(env: Env, me: Person) -> list[Text | str]:
         for run in reversed(runs):  # oldest first: the longest waiting on top
             if not run.closed or run.reply_text or run.closes_at < env.now - REPLY_WINDOW:
                 continue
-            if not may_reply(me, run, survey) or not (await env.tx.surveys.counts(run.id)).respondents:
+            if not may_reply(me, run, survey) or not await env.tx.surveys.respondent_count(run.id):
                 continue  # nobody answered: nothing said to reply to
             rows.append(
                 t(

@@ -71,7 +71,7 @@ async def _results(env: Env, me: Person, survey: Survey) -> Reply:
         history = await trend(env, survey, me, known={closed.id: result})
         if history:
             parts.append(history)
-        if not closed.reply_text and replies.may_reply(me, closed, survey):
+        if not closed.reply_text and result.responded and replies.may_reply(me, closed, survey):
             parts.append(_reply_hint(closed))
     return Reply(
         messages=(
@@ -144,7 +144,8 @@ async def survey_command(env: Env, me: Person, args: Args, kind: SurveyKind) -> 
         run = await open_run(env, survey)
         await finish(env, run)
         closed = t("Closed “", user(survey.name), f"”. `{kind.value} results {survey.name}` shows them.")
-        if kind is SurveyKind.PULSE:  # a check-in's owner is invited by the digest
+        # An owner is invited by the digest; a run nobody answered has nothing to reply to.
+        if survey.owner_id is None and await env.tx.surveys.respondent_count(run.id):
             closed = lines(closed, _reply_hint(replace(run, closed=True)))
         return Reply(messages=(Message(closed),))
     if sub == "reply":

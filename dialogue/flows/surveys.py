@@ -495,8 +495,8 @@ def render_result(
 async def trend(
     env: Env, survey: Survey, me: Person | None, known: Mapping[int, RunResult] | None = None
 ) -> Text | None:
-    """Overall score of each numeric question across the latest closed runs, oldest first (an open run's
-    would change with each answer, see ``survey_commands._results``).
+    """How many answered, and the overall score of each numeric question, across the latest closed runs,
+    oldest first (an open run's would change with each answer, see ``survey_commands._results``).
 
     ``known``: results already computed, by run id (each run's answers are read once, not twice).
     """
@@ -519,6 +519,14 @@ async def trend(
                 (run, {item.id: overall_from_tally(item, tallies.get(item.id), k) for item in numeric})
             )
     out: list[Text | str] = ["Trend across runs (oldest first):"]
+    # How many answered is often the first sign: of people giving up on being heard, or of a team in trouble.
+    answered = []
+    for run in runs:
+        result = known.get(run.id)
+        responded = result.responded if result else await env.tx.surveys.respondent_count(run.id)
+        invited = result.invited if result else await env.tx.surveys.invited(run.id)
+        answered.append(f"{day(run.opens_at, me)} {responded}/{invited}")
+    out.append(t("  Answered: " + " → ".join(answered)))
     for item in survey.items:
         if not item.kind.numeric:
             continue
@@ -534,4 +542,4 @@ async def trend(
             points.append(f"{day(run.opens_at, me)} {shown}")
         label = "eNPS" if item.kind is ItemKind.ENPS else "mean"
         out.append(t(f"  Q{item.position} {label}: " + " → ".join(points)))
-    return lines(*out) if len(out) > 1 else None  # written questions only: no scores to follow
+    return lines(*out)

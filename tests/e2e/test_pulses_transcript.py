@@ -247,15 +247,19 @@ async def test_a_reloaded_pulse_keeps_its_answers_with_the_questions_they_answer
     assert "I can suggest improvements." in messages(out, "ben")[-1]
 
 
-async def test_a_written_only_pulse_shows_no_empty_trend(bot: Bot) -> None:
+async def test_the_trend_follows_how_many_answered_even_with_nothing_numeric(bot: Bot) -> None:
     await bot.programme(WRITTEN)
-    for _ in range(2):
-        await bot.play("ben: pulse send Written pulse\nben: pulse close Written pulse\n/clock +7d")
+    await bot.play(
+        "ben: pulse send Written pulse\namira: Fewer handovers\nben: pulse close Written pulse\n/clock +7d"
+    )
+    await bot.play("ben: pulse send Written pulse\nben: pulse close Written pulse\n/clock +7d")
 
-    out = await bot.play("ben: pulse results Written pulse")
+    result = messages(await bot.play("ben: pulse results Written pulse"), "ben")[-1]
 
-    assert "Written pulse" in messages(out, "ben")[-1]
-    assert "Trend across runs" not in "\n".join(out)  # nothing numeric to follow
+    # Fewer answering is a signal of its own: one of 12, then none.
+    assert "Trend across runs (oldest first):\nAnswered: Mon 30 Nov 1/12 → Mon 07 Dec 0/12" in result
+    assert "pulse reply" not in result  # nobody answered the last run: nothing to reply to
+    assert " mean: " not in result  # nothing numeric to follow
 
 
 async def test_a_day_after_a_run_closes_nothing_says_how_far_each_person_got(bot: Bot) -> None:
