@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from dialogue.errors import Refusal
+
+# "anon", "anonymous" or "anonymously" before the words, however people write it: "anon:", "(anon)",
+# "Anon -", "anonymous," (a form missed would post the words under the person's name).
+_ANONYMOUS = re.compile(r"[(\[]?(?:anonymously|anonymous|anon)[)\]]?(?:\s*[:,\-–—]\s*|\s+|$)", re.IGNORECASE)
+
+
+def says_anonymous(text: str) -> bool:
+    """Whether ``text`` starts by asking for anonymity (see :meth:`Args.anonymous`)."""
+    return _ANONYMOUS.match(text.strip()) is not None
 
 
 class Args:
@@ -39,6 +50,14 @@ class Args:
             self.word("")
             return True
         return False
+
+    def anonymous(self) -> bool:
+        """Take a leading "anon" (or "anonymous", "anon:", "(anon)"...) if there is one."""
+        found = _ANONYMOUS.match(self._text)
+        if found is None:
+            return False
+        self._text = self._text[found.end() :].strip()
+        return True
 
     def number(self, what: str) -> int:
         """Take a number such as ``12`` or ``#12``."""

@@ -6,7 +6,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from dialogue.args import Args
+from dialogue.args import Args, says_anonymous
 from dialogue.directory import Person
 from dialogue.errors import Refusal
 from dialogue.flows import campaigns, home, ideas, questions, survey_commands
@@ -179,9 +179,33 @@ def unmistakable(words: Sequence[str]) -> bool:
     if len(words) == 1:
         return True
     second = words[1].lower()
+    if says_anonymous(" ".join(words[1:])):  # "ask anon: ...", "idea (anon) ..."
+        return True
     if second == "to":  # "ask to @helen ..." names a leader; "Ask to be moved to days" is prose
         return len(words) > 2 and words[2].startswith("@")
     return second.lstrip("#").isdigit() or second in _KEYWORDS[spec.name]
+
+
+def runs_while_writing(words: Sequence[str]) -> bool:
+    """Whether ``words`` are a command even while the bot waits for someone's written words: unmistakable,
+    and either short ("questions answered", "vote 12") or a command that ends in words of its own
+    ("comment 12 ...", "checkin reply 4 ..."). "Questions answered quicker by managers" and "help 2 more
+    carers on the rota" are answers."""
+    spec = lookup(words[0]) if words else None
+    if spec is None or not unmistakable(words):
+        return False
+    return len(words) <= SHORT_COMMAND or spec.name in _ENDS_IN_WORDS
+
+
+SHORT_COMMAND = 3  # words
+# Commands one of whose forms ends in a placeholder for words: "idea [anon] <your idea>", "pulse ... | reply
+# <run> <text>" (not "questions [answered]" or "help [command]").
+_ENDS_IN_WORDS = {
+    name
+    for name, spec in COMMANDS.items()
+    if any(re.search(r"<[^>]*>\s*$", form) for form in re.sub(r"\[[^\]]*\]", "", spec.usage).split("|"))
+    and not re.fullmatch(r"\S+ <[^>]*number>", spec.usage)  # "vote <idea number>" takes one word
+}
 
 
 # The fixed words of each command's usage: "pulse list | send <name>" -> {"list", "send"}.

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from dialogue.anonymity import Pseudonymiser
-from dialogue.commands import help_reply, lookup, run_command, unmistakable
+from dialogue.commands import help_reply, lookup, run_command, runs_while_writing, unmistakable
 from dialogue.directory import Person, Role
 from dialogue.errors import Refusal
 from dialogue.events import (
@@ -255,21 +255,13 @@ class Dialogue:
         command = spec.name if spec is not None else None
         awaiting = await env.tx.conversations.awaiting(me.id)
         kind, _, ref = (awaiting or "").partition(":")
-        if (
-            command == "ask"
-            and kind not in _WRITTEN
-            and "?" not in text
-            and not unmistakable(words)
-            and questions.fits_check(text)
-        ):
-            return await questions.check_ask(env, me, text)
+        waiting = kind in _WRITTEN and await _still_waiting(env, kind, ref)
         if command is not None and (
-            kind not in _WRITTEN
-            or unmistakable(words)
+            not waiting
+            or runs_while_writing(words)
             or (kind == "campaign" and command == "idea")  # an idea, said as such: shared as typed
-            or not await _still_waiting(env, kind, ref)
         ):
-            return await run_command(env, me, storable(text))
+            return await _run_typed(env, me, text)
         # "thanks", "stop": not a pulse answer nor an idea (a leader's digest reply is shown back anyway).
         if kind != "checkin-reply" and (talk := small_talk(text, env.settings.min_group_size)) is not None:
             if kind in _STILL_WELCOME and await _still_waiting(env, kind, ref):
@@ -322,8 +314,9 @@ class Dialogue:
             if how in (questions.NAMED, questions.ANONYMOUS):
                 asked = await questions.ask(env, me, written, anonymous=how == questions.ANONYMOUS)
                 return replace(asked, replace=Message(lines(t("Asked:"), t(user(written)))))
-            if how == questions.AS_IDEA:
-                shared = await ideas.submit(env, me, written, anonymous=False, campaign_id=None)
+            if how in (questions.AS_IDEA, questions.AS_ANONYMOUS_IDEA):
+                anonymous = how == questions.AS_ANONYMOUS_IDEA
+                shared = await ideas.submit(env, me, written, anonymous=anonymous, campaign_id=None)
                 return replace(shared, replace=Message(lines(t("Shared as an idea:"), t(user(written)))))
             return Reply(messages=(Message(t("Nothing was posted.")),), replace=Message(t("Not asked.")))
         if event.action == questions.UPVOTE_ACTION and event.ref.isdigit():
@@ -441,8 +434,25 @@ class Dialogue:
 
 async def _as_command(env: Env, me: Person, written: str) -> Reply:
     """Words shown back with Run as a command, run as typed; the show-back then says so, without buttons."""
-    ran = await run_command(env, me, written)
+    ran = await _run_typed(env, me, written)
     return replace(ran, replace=Message(lines(t("Run as a command:"), t(user(written)))))
+
+
+async def _run_typed(env: Env, me: Person, text: str) -> Reply:
+    """A command typed in the chat (not a slash command). Words starting with "ask" that do not read like a
+    question ("Ask the families to tell us...", no question mark, no "anon" or "to @leader") are shown back
+    before anything is posted in the open under the person's name (:func:`questions.check_ask`)."""
+    words = text.split()
+    spec = lookup(words[0]) if words else None
+    if (
+        spec is not None
+        and spec.name == "ask"
+        and "?" not in text
+        and not unmistakable(words)
+        and questions.fits_check(text)
+    ):
+        return await questions.check_ask(env, me, text)
+    return await run_command(env, me, storable(text))
 
 
 async def _still_waiting(env: Env, kind: str, ref: str) -> bool:

@@ -23,7 +23,6 @@ from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Opti
 from dialogue.outbox import NewDelivery
 from dialogue.text import Text, lines, t, user
 
-ANON_WORDS = ("anon", "anonymous", "anonymously")
 IDEA_FORM = "idea.submit"
 CAMPAIGN_REPLY_ACTION = "campaign.reply"  # the buttons under words written after a campaign prompt
 # Their values: how to share, then the words themselves ("named:Text people when..."), or not an idea.
@@ -139,7 +138,7 @@ async def submit(
 
 async def cmd_idea(env: Env, me: Person, args: Args) -> Reply:
     """``idea [anon] TEXT``: share an idea; with no text, open the form."""
-    anonymous = args.flag(*ANON_WORDS)
+    anonymous = args.anonymous()
     text = args.rest()
     if not text.strip():
         return Reply(form=idea_form())
@@ -180,7 +179,7 @@ async def reply_to_campaign(
         await env.tx.conversations.clear_awaiting(me.id)
         raise Refusal("That idea campaign has closed, but ideas are always welcome: use `idea <your idea>`.")
     words = Args(text)
-    if words.flag(*ANON_WORDS, "anon:", "anonymous:"):
+    if words.anonymous():
         return await submit(env, me, words.rest(), anonymous=True, campaign_id=campaign.id)
     body = clean_text(text, what="idea", limit=IDEA_MAX)
     if utf16_units(f"{COMMAND}:{body}") > CHOICE_VALUE_MAX:

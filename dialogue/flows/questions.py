@@ -16,12 +16,11 @@ from dialogue.outbox import NewDelivery
 from dialogue.qa import ModerationEntry, QaPost, Question, QuestionStatus
 from dialogue.text import Text, lines, t, user
 
-ANON_WORDS = ("anon", "anonymous", "anonymously")
 UPVOTE_ACTION = "question.upvote"
 ANSWER_ACTION = "question.answer"
-# Under words shown back by check_ask: ask them (named, anonymously), share them as an idea, or neither.
+# Under words shown back by check_ask: ask them or share them as an idea, named or not, or neither.
 ASK_ACTION = "question.typed"
-NAMED, ANONYMOUS, AS_IDEA, NEITHER = "named", "anon", "idea", "neither"
+NAMED, ANONYMOUS, AS_IDEA, AS_ANONYMOUS_IDEA, NEITHER = "named", "anon", "idea", "anon-idea", "neither"
 ANSWER_FORM = "question.answer"
 LIVE = (QuestionStatus.OPEN, QuestionStatus.ANSWERED)
 
@@ -100,7 +99,7 @@ async def publish(env: Env, question: Question) -> None:
 
 async def cmd_ask(env: Env, me: Person, args: Args) -> Reply:
     """``ask [anon] [to @LEADER] TEXT``: ask senior managers a question, in the open."""
-    anonymous = args.flag(*ANON_WORDS)
+    anonymous = args.anonymous()
     addressed: Person | None = None
     if args.flag("to"):
         addressed = await env.by_handle(args.word("the leader's handle"))
@@ -111,29 +110,31 @@ async def cmd_ask(env: Env, me: Person, args: Args) -> Reply:
             raise Refusal(
                 f"{addressed.display_name} isn't a senior leader. You can address: {leaders or 'nobody yet'}."
             )
-    anonymous = anonymous or args.flag(*ANON_WORDS)
+    anonymous = args.anonymous() or anonymous
     return await ask(env, me, args.rest(), anonymous=anonymous, addressed=addressed)
 
 
 async def check_ask(env: Env, me: Person, typed: str) -> Reply:
     """Words typed in the chat that start with "ask" but read like a sentence, not a question ("Ask the
-    families to tell us when nobody turns up"): shown back before anything is posted in the open under the
-    person's name, with the choice of asking it, anonymously or not, sharing it as an idea, or neither.
-    The words ride in the buttons, so nothing is kept until a tap."""
-    body = clean_text(
-        typed.split(None, 1)[1] if len(typed.split()) > 1 else "", what="question", limit=QUESTION_MAX
-    )
+    families to tell us when nobody turns up"): shown back whole before anything is posted in the open under
+    the person's name, with the choice of asking them (the words after "ask"), anonymously or not, sharing
+    them as an idea, anonymously or not, or neither. The words ride in the buttons, so nothing is kept until
+    a tap."""
     whole = typed.strip()
+    body = clean_text(
+        whole.split(None, 1)[1] if len(whole.split()) > 1 else "", what="question", limit=QUESTION_MAX
+    )
     options = (
         Option("Ask it with my name", f"{NAMED}:{body}"),
         Option("Ask anonymously", f"{ANONYMOUS}:{body}"),
         Option("Share as an idea", f"{AS_IDEA}:{whole}"),
+        Option("Share as an idea anonymously", f"{AS_ANONYMOUS_IDEA}:{whole}"),
         Option("Neither", NEITHER),
     )
     return Reply(
         messages=(
             Message(
-                lines(t("Ask this in the open, in the Q&A channel?"), t(user(body))),
+                lines(t("Ask this in the open, in the Q&A channel, or share it as an idea?"), t(user(whole))),
                 choices=(Choices(ASK_ACTION, "typed", options),),
                 context="It does not read like a question, so nothing is posted until you choose.",
             ),
@@ -143,7 +144,7 @@ async def check_ask(env: Env, me: Person, typed: str) -> Reply:
 
 def fits_check(typed: str) -> bool:
     """Whether :func:`check_ask` can carry ``typed`` in its buttons."""
-    return utf16_units(f"{AS_IDEA}:{typed.strip()}") <= CHOICE_VALUE_MAX
+    return utf16_units(f"{AS_ANONYMOUS_IDEA}:{typed.strip()}") <= CHOICE_VALUE_MAX
 
 
 async def ask(env: Env, me: Person, text: str, *, anonymous: bool, addressed: Person | None = None) -> Reply:

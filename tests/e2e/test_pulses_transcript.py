@@ -365,3 +365,31 @@ async def test_a_scheduled_run_does_not_start_while_one_sent_by_hand_is_still_op
     assert len(firsts) == 2, "\n---\n".join(firsts)
     listed = messages(await bot.play("ben: pulse list"), "ben")[0]
     assert "last run" in listed and "of Mon 07 Dec (open)" in listed
+
+
+async def test_longer_words_that_only_look_like_commands_are_shown_back_under_a_written_question(
+    bot: Bot,
+) -> None:
+    await bot.programme(WRITTEN)
+    await bot.play("ben: pulse send Written pulse")
+
+    out = await bot.play(
+        "amira: questions answered quicker by managers\nchloe: help 2 more carers on the rota"
+    )
+    run = await bot.play("dev: ask when is the pay award\ndev: 2")
+    short = await bot.play("ellie: questions answered")
+
+    # Keywords of a command in its second word ("answered", a number) no longer make prose a command.
+    assert messages(out, "amira")[0].startswith(
+        "Your answer to “What one thing would make next week better?”"
+    )
+    assert messages(out, "chloe")[0].startswith(
+        "Your answer to “What one thing would make next week better?”"
+    )
+    # Run as a command on words that do not read like a question still asks before posting in the open.
+    assert messages(run, "dev")[1].startswith("Run as a command:\nask when is the pay award")
+    assert messages(run, "dev")[2].startswith(
+        "Ask this in the open, in the Q&A channel, or share it as an idea?"
+    )
+    assert messages(run, "#qa") == []
+    assert messages(short, "ellie")[0].startswith("Answered questions")  # short and unmistakable: runs

@@ -170,8 +170,10 @@ async def test_a_sentence_that_starts_with_ask_is_shown_back_before_anything_is_
 
     assert messages(typed, "#qa") == [] and recipients(typed) == ["amira"]  # nothing in the open yet
     assert messages(typed, "amira")[0].startswith(
-        "Ask this in the open, in the Q&A channel?\nthe families to tell us when nobody turns up\n"
-        "[1] Ask it with my name  [2] Ask anonymously  [3] Share as an idea  [4] Neither"
+        "Ask this in the open, in the Q&A channel, or share it as an idea?\n"
+        "Ask the families to tell us when nobody turns up\n"
+        "[1] Ask it with my name  [2] Ask anonymously  [3] Share as an idea  [4] Share as an idea anonymously"
+        "  [5] Neither"
     )
     # As an idea, the words are kept whole; still nothing was asked.
     assert (
@@ -185,3 +187,31 @@ async def test_a_sentence_that_starts_with_ask_is_shown_back_before_anything_is_
     # A question without a question mark is asked once its asker says so; one with it, at once.
     assert any("can we have parking permits for care visits" in m for m in messages(asked, "#qa"))
     assert any("Will the rota be out by Friday?" in m for m in messages(direct, "#qa"))
+
+
+async def test_anonymity_asked_for_in_any_usual_form_is_given(bot: Bot) -> None:
+    out = await bot.play(
+        """
+        amira: ask anon: are we getting new phones?
+        chloe: ask (anonymous) will the car park reopen?
+        dev: idea anon: fuel cards for carers
+        ellie: idea (anon) a rota app
+        farah: idea Anon - shared vans
+        """
+    )
+
+    posted = "\n".join(messages(out, "#qa"))
+    assert "are we getting new phones?" in posted and "will the car park reopen?" in posted
+    assert (
+        "Amira" not in posted
+        and "Chloe" not in posted
+        and "anon" not in posted.lower().replace("anonymous", "")
+    )
+    mine = "\n".join(m for who in ("dev", "ellie", "farah") for m in messages(out, who))
+    assert mine.count("anonymous") >= 3, mine
+    shown = messages(await bot.play("kate: ideas 1\nkate: ideas 2\nkate: ideas 3"), "kate")
+    assert [m.splitlines()[1:3] for m in shown] == [
+        ["fuel cards for carers", "From: anonymous"],
+        ["a rota app", "From: anonymous"],
+        ["shared vans", "From: anonymous"],
+    ]
