@@ -495,8 +495,11 @@ class OutboxRepo(Protocol):
 class ConversationRepo(Protocol):
     """What a person's next free-text reply answers (an open prompt), per person."""
 
-    async def set_awaiting(self, person_id: int, awaiting: str, *, at: datetime) -> None:
-        """Remember that the person's next reply answers ``awaiting`` (e.g. ``"item:12:4"``)."""
+    async def set_awaiting(
+        self, person_id: int, awaiting: str, *, at: datetime, keep: Sequence[str] = ()
+    ) -> None:
+        """Remember that the person's next reply answers ``awaiting`` (e.g. ``"item:12:4"``), unless what it
+        answers now starts with one of ``keep``."""
         ...
 
     async def awaiting(self, person_id: int) -> str | None: ...

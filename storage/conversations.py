@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, not_, or_, select
 
 from storage.models import ConversationRow
 from storage.sql import Repo
@@ -13,13 +14,18 @@ from storage.sql import Repo
 class SqlConversations(Repo):
     """Implements :class:`dialogue.ports.ConversationRepo` (one open prompt per person)."""
 
-    async def set_awaiting(self, person_id: int, awaiting: str, *, at: datetime) -> None:
-        """Remember that the person's next reply answers ``awaiting`` (e.g. ``"item:12:4"``)."""
+    async def set_awaiting(
+        self, person_id: int, awaiting: str, *, at: datetime, keep: Sequence[str] = ()
+    ) -> None:
+        """Remember that the person's next reply answers ``awaiting`` (e.g. ``"item:12:4"``), unless what it
+        answers now starts with one of ``keep``, in one upsert."""
         insert = self.insert(ConversationRow)
+        kept = [ConversationRow.awaiting.startswith(prefix, autoescape=True) for prefix in keep]
         await self.session.execute(
             insert.values(person_id=person_id, awaiting=awaiting, at=at).on_conflict_do_update(
                 index_elements=[ConversationRow.person_id],
                 set_={"awaiting": awaiting, "at": insert.excluded.at},
+                where=not_(or_(*kept)) if kept else None,
             )
         )
 

@@ -9,7 +9,7 @@ from dialogue.directory import Person
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env
 from dialogue.flows.ideas import idea_form
-from dialogue.flows.surveys import audience_people, in_time, local_send_time
+from dialogue.flows.surveys import audience_people, in_time, local_send_time, prompt_key
 from dialogue.formatting import day, plural, when
 from dialogue.ideas import Campaign
 from dialogue.messages import Choices, Message, Option, Reply
@@ -57,7 +57,7 @@ async def start_campaign(
         return None
     await env.send(
         NewDelivery(
-            key=f"occ:{occurrence.id}:prompt:p:{p.id}",
+            key=prompt_key(occurrence.id, p.id),
             person_id=p.id,
             not_before=send_at[p.id],
             group=f"occurrence:{occurrence.id}",
@@ -65,8 +65,10 @@ async def start_campaign(
         )
         for p in people
     )
-    for person in people:
-        await env.tx.conversations.set_awaiting(person.id, f"campaign:{occurrence.id}", at=env.now)
+    for person in people:  # a written answer someone is in the middle of keeps its place; the prompt waits
+        await env.tx.conversations.set_awaiting(
+            person.id, f"campaign:{occurrence.id}", at=env.now, keep=("item:", "checkin-reply:")
+        )
     return occurrence, len(people)
 
 

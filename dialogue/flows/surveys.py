@@ -12,7 +12,7 @@ from dialogue.flows.env import Env
 from dialogue.formatting import day, plural, when, zone
 from dialogue.limits import CHOICE_VALUE_MAX, PULSE_TEXT_MAX, clean_text, utf16_units
 from dialogue.messages import Choices, ChoiceStyle, Message, Option, Reply
-from dialogue.outbox import NewDelivery
+from dialogue.outbox import DeliveryStatus, NewDelivery
 from dialogue.results import Figures, RunResult, overall_from_tally, summarise_counts
 from dialogue.schedules import LOCAL_LATE
 from dialogue.surveys import (
@@ -123,7 +123,9 @@ def item_message(
     question = t(f"Q{item.position}/{len(survey.items)}: ", user(item.text))
     if item.kind is ItemKind.TEXT:
         question = question + "\nReply here with your answer, or `skip`."
-    context = f"Open until {when(occurrence.closes_at, person)}; you can change answers until then."
+    context = f"Open until {when(occurrence.closes_at, person)}"
+    # A tap can be changed by another; written words are kept as sent.
+    context += "." if item.kind is ItemKind.TEXT else "; tap another answer to change yours until then."
     return Message(
         lines(*head, question), choices=item_choices(occurrence.id, item, selected), context=context
     )
@@ -140,6 +142,11 @@ def recipients_of(people: Sequence[Person], k: int) -> list[Recipient]:
     return [
         Recipient(p.id, home if sizes[home] >= k else None) for p, home in zip(people, homes, strict=True)
     ]
+
+
+def prompt_key(occurrence_id: int, person_id: int) -> str:
+    """The outbox key of a campaign's prompt to one person."""
+    return f"occ:{occurrence_id}:prompt:p:{person_id}"
 
 
 def item_key(occurrence_id: int, item_id: int, person_id: int) -> str:
@@ -313,7 +320,12 @@ async def _after_answer(
     later = [i for i in remaining if i.position > item.position] or remaining
     if not later:
         until = when(occurrence.closes_at, me)
-        done = Message(t(f"That's everything, thank you. You can change an answer until {until}."))
+        change = (
+            f" You can change a tapped answer until {until}."
+            if any(i.kind is not ItemKind.TEXT for i in survey.items)
+            else ""
+        )
+        done = Message(t(f"That's everything, thank you.{change}"))
         return (done, *await _resume_elsewhere(env, me, occurrence.id))
     upcoming = later[0]
     await env.send(
@@ -332,18 +344,16 @@ async def _after_answer(
 
 
 async def _resume_elsewhere(env: Env, me: Person, finished: int) -> tuple[Message, ...]:
-    """Ask again for a written answer another open run still waits for from ``me``.
+    """Ask again for a written answer another open run still waits for from ``me``, else reopen an open
+    campaign's prompt to them.
 
     A person waits for one written answer at a time: a check-in's written question that came while a
-    pulse's was waiting took its place, and the pulse's would never have been answered.
+    pulse's was waiting took its place, and the pulse's would never have been answered; a campaign prompt
+    that came meanwhile waited behind it.
     """
-    others = [
-        run
-        for run in await env.tx.surveys.open_occurrences()
-        if run.id != finished and run.kind is not OccurrenceKind.CAMPAIGN
-    ]
+    others = [run for run in await env.tx.surveys.open_occurrences() if run.id != finished]
     awaiting = await env.tx.conversations.awaiting(me.id) if others else None  # one query a tap, mostly
-    for run in others:
+    for run in (run for run in others if run.kind is not OccurrenceKind.CAMPAIGN):
         survey = await env.tx.surveys.get_survey(run.target_id)
         if survey is None or await env.tx.surveys.is_recipient(run.id, me.id) is None:
             continue
@@ -362,6 +372,24 @@ async def _resume_elsewhere(env: Env, me: Person, finished: int) -> tuple[Messag
             Message(
                 t("Still waiting for your written answer, in ", user(survey.name), ": ", user(waiting.text)),
                 context="Write it here, or `skip`.",
+            ),
+        )
+    # A campaign's prompt that came while a written answer was waiting: its ideas are welcome here again.
+    for run in (run for run in others if run.kind is OccurrenceKind.CAMPAIGN and run.opens_at <= env.now):
+        campaign = await env.tx.ideas.get_campaign(run.target_id)
+        if (
+            campaign is None
+            or await env.tx.outbox.status_of(prompt_key(run.id, me.id)) is not DeliveryStatus.SENT
+        ):
+            continue  # not theirs, or not yet in front of them (a local-time prompt waits for their hour)
+        state = f"campaign:{run.id}"
+        if state == awaiting:
+            return ()
+        await env.tx.conversations.set_awaiting(me.id, state, at=env.now)
+        return (
+            Message(
+                t("Your ideas for “", user(campaign.name), "” are still welcome: write one here."),
+                context="Or `idea <your idea>` any time.",
             ),
         )
     return ()

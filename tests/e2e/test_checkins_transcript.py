@@ -351,3 +351,32 @@ async def test_the_reply_command_shows_back_too_and_only_the_owner_may_use_it(bo
         sorted(who for who in recipients(sent) if any(said in m for m in messages(sent, who)))
         == EVERYONE_BUT_JO
     )
+
+
+WRITTEN_PULSE = """
+[[pulse]]
+name = "Written pulse"
+
+[[pulse.question]]
+kind = "text"
+text = "What one thing would make next week better?"
+"""
+
+
+async def test_a_campaign_prompt_waits_behind_a_written_answer_then_takes_ideas(bot: Bot) -> None:
+    await bot.programme(CAMPAIGN + WRITTEN_PULSE)
+    await bot.play("ben: pulse send Written pulse\n/clock +1d2h")  # Tuesday 10:00: the campaign's prompt
+
+    answered = await bot.play("amira: Fewer handovers")
+    idea = await bot.play("amira: More time between visits")
+
+    # The words went to the question asked first, then the campaign took her next ones.
+    assert messages(answered, "amira")[0].startswith("Thanks, noted.")
+    assert messages(answered, "amira")[-1] == (
+        "Your ideas for “Fewer missed visits” are still welcome: write one here.\n"
+        "Or `idea <your idea>` any time."
+    )
+    assert messages(idea, "amira")[0].startswith("Share this as your idea for “Fewer missed visits”?")
+    async with bot.app.store.engine.connect() as db:
+        stored = (await db.execute(text("SELECT text FROM answers"))).scalars().all()
+    assert stored == ["Fewer handovers"]

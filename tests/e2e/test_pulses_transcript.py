@@ -62,7 +62,7 @@ async def test_a_pulse_is_answered_by_number_and_an_answer_can_be_changed(bot: B
     )
     assert "[4] (chosen)" in messages(out, "amira")[2]  # the question updated in place
     # Times are shown in each person's own zone.
-    assert messages(out, "sam")[-1].endswith("You can change an answer until Wed 02 Dec 03:00.")
+    assert messages(out, "sam")[-1].endswith("You can change a tapped answer until Wed 02 Dec 03:00.")
     # While it is open, only how many answered: figures that move with each answer would give it away.
     progress = messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0]
     assert "Responses so far: 8 of 12 (67%)" in progress
