@@ -277,8 +277,13 @@ class Dialogue:
                 return await replies.draft(env, me, int(ref), text, command=command)
         if text.strip().lower().strip("!.") in GREETINGS:
             return help_reply(me)
+        # "4" or "yes" typed for a question with buttons (Slack and Teams send typing as words).
+        if (typed := await surveys.answer_typed(env, me, text)) is not None:
+            return typed
+        hint = await surveys.typed_hint(env, me)
         raise Refusal(
-            "I didn't catch that. Type `help` to see what you can do, or `idea <your idea>` to share one."
+            "I didn't catch that. "
+            + (hint or "Type `help` to see what you can do, or `idea <your idea>` to share one.")
         )
 
     async def _chose(self, env: Env, me: Person, event: Chose) -> Reply:

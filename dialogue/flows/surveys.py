@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -242,6 +243,79 @@ async def answer_choice(env: Env, me: Person, ref: str, value: str) -> Reply:
     await _save(env, survey, occurrence, recipient, me, item, number=number)
     replace = item_message(survey, occurrence, item, me, selected=value, intro=item.position == 1)
     return Reply(replace=replace, messages=await _after_answer(env, survey, occurrence, me, item))
+
+
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_YES, _NO = {"yes", "y", "yeah", "yep", "yes please"}, {"no", "n", "nope", "no thanks"}
+
+
+def _typed_value(item: SurveyItem, text: str) -> str | None:
+    """The button value that typed words stand for ("4", "4/5", "four", "yes", an option's words or its
+    number), or None when they stand for none of them."""
+    said = text.strip().lower().strip(".!").lstrip("#").strip()
+    said = str(_NUMBER_WORDS.index(said)) if said in _NUMBER_WORDS else said
+    if item.kind is ItemKind.YES_NO:
+        return "yes" if said in _YES else "no" if said in _NO else None
+    if item.kind is ItemKind.CHOICE:
+        for n, label in enumerate(item.options):
+            if said in (label.casefold(), str(n + 1)):
+                return str(n)
+        return None
+    scale = re.fullmatch(r"(\d{1,2})\s*(?:/\s*(?:5|10)|out of (?:5|10))?", said)
+    values = range(1, 6) if item.kind is ItemKind.SCALE else range(11)
+    return scale[1].lstrip("0") or "0" if scale and int(scale[1]) in values else None
+
+
+async def waiting_button_question(env: Env, me: Person) -> tuple[Occurrence, Survey, SurveyItem] | None:
+    """The question with buttons ``me`` was asked last and has not answered, in an open run, if any."""
+    for run in reversed(await env.tx.surveys.open_occurrences()):
+        if run.kind is OccurrenceKind.CAMPAIGN or await env.tx.surveys.is_recipient(run.id, me.id) is None:
+            continue
+        survey = await env.tx.surveys.get_survey(run.target_id)
+        if survey is None:
+            continue
+        answered = await answered_items(env, survey, run.id, me.id)
+        for item in survey.items:
+            if item.id in answered or await env.tx.outbox.status_of(item_key(run.id, item.id, me.id)) is None:
+                continue
+            if item.kind is not ItemKind.TEXT:
+                return run, survey, item
+            break
+    return None
+
+
+async def answer_typed(env: Env, me: Person, text: str) -> Reply | None:
+    """Words typed for a question with buttons ("4", "yes"), on platforms where a tap is not the only way
+    people answer: stored as the tap would be, and its message updated to show the answer. None when no
+    such question waits, or the words are none of its answers (see :func:`typed_hint`)."""
+    found = await waiting_button_question(env, me)
+    value = _typed_value(found[2], text) if found else None
+    if found is None or value is None:
+        return None
+    occurrence, _survey, item = found
+    ref = f"{occurrence.id}:{item.id}"
+    tapped = await answer_choice(env, me, ref, value)
+    shown = item_key(occurrence.id, item.id, me.id)
+    if tapped.replace is not None:  # the question's own message shows the answer, as after a tap
+        await env.send([NewDelivery(key=f"{shown}:typed:{value}", replaces=shown, message=tapped.replace)])
+    label = next(o.label for c in item_choices(occurrence.id, item) for o in c.options if o.value == value)
+    noted = Message(
+        t(f"Noted: {label}, for Q{item.position}. Tap another answer on the question to change it.")
+    )
+    return Reply(messages=(noted, *tapped.messages))
+
+
+async def typed_hint(env: Env, me: Person) -> str | None:
+    """What to say to words that answer nothing while a question with buttons waits: how to answer it."""
+    found = await waiting_button_question(env, me)
+    if found is None:
+        return None
+    _occurrence, survey, item = found
+    options = [o.label for c in item_choices(0, item) for o in c.options]
+    return (
+        f"To answer Q{item.position} of “{survey.name}”, tap one of its buttons, or type {options[0]} to "
+        f"{options[-1]}" + ("" if item.kind is not ItemKind.CHOICE else " (or its number)") + "."
+    )
 
 
 async def answer_text(

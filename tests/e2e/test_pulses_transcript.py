@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import text
 
-from dialogue.events import Chose, Identity
+from dialogue.events import Chose, Identity, Said
 from dialogue.programme import ProgrammeError
 from tests.e2e.harness import Bot, messages, recipients
 
@@ -393,3 +393,24 @@ async def test_longer_words_that_only_look_like_commands_are_shown_back_under_a_
     )
     assert messages(run, "#qa") == []
     assert messages(short, "ellie")[0].startswith("Answered questions")  # short and unmistakable: runs
+
+
+async def test_answers_typed_as_words_count_as_taps_and_anything_else_says_how_to_answer(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse")
+    amira = Identity("console", "", "amira")
+
+    first = await bot.app.dialogue.handle(Said(amira, "Four."))
+    second = await bot.app.dialogue.handle(Said(amira, "#10"))
+    stray = await bot.app.dialogue.handle(Said(Identity("console", "", "chloe"), "great"))
+
+    assert (
+        first.messages[0].fallback() == "Noted: 4, for Q1. Tap another answer on the question to change it."
+    )
+    assert second.messages[0].fallback().startswith("Noted: 10, for Q2.")
+    assert stray.messages[0].fallback() == (
+        "I didn't catch that. To answer Q1 of “Quick pulse”, tap one of its buttons, or type 1 to 5."
+    )
+    async with bot.app.store.engine.connect() as db:
+        numbers = (await db.execute(text("SELECT number FROM answers ORDER BY number"))).scalars().all()
+    assert numbers == [4, 10]

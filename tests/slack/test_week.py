@@ -185,3 +185,20 @@ async def test_words_written_after_a_campaign_prompt_are_shared_only_with_a_tap(
     (now,) = [m for m in bot.held(dm(CHLOE)) if m.get("ts") == held["ts"]]
     assert "Shared anonymously:" in shown(now) and "Pool cars for the north patch" in shown(now)
     assert await bot.count("ideas", "author_id IS NULL AND campaign_id IS NOT NULL") == 1
+
+
+async def test_an_answer_typed_in_the_dm_counts_as_the_tap_and_the_question_shows_it(bot: SlackBot) -> None:
+    await bot.command(BEN, "/pulse", "send Quick pulse")
+    await bot.deliver()
+
+    # On a phone, some type "4" instead of tapping; others type words that answer nothing.
+    await bot.message(AMIRA, "4/5", channel=dm(AMIRA))
+    await bot.message(CHLOE, "great", channel=dm(CHLOE))
+    await bot.deliver()
+
+    assert await bot.count("answers") == 1
+    assert "(chosen: 4)" in shown(bot.held(dm(AMIRA))[0])  # the question itself, updated in place
+    assert any("Noted: 4, for Q1." in shown(m) for m in bot.held(dm(AMIRA)))
+    hint = shown(bot.held(dm(CHLOE))[-1])
+    assert "To answer Q1 of “Quick pulse”, tap one of its buttons, or type 1 to 5." in hint
+    assert "(chosen" not in shown(bot.held(dm(CHLOE))[0])
