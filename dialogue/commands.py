@@ -216,20 +216,22 @@ _KEYWORDS = {
 
 
 def help_reply(me: Person, topic: str = "") -> Reply:
-    """Help listing only what the caller may do, or one command in detail."""
-    if topic:
-        spec = lookup(topic)
-        if spec is None:
-            raise Refusal(f"There is no command {topic!r}. Type `help` to see them all.")
+    """Help listing only what the caller may do, or one command in detail (the list when ``topic`` names
+    no command)."""
+    spec = lookup(topic.split()[0]) if topic.split() else None
+    if spec is not None:
         note = "" if spec.allowed(me) else f" (only {spec.who} can use this)"
         return Reply(
             messages=(Message(lines(t(f"`{spec.usage}`{note}"), t(spec.summary.capitalize() + "."))),)
         )
-    rows = [t(f"`{spec.usage}` — {spec.summary}") for spec in COMMANDS.values() if spec.allowed(me)]
+    rows = [t(f"`{each.usage}` — {each.summary}") for each in COMMANDS.values() if each.allowed(me)]
+    # "help me with rotas" asks for help, not for a command called "me": the whole list answers it.
+    typo = len(topic.split()) == 1
+    hello = f"Hello {me.display_name}. " + (f"There is no command {topic!r}; here" if typo else "Here")
     return Reply(
         messages=(
             Message(
-                lines(t(f"Hello {me.display_name}. Here is what you can do:"), *rows),
+                lines(t(hello + " is what you can do:"), *rows),
                 context="Reply to a prompt by just typing. Numbers like 12 and #12 both work.",
             ),
         )

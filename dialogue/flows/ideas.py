@@ -180,6 +180,11 @@ async def reply_to_campaign(
         raise Refusal("That idea campaign has closed, but ideas are always welcome: use `idea <your idea>`.")
     words = Args(text)
     if words.anonymous():
+        if words.empty:  # "anon" typed under words shown back, meaning "share those anonymously"
+            raise Refusal(
+                "To share the words above anonymously, tap *Share anonymously* under them; or write anon "
+                "and then your idea."
+            )
         return await submit(env, me, words.rest(), anonymous=True, campaign_id=campaign.id)
     body = clean_text(text, what="idea", limit=IDEA_MAX)
     if utf16_units(f"{COMMAND}:{body}") > CHOICE_VALUE_MAX:

@@ -4,6 +4,7 @@ the run's headline results to everyone the run went to."""
 from __future__ import annotations
 
 import hashlib
+import re
 
 from dialogue.directory import Person
 from dialogue.errors import Refusal
@@ -103,6 +104,24 @@ def said(survey: Survey, occurrence: Occurrence, result: RunResult, author: Pers
     return lines(*out)
 
 
+async def _names_someone_asked(env: Env, occurrence: Occurrence, body: str) -> str:
+    """The names of people the run went to that a reply mentions ("Priya, I will call you about nights"),
+    joined; "" when none. Answers were given in confidence, and a reply that names one of the people asked
+    can tie them to what was said."""
+    asked = {r.person_id for r in await env.tx.surveys.recipients(occurrence.id)}
+    words = set(re.findall(r"\w+", body.casefold()))
+    named = sorted(
+        {
+            person.display_name
+            for person in await env.tx.directory.people()
+            if person.id in asked
+            and len(first := (person.display_name.split() or [""])[0].casefold()) > 2
+            and first in words
+        }
+    )
+    return ", ".join(named[:3]) + (" and others" if len(named) > 3 else "")
+
+
 async def _audience(env: Env, me: Person, occurrence: Occurrence) -> str:
     """Who a reply goes to, in words: everyone the run went to but its writer (who reads it first)."""
     recipients = await env.tx.surveys.recipients(occurrence.id)
@@ -135,6 +154,12 @@ async def draft(env: Env, me: Person, occurrence_id: int, text: str, *, command:
         Option("Don't send", DISCARD),
     )
     context = f"Or write it again to change it (`{command_for(occurrence)} <text>`)."
+    if named := await _names_someone_asked(env, occurrence, body):
+        were = "was" if ", " not in named else "were"
+        context = (
+            f"It names {named}, who {were} asked: everyone will read it, so check it gives away nobody's "
+            f"answer. {context}"
+        )
     if command is not None:
         options = (*options, Option("Run as a command", RUN))
         context = f"It starts with `{command}`: if you meant that command, tap Run as a command. {context}"

@@ -69,6 +69,15 @@ async def test_help_lists_only_what_the_caller_may_do(bot: Bot) -> None:
     assert "`moderate" in admin and "`moderate" not in leader
 
 
+async def test_help_with_words_after_it_gives_the_list_and_names_a_mistyped_command(bot: Bot) -> None:
+    out = await bot.play("amira: help me with rotas\namira: help vot\namira: help vote")
+
+    asked, typo, one = messages(out, "amira")
+    assert asked.startswith("Hello Amira Hassan. Here is what you can do:\n")
+    assert typo.startswith("Hello Amira Hassan. There is no command 'vot'; here is what you can do:\n")
+    assert one.startswith("`vote <idea number>`")
+
+
 async def test_becoming_a_handle_nobody_has_is_refused_not_a_new_person(bot: Bot) -> None:
     async with bot.app.store.engine.connect() as db:
         before = (await db.execute(text("SELECT count(*) FROM people"))).scalar()

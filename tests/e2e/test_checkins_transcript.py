@@ -380,3 +380,17 @@ async def test_a_campaign_prompt_waits_behind_a_written_answer_then_takes_ideas(
     async with bot.app.store.engine.connect() as db:
         stored = (await db.execute(text("SELECT text FROM answers"))).scalars().all()
     assert stored == ["Fewer handovers"]
+
+
+async def test_anon_typed_under_words_shown_back_points_to_the_button(bot: Bot) -> None:
+    await bot.programme(CAMPAIGN)
+    await bot.play("/clock +1d2h")  # Tuesday 10:00: the campaign's prompt
+
+    out = await bot.play("amira: More vans for the north patch\namira: anon")
+
+    assert messages(out, "amira")[-1] == (
+        "To share the words above anonymously, tap *Share anonymously* under them; or write anon and then "
+        "your idea."
+    )
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM ideas"))).scalar() == 0

@@ -414,3 +414,20 @@ async def test_answers_typed_as_words_count_as_taps_and_anything_else_says_how_t
     async with bot.app.store.engine.connect() as db:
         numbers = (await db.execute(text("SELECT number FROM answers ORDER BY number"))).scalars().all()
     assert numbers == [4, 10]
+
+
+async def test_a_reply_that_names_someone_asked_is_flagged_before_it_goes(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse\n" + ANSWERS + "ben: pulse close Quick pulse")
+    run = int(re.search(r"last run #(\d+)", messages(await bot.play("ben: pulse list"), "ben")[0])[1])
+
+    named = messages(
+        await bot.play(f"ben: pulse reply {run} Priya, your point about handovers is noted."), "ben"
+    )
+    plain = messages(await bot.play(f"ben: pulse reply {run} Handovers will be shorter."), "ben")
+
+    assert (
+        "It names Priya Nair, who was asked: everyone will read it, so check it gives away nobody's answer."
+        in (named[0])
+    )
+    assert "It names" not in plain[0]
