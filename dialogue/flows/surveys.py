@@ -286,18 +286,17 @@ async def waiting_button_question(env: Env, me: Person) -> tuple[Occurrence, Sur
 
 async def answer_typed(env: Env, me: Person, text: str) -> Reply | None:
     """Words typed for a question with buttons ("4", "yes"), on platforms where a tap is not the only way
-    people answer: stored as the tap would be, and its message updated to show the answer. None when no
-    such question waits, or the words are none of its answers (see :func:`typed_hint`)."""
+    people answer: stored as the tap would be, and said back. None when no such question waits, or the
+    words are none of its answers (see :func:`typed_hint`)."""
     found = await waiting_button_question(env, me)
     value = _typed_value(found[2], text) if found else None
     if found is None or value is None:
         return None
     occurrence, _survey, item = found
     ref = f"{occurrence.id}:{item.id}"
+    # The question's message is left as it is: updated through the outbox, the answer would sit in a row
+    # keyed by the person (a tap's update goes straight back to the platform, and is kept nowhere).
     tapped = await answer_choice(env, me, ref, value)
-    shown = item_key(occurrence.id, item.id, me.id)
-    if tapped.replace is not None:  # the question's own message shows the answer, as after a tap
-        await env.send([NewDelivery(key=f"{shown}:typed:{value}", replaces=shown, message=tapped.replace)])
     label = next(o.label for c in item_choices(occurrence.id, item) for o in c.options if o.value == value)
     noted = Message(
         t(f"Noted: {label}, for Q{item.position}. Tap another answer on the question to change it.")

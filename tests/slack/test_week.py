@@ -15,9 +15,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.cli import check_cron
 from dialogue.programme import load_programme
+from storage.models import DeliveryRow
 from tests.slack.harness import QA_CHANNEL, SlackBot, dm, shown, slack_bot
 
 PEOPLE = """\
@@ -197,8 +199,11 @@ async def test_an_answer_typed_in_the_dm_counts_as_the_tap_and_the_question_show
     await bot.deliver()
 
     assert await bot.count("answers") == 1
-    assert "(chosen: 4)" in shown(bot.held(dm(AMIRA))[0])  # the question itself, updated in place
     assert any("Noted: 4, for Q1." in shown(m) for m in bot.held(dm(AMIRA)))
+    # Nothing kept says what she answered: the question is not updated through the outbox.
+    async with bot.app.store.engine.connect() as db:
+        kept = (await db.execute(select(DeliveryRow.message))).scalars().all()
+    assert kept and all(choice.get("selected") is None for row in kept for choice in row.get("choices", []))
     hint = shown(bot.held(dm(CHLOE))[-1])
     assert "To answer Q1 of “Quick pulse”, tap one of its buttons, or type 1 to 5." in hint
     assert "(chosen" not in shown(bot.held(dm(CHLOE))[0])
