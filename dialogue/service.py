@@ -244,11 +244,12 @@ class Dialogue:
         While the bot waits for someone's written words (a pulse answer, an idea for a campaign, a leader's
         reply to a check-in digest), text that only starts with a command word is those words: "Ask the rota
         team first" must not become a question posted in the open under the person's name, nor "Help with
-        paperwork" an unknown command. Only an unmistakable command runs (:func:`unmistakable`), or any
-        command once what was waiting has closed; a leader's reply is shown back before it is sent, with the
-        offer to run it as a command instead. With nothing waiting, words that start with "ask" but do not
-        read like a question ("Ask the families to tell us...", no question mark) are shown back before
-        anything is posted in the open (:func:`questions.check_ask`).
+        paperwork" an unknown command. Only a short unmistakable command, or one that ends in words of its
+        own, runs (:func:`runs_while_writing`), or any command once what was waiting has closed; other words
+        that start with a command word are shown back with the offer to run them. With nothing waiting,
+        words that start with "ask" but do not read like a question ("Ask the families to tell us...", no
+        question mark) are shown back before anything is posted in the open (:func:`questions.check_ask`),
+        and words that answer the question with buttons someone was asked last ("4", "yes") answer it.
         """
         words = text.split()
         spec = lookup(words[0]) if words else None
@@ -311,8 +312,7 @@ class Dialogue:
         if event.action == replies.CONFIRM_ACTION and event.ref.isdigit():
             if event.value == replies.RUN:
                 text, preview = await replies.take_draft(env, me, int(event.ref))
-                ran = await run_command(env, me, text)
-                return replace(ran, replace=preview)
+                return replace(await _run_typed(env, me, text), replace=preview)
             return await replies.confirm(env, me, int(event.ref), event.value)
         if event.action == questions.ASK_ACTION:
             how, _, written = event.value.partition(":")

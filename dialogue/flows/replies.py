@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 
 from dialogue.directory import Person
 from dialogue.errors import Refusal
@@ -16,7 +17,7 @@ from dialogue.limits import CHECKIN_REPLY_MAX, clean_text
 from dialogue.messages import Choices, Message, Option, Reply
 from dialogue.outbox import NewDelivery
 from dialogue.results import ItemResult, RunResult
-from dialogue.surveys import ItemKind, Occurrence, OccurrenceKind, Survey
+from dialogue.surveys import ItemKind, Occurrence, OccurrenceKind, Recipient, Survey
 from dialogue.text import Text, lines, t, user
 
 # The Send / Don't send buttons under a preview (the name predates pulse replies; cards carry it).
@@ -104,11 +105,11 @@ def said(survey: Survey, occurrence: Occurrence, result: RunResult, author: Pers
     return lines(*out)
 
 
-async def _names_someone_asked(env: Env, occurrence: Occurrence, body: str) -> str:
+async def _names_someone_asked(env: Env, recipients: Sequence[Recipient], body: str) -> str:
     """The names of people the run went to that a reply mentions ("Priya, I will call you about nights"),
     joined; "" when none. Answers were given in confidence, and a reply that names one of the people asked
     can tie them to what was said."""
-    asked = {r.person_id for r in await env.tx.surveys.recipients(occurrence.id)}
+    asked = {r.person_id for r in recipients}
     words = set(re.findall(r"\w+", body.casefold()))
     named = sorted(
         {
@@ -122,9 +123,8 @@ async def _names_someone_asked(env: Env, occurrence: Occurrence, body: str) -> s
     return ", ".join(named[:3]) + (" and others" if len(named) > 3 else "")
 
 
-async def _audience(env: Env, me: Person, occurrence: Occurrence) -> str:
+def _audience(recipients: Sequence[Recipient], me: Person, occurrence: Occurrence) -> str:
     """Who a reply goes to, in words: everyone the run went to but its writer (who reads it first)."""
-    recipients = await env.tx.surveys.recipients(occurrence.id)
     others = sum(r.person_id != me.id for r in recipients)
     if others < len(recipients):
         return f"the {plural(others, 'other person', 'other people')} the {_word(occurrence)} went to"
@@ -148,13 +148,13 @@ async def draft(env: Env, me: Person, occurrence_id: int, text: str, *, command:
     body = clean_text(text, what="reply", limit=CHECKIN_REPLY_MAX)
     await env.tx.surveys.set_reply_draft(occurrence.id, body)
     result = await run_result(env, survey, occurrence)
-    everyone = await _audience(env, me, occurrence)
+    recipients = await env.tx.surveys.recipients(occurrence.id)
     options: tuple[Option, ...] = (
         Option("Send it", f"{SEND}:{_fingerprint(body)}"),
         Option("Don't send", DISCARD),
     )
     context = f"Or write it again to change it (`{command_for(occurrence)} <text>`)."
-    if named := await _names_someone_asked(env, occurrence, body):
+    if named := await _names_someone_asked(env, recipients, body):
         were = "was" if ", " not in named else "were"
         context = (
             f"It names {named}, who {were} asked: everyone will read it, so check it gives away nobody's "
@@ -167,7 +167,7 @@ async def draft(env: Env, me: Person, occurrence_id: int, text: str, *, command:
         messages=(
             Message(
                 lines(
-                    t(f"Send this to {everyone}?"),
+                    t(f"Send this to {_audience(recipients, me, occurrence)}?"),
                     said(survey, occurrence, result, me, body),
                 ),
                 choices=(Choices(action=CONFIRM_ACTION, ref=str(occurrence.id), options=options),),
@@ -220,11 +220,10 @@ async def _send(
     await env.tx.surveys.set_reply_draft(occurrence.id, "")
     await env.tx.conversations.clear_awaiting(me.id, reply_awaiting(occurrence.id))
     news = Message(said(survey, occurrence, await run_result(env, survey, occurrence), me, body))
-    everyone = await _audience(env, me, occurrence)
-    # Not to its writer, who has just read it in the preview.
-    others = [r for r in await env.tx.surveys.recipients(occurrence.id) if r.person_id != me.id]
-    await env.send(
+    recipients = await env.tx.surveys.recipients(occurrence.id)
+    await env.send(  # not to its writer, who has just read it in the preview
         NewDelivery(key=f"occ:{occurrence.id}:reply:p:{r.person_id}", person_id=r.person_id, message=news)
-        for r in others
+        for r in recipients
+        if r.person_id != me.id
     )
-    return (Message(t(f"Thank you. Your reply is on its way to {everyone}.")),)
+    return (Message(t(f"Thank you. Your reply is on its way to {_audience(recipients, me, occurrence)}.")),)
