@@ -201,10 +201,13 @@ async def test_a_reply_that_starts_with_a_command_word_is_shown_back_too(bot: Sl
     assert "It starts with `ask`" in shown(preview)
     assert [args["channel"] for args in bot.since(mark, "chat.postMessage")] == [dm(HELEN)]  # not #qa
 
-    # She meant it as a question after all: it is posted, and the preview keeps no buttons.
+    # She meant it as a question after all: not reading like one, it is shown back once more, as typing it
+    # would be, then posted; the preview keeps no buttons.
     ran = await bot.click(HELEN, preview, "Run as a command", expect="chat.postMessage")
+    assert "Ask this in the open, in the Q&amp;A channel, or share it as an idea?" in shown(ran[-1])
+    asked = await bot.click(HELEN, as_held(bot, ran[-1]), "Ask it with my name", expect="chat.postMessage")
     await bot.deliver()
-    assert "Your question #1 is posted" in shown(ran[-1])
+    assert "Your question #1 is posted" in shown(asked[-1])
     now = now_shown(bot, preview)
     assert "Run as a command:" in shown(now) and buttons(now) == []
     assert all(news_for(bot, user) == [] for user in PARTICIPANTS)

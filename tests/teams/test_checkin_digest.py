@@ -211,10 +211,26 @@ async def test_a_reply_that_starts_with_a_command_word_is_shown_back_too(bot: Te
     assert "if you meant that command, tap Run as a command" in shown(preview)
     assert {d.conversation_id for d in bot.since(mark)} == {bot.chat(HELEN)}  # nothing in the Q&A channel
 
-    # She meant it as a question after all: it is posted in the open, and the card keeps no buttons.
+    # She meant it as a question after all: not reading like one, it is shown back once more, as typing it
+    # would be, then posted in the open; the card keeps no buttons.
     ran = await bot.tap(HELEN, preview, "Run as a command")
-    await bot.deliver()
     assert "Run as a command:" in shown(ran) and titles(ran) == []
+    (check,) = [a for a in got(bot, HELEN, mark) if "Ask this in the open" in shown(a)]
+    # Five long choices: a card shows them as a list with Send.
+    send = button(check, "Send")
+    card = check["attachments"][0]["content"]
+    (choices,) = [element["choices"] for element in card["body"] if element["type"] == "Input.ChoiceSet"]
+    (named,) = [choice["value"] for choice in choices if choice["title"] == "Ask it with my name"]
+    status, _answer = await bot.post(
+        bot.teams.card_action(
+            send["verb"],
+            {**send["data"], "choice:0": named},
+            sender=HELEN,
+            message_id=str(check.get("id", "1")),
+        )
+    )
+    assert status == 200
+    await bot.deliver()
     assert any("Your question #1 is posted" in shown(activity) for activity in got(bot, HELEN, mark))
     assert {d.conversation_id for d in bot.since(mark)} - {bot.chat(HELEN)}  # the Q&A channel has it
     assert all(news_for(bot, member) == [] for member in PARTICIPANTS)
