@@ -196,6 +196,9 @@ async def load(app: App, *, answers: int, runs: int, seed: int = 7) -> tuple[int
                 )
         await _bulk(app, AnswerRow, rows)
         written += len(rows)
+    for occurrence_id in occurrences:  # as each run's close did: answers settled, respondents kept
+        async with app.store.transaction() as tx:
+            await tx.surveys.settle_answers(occurrence_id)
     return len(person_rows), len(team_rows), written
 
 

@@ -257,7 +257,8 @@ class SurveyRepo(Protocol):
         ...
 
     async def settle_answers(self, occurrence_id: int) -> int:
-        """Write a closed run's answers again, all at once and ordered by respondent key; how many.
+        """Write a closed run's answers again, all at once and ordered by respondent key, and keep how many
+        answered (for :meth:`respondent_count`); how many answers.
 
         Answers written as they came keep traces of who gave them, for someone reading the database
         itself: their place in the table follows the order they came in, and on PostgreSQL each keeps the

@@ -279,6 +279,8 @@ class OccurrenceRow(Base):
     reply_draft: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Set once the run's questions after the first, sent one by one as people answered, are forgotten.
     progress_forgotten: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How many answered, kept once the run has closed and its answers were settled (None before).
+    respondents: Mapped[int | None] = mapped_column(Integer)
 
 
 class RecipientRow(Base):

@@ -376,6 +376,12 @@ class SqlSurveys(Repo):
             select(_ANSWERS).where(in_run).order_by(_ANSWERS.c.respondent, _ANSWERS.c.item_id)
         )
         answers = [dict(row) for row in rows.mappings()]
+        # The run's answers are final now: how many answered is kept, not counted again for every trend.
+        await self.session.execute(
+            update(OccurrenceRow)
+            .where(OccurrenceRow.id == occurrence_id)
+            .values(respondents=len({answer["respondent"] for answer in answers}))
+        )
         if not answers:
             return 0
         await self.session.execute(
@@ -558,7 +564,12 @@ class SqlSurveys(Repo):
         return [Answer(*row) for row in result]
 
     async def respondent_count(self, occurrence_id: int) -> int:
-        """How many answered at least one item, counted without reading them."""
+        """How many answered at least one item: kept once the run has closed, else counted (not read)."""
+        kept = await self.session.scalar(
+            select(OccurrenceRow.respondents).where(OccurrenceRow.id == occurrence_id)
+        )
+        if kept is not None:
+            return kept
         counted = await self.session.scalar(
             select(func.count(AnswerRow.respondent.distinct())).where(
                 AnswerRow.occurrence_id == occurrence_id

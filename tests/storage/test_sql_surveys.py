@@ -434,6 +434,15 @@ async def test_settled_answers_keep_no_trace_of_the_order_or_transaction_they_ca
     async with store.transaction() as tx:
         assert await tx.surveys.answers(run.id) == before  # every answer kept as it was
         assert [a.respondent for a in await tx.surveys.answers(other.id)] == ["key-b"]
+        # How many answered is kept with the run (a trend reads it, not every answer); the other run,
+        # not settled, is counted.
+        assert (await tx.surveys.respondent_count(run.id), await tx.surveys.respondent_count(other.id)) == (
+            6,
+            1,
+        )
+    async with store.engine.connect() as db:
+        kept = (await db.execute(text_sql("SELECT id, respondents FROM occurrences ORDER BY id"))).all()
+    assert [tuple(row) for row in kept] == [(run.id, 6), (other.id, None)]
     if store.dialect == "postgresql":
         async with store.engine.connect() as db:
             rows = await db.execute(
