@@ -437,16 +437,11 @@ async def _resume_elsewhere(env: Env, me: Person, finished: int) -> tuple[Messag
             continue
         if await env.tx.outbox.status_of(item_key(run.id, waiting.id, me.id)) is None:
             continue  # not asked yet
-        state = f"item:{run.id}:{waiting.id}"
-        if state == awaiting:
-            return ()
-        await env.tx.conversations.set_awaiting(me.id, state, at=env.now)
-        return (
-            Message(
-                t("Still waiting for your written answer, in ", user(survey.name), ": ", user(waiting.text)),
-                context="Write it here, or `skip`.",
-            ),
+        asked = Message(
+            t("Still waiting for your written answer, in ", user(survey.name), ": ", user(waiting.text)),
+            context="Write it here, or `skip`.",
         )
+        return await _wait_again(env, me, awaiting, f"item:{run.id}:{waiting.id}", asked)
     # A campaign's prompt that came while a written answer was waiting: its ideas are welcome here again.
     for run in (run for run in others if run.kind is OccurrenceKind.CAMPAIGN and run.opens_at <= env.now):
         campaign = await env.tx.ideas.get_campaign(run.target_id)
@@ -455,17 +450,22 @@ async def _resume_elsewhere(env: Env, me: Person, finished: int) -> tuple[Messag
             or await env.tx.outbox.status_of(prompt_key(run.id, me.id)) is not DeliveryStatus.SENT
         ):
             continue  # not theirs, or not yet in front of them (a local-time prompt waits for their hour)
-        state = f"campaign:{run.id}"
-        if state == awaiting:
-            return ()
-        await env.tx.conversations.set_awaiting(me.id, state, at=env.now)
-        return (
-            Message(
-                t("Your ideas for “", user(campaign.name), "” are still welcome: write one here."),
-                context="Or `idea <your idea>` any time.",
-            ),
+        welcome = Message(
+            t("Your ideas for “", user(campaign.name), "” are still welcome: write one here."),
+            context="Or `idea <your idea>` any time.",
         )
+        return await _wait_again(env, me, awaiting, f"campaign:{run.id}", welcome)
     return ()
+
+
+async def _wait_again(
+    env: Env, me: Person, awaiting: str | None, state: str, say: Message
+) -> tuple[Message, ...]:
+    """Make ``state`` what ``me``'s next words answer, and ``say`` so; nothing if it already was."""
+    if state == awaiting:
+        return ()
+    await env.tx.conversations.set_awaiting(me.id, state, at=env.now)
+    return (say,)
 
 
 async def remind(env: Env, occurrence: Occurrence) -> int:
