@@ -7,13 +7,34 @@ import re
 from dialogue.errors import Refusal
 
 # "anon", "anonymous" or "anonymously" before the words, however people write it: "anon:", "(anon)",
-# "Anon -", "anonymous," (a form missed would post the words under the person's name).
-_ANONYMOUS = re.compile(r"[(\[]?(?:anonymously|anonymous|anon)[)\]]?(?:\s*[:,\-–—]\s*|\s+|$)", re.IGNORECASE)
+# "Anon -", "*anon*", "anon.", "annon" (a form missed would post the words under the person's name).
+_MARKS = "*_'\"`“”‘’"
+_ANONYMOUS = re.compile(
+    rf"[{_MARKS}(\[]*(?:anonymously|anonymous|annon|anon)[{_MARKS})\]]*(?:[\s.,:;!?\-–—…]+|$)", re.IGNORECASE
+)
+# Words near the start that ask for anonymity in a form not understood: nothing is posted then.
+_SOUNDS_ANONYMOUS = re.compile(
+    r"\b(?:an+on\w*|anonym\w*|privately|confidential\w*|in confidence)\b", re.IGNORECASE
+)
 
 
 def says_anonymous(text: str) -> bool:
     """Whether ``text`` starts by asking for anonymity (see :meth:`Args.anonymous`)."""
     return _ANONYMOUS.match(text.strip()) is not None
+
+
+def not_understood(command: str, what: str) -> str:
+    """The answer to words that mention anonymity in a form :func:`sounds_anonymous` caught."""
+    return (
+        "That mentions being anonymous, so nothing was posted with your name. "
+        f"Send `{command} anon <{what}>` to stay anonymous, or `{command} <{what}>` to put your name to it."
+    )
+
+
+def sounds_anonymous(text: str) -> bool:
+    """Whether the first words of ``text`` mention anonymity ("ask privately: ...", "idea anonymos ..."): a
+    named post would then not be what its writer meant."""
+    return _SOUNDS_ANONYMOUS.search(" ".join(text.split()[:3])) is not None
 
 
 class Args:

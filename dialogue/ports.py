@@ -456,11 +456,13 @@ class OutboxRepo(Protocol):
         ...
 
     async def forget_progress(self, occurrence_id: int, first_item_id: int) -> int:
-        """Delete the run's sent (or failed) questions after the first, and their updates; how many.
+        """Delete the run's sent (or failed) questions after the first, its reminders, and their updates; how
+        many.
 
         Everyone got the first question; each later one went to a person once they had answered the one
         before, so those rows say how far each person got, and the run's answers say how many each
-        respondent key gave: matched up, they tie answers to people."""
+        respondent key gave: matched up, they tie answers to people. Reminders say who had not answered by
+        then."""
         ...
 
     async def status_of(self, key: str) -> DeliveryStatus | None:

@@ -281,10 +281,10 @@ class Dialogue:
         # "4" or "yes" typed for a question with buttons (Slack and Teams send typing as words).
         if (typed := await surveys.answer_typed(env, me, text)) is not None:
             return typed
-        hint = await surveys.typed_hint(env, me)
+        if (hint := await surveys.typed_hint(env, me)) is not None:
+            return Reply(messages=(Message(t("I didn't catch that. ", hint)),))
         raise Refusal(
-            "I didn't catch that. "
-            + (hint or "Type `help` to see what you can do, or `idea <your idea>` to share one.")
+            "I didn't catch that. Type `help` to see what you can do, or `idea <your idea>` to share one."
         )
 
     async def _chose(self, env: Env, me: Person, event: Chose) -> Reply:
@@ -312,7 +312,7 @@ class Dialogue:
         if event.action == replies.CONFIRM_ACTION and event.ref.isdigit():
             if event.value == replies.RUN:
                 text, preview = await replies.take_draft(env, me, int(event.ref))
-                return replace(await _run_typed(env, me, text), replace=preview)
+                return replace(await _run_typed(env, me, text, check_any_ask=True), replace=preview)
             return await replies.confirm(env, me, int(event.ref), event.value)
         if event.action == questions.ASK_ACTION:
             how, _, written = event.value.partition(":")
@@ -438,12 +438,14 @@ class Dialogue:
 
 
 async def _as_command(env: Env, me: Person, written: str) -> Reply:
-    """Words shown back with Run as a command, run as typed; the show-back then says so, without buttons."""
-    ran = await _run_typed(env, me, written)
+    """Words shown back with Run as a command, run as typed; the show-back then says so, without buttons.
+    A question among them is shown back once more, with the choice of asking it anonymously: whoever tapped
+    was in the middle of something anonymous, perhaps, and "Run as a command" does not say "with my name"."""
+    ran = await _run_typed(env, me, written, check_any_ask=True)
     return replace(ran, replace=Message(lines(t("Run as a command:"), t(user(written)))))
 
 
-async def _run_typed(env: Env, me: Person, text: str) -> Reply:
+async def _run_typed(env: Env, me: Person, text: str, *, check_any_ask: bool = False) -> Reply:
     """A command typed in the chat (not a slash command). Words starting with "ask" that do not read like a
     question ("Ask the families to tell us...", no question mark, no "anon" or "to @leader") are shown back
     before anything is posted in the open under the person's name (:func:`questions.check_ask`)."""
@@ -452,7 +454,7 @@ async def _run_typed(env: Env, me: Person, text: str) -> Reply:
     if (
         spec is not None
         and spec.name == "ask"
-        and "?" not in text
+        and ("?" not in text or check_any_ask)
         and not unmistakable(words)
         and questions.fits_check(text)
     ):

@@ -249,12 +249,13 @@ class SqlOutbox(Repo):
     async def forget_progress(self, occurrence_id: int, first_item_id: int) -> int:
         """See :meth:`dialogue.ports.OutboxRepo.forget_progress`."""
         run = f"occ:{occurrence_id}:item:"
+        later_questions = and_(  # the questions and their "closed" updates
+            DeliveryRow.key.startswith(run, autoescape=True),
+            ~DeliveryRow.key.startswith(f"{run}{first_item_id}:", autoescape=True),
+        )
+        reminders = DeliveryRow.key.startswith(f"occ:{occurrence_id}:remind:", autoescape=True)  # who had not
         return await self.changed(
-            delete(DeliveryRow).where(
-                DeliveryRow.key.startswith(run, autoescape=True),  # the questions and their "closed" updates
-                ~DeliveryRow.key.startswith(f"{run}{first_item_id}:", autoescape=True),
-                DeliveryRow.status.in_([SENT, FAILED]),
-            )
+            delete(DeliveryRow).where(or_(later_questions, reminders), DeliveryRow.status.in_([SENT, FAILED]))
         )
 
     async def status_of(self, key: str) -> DeliveryStatus | None:

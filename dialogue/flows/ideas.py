@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dialogue.anonymity import coarse
-from dialogue.args import Args
+from dialogue.args import Args, not_understood, sounds_anonymous
 from dialogue.directory import Person
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env, to_author
@@ -142,6 +142,8 @@ async def cmd_idea(env: Env, me: Person, args: Args) -> Reply:
     text = args.rest()
     if not text.strip():
         return Reply(form=idea_form())
+    if not anonymous and sounds_anonymous(text):
+        raise Refusal(not_understood("idea", "your idea"))
     campaign_id = await awaited_campaign(env, me, anonymous=anonymous)
     return await submit(env, me, text, anonymous=anonymous, campaign_id=campaign_id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dialogue.anonymity import coarse
-from dialogue.args import Args
+from dialogue.args import Args, not_understood, sounds_anonymous
 from dialogue.directory import Person, Role
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env, channel_posts, to_author
@@ -111,7 +111,10 @@ async def cmd_ask(env: Env, me: Person, args: Args) -> Reply:
                 f"{addressed.display_name} isn't a senior leader. You can address: {leaders or 'nobody yet'}."
             )
     anonymous = args.anonymous() or anonymous
-    return await ask(env, me, args.rest(), anonymous=anonymous, addressed=addressed)
+    text = args.rest()
+    if not anonymous and sounds_anonymous(text):
+        raise Refusal(not_understood("ask", "your question"))
+    return await ask(env, me, text, anonymous=anonymous, addressed=addressed)
 
 
 async def check_ask(env: Env, me: Person, typed: str) -> Reply:
@@ -136,7 +139,7 @@ async def check_ask(env: Env, me: Person, typed: str) -> Reply:
             Message(
                 lines(t("Ask this in the open, in the Q&A channel, or share it as an idea?"), t(user(whole))),
                 choices=(Choices(ASK_ACTION, "typed", options),),
-                context="It does not read like a question, so nothing is posted until you choose.",
+                context="Nothing is posted until you choose.",
             ),
         )
     )

@@ -266,8 +266,9 @@ def _typed_value(item: SurveyItem, text: str) -> str | None:
     return scale[1].lstrip("0") or "0" if scale and int(scale[1]) in values else None
 
 
-async def waiting_button_question(env: Env, me: Person) -> tuple[Occurrence, Survey, SurveyItem] | None:
-    """The question with buttons ``me`` was asked last and has not answered, in an open run, if any."""
+async def waiting_button_questions(env: Env, me: Person) -> list[tuple[Occurrence, Survey, SurveyItem]]:
+    """The questions with buttons ``me`` was asked and has not answered, one per open run, newest first."""
+    found = []
     for run in reversed(await env.tx.surveys.open_occurrences()):
         if run.kind is OccurrenceKind.CAMPAIGN or await env.tx.surveys.is_recipient(run.id, me.id) is None:
             continue
@@ -279,42 +280,59 @@ async def waiting_button_question(env: Env, me: Person) -> tuple[Occurrence, Sur
             if item.id in answered or await env.tx.outbox.status_of(item_key(run.id, item.id, me.id)) is None:
                 continue
             if item.kind is not ItemKind.TEXT:
-                return run, survey, item
+                found.append((run, survey, item))
             break
-    return None
+    return found
 
 
 async def answer_typed(env: Env, me: Person, text: str) -> Reply | None:
     """Words typed for a question with buttons ("4", "yes"), on platforms where a tap is not the only way
-    people answer: stored as the tap would be, and said back. None when no such question waits, or the
-    words are none of its answers (see :func:`typed_hint`)."""
-    found = await waiting_button_question(env, me)
-    value = _typed_value(found[2], text) if found else None
-    if found is None or value is None:
+    people answer: stored as the tap would be, and said back with the survey's name and whether it is
+    anonymous. None when no such question waits, when two do (the words could be for either, and one may
+    not be anonymous), or when the words are none of its answers (see :func:`typed_hint`)."""
+    waiting = await waiting_button_questions(env, me)
+    value = _typed_value(waiting[0][2], text) if len(waiting) == 1 else None
+    if value is None:
         return None
-    occurrence, _survey, item = found
-    ref = f"{occurrence.id}:{item.id}"
+    occurrence, survey, item = waiting[0]
     # The question's message is left as it is: updated through the outbox, the answer would sit in a row
     # keyed by the person (a tap's update goes straight back to the platform, and is kept nowhere).
-    tapped = await answer_choice(env, me, ref, value)
+    tapped = await answer_choice(env, me, f"{occurrence.id}:{item.id}", value)
     label = next(o.label for c in item_choices(occurrence.id, item) for o in c.options if o.value == value)
+    privacy = "anonymous" if survey.anonymous else "not anonymous"
     noted = Message(
-        t(f"Noted: {label}, for Q{item.position}. Tap another answer on the question to change it.")
+        t(f"Noted: {label}, for Q{item.position} of “", user(survey.name), f"” ({privacy})."),
+        context="Tap another answer on the question to change it.",
     )
     return Reply(messages=(noted, *tapped.messages))
 
 
-async def typed_hint(env: Env, me: Person) -> str | None:
-    """What to say to words that answer nothing while a question with buttons waits: how to answer it."""
-    found = await waiting_button_question(env, me)
-    if found is None:
+async def typed_hint(env: Env, me: Person) -> Text | None:
+    """What to say to words that answer nothing while questions with buttons wait: how to answer them."""
+    waiting = await waiting_button_questions(env, me)
+    if len(waiting) > 1:
+        names = [t("“", user(survey.name), "”") for _run, survey, _item in waiting]
+        return t("Questions wait for you in ", *_joined(names), ": tap the buttons on the one you mean.")
+    if not waiting:
         return None
-    _occurrence, survey, item = found
+    _occurrence, survey, item = waiting[0]
     options = [o.label for c in item_choices(0, item) for o in c.options]
-    return (
-        f"To answer Q{item.position} of “{survey.name}”, tap one of its buttons, or type {options[0]} to "
-        f"{options[-1]}" + ("" if item.kind is not ItemKind.CHOICE else " (or its number)") + "."
+    number = " (or its number)" if item.kind is ItemKind.CHOICE else ""
+    return t(
+        f"To answer Q{item.position} of “",
+        user(survey.name),
+        f"”, tap one of its buttons, or type {options[0]} to {options[-1]}{number}.",
     )
+
+
+def _joined(texts: Sequence[Text]) -> list[Text | str]:
+    """``a``, ``a and b``, ``a, b and c``."""
+    out: list[Text | str] = []
+    for n, text in enumerate(texts):
+        if n:
+            out.append(" and " if n == len(texts) - 1 else ", ")
+        out.append(text)
+    return out
 
 
 async def answer_text(
@@ -443,29 +461,37 @@ async def _resume_elsewhere(env: Env, me: Person, finished: int) -> tuple[Messag
         )
         return await _wait_again(env, me, awaiting, f"item:{run.id}:{waiting.id}", asked)
     # A campaign's prompt that came while a written answer was waiting: its ideas are welcome here again.
-    for run in (run for run in others if run.kind is OccurrenceKind.CAMPAIGN and run.opens_at <= env.now):
-        campaign = await env.tx.ideas.get_campaign(run.target_id)
-        if (
-            campaign is None
-            or await env.tx.outbox.status_of(prompt_key(run.id, me.id)) is not DeliveryStatus.SENT
-        ):
-            continue  # not theirs, or not yet in front of them (a local-time prompt waits for their hour)
+    prompts = [run for run in others if run.kind is OccurrenceKind.CAMPAIGN and run.opens_at <= env.now]
+    prompt = await _prompt_waiting(env, me.id, prompts)  # theirs, and in front of them already
+    campaign = await env.tx.ideas.get_campaign(prompt.target_id) if prompt is not None else None
+    if prompt is not None and campaign is not None:
         welcome = Message(
             t("Your ideas for “", user(campaign.name), "” are still welcome: write one here."),
             context="Or `idea <your idea>` any time.",
         )
-        return await _wait_again(env, me, awaiting, f"campaign:{run.id}", welcome)
+        # Written with the prompt's own time, as for everyone it went to: a time of its own would date this
+        # person's finishing the run, and any anonymous idea they share next.
+        return await _wait_again(env, me, awaiting, f"campaign:{prompt.id}", welcome, at=prompt.opens_at)
     return ()
 
 
 async def _wait_again(
-    env: Env, me: Person, awaiting: str | None, state: str, say: Message
+    env: Env, me: Person, awaiting: str | None, state: str, say: Message, *, at: datetime | None = None
 ) -> tuple[Message, ...]:
-    """Make ``state`` what ``me``'s next words answer, and ``say`` so; nothing if it already was."""
+    """Make ``state`` what ``me``'s next words answer (since ``at``, default now), and ``say`` so; nothing if
+    it already was."""
     if state == awaiting:
         return ()
-    await env.tx.conversations.set_awaiting(me.id, state, at=env.now)
+    await env.tx.conversations.set_awaiting(me.id, state, at=at or env.now)
     return (say,)
+
+
+async def _prompt_waiting(env: Env, person_id: int, campaigns: Sequence[Occurrence]) -> Occurrence | None:
+    """The first of ``campaigns`` (open campaign runs) whose prompt is in front of the person."""
+    for run in campaigns:
+        if await env.tx.outbox.status_of(prompt_key(run.id, person_id)) is DeliveryStatus.SENT:
+            return run
+    return None
 
 
 async def remind(env: Env, occurrence: Occurrence) -> int:
@@ -520,10 +546,24 @@ async def close_run(env: Env, occurrence: Occurrence) -> Survey | None:
         for key in keys
         if not key.endswith(":closed")
     )
+    prompts = [
+        run
+        for run in await env.tx.surveys.open_occurrences()
+        if run.kind is OccurrenceKind.CAMPAIGN and run.opens_at <= env.now
+    ]
     for recipient in await env.tx.surveys.recipients(occurrence.id):
         awaiting = await env.tx.conversations.awaiting(recipient.person_id)
-        if awaiting and awaiting.startswith(f"item:{occurrence.id}:"):
+        if not (awaiting and awaiting.startswith(f"item:{occurrence.id}:")):
+            continue
+        # Someone still at this run's written question: what waits behind it now waits, from the time it
+        # came, exactly as for those who finished (whether their state survives must not say which they did).
+        prompt = await _prompt_waiting(env, recipient.person_id, prompts)
+        if prompt is None:
             await env.tx.conversations.clear_awaiting(recipient.person_id, awaiting)
+        else:
+            await env.tx.conversations.set_awaiting(
+                recipient.person_id, f"campaign:{prompt.id}", at=prompt.opens_at
+            )
     return survey
 
 

@@ -381,6 +381,28 @@ async def test_a_campaign_prompt_waits_behind_a_written_answer_then_takes_ideas(
         stored = (await db.execute(text("SELECT text FROM answers"))).scalars().all()
     assert stored == ["Fewer handovers"]
 
+    async def waiting(*handles: str) -> list[tuple[str, str]]:
+        async with bot.app.store.engine.connect() as db:
+            rows = await db.execute(
+                text(
+                    "SELECT p.handle, c.awaiting, c.at FROM conversations c "
+                    "JOIN people p ON p.id = c.person_id ORDER BY p.handle"
+                )
+            )
+            return [(row.awaiting, str(row.at)) for row in rows if row.handle in handles]
+
+    # Her wait for ideas dates from the prompt, as everyone's does: not from when she finished the pulse
+    # (which would date that, and any anonymous idea she shares next).
+    async with bot.app.store.engine.connect() as db:
+        prompt = (
+            await db.execute(text("SELECT id, opens_at FROM occurrences WHERE kind = 'campaign'"))
+        ).one()
+    assert await waiting("amira") == [(f"campaign:{prompt.id}", str(prompt.opens_at))]
+    # Once the run closes, someone who never wrote their answer (Chloe) looks like those who did.
+    await bot.play("ben: pulse close Written pulse")
+    closed = await waiting("amira", "chloe", "dev")
+    assert len(closed) == 3 and len(set(closed)) == 1 and closed[0][0].startswith("campaign:"), closed
+
 
 async def test_anon_typed_under_words_shown_back_points_to_the_button(bot: Bot) -> None:
     await bot.programme(CAMPAIGN)

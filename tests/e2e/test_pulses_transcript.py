@@ -187,11 +187,15 @@ async def test_a_question_typed_while_a_written_answer_waits_can_be_asked_and_th
     await bot.programme(WRITTEN)
     await bot.play("ben: pulse send Written pulse")
 
-    asked = await bot.play("amira: ask When is the pay award?\namira: 2")
+    asked = await bot.play("amira: ask When is the pay award?\namira: 2\namira: 2")
     answered = await bot.play("amira: Fewer handovers")
 
+    # Run as a command, the question is shown back once more: she was in the middle of an anonymous pulse,
+    # and "Run as a command" does not say "with my name". She asks it anonymously.
     assert messages(asked, "amira")[1].startswith("Run as a command:\nask When is the pay award?")
-    assert any("When is the pay award?" in m for m in messages(asked, "#qa"))
+    assert messages(asked, "amira")[2].startswith("Ask this in the open, in the Q&A channel, or share it")
+    posted = "\n".join(messages(asked, "#qa"))
+    assert "When is the pay award?" in posted and "Amira" not in posted
     assert messages(answered, "amira")[0].startswith("Thanks, noted.")
     async with bot.app.store.engine.connect() as db:
         stored = (await db.execute(text("SELECT text FROM answers"))).scalars().all()
@@ -267,14 +271,20 @@ async def test_a_day_after_a_run_closes_nothing_says_how_far_each_person_got(bot
     # answers say how many they gave. Matched up, the two tied answers to people.
     await bot.programme(PULSE)
     await bot.play("ben: pulse send Quick pulse\n" + ANSWERS + "helen: 3")  # Helen stops after one
+    await bot.play("/clock +1d")  # the reminder: to those who had not answered, who are known from it
 
     async def progress() -> list[str]:
         async with bot.app.store.engine.connect() as db:
-            rows = await db.execute(text("SELECT key FROM deliveries WHERE key LIKE 'occ:1:item:2:%'"))
+            rows = await db.execute(
+                text(
+                    "SELECT key FROM deliveries WHERE key LIKE 'occ:1:item:2:%' OR key LIKE 'occ:1:remind:%'"
+                )
+            )
             return [row.key for row in rows]
 
     await bot.play("ben: pulse close Quick pulse")
-    assert len(await progress()) > 0  # the second question's messages, updated in place as it closed
+    kept = await progress()  # the second question's messages, updated in place as it closed; reminders
+    assert any(":item:2:" in key for key in kept) and any(":remind:" in key for key in kept)
     before = messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0]
 
     await bot.play("/clock +1d1h")
@@ -404,10 +414,10 @@ async def test_answers_typed_as_words_count_as_taps_and_anything_else_says_how_t
     second = await bot.app.dialogue.handle(Said(amira, "#10"))
     stray = await bot.app.dialogue.handle(Said(Identity("console", "", "chloe"), "great"))
 
-    assert (
-        first.messages[0].fallback() == "Noted: 4, for Q1. Tap another answer on the question to change it."
+    assert first.messages[0].fallback() == (
+        "Noted: 4, for Q1 of “Quick pulse” (anonymous).\nTap another answer on the question to change it."
     )
-    assert second.messages[0].fallback().startswith("Noted: 10, for Q2.")
+    assert second.messages[0].fallback().startswith("Noted: 10, for Q2 of “Quick pulse” (anonymous).")
     assert stray.messages[0].fallback() == (
         "I didn't catch that. To answer Q1 of “Quick pulse”, tap one of its buttons, or type 1 to 5."
     )
@@ -431,3 +441,19 @@ async def test_a_reply_that_names_someone_asked_is_flagged_before_it_goes(bot: B
         in (named[0])
     )
     assert "It names" not in plain[0]
+
+
+async def test_a_typed_answer_is_not_guessed_when_two_surveys_wait(bot: Bot) -> None:
+    named = PULSE.replace("Quick pulse", "Training needs").replace("open_hours = 48", "anonymous = false")
+    await bot.programme(PULSE + named)
+    await bot.play("ben: pulse send Quick pulse\nben: pulse send Training needs")
+
+    typed = await bot.app.dialogue.handle(Said(Identity("console", "", "amira"), "4"))
+
+    # One is anonymous, the other not: "4" could be meant for either.
+    assert typed.messages[0].fallback() == (
+        "I didn't catch that. Questions wait for you in “Training needs” and “Quick pulse”: tap the buttons "
+        "on the one you mean."
+    )
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM answers"))).scalar() == 0

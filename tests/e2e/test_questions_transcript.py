@@ -197,6 +197,9 @@ async def test_anonymity_asked_for_in_any_usual_form_is_given(bot: Bot) -> None:
         dev: idea anon: fuel cards for carers
         ellie: idea (anon) a rota app
         farah: idea Anon - shared vans
+        helen: ask anon. Why are rotas late?
+        sam: idea *annon* better rotas
+        priya: ask privately: can I talk to someone about nights?
         """
     )
 
@@ -209,9 +212,17 @@ async def test_anonymity_asked_for_in_any_usual_form_is_given(bot: Bot) -> None:
     )
     mine = "\n".join(m for who in ("dev", "ellie", "farah") for m in messages(out, who))
     assert mine.count("anonymous") >= 3, mine
-    shown = messages(await bot.play("kate: ideas 1\nkate: ideas 2\nkate: ideas 3"), "kate")
+    shown = messages(await bot.play("kate: ideas 1\nkate: ideas 2\nkate: ideas 3\nkate: ideas 4"), "kate")
     assert [m.splitlines()[1:3] for m in shown] == [
         ["fuel cards for carers", "From: anonymous"],
         ["a rota app", "From: anonymous"],
         ["shared vans", "From: anonymous"],
+        ["better rotas", "From: anonymous"],
     ]
+    assert "Why are rotas late?" in posted and "Helen" not in posted
+    # A form not understood is not guessed at: nothing is posted, with a name or without.
+    assert messages(out, "priya") == [
+        "That mentions being anonymous, so nothing was posted with your name. "
+        "Send `ask anon <your question>` to stay anonymous, or `ask <your question>` to put your name to it."
+    ]
+    assert "talk to someone about nights" not in posted

@@ -189,7 +189,7 @@ async def test_words_written_after_a_campaign_prompt_are_shared_only_with_a_tap(
     assert await bot.count("ideas", "author_id IS NULL AND campaign_id IS NOT NULL") == 1
 
 
-async def test_an_answer_typed_in_the_dm_counts_as_the_tap_and_the_question_shows_it(bot: SlackBot) -> None:
+async def test_an_answer_typed_in_the_dm_counts_as_the_tap_and_is_kept_nowhere_else(bot: SlackBot) -> None:
     await bot.command(BEN, "/pulse", "send Quick pulse")
     await bot.deliver()
 
@@ -199,7 +199,7 @@ async def test_an_answer_typed_in_the_dm_counts_as_the_tap_and_the_question_show
     await bot.deliver()
 
     assert await bot.count("answers") == 1
-    assert any("Noted: 4, for Q1." in shown(m) for m in bot.held(dm(AMIRA)))
+    assert any("Noted: 4, for Q1 of “Quick pulse” (anonymous)." in shown(m) for m in bot.held(dm(AMIRA)))
     # Nothing kept says what she answered: the question is not updated through the outbox.
     async with bot.app.store.engine.connect() as db:
         kept = (await db.execute(select(DeliveryRow.message))).scalars().all()
