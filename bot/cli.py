@@ -579,9 +579,13 @@ Things to try, in this order:
   /as jo               become Jo Adeyemi, Director of Adults & Health
   answer 1 Yes, from January
                        answer question 1 (use your question's number); Amira is told
-  /as ben              become Ben Carter, Amira's manager; try: ideas
+  /as ben              become Ben Carter, Amira's manager; try: todo (what waits for him), ideas
   status 1 review Let's try this on the east patch
                        as Ben, move idea 1 on; Amira hears why
+  pulse close Monday pulse
+                       as Ben, close the pulse early and read its results; then
+                       pulse reply <run> <what you will do> shows back, then sends everyone
+                       asked the overall figures and your words ("you said, we did")
   /as amira            back to Amira
   /clock +1d1h         Tuesday 10:00: the "Fewer missed visits" campaign asks for ideas
   /clock +6d           next Monday 10:00: the week's pulse, and Jo's weekly check-in, which
