@@ -317,11 +317,14 @@ async def typed_hint(env: Env, me: Person) -> Text | None:
         return None
     _occurrence, survey, item = waiting[0]
     options = [o.label for c in item_choices(0, item) for o in c.options]
-    number = " (or its number)" if item.kind is ItemKind.CHOICE else ""
+    if item.kind is ItemKind.YES_NO:
+        typed = "yes or no"
+    elif item.kind is ItemKind.CHOICE:
+        typed = f"an answer's number (1 to {len(options)}) or its words"
+    else:
+        typed = f"{options[0]} to {options[-1]}"
     return t(
-        f"To answer Q{item.position} of “",
-        user(survey.name),
-        f"”, tap one of its buttons, or type {options[0]} to {options[-1]}{number}.",
+        f"To answer Q{item.position} of “", user(survey.name), f"”, tap one of its buttons, or type {typed}."
     )
 
 

@@ -457,3 +457,34 @@ async def test_a_typed_answer_is_not_guessed_when_two_surveys_wait(bot: Bot) -> 
     )
     async with bot.app.store.engine.connect() as db:
         assert (await db.execute(text("SELECT count(*) FROM answers"))).scalar() == 0
+
+
+async def test_the_hint_for_a_yes_no_or_choice_question_says_what_to_type(bot: Bot) -> None:
+    await bot.programme(
+        """
+[[pulse]]
+name = "Support pulse"
+[[pulse.question]]
+kind = "yes_no"
+text = "Did you get support?"
+[[pulse.question]]
+kind = "choice"
+text = "What would help most?"
+options = ["Time", "Training", "Tools"]
+"""
+    )
+    await bot.play("ben: pulse send Support pulse")
+    amira = Identity("console", "", "amira")
+
+    unsure = await bot.app.dialogue.handle(Said(amira, "maybe"))
+    await bot.app.dialogue.handle(Said(amira, "Yep"))
+    choice = await bot.app.dialogue.handle(Said(amira, "money"))
+    picked = await bot.app.dialogue.handle(Said(amira, "training"))
+
+    assert unsure.messages[0].fallback().endswith("tap one of its buttons, or type yes or no.")
+    assert (
+        choice.messages[0]
+        .fallback()
+        .endswith("tap one of its buttons, or type an answer's number (1 to 3) or its words.")
+    )
+    assert picked.messages[0].fallback().startswith("Noted: Training, for Q2 of “Support pulse” (anonymous).")
