@@ -281,8 +281,6 @@ class Dialogue:
         # "4" or "yes" typed for a question with buttons (Slack and Teams send typing as words).
         if (typed := await surveys.answer_typed(env, me, text)) is not None:
             return typed
-        if (hint := await surveys.typed_hint(env, me)) is not None:
-            return Reply(messages=(Message(t("I didn't catch that. ", hint)),))
         raise Refusal(
             "I didn't catch that. Type `help` to see what you can do, or `idea <your idea>` to share one."
         )
@@ -311,8 +309,7 @@ class Dialogue:
                 return Reply(form=ideas.status_form(await ideas.get_idea(env, int(event.ref))))
         if event.action == replies.CONFIRM_ACTION and event.ref.isdigit():
             if event.value == replies.RUN:
-                text, preview = await replies.take_draft(env, me, int(event.ref))
-                return replace(await _run_typed(env, me, text, check_any_ask=True), replace=preview)
+                return await _as_command(env, me, await replies.take_draft(env, me, int(event.ref)))
             return await replies.confirm(env, me, int(event.ref), event.value)
         if event.action == questions.ASK_ACTION:
             how, _, written = event.value.partition(":")

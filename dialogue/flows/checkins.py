@@ -38,7 +38,7 @@ async def send_digest(env: Env, survey: Survey, occurrence: Occurrence) -> None:
         )
         return
     body = lines(
-        t(f"Your {kind_word(survey)} digest is ready."),
+        t(f"Your {kind_word(survey.kind)} digest is ready."),
         render_result(survey, occurrence, result, owner),
         t(
             f"Reply here with what you will do (“you said, we did”); you will see it before it goes to all "

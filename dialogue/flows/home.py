@@ -43,7 +43,10 @@ async def _to_answer(env: Env, me: Person) -> Message:
             continue
         if len(await answered_items(env, survey, occurrence.id, me.id)) < len(survey.items):
             rows.append(
-                t(user(survey.name), f" ({kind_word(survey)}), open until {when(occurrence.closes_at, me)}")
+                t(
+                    user(survey.name),
+                    f" ({kind_word(survey.kind)}), open until {when(occurrence.closes_at, me)}",
+                )
             )
     if not rows:
         return Message(t("To answer: nothing right now. Thank you!"))

@@ -11,7 +11,7 @@ from dialogue.directory import Person
 from dialogue.errors import Refusal
 from dialogue.flows.checkins import reply_awaiting
 from dialogue.flows.env import Env
-from dialogue.flows.surveys import run_result
+from dialogue.flows.surveys import kind_word, run_result
 from dialogue.formatting import day, plural
 from dialogue.limits import CHECKIN_REPLY_MAX, clean_text
 from dialogue.messages import Choices, Message, Option, Reply
@@ -27,12 +27,7 @@ SEND, DISCARD, RUN = "send", "discard", "command"
 
 def command_for(occurrence: Occurrence) -> str:
     """The command that replies to a run: ``pulse reply 12`` or ``checkin reply 12``."""
-    word = "pulse" if occurrence.kind is OccurrenceKind.PULSE else "checkin"
-    return f"{word} reply {occurrence.id}"
-
-
-def _word(occurrence: Occurrence) -> str:
-    return "pulse" if occurrence.kind is OccurrenceKind.PULSE else "check-in"
+    return f"{occurrence.kind.value} reply {occurrence.id}"
 
 
 def may_reply(me: Person, occurrence: Occurrence, survey: Survey) -> bool:
@@ -55,7 +50,7 @@ async def _awaiting_reply(env: Env, me: Person, occurrence_id: int) -> tuple[Occ
             f"There is no pulse or check-in run #{occurrence_id}. `pulse list` and `checkin list` show the "
             "latest run of each."
         )
-    word = _word(occurrence)
+    word = kind_word(occurrence.kind)
     if not may_reply(me, occurrence, survey):
         who = f"the leader who owns this {word}" if survey.owner_id is not None else "a manager"
         raise Refusal(f"Only {who} can reply to it.")
@@ -127,8 +122,10 @@ def _audience(recipients: Sequence[Recipient], me: Person, occurrence: Occurrenc
     """Who a reply goes to, in words: everyone the run went to but its writer (who reads it first)."""
     others = sum(r.person_id != me.id for r in recipients)
     if others < len(recipients):
-        return f"the {plural(others, 'other person', 'other people')} the {_word(occurrence)} went to"
-    return f"all {plural(others, 'person', 'people')} the {_word(occurrence)} went to"
+        return (
+            f"the {plural(others, 'other person', 'other people')} the {kind_word(occurrence.kind)} went to"
+        )
+    return f"all {plural(others, 'person', 'people')} the {kind_word(occurrence.kind)} went to"
 
 
 def _fingerprint(body: str) -> str:
@@ -189,7 +186,8 @@ async def confirm(env: Env, me: Person, occurrence_id: int, choice: str) -> Repl
             raise Refusal("This reply has been written again since; send it from the newest preview.")
         sent = await _send(env, me, occurrence, survey, body)
         return Reply(
-            messages=sent, replace=_decided(f"Sent to everyone the {_word(occurrence)} went to:", body)
+            messages=sent,
+            replace=_decided(f"Sent to everyone the {kind_word(occurrence.kind)} went to:", body),
         )
     await env.tx.surveys.set_reply_draft(occurrence.id, "")
     return Reply(
@@ -200,13 +198,13 @@ async def confirm(env: Env, me: Person, occurrence_id: int, choice: str) -> Repl
     )
 
 
-async def take_draft(env: Env, me: Person, occurrence_id: int) -> tuple[str, Message]:
-    """The kept reply, forgotten, to run as the command it starts with; and its preview, without buttons."""
+async def take_draft(env: Env, me: Person, occurrence_id: int) -> str:
+    """The kept reply, forgotten, to run as the command it starts with."""
     occurrence, _survey = await _awaiting_reply(env, me, occurrence_id)
     if not occurrence.reply_draft:
         raise Refusal("There is no reply waiting to be sent. Write it again.")
     await env.tx.surveys.set_reply_draft(occurrence.id, "")
-    return occurrence.reply_draft, _decided("Run as a command:", occurrence.reply_draft)
+    return occurrence.reply_draft
 
 
 def _decided(what: str, body: str) -> Message:

@@ -9,7 +9,7 @@ from dialogue.directory import Person
 from dialogue.errors import Refusal
 from dialogue.flows import checkins, replies
 from dialogue.flows.env import Env
-from dialogue.flows.surveys import close_run, render_result, run_result, start_run, trend
+from dialogue.flows.surveys import close_run, kind_word, render_result, run_result, start_run, trend
 from dialogue.formatting import day, plural, when
 from dialogue.messages import Message, Reply
 from dialogue.names import best_match
@@ -22,21 +22,16 @@ async def find_survey(env: Env, args: Args, kind: SurveyKind) -> Survey:
     """A survey named by the rest of the arguments (name or number)."""
     name = args.rest().strip().strip("\"'“”")
     if not name:
-        raise Refusal(f"Please name the {_word(kind)}. `{kind.value} list` shows them.")
+        raise Refusal(f"Please name the {kind_word(kind)}. `{kind.value} list` shows them.")
     survey = None
     if name.lstrip("#").isdigit():
         survey = await env.tx.surveys.get_survey(int(name.lstrip("#")))
     survey = survey or await env.tx.surveys.survey_by_name(name)
     if survey is None or survey.kind is not kind:
-        survey = best_match(name, await env.tx.surveys.surveys(kind), lambda each: each.name, _word(kind))
+        survey = best_match(name, await env.tx.surveys.surveys(kind), lambda each: each.name, kind_word(kind))
     if survey is None or survey.kind is not kind:
-        raise Refusal(f"There is no {_word(kind)} called {name!r}. `{kind.value} list` shows them.")
+        raise Refusal(f"There is no {kind_word(kind)} called {name!r}. `{kind.value} list` shows them.")
     return survey
-
-
-def _word(kind: SurveyKind) -> str:
-    """``pulse`` or ``check-in``, as people write it (the command is ``checkin``)."""
-    return "check-in" if kind is SurveyKind.CHECKIN else "pulse"
 
 
 async def _runs(env: Env, survey: Survey) -> list[Occurrence]:
@@ -159,8 +154,8 @@ async def survey_command(env: Env, me: Person, args: Args, kind: SurveyKind) -> 
 async def _list(env: Env, me: Person, kind: SurveyKind) -> Reply:
     surveys = await env.tx.surveys.surveys(kind)
     if not surveys:
-        return Reply(messages=(Message(t(f"No {_word(kind)}s are set up yet.")),))
-    out: list[Text | str] = [f"{_word(kind).capitalize()}s:"]
+        return Reply(messages=(Message(t(f"No {kind_word(kind)}s are set up yet.")),))
+    out: list[Text | str] = [f"{kind_word(kind).capitalize()}s:"]
     for survey in surveys:
         runs = await env.tx.surveys.occurrences(kind=OccurrenceKind(kind.value), target_id=survey.id, limit=1)
         last = "never run"

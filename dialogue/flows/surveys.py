@@ -61,9 +61,9 @@ def respondent_key(env: Env, survey: Survey, occurrence_id: int, person_id: int)
     return f"person:{person_id}"
 
 
-def kind_word(survey: Survey) -> str:
-    """``pulse`` or ``check-in``."""
-    return "check-in" if survey.kind is SurveyKind.CHECKIN else "pulse"
+def kind_word(kind: SurveyKind | OccurrenceKind) -> str:
+    """``pulse`` or ``check-in``, as people write it (the command is ``checkin``)."""
+    return "check-in" if kind.value == SurveyKind.CHECKIN.value else "pulse"
 
 
 def item_choices(occurrence_id: int, item: SurveyItem, selected: str | None = None) -> tuple[Choices, ...]:
@@ -118,7 +118,7 @@ def item_message(
     if intro:
         privacy = "anonymous" if survey.anonymous else "not anonymous"
         count = plural(len(survey.items), "question")
-        head.append(t(user(survey.name), f" ({kind_word(survey)}, {count}, {privacy})"))
+        head.append(t(user(survey.name), f" ({kind_word(survey.kind)}, {count}, {privacy})"))
         if survey.intro:
             head.append(t(user(survey.intro)))
     question = t(f"Q{item.position}/{len(survey.items)}: ", user(item.text))
@@ -286,46 +286,43 @@ async def waiting_button_questions(env: Env, me: Person) -> list[tuple[Occurrenc
 
 
 async def answer_typed(env: Env, me: Person, text: str) -> Reply | None:
-    """Words typed for a question with buttons ("4", "yes"), on platforms where a tap is not the only way
-    people answer: stored as the tap would be, and said back with the survey's name and whether it is
-    anonymous. None when no such question waits, when two do (the words could be for either, and one may
-    not be anonymous), or when the words are none of its answers (see :func:`typed_hint`)."""
+    """Words typed while questions with buttons wait (on Slack and Teams, typing reaches the bot as words):
+    "4" or "yes" for the one waiting is stored as the tap would be, and said back with the survey's name and
+    whether it is anonymous; other words, or any while two wait (the words could be for either, and one may
+    not be anonymous), are told how to answer. None when no such question waits."""
     waiting = await waiting_button_questions(env, me)
-    value = _typed_value(waiting[0][2], text) if len(waiting) == 1 else None
-    if value is None:
+    if not waiting:
         return None
+    if len(waiting) > 1:
+        names = [t("“", user(survey.name), "”") for _run, survey, _item in waiting]
+        hint = t("Questions wait for you in ", *_joined(names), ": tap the buttons on the one you mean.")
+        return Reply(messages=(Message(t("I didn't catch that. ", hint)),))
     occurrence, survey, item = waiting[0]
+    value = _typed_value(item, text)
+    options = [o for c in item_choices(occurrence.id, item) for o in c.options]
+    if value is None:
+        if item.kind is ItemKind.YES_NO:
+            typed = "yes or no"
+        elif item.kind is ItemKind.CHOICE:
+            typed = f"an answer's number (1 to {len(options)}) or its words"
+        else:
+            typed = f"{options[0].label} to {options[-1].label}"
+        hint = t(
+            f"To answer Q{item.position} of “",
+            user(survey.name),
+            f"”, tap one of its buttons, or type {typed}.",
+        )
+        return Reply(messages=(Message(t("I didn't catch that. ", hint)),))
     # The question's message is left as it is: updated through the outbox, the answer would sit in a row
     # keyed by the person (a tap's update goes straight back to the platform, and is kept nowhere).
     tapped = await answer_choice(env, me, f"{occurrence.id}:{item.id}", value)
-    label = next(o.label for c in item_choices(occurrence.id, item) for o in c.options if o.value == value)
+    label = next(o.label for o in options if o.value == value)
     privacy = "anonymous" if survey.anonymous else "not anonymous"
     noted = Message(
         t(f"Noted: {label}, for Q{item.position} of “", user(survey.name), f"” ({privacy})."),
         context="Tap another answer on the question to change it.",
     )
     return Reply(messages=(noted, *tapped.messages))
-
-
-async def typed_hint(env: Env, me: Person) -> Text | None:
-    """What to say to words that answer nothing while questions with buttons wait: how to answer them."""
-    waiting = await waiting_button_questions(env, me)
-    if len(waiting) > 1:
-        names = [t("“", user(survey.name), "”") for _run, survey, _item in waiting]
-        return t("Questions wait for you in ", *_joined(names), ": tap the buttons on the one you mean.")
-    if not waiting:
-        return None
-    _occurrence, survey, item = waiting[0]
-    options = [o.label for c in item_choices(0, item) for o in c.options]
-    if item.kind is ItemKind.YES_NO:
-        typed = "yes or no"
-    elif item.kind is ItemKind.CHOICE:
-        typed = f"an answer's number (1 to {len(options)}) or its words"
-    else:
-        typed = f"{options[0]} to {options[-1]}"
-    return t(
-        f"To answer Q{item.position} of “", user(survey.name), f"”, tap one of its buttons, or type {typed}."
-    )
 
 
 def _joined(texts: Sequence[Text]) -> list[Text | str]:
@@ -464,8 +461,7 @@ async def _resume_elsewhere(env: Env, me: Person, finished: int) -> tuple[Messag
         )
         return await _wait_again(env, me, awaiting, f"item:{run.id}:{waiting.id}", asked)
     # A campaign's prompt that came while a written answer was waiting: its ideas are welcome here again.
-    prompts = [run for run in others if run.kind is OccurrenceKind.CAMPAIGN and run.opens_at <= env.now]
-    prompt = await _prompt_waiting(env, me.id, prompts)  # theirs, and in front of them already
+    prompt = await _prompt_waiting(env, me.id, others)  # theirs, and in front of them already
     campaign = await env.tx.ideas.get_campaign(prompt.target_id) if prompt is not None else None
     if prompt is not None and campaign is not None:
         welcome = Message(
@@ -489,9 +485,11 @@ async def _wait_again(
     return (say,)
 
 
-async def _prompt_waiting(env: Env, person_id: int, campaigns: Sequence[Occurrence]) -> Occurrence | None:
-    """The first of ``campaigns`` (open campaign runs) whose prompt is in front of the person."""
-    for run in campaigns:
+async def _prompt_waiting(env: Env, person_id: int, runs: Sequence[Occurrence]) -> Occurrence | None:
+    """The first campaign run among ``runs`` (open ones) whose prompt is in front of the person."""
+    for run in runs:
+        if run.kind is not OccurrenceKind.CAMPAIGN or run.opens_at > env.now:
+            continue
         if await env.tx.outbox.status_of(prompt_key(run.id, person_id)) is DeliveryStatus.SENT:
             return run
     return None
@@ -517,7 +515,7 @@ async def remind(env: Env, occurrence: Occurrence) -> int:
             first,
             person,
             intro=True,
-            prefix=f"Reminder: this {kind_word(survey)} closes {when(occurrence.closes_at, person)}"
+            prefix=f"Reminder: this {kind_word(survey.kind)} closes {when(occurrence.closes_at, person)}"
             ". It takes a minute.",
         )
         deliveries.append(
@@ -541,7 +539,10 @@ async def close_run(env: Env, occurrence: Occurrence) -> Survey | None:
     if survey is None:
         return None
     closed = Message(
-        t(user(survey.name), f": this {kind_word(survey)} has closed. Thank you to everyone who answered.")
+        t(
+            user(survey.name),
+            f": this {kind_word(survey.kind)} has closed. Thank you to everyone who answered.",
+        )
     )
     keys = await env.tx.outbox.keys_in_group(f"occurrence:{occurrence.id}")
     await env.send(
@@ -549,18 +550,14 @@ async def close_run(env: Env, occurrence: Occurrence) -> Survey | None:
         for key in keys
         if not key.endswith(":closed")
     )
-    prompts = [
-        run
-        for run in await env.tx.surveys.open_occurrences()
-        if run.kind is OccurrenceKind.CAMPAIGN and run.opens_at <= env.now
-    ]
+    still_open = await env.tx.surveys.open_occurrences()
     for recipient in await env.tx.surveys.recipients(occurrence.id):
         awaiting = await env.tx.conversations.awaiting(recipient.person_id)
         if not (awaiting and awaiting.startswith(f"item:{occurrence.id}:")):
             continue
         # Someone still at this run's written question: what waits behind it now waits, from the time it
         # came, exactly as for those who finished (whether their state survives must not say which they did).
-        prompt = await _prompt_waiting(env, recipient.person_id, prompts)
+        prompt = await _prompt_waiting(env, recipient.person_id, still_open)
         if prompt is None:
             await env.tx.conversations.clear_awaiting(recipient.person_id, awaiting)
         else:
