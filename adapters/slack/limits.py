@@ -9,7 +9,7 @@ Sources (checked against the docs corpus while writing this):
   https://docs.slack.dev/reference/block-kit/composition-objects/option-object
 - plain-text input: https://docs.slack.dev/reference/block-kit/block-elements/plain-text-input-element
 - modal views: https://docs.slack.dev/reference/views/modal-views
-- message ``text``: https://api.slack.com/methods/chat.postMessage (truncated beyond 40,000 characters)
+- message ``text``: https://api.slack.com/methods/chat.postMessage (4,000 advised, 40,000 kept)
 
 Lengths are counted in UTF-16 code units (:func:`size`). Slack does not say how it counts;
 UTF-16 units are never fewer than code points (which slack_sdk's own validation counts), so
@@ -27,7 +27,9 @@ from dialogue.limits import utf16_units
 
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100  # modals and the App Home tab
-MESSAGE_TEXT = 40_000  # the top-level ``text`` of a message
+# The top-level ``text`` of a message: Slack truncates it at 40,000 characters but advises 4,000 at
+# most; with blocks it is only the notification, so the renderer cuts it to the advice.
+MESSAGE_TEXT = 4000
 TEXT_OBJECT = 3000  # any text object, including section text and context elements
 SECTION_FIELDS = 10
 SECTION_FIELD_TEXT = 2000

@@ -113,7 +113,7 @@ def plain_text(text: str) -> str:
     """``text`` made safe as a message's top-level ``text`` (notifications and old clients).
 
     Slack parses that field as mrkdwn too, so it is escaped like everything else, and it
-    is cut to the 40,000 characters Slack keeps.
+    is cut to the 4,000 characters Slack advises (the blocks carry the whole message).
     """
     return truncate(escape(_BIDI.sub("", text)), limits.MESSAGE_TEXT)
 
