@@ -23,6 +23,15 @@ def says_anonymous(text: str) -> bool:
     return _ANONYMOUS.match(text.strip()) is not None
 
 
+_BARE_ANONYMOUS = re.compile(r"anonymous\s+\w", re.IGNORECASE)
+
+
+def may_be_the_words(text: str) -> bool:
+    """Whether a leading "anonymous" could as well be the first word of what follows ("Anonymous surveys twice
+    a year", "Anonymous feedback from families ..."): the bare word, then more words, with nothing between."""
+    return _BARE_ANONYMOUS.match(text.strip()) is not None
+
+
 def not_understood(command: str, what: str) -> str:
     """The answer to words that mention anonymity in a form :func:`sounds_anonymous` caught."""
     return (

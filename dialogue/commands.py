@@ -69,7 +69,7 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec(
             "todo",
             "todo",
-            "what waits for you: questions to answer, replies to write, ideas to decide",
+            "what waits for you: pulses to answer; for managers and leaders, what to answer or decide",
             home.cmd_todo,
         ),
         CommandSpec("vote", "vote <idea number>", "support an idea (one vote each)", ideas.cmd_vote),
@@ -81,7 +81,10 @@ COMMANDS: dict[str, CommandSpec] = {
             questions.cmd_ask,
         ),
         CommandSpec(
-            "questions", "questions [answered]", "open questions, most upvoted first", questions.cmd_questions
+            "questions",
+            "questions [answered] [page <n>] | questions <number>",
+            "open questions, most upvoted first; one question with its answers",
+            questions.cmd_questions,
         ),
         CommandSpec(
             "upvote", "upvote <question number>", "support a question (one upvote each)", questions.cmd_upvote
@@ -150,8 +153,8 @@ COMMANDS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "moderate",
-            "moderate [list | approve <n> | reject <n> <reason> | log]",
-            "moderate anonymous questions and read the moderation log",
+            "moderate [list | approve <n> | reject <n> <reason> | remove <n> <reason> | log]",
+            "moderate anonymous questions, take down a posted one, read the moderation log",
             questions.cmd_moderate,
             admins,
             "admins",
@@ -203,8 +206,9 @@ SHORT_COMMAND = 3  # words
 _ENDS_IN_WORDS = {
     name
     for name, spec in COMMANDS.items()
-    if any(re.search(r"<[^>]*>\s*$", form) for form in re.sub(r"\[[^\]]*\]", "", spec.usage).split("|"))
-    and not re.fullmatch(r"\S+ <[^>]*number>", spec.usage)  # "vote <idea number>" takes one word
+    for form in re.sub(r"\[[^\]]*\]", "", spec.usage).split("|")
+    # "vote <idea number>" and "questions <number>" end in one word, not in words of their own
+    if (end := re.search(r"<([^>]*)>\s*$", form)) and not re.fullmatch(r"n|.*number", end[1])
 }
 
 

@@ -34,7 +34,7 @@ TRANSITIONS: dict[IdeaStatus, frozenset[IdeaStatus]] = {
     IdeaStatus.PILOTING: frozenset({IdeaStatus.IMPLEMENTED, IdeaStatus.DECLINED}),
     IdeaStatus.IMPLEMENTED: frozenset({IdeaStatus.SPREAD}),
     IdeaStatus.SPREAD: frozenset(),
-    IdeaStatus.DECLINED: frozenset(),
+    IdeaStatus.DECLINED: frozenset({IdeaStatus.UNDER_REVIEW}),  # "we will revisit in April"
 }
 
 

@@ -170,6 +170,10 @@ class IdeaRepo(Protocol):
         """Record a vote; False if this person already voted for this idea."""
         ...
 
+    async def voters(self, idea_id: int) -> list[int]:
+        """Who voted for the idea."""
+        ...
+
     async def add_comment(self, comment: Comment) -> None: ...
     async def comments(self, idea_id: int) -> list[Comment]:
         """In the order written (an anonymous author's keep only the hour: their times may read earlier)."""
@@ -354,14 +358,29 @@ class QuestionRepo(Protocol):
     ) -> Question: ...
     async def set_route(self, question_id: int, route: str) -> None: ...
     async def get_question(self, question_id: int) -> Question | None: ...
-    async def questions(self, *, statuses: Collection[QuestionStatus], limit: int = 20) -> list[Question]:
-        """Most votes first, then oldest first."""
+    async def questions(
+        self, *, statuses: Collection[QuestionStatus], limit: int = 20, offset: int = 0
+    ) -> list[Question]:
+        """Most votes first, then newest first."""
+        ...
+
+    async def count(self, *, statuses: Collection[QuestionStatus]) -> int:
+        """How many questions have one of these statuses."""
         ...
 
     async def set_status(
-        self, question_id: int, expected: Collection[QuestionStatus], status: QuestionStatus
+        self,
+        question_id: int,
+        expected: Collection[QuestionStatus],
+        status: QuestionStatus,
+        *,
+        posted_at: datetime | None = None,
     ) -> bool:
-        """Change the status if it is one of ``expected``; False otherwise."""
+        """Change the status if it is one of ``expected``; False otherwise. ``posted_at`` dates it anew."""
+        ...
+
+    async def upvoters(self, question_id: int) -> list[int]:
+        """Who upvoted the question."""
         ...
 
     async def add_upvote(self, question_id: int, person_id: int) -> bool:

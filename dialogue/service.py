@@ -300,6 +300,8 @@ class Dialogue:
             if how == ideas.COMMAND:
                 return await _as_command(env, me, written)
             return await ideas.share_campaign_reply(env, me, int(event.ref), event.value)
+        if event.action == ideas.WHICH_ACTION:
+            return await ideas.share_which(env, me, event.value)
         if event.action == campaigns.SHARE_ACTION:
             return await campaigns.open_form(env, event.ref)
         if event.action == "idea.act" and event.ref.isdigit():
@@ -375,6 +377,20 @@ class Dialogue:
         # each delivery then waits for the same wall-clock time in its recipient's zone.
         wall = due.astimezone(ZoneInfo(EARLIEST_ZONE)).replace(tzinfo=None) if schedule.local_time else None
         async with self._unit() as env:
+            latest = await env.tx.surveys.occurrences(
+                kind=schedule.kind, target_id=schedule.target_id, limit=1
+            )
+            if latest and not latest[0].closed and latest[0].key != key:
+                # Still out (sent by hand, or open longer than its cadence): a second run would ask everyone
+                # the same again, which `pulse send` and `campaign send` refuse too.
+                log.info(
+                    "%s #%d not sent at %s: run #%d is still open",
+                    schedule.kind.value,
+                    schedule.target_id,
+                    due,
+                    latest[0].id,
+                )
+                return None
             if schedule.kind is OccurrenceKind.CAMPAIGN:
                 campaign = await env.tx.ideas.get_campaign(schedule.target_id)
                 if campaign is None or not campaign.active:
@@ -385,19 +401,6 @@ class Dialogue:
             else:
                 survey = await env.tx.surveys.get_survey(schedule.target_id)
                 if survey is None or not survey.items:
-                    return None
-                kind = OccurrenceKind(survey.kind.value)
-                latest = await env.tx.surveys.occurrences(kind=kind, target_id=survey.id, limit=1)
-                if latest and not latest[0].closed and latest[0].key != key:
-                    # Still out (sent by hand, or open longer than its cadence): a second run would ask
-                    # everyone the same questions again, which `pulse send` refuses too.
-                    log.info(
-                        "%s %r not sent at %s: run #%d is still open",
-                        kind.value,
-                        survey.name,
-                        due,
-                        latest[0].id,
-                    )
                     return None
                 started = await surveys.start_run(env, survey, key=key, schedule_id=schedule.id, wall=wall)
             return started[0].id if started else None

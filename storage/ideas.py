@@ -215,6 +215,15 @@ class SqlIdeas(Repo):
         )
         return True
 
+    async def voters(self, idea_id: int) -> list[int]:
+        """Who voted for the idea."""
+        found = await self.session.scalars(
+            select(IdeaVoteRow.person_id)
+            .where(IdeaVoteRow.idea_id == idea_id)
+            .order_by(IdeaVoteRow.person_id)
+        )
+        return list(found)
+
     async def add_comment(self, comment: Comment) -> None:
         """Add a comment to an idea."""
         self.session.add(

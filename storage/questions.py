@@ -69,30 +69,59 @@ class SqlQuestions(Repo):
         row = await self.session.get(QuestionRow, question_id, populate_existing=True)
         return _question(row) if row else None
 
-    async def questions(self, *, statuses: Collection[QuestionStatus], limit: int = 20) -> list[Question]:
-        """Most votes first, then oldest first."""
+    async def questions(
+        self, *, statuses: Collection[QuestionStatus], limit: int = 20, offset: int = 0
+    ) -> list[Question]:
+        """Most votes first, then newest first."""
         rows = await self.session.scalars(
             select(QuestionRow)
             .where(QuestionRow.status.in_([QuestionStatus(s).value for s in statuses]))
-            .order_by(QuestionRow.votes.desc(), QuestionRow.created_at, QuestionRow.id)
+            .order_by(QuestionRow.votes.desc(), QuestionRow.created_at.desc(), QuestionRow.id.desc())
             .limit(limit)
+            .offset(offset)
             .execution_options(populate_existing=True)
         )
         return [_question(row) for row in rows]
 
+    async def count(self, *, statuses: Collection[QuestionStatus]) -> int:
+        """How many questions have one of these statuses."""
+        found = await self.session.scalar(
+            select(func.count())
+            .select_from(QuestionRow)
+            .where(QuestionRow.status.in_([QuestionStatus(s).value for s in statuses]))
+        )
+        return int(found or 0)
+
     async def set_status(
-        self, question_id: int, expected: Collection[QuestionStatus], status: QuestionStatus
+        self,
+        question_id: int,
+        expected: Collection[QuestionStatus],
+        status: QuestionStatus,
+        *,
+        posted_at: datetime | None = None,
     ) -> bool:
-        """Change the status if it is one of ``expected``; False otherwise."""
+        """Change the status if it is one of ``expected``; False otherwise. ``posted_at`` dates it anew."""
+        values: dict[str, object] = {"status": QuestionStatus(status).value}
+        if posted_at is not None:
+            values["created_at"] = posted_at
         changed = await self.changed(
             update(QuestionRow)
             .where(
                 QuestionRow.id == question_id,
                 QuestionRow.status.in_([QuestionStatus(s).value for s in expected]),
             )
-            .values(status=QuestionStatus(status).value)
+            .values(**values)
         )
         return changed == 1
+
+    async def upvoters(self, question_id: int) -> list[int]:
+        """Who upvoted the question."""
+        found = await self.session.scalars(
+            select(UpvoteRow.person_id)
+            .where(UpvoteRow.question_id == question_id)
+            .order_by(UpvoteRow.person_id)
+        )
+        return list(found)
 
     async def add_upvote(self, question_id: int, person_id: int) -> bool:
         """False if this person already upvoted this question."""

@@ -107,6 +107,14 @@ async def cmd_campaign(env: Env, me: Person, args: Args) -> Reply:
             campaign = best_match(name, await env.tx.ideas.campaigns(), lambda each: each.name, "campaign")
         if campaign is None:
             raise Refusal(f"There is no campaign called {name!r}. `campaign list` shows them.")
+        latest = await env.tx.surveys.occurrences(
+            kind=OccurrenceKind.CAMPAIGN, target_id=campaign.id, limit=1
+        )
+        if latest and not latest[0].closed:  # its prompt again would only repeat itself
+            raise Refusal(
+                f"“{campaign.name}” is already out, taking ideas until {when(latest[0].closes_at, me)}. "
+                "You can send it again once it has closed."
+            )
         started = await start_campaign(
             env, campaign, key=f"manual:campaign:{campaign.id}:{env.now.isoformat()}", schedule_id=None
         )

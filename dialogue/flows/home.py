@@ -49,8 +49,8 @@ async def _to_answer(env: Env, me: Person) -> Message:
                 )
             )
     if not rows:
-        return Message(t("To answer: nothing right now. Thank you!"))
-    return Message(lines("To answer (your chat with the bot has the questions):", *rows))
+        return Message(t("Pulses and check-ins to answer: none right now."))
+    return Message(lines("Pulses and check-ins to answer (your chat with the bot has the questions):", *rows))
 
 
 async def cmd_todo(env: Env, me: Person, args: Args) -> Reply:
@@ -65,6 +65,7 @@ async def cmd_todo(env: Env, me: Person, args: Args) -> Reply:
 
 WAITING_LIMIT = 50  # ideas and held questions read to count; more shows as "50 or more"
 OWNED_SHOWN = 10  # ideas of one's own listed
+QUESTIONS_SHOWN = 10  # questions waiting listed, most upvoted first
 REPLY_WINDOW = timedelta(days=30)  # a closed run's "you said, we did" is still asked for this long
 REPLY_RUNS = 5  # the latest runs of each survey looked at for a missing reply
 
@@ -74,20 +75,25 @@ async def _queue(env: Env, me: Person) -> Message:
     leaders, questions that waited too long), runs of theirs to reply to, ideas to decide, questions held."""
     rows: list[Text | str] = []
     overdue = env.now - timedelta(days=env.settings.overdue_days)
-    for question in await env.tx.questions.questions(statuses={QuestionStatus.OPEN}, limit=WAITING_LIMIT):
-        mine = question.addressed_to_id == me.id
-        if mine or (
-            question.addressed_to_id is None and me.is_senior_leader and question.created_at < overdue
-        ):
-            who = "to you" if mine else "to senior leaders"
-            rows.append(
-                t(
-                    f"• Question #{question.id} {who}, asked {day(question.created_at, me)} "
-                    f"(▲{question.votes}): ",
-                    user(shorten(question.text)),
-                    f" → `answer {question.id} <answer>`",
-                )
+    asked = [
+        question
+        for question in await env.tx.questions.questions(statuses={QuestionStatus.OPEN}, limit=WAITING_LIMIT)
+        if question.addressed_to_id == me.id
+        or (question.addressed_to_id is None and me.is_senior_leader and question.created_at < overdue)
+    ]
+    for question in asked[:QUESTIONS_SHOWN]:
+        who = "to you" if question.addressed_to_id == me.id else "to senior leaders"
+        rows.append(
+            t(
+                f"• Question #{question.id} {who}, asked {day(question.created_at, me)} "
+                f"(▲{question.votes}): ",
+                user(shorten(question.text)),
+                f" → `answer {question.id} <answer>`",
             )
+        )
+    if len(asked) > QUESTIONS_SHOWN:
+        more = len(asked) - QUESTIONS_SHOWN
+        rows.append(f"• and {more} more {'question' if more == 1 else 'questions'} waiting → `questions`")
     rows += await _replies_waiting(env, me)
     if me.is_manager:
         owned = await env.tx.ideas.ideas(statuses=_DECIDE, owner_id=me.id, limit=OWNED_SHOWN)
@@ -107,6 +113,14 @@ async def _queue(env: Env, me: Person) -> Message:
             count = f"{others} or more" if len(waiting) == WAITING_LIMIT else str(others)
             wait = "idea from your teams waits" if others == 1 else "ideas from your teams wait"
             rows.append(f"• {count} more {wait} for a decision → `ideas new`, `ideas under review`")
+    if me.is_senior_leader or me.is_admin:
+        # Anonymous ideas from a team too small to name, with no large enough team above, are no manager's.
+        unfiled = sum(
+            i.team_id is None for i in await env.tx.ideas.ideas(statuses=_DECIDE, limit=WAITING_LIMIT)
+        )
+        if unfiled:
+            wait = "idea from no team waits" if unfiled == 1 else "ideas from no team wait"
+            rows.append(f"• {unfiled} {wait} for a decision → `ideas new`, `ideas under review`")
     if me.is_admin:
         held = await env.tx.questions.questions(statuses={QuestionStatus.HELD}, limit=WAITING_LIMIT)
         if held:

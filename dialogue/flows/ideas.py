@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dialogue.anonymity import coarse
-from dialogue.args import Args, not_understood, sounds_anonymous
-from dialogue.directory import Person
+from dialogue.args import Args, may_be_the_words, not_understood, sounds_anonymous
+from dialogue.directory import Person, descendants
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env, to_author
+from dialogue.flows.surveys import audience_people
 from dialogue.formatting import day, plural, shorten
 from dialogue.ideas import (
     OPEN_STATUSES,
@@ -28,6 +29,9 @@ CAMPAIGN_REPLY_ACTION = "campaign.reply"  # the buttons under words written afte
 # Their values: how to share, then the words themselves ("named:Text people when..."), or not an idea.
 NAMED, ANONYMOUS, NOT_AN_IDEA, COMMAND = "named", "anon", "no", "command"
 STATUS_FORM = "idea.status"
+# The buttons under `idea Anonymous surveys twice a year`: anonymously (without the word), with one's name
+# (with it), or neither; their values are NAMED, ANONYMOUS or NOT_AN_IDEA and the words, as above.
+WHICH_ACTION = "idea.which"
 
 
 def idea_form(ref: str = "none", prompt: str = "") -> Form:
@@ -101,13 +105,8 @@ async def submit(
     body = clean_text(text, what="idea", limit=IDEA_MAX, field=field)
     at = coarse(env.now) if anonymous else env.now
     team_id = me.team_ids[0] if me.team_ids else None
-    # Naming a tiny team would name its members; below the group size an anonymous idea has no team.
-    if (
-        anonymous
-        and team_id is not None
-        and len(await env.tx.directory.people(team_ids=[team_id])) < env.settings.min_group_size
-    ):
-        team_id = None
+    if anonymous and team_id is not None:
+        team_id = await _team_of_enough(env, team_id)
     idea = await env.tx.ideas.add_idea(
         text=body,
         at=at,
@@ -136,16 +135,80 @@ async def submit(
     return Reply(messages=(Message(t(f"Thanks! Your idea #{idea.id} is in.{note}")),))
 
 
+async def _team_of_enough(env: Env, team_id: int) -> int | None:
+    """The team an anonymous idea is filed under: the author's own, or the nearest team above it with at least
+    the group size in it and below it, since naming a tiny team would name its members (None when no team
+    is large enough). Filed there, it still reaches a manager whose teams include it."""
+    teams = await env.tx.directory.teams()
+    parent = {team.id: team.parent_id for team in teams}
+    here: int | None = team_id
+    while here is not None:
+        members = await env.tx.directory.people(team_ids=descendants(teams, [here]))
+        if len(members) >= env.settings.min_group_size:
+            return here
+        here = parent.get(here)
+    return None
+
+
 async def cmd_idea(env: Env, me: Person, args: Args) -> Reply:
     """``idea [anon] TEXT``: share an idea; with no text, open the form."""
-    anonymous = args.anonymous()
-    text = args.rest()
+    typed = args.rest()
+    words = Args(typed, usage=args.usage)
+    anonymous = words.anonymous()
+    text = words.rest()
+    number = text.lstrip("#")
+    if number.isdigit():  # "idea 12" for "ideas 12": no idea is a number
+        raise Refusal(f"To see idea #{number}, type `ideas {number}`. To share one, write it after `idea`.")
+    if anonymous and text and may_be_the_words(typed):
+        return _which(typed, text)
     if not text.strip():
         return Reply(form=idea_form())
     if not anonymous and sounds_anonymous(text):
         raise Refusal(not_understood("idea", "your idea"))
     campaign_id = await awaited_campaign(env, me, anonymous=anonymous)
     return await submit(env, me, text, anonymous=anonymous, campaign_id=campaign_id)
+
+
+def _which(typed: str, rest: str) -> Reply:
+    """Ask whether a leading "Anonymous" asks for anonymity or is the idea's first word, showing both ways;
+    the words ride in the buttons, so nothing is kept until a tap."""
+    named = clean_text(typed, what="idea", limit=IDEA_MAX)
+    hidden = clean_text(rest, what="idea", limit=IDEA_MAX)
+    if utf16_units(f"{ANONYMOUS}:{named}") > CHOICE_VALUE_MAX:
+        raise Refusal(
+            "Is “anonymous” how to share it, or part of your idea? Send `idea anon: <your idea>` to stay "
+            "anonymous, or use the form (`idea` alone) to put your name to it."
+        )
+    options = (
+        Option("Share anonymously", f"{ANONYMOUS}:{hidden}"),
+        Option("Share with my name", f"{NAMED}:{named}"),
+        Option("Don't share", NOT_AN_IDEA),
+    )
+    return Reply(
+        messages=(
+            Message(
+                lines(
+                    t("Share it anonymously, or is “Anonymous” part of your idea?"),
+                    t("Anonymously: ", user(hidden)),
+                    t("With your name: ", user(named)),
+                ),
+                choices=(Choices(WHICH_ACTION, "typed", options),),
+                context="Nothing is shared until you choose.",
+            ),
+        )
+    )
+
+
+async def share_which(env: Env, me: Person, choice: str) -> Reply:
+    """A tap under :func:`_which`: share the words it carries, anonymously or with the name, or not."""
+    how, _, body = choice.partition(":")
+    if how not in (NAMED, ANONYMOUS):
+        return Reply(messages=(Message(t("Nothing was shared.")),), replace=Message(t("Not shared.")))
+    anonymous = how == ANONYMOUS
+    campaign_id = await awaited_campaign(env, me, anonymous=anonymous)
+    shared = await submit(env, me, body, anonymous=anonymous, campaign_id=campaign_id)
+    done = "Shared anonymously:" if anonymous else "Shared with your name:"
+    return Reply(messages=shared.messages, replace=Message(lines(t(done), t(user(body)))))
 
 
 async def awaited_campaign(env: Env, me: Person, *, anonymous: bool) -> int | None:
@@ -181,11 +244,12 @@ async def reply_to_campaign(
         await env.tx.conversations.clear_awaiting(me.id)
         raise Refusal("That idea campaign has closed, but ideas are always welcome: use `idea <your idea>`.")
     words = Args(text)
-    if words.anonymous():
+    # "Anonymous feedback from families..." may be the idea itself: shown back whole, as any other words.
+    if not may_be_the_words(text) and words.anonymous():
         if words.empty:  # "anon" typed under words shown back, meaning "share those anonymously"
             raise Refusal(
-                "To share the words above anonymously, tap *Share anonymously* under them; or write anon "
-                "and then your idea."
+                "To share an idea anonymously, write anon and then your idea; if I showed your words back, "
+                "tap *Share anonymously* under them."
             )
         return await submit(env, me, words.rest(), anonymous=True, campaign_id=campaign.id)
     body = clean_text(text, what="idea", limit=IDEA_MAX)
@@ -273,11 +337,17 @@ async def cmd_ideas(env: Env, me: Person, args: Args) -> Reply:
     if not found:
         hint = "Share one with `idea <your idea>`."
         if which == "owned":
-            hint = "`owner <number> @you` takes one on."
+            hint = "`owner <number> @you` takes one on." if me.is_manager else "Managers own ideas."
         return Reply(messages=(Message(t(f"{title}: none yet. {hint}")),))
     body = lines(t(f"{title}:"), *(_line(i) for i in sorted(found, key=lambda i: (-i.votes, i.id))))
     return Reply(
-        messages=(Message(body, context="`ideas <number>` shows one in full; `vote <number>` supports it."),)
+        messages=(
+            Message(
+                body,
+                context="`ideas <number>` shows one in full"
+                + ("." if which == "mine" else "; `vote <number>` supports it."),
+            ),
+        )
     )
 
 
@@ -290,9 +360,11 @@ async def show(env: Env, me: Person, idea_id: int) -> Reply:
         t(user(idea.text)),
         t(f"From: {author}" + ("" if idea.anonymous else f" ({await env.team_name(idea.team_id)})")),
     ]
-    if idea.campaign_id is not None:
-        campaign = await env.tx.ideas.get_campaign(idea.campaign_id)
-        if campaign:
+    campaign = await env.tx.ideas.get_campaign(idea.campaign_id) if idea.campaign_id is not None else None
+    if campaign is not None:
+        # A campaign sent to a handful of people would name an anonymous author's circle.
+        few = len(await audience_people(env, campaign.audience)) < env.settings.min_group_size
+        if not (idea.anonymous and few):
             parts.append(t("Campaign: ", user(campaign.name), " (priority: ", user(campaign.priority), ")"))
     if idea.owner_id is not None:
         parts.append(t(f"Owner: {await env.name(idea.owner_id)}"))
@@ -421,6 +493,7 @@ async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, re
             reason=reason,
         )
     )
+    step = len(await env.tx.ideas.history(idea.id))  # a declined idea may come back: each move its own keys
     if idea.owner_id is None and status is IdeaStatus.UNDER_REVIEW:
         await env.tx.ideas.set_owner(idea.id, me.id)
     note = Message(
@@ -432,7 +505,14 @@ async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, re
         context=f"`ideas {idea.id}` shows its whole history.",
     )
     await env.send(
-        [to_author(f"idea:{idea.id}:status:{status.value}", note, person_id=idea.author_id, route=idea.route)]
+        [
+            to_author(
+                f"idea:{idea.id}:status:{step}:{status.value}",
+                note,
+                person_id=idea.author_id,
+                route=idea.route,
+            )
+        ]
     )
     moved = Message(
         lines(
@@ -445,11 +525,33 @@ async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, re
         ),
         context=f"`ideas {idea.id}` shows its whole history.",
     )
-    owner = await _tell_owner(env, me, idea, f"idea:{idea.id}:status:{status.value}:owner", moved)
+    owner = await _tell_owner(env, me, idea, f"idea:{idea.id}:status:{step}:{status.value}:owner", moved)
+    await _tell_backers(env, me, idea, owner, status, reason, step)
     told = "The submitter has been told."
     if owner is not None:
         told = f"The submitter and its owner, {owner.display_name}, have been told."
     return Reply(messages=(Message(t(f"#{idea.id} is now {status.label}. {told}")),))
+
+
+async def _tell_backers(
+    env: Env, me: Person, idea: Idea, owner: Person | None, status: IdeaStatus, reason: str, step: int
+) -> None:
+    """Tell whoever voted for or commented on the idea where it went: the loop closes for its supporters
+    too, not only its author (an anonymous author's comments carry no name, so they hear as its author)."""
+    told = {me.id, idea.author_id, idea.owner_id, owner.id if owner else None}
+    commenters = {c.author_id for c in await env.tx.ideas.comments(idea.id) if c.author_id is not None}
+    backers = sorted((set(await env.tx.ideas.voters(idea.id)) | commenters) - told)
+    note = Message(
+        lines(
+            t(f"Idea #{idea.id}, which you supported, moved from {idea.status.label} to {status.label}."),
+            t("“", user(shorten(idea.text, 120)), "”"),
+            t(f"Reason from {me.display_name}: ", user(reason)),
+        ),
+        context=f"`ideas {idea.id}` shows its whole history.",
+    )
+    await env.send(
+        NewDelivery(key=f"idea:{idea.id}:moved:{step}:{pid}", person_id=pid, message=note) for pid in backers
+    )
 
 
 async def _tell_owner(env: Env, me: Person, idea: Idea, key: str, message: Message) -> Person | None:

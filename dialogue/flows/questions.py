@@ -84,8 +84,9 @@ async def publish(env: Env, question: Question) -> None:
     """Post the question to the Q&A channel and tell the leader it is addressed to."""
     await env.send(channel_posts(env, f"question:{question.id}:post", await _post_message(env, question)))
     if question.addressed_to_id is not None:
+        by = "" if question.anonymous else f" by {await env.name(question.asker_id)}"
         note = Message(
-            lines(t(f"You've been asked a question (#{question.id}):"), t(user(question.text))),
+            lines(t(f"You've been asked a question (#{question.id}){by}:"), t(user(question.text))),
             context=f"Answer in the open with `answer {question.id} <your answer>`.",
         )
         await env.send(
@@ -119,30 +120,47 @@ async def cmd_ask(env: Env, me: Person, args: Args) -> Reply:
 
 async def check_ask(env: Env, me: Person, typed: str) -> Reply:
     """Words typed in the chat that start with "ask" but read like a sentence, not a question ("Ask the
-    families to tell us when nobody turns up"): shown back whole before anything is posted in the open under
-    the person's name, with the choice of asking them (the words after "ask"), anonymously or not, sharing
-    them as an idea, anonymously or not, or neither. The words ride in the buttons, so nothing is kept until
-    a tap."""
-    whole = typed.strip()
-    body = clean_text(
-        whole.split(None, 1)[1] if len(whole.split()) > 1 else "", what="question", limit=QUESTION_MAX
-    )
+    families to tell us when nobody turns up"): shown back before anything is posted in the open under the
+    person's name, with the choice of asking them, anonymously or not, sharing them as an idea, anonymously
+    or not, or neither. What is shown is what any choice posts (:func:`typed_words`). The words ride in the
+    buttons, so nothing is kept until a tap."""
+    words = typed_words(typed)
     options = (
-        Option("Ask it with my name", f"{NAMED}:{body}"),
-        Option("Ask anonymously", f"{ANONYMOUS}:{body}"),
-        Option("Share as an idea", f"{AS_IDEA}:{whole}"),
-        Option("Share as an idea anonymously", f"{AS_ANONYMOUS_IDEA}:{whole}"),
+        Option("Ask it with my name", f"{NAMED}:{words}"),
+        Option("Ask anonymously", f"{ANONYMOUS}:{words}"),
+        Option("Share as an idea", f"{AS_IDEA}:{words}"),
+        Option("Share as an idea anonymously", f"{AS_ANONYMOUS_IDEA}:{words}"),
         Option("Neither", NEITHER),
     )
     return Reply(
         messages=(
             Message(
-                lines(t("Ask this in the open, in the Q&A channel, or share it as an idea?"), t(user(whole))),
+                lines(t("Ask this in the open, in the Q&A channel, or share it as an idea?"), t(user(words))),
                 choices=(Choices(ASK_ACTION, "typed", options),),
                 context="Nothing is posted until you choose.",
             ),
         )
     )
+
+
+# A question's usual first words: after one of these, a leading "ask" was the command, not part of the words.
+# fmt: off
+_QUESTION_WORDS = frozenset({
+    "how", "what", "when", "where", "why", "who", "whom", "whose", "which", "will", "would", "can", "could",
+    "should", "shall", "is", "are", "was", "were", "am", "do", "does", "did", "has", "have", "had", "may",
+    "might", "must", "any", "anyone", "anybody", "if",
+})
+# fmt: on
+
+
+def typed_words(typed: str) -> str:
+    """The words :func:`check_ask` shows and posts: without the leading "ask" when a question follows it
+    ("ask can we have parking permits"), whole when it is part of a sentence ("Ask the families to ...")."""
+    after_ask = typed.split(None, 1)[1] if len(typed.split(None, 1)) > 1 else ""
+    body = clean_text(after_ask, what="question", limit=QUESTION_MAX)  # "ask" and nothing: nothing to show
+    if body.split()[0].lower().strip(",.:;") in _QUESTION_WORDS:
+        return body
+    return clean_text(typed, what="question", limit=QUESTION_MAX)
 
 
 def fits_check(typed: str) -> bool:
@@ -208,21 +226,71 @@ async def ask(env: Env, me: Person, text: str, *, anonymous: bool, addressed: Pe
     )
 
 
+PAGE = 20  # questions listed in one message
+
+
 async def cmd_questions(env: Env, me: Person, args: Args) -> Reply:
-    """``questions [answered]``: open questions, most upvoted first."""
-    which = args.rest().strip().lower()
+    """``questions [answered] [page N]`` lists open (or answered) questions, most upvoted first, then newest;
+    ``questions N`` shows question #N with its answers and follow-ups."""
+    if args.peek().lstrip("#").isdigit():
+        return await show_question(env, me, await get_question(env, args.number("the question number")))
+    which = "answered" if args.flag("answered") else "open"
+    args.flag("open")
+    page = args.number("the page") if args.flag("page") else 1
+    if not args.empty or page < 1:
+        raise Refusal(
+            "Try `questions` for open ones, `questions answered`, `questions page 2` for more, "
+            "or `questions <number>` to read one with its answers."
+        )
     statuses = {QuestionStatus.ANSWERED} if which == "answered" else {QuestionStatus.OPEN}
-    if which not in ("", "answered", "open"):
-        raise Refusal("Try `questions` for open ones or `questions answered`.")
-    found = await env.tx.questions.questions(statuses=statuses, limit=20)
+    total = await env.tx.questions.count(statuses=statuses)
+    found = await env.tx.questions.questions(statuses=statuses, limit=PAGE, offset=(page - 1) * PAGE)
     title = "Answered questions" if which == "answered" else "Open questions, most upvoted first"
     if not found:
+        if page > 1:
+            raise Refusal(f"There are only {plural(total, 'question')} {which}: no page {page}.")
         return Reply(messages=(Message(t(f"{title}: none. Ask one with `ask <your question>`.")),))
     rows: list[Text | str] = [f"{title}:"]
     for q in found:
         to = f" (to {await env.name(q.addressed_to_id)})" if q.addressed_to_id else ""
         rows.append(t(f"#{q.id} ▲{q.votes}{to} ", user(shorten(q.text)), f" — {day(q.created_at, me)}"))
-    return Reply(messages=(Message(lines(*rows), context="`upvote <number>` to support one."),))
+    hints = ["`questions <number>` reads one with its answers", "`upvote <number>` supports one"]
+    first = (page - 1) * PAGE + 1
+    if total > PAGE:
+        more = " answered" if which == "answered" else ""
+        rows.append(f"Showing {first}–{first + len(found) - 1} of {total}.")
+        if first + len(found) - 1 < total:
+            hints.insert(0, f"`questions{more} page {page + 1}` for more")
+    return Reply(messages=(Message(lines(*rows), context=", ".join(hints) + "."),))
+
+
+async def show_question(env: Env, me: Person, question: Question) -> Reply:
+    """A question with its thread: what staff read when the channel is far away or the answer was short."""
+    asker = "an anonymous colleague" if question.anonymous else await env.name(question.asker_id)
+    to = f" to {await env.name(question.addressed_to_id)}" if question.addressed_to_id else ""
+    state = "answered" if question.status is QuestionStatus.ANSWERED else "not answered yet"
+    rows: list[Text | str] = [
+        t(
+            f"Question #{question.id} from {asker}{to}, {day(question.created_at, me)} "
+            f"(▲{question.votes}), {state}:"
+        ),
+        t(user(question.text)),
+    ]
+    for post in await env.tx.questions.posts(question.id):
+        if post.author_id is None:
+            who = "The asker"
+        else:
+            who = await env.name(post.author_id)
+        verb = "answered" if post.kind == "answer" else "followed up"
+        rows.append(t(f"{who} {verb} ({day(post.at, me)}): ", user(post.text)))
+    return Reply(
+        messages=(
+            Message(
+                lines(*rows),
+                context=f"`upvote {question.id}` supports it; `followup {question.id} <text>` adds to it.",
+            ),
+        )
+    )
 
 
 async def cmd_upvote(env: Env, me: Person, args: Args) -> Reply:
@@ -265,7 +333,12 @@ async def answer(env: Env, me: Person, question: Question, text: str) -> Reply:
     await env.tx.questions.add_post(
         QaPost(question_id=question.id, kind="answer", text=body, at=env.now, author_id=me.id)
     )
-    await env.tx.questions.set_status(question.id, {QuestionStatus.OPEN}, QuestionStatus.ANSWERED)
+    # Questions are put to senior leaders: a manager's answer is posted and heard, but the question stays
+    # open (in leaders' `todo`, flagged when overdue) until a senior leader, or the one it was put to,
+    # answers; a manager named in a question cannot close it by answering it.
+    closes = me.is_senior_leader or question.addressed_to_id == me.id
+    if closes:
+        await env.tx.questions.set_status(question.id, {QuestionStatus.OPEN}, QuestionStatus.ANSWERED)
     count = len(await env.tx.questions.posts(question.id))
     reply = Message(t(f"Answer from {me.display_name}: ", user(body)), thread=thread_key(question.id))
     await env.send(channel_posts(env, f"question:{question.id}:post:{count}", reply))
@@ -288,6 +361,20 @@ async def answer(env: Env, me: Person, question: Question, text: str) -> Reply:
             )
         ]
     )
+    heard = {me.id, question.addressed_to_id, question.asker_id}
+    backers = [pid for pid in await env.tx.questions.upvoters(question.id) if pid not in heard]
+    backed = Message(
+        lines(
+            t(f"Question #{question.id}, which you upvoted, has {news} from {me.display_name}:"),
+            t("“", user(shorten(question.text, 120)), "”"),
+            t(user(body)),
+        ),
+        context=f"`questions {question.id}` shows the whole thread.",
+    )
+    await env.send(
+        NewDelivery(key=f"question:{question.id}:answered:{count}:up:{pid}", person_id=pid, message=backed)
+        for pid in backers
+    )
     if question.addressed_to_id not in (None, me.id):
         # It was asked of someone else, who would otherwise answer it again not knowing.
         await env.send(
@@ -306,9 +393,14 @@ async def answer(env: Env, me: Person, question: Question, text: str) -> Reply:
             ]
         )
     done = f"Answered #{question.id}. It's in the thread and the asker has been told."
-    if earlier:
+    if not closes and question.status is QuestionStatus.OPEN:
+        done = (
+            f"Your answer to #{question.id} is in the thread and the asker has been told. The question stays "
+            "open for a senior leader to answer too."
+        )
+    elif earlier:
         first = earlier[0]
-        by = await env.name(first.author_id)
+        by = "you" if first.author_id == me.id else await env.name(first.author_id)
         done = (
             f"Added your answer to #{question.id}, which {by} had answered on {day(first.at, me)}. "
             "It's in the thread and the asker has been told."
@@ -393,49 +485,76 @@ async def followup(
     return Reply(messages=(Message(t(f"Follow-up added to #{question.id}.")),))
 
 
+OVERDUE_SHOWN = 5  # questions listed in one overdue notice; the rest are in `todo`
+
+
 async def flag_overdue(env: Env) -> int:
-    """Tell the addressed leader (or every senior leader) about questions unanswered for too long, once."""
+    """Tell the addressed leader (or every senior leader) about questions unanswered for too long, once: one
+    notice a leader for all the questions that came due together, most upvoted first."""
     before = env.now - timedelta(days=env.settings.overdue_days)
-    flagged = 0
-    for question in await env.tx.questions.overdue(before):
-        if not await env.tx.questions.mark_flagged(question.id):
-            continue
-        leaders = (
-            [question.addressed_to_id]
-            if question.addressed_to_id is not None
-            else [p.id for p in await env.tx.directory.people_with_role(Role.SENIOR_LEADER)]
-        )
-        note = Message(
+    flagged = [q for q in await env.tx.questions.overdue(before) if await env.tx.questions.mark_flagged(q.id)]
+    if not flagged:
+        return 0
+    leaders = [p.id for p in await env.tx.directory.people_with_role(Role.SENIOR_LEADER)]
+    due: dict[int, list[Question]] = {}
+    for question in flagged:
+        for pid in [question.addressed_to_id] if question.addressed_to_id is not None else leaders:
+            due.setdefault(pid, []).append(question)
+    # Each question is flagged once, so the lowest of this sweep's ids keys its notices uniquely.
+    first = min(q.id for q in flagged)
+    await env.send(
+        NewDelivery(key=f"question:{first}:overdue:{pid}", person_id=pid, message=_overdue_note(env, qs))
+        for pid, qs in due.items()
+    )
+    return len(flagged)
+
+
+def _overdue_note(env: Env, due: list[Question]) -> Message:
+    days = env.settings.overdue_days
+    if len(due) == 1:
+        (question,) = due
+        return Message(
             lines(
-                t(
-                    f"Question #{question.id} has waited {env.settings.overdue_days} days for an answer "
-                    f"(▲{question.votes}):"
-                ),
+                t(f"Question #{question.id} has waited {days} days for an answer (▲{question.votes}):"),
                 t(user(question.text)),
             ),
             context=f"Answer in the open with `answer {question.id} <your answer>`.",
         )
-        await env.send(
-            NewDelivery(key=f"question:{question.id}:overdue:{pid}", person_id=pid, message=note)
-            for pid in leaders
-        )
-        flagged += 1
-    return flagged
+    ranked = sorted(due, key=lambda q: (-q.votes, q.id))
+    rows: list[Text | str] = [
+        f"{len(due)} questions have waited {days} days for an answer, most upvoted first:"
+    ]
+    rows += [
+        t(f"• #{q.id} (▲{q.votes}): ", user(shorten(q.text)), f" → `answer {q.id} <answer>`")
+        for q in ranked[:OVERDUE_SHOWN]
+    ]
+    if len(due) > OVERDUE_SHOWN:
+        rows.append(f"• and {len(due) - OVERDUE_SHOWN} more → `todo`")
+    return Message(lines(*rows), context="Answer in the open; `questions <number>` reads one in full.")
 
 
 async def cmd_moderate(env: Env, me: Person, args: Args) -> Reply:
-    """``moderate [list | approve ID | reject ID REASON | log]`` (admins)."""
+    """``moderate [list | approve ID | reject ID REASON | remove ID REASON | log]`` (admins)."""
     sub = args.word("what to do").lower() if not args.empty else "list"
     if sub == "list":
-        held = await env.tx.questions.questions(statuses={QuestionStatus.HELD}, limit=50)
+        held = sorted(
+            await env.tx.questions.questions(statuses={QuestionStatus.HELD}, limit=50), key=lambda q: q.id
+        )
         if not held:
             return Reply(messages=(Message(t("No questions are waiting for moderation.")),))
-        rows = [t(f"#{q.id} ({day(q.created_at, me)}) ", user(q.text)) for q in held]
+        rows = [
+            t(
+                f"#{q.id} ({day(q.created_at, me)})",
+                f" to {await env.name(q.addressed_to_id)}: " if q.addressed_to_id else " ",
+                user(q.text),
+            )
+            for q in held
+        ]
         return Reply(
             messages=(
                 Message(
                     lines("Waiting for moderation:", *rows),
-                    context="`moderate approve <n>` or `moderate reject <n> <reason>`.",
+                    context="`moderate approve <n>` or `moderate reject <n> <reason>` (the oldest first).",
                 ),
             )
         )
@@ -451,6 +570,10 @@ async def cmd_moderate(env: Env, me: Person, args: Args) -> Reply:
             for e in entries
         ]
         return Reply(messages=(Message(lines("Moderation log, newest first:", *rows)),))
+    if sub == "remove":
+        return await _remove(
+            env, me, await get_question(env, args.number("the question number")), args.rest()
+        )
     if sub in ("approve", "reject"):
         question = await get_question(env, args.number("the question number"), live=False)
         if question.status is not QuestionStatus.HELD:
@@ -461,7 +584,12 @@ async def cmd_moderate(env: Env, me: Person, args: Args) -> Reply:
         elif len(reason) > REASON_MAX:
             raise Refusal(f"Please keep the note under {REASON_MAX} characters.")
         status = QuestionStatus.OPEN if sub == "approve" else QuestionStatus.REJECTED
-        if not await env.tx.questions.set_status(question.id, {QuestionStatus.HELD}, status):
+        # Posted now: dated (coarsely) from today, so its wait for an answer starts now and its day does not
+        # tell when its asker wrote it.
+        posted_at = coarse(env.now) if sub == "approve" else None
+        if not await env.tx.questions.set_status(
+            question.id, {QuestionStatus.HELD}, status, posted_at=posted_at
+        ):
             raise Refusal(f"#{question.id} was moderated by someone else just now.")
         decision = "approved" if sub == "approve" else "rejected"
         await env.tx.questions.add_moderation(
@@ -483,4 +611,42 @@ async def cmd_moderate(env: Env, me: Person, args: Args) -> Reply:
             [to_author(f"question:{question.id}:{decision}", note, person_id=None, route=question.route)]
         )
         return Reply(messages=(Message(t(f"#{question.id} {decision}. The asker has been told.")),))
-    raise Refusal("Try `moderate`, `moderate approve <n>`, `moderate reject <n> <reason>` or `moderate log`.")
+    raise Refusal(
+        "Try `moderate`, `moderate approve <n>`, `moderate reject <n> <reason>`, "
+        "`moderate remove <n> <reason>` (a posted question) or `moderate log`."
+    )
+
+
+async def _remove(env: Env, me: Person, question: Question, reason: str) -> Reply:
+    """Take a posted question down (a personal attack, a name that should not be there): its channel post
+    says it was removed, nobody can upvote, answer or follow it up, and its asker is told why."""
+    reason = clean_text(reason, what="reason", limit=REASON_MAX)
+    if not await env.tx.questions.set_status(question.id, LIVE, QuestionStatus.REJECTED):
+        raise Refusal(f"#{question.id} was moderated by someone else just now.")
+    await env.tx.questions.add_moderation(
+        ModerationEntry(
+            question_id=question.id, admin_id=me.id, decision="removed", reason=reason, at=env.now
+        )
+    )
+    gone = Message(t(f"Question #{question.id} was removed by a moderator."))
+    await env.send(
+        NewDelivery(
+            key=f"question:{question.id}:removed:{platform}",
+            replaces=f"question:{question.id}:post:{platform}",
+            message=gone,
+        )
+        for platform in env.settings.channel_platforms
+    )
+    note = Message(
+        lines(t(f"Your question #{question.id} was taken down by a moderator, who said:"), t(user(reason)))
+    )
+    await env.send(
+        [
+            to_author(
+                f"question:{question.id}:removed", note, person_id=question.asker_id, route=question.route
+            )
+        ]
+    )
+    return Reply(
+        messages=(Message(t(f"#{question.id} removed: its post now says so, and the asker has been told.")),)
+    )

@@ -77,7 +77,8 @@ def test_pipeline_transitions() -> None:
     assert parse_status("nonsense") is None
     assert IdeaStatus.DECLINED in TRANSITIONS[IdeaStatus.PILOTING]
     assert IdeaStatus.IMPLEMENTED not in TRANSITIONS[IdeaStatus.NEW]  # no skipping steps
-    assert not TRANSITIONS[IdeaStatus.DECLINED]
+    assert TRANSITIONS[IdeaStatus.DECLINED] == {IdeaStatus.UNDER_REVIEW}  # "we will revisit in April"
+    assert not TRANSITIONS[IdeaStatus.SPREAD]
 
 
 def test_help_lists_only_what_the_caller_may_do() -> None:

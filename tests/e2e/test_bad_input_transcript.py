@@ -34,6 +34,7 @@ async def test_mistakes_are_explained_and_nothing_is_stored(bot: Bot) -> None:
         amira: idea {ZERO_WIDTH * 4}
         amira: idea\tno
         amira: ask {COMBINING * 4}
+        amira: idea 12
         ben: pulse send Nothing
         ben: answer 1
         """
@@ -54,6 +55,7 @@ async def test_mistakes_are_explained_and_nothing_is_stored(bot: Bot) -> None:
         "Your idea is empty. Please write something.",  # nothing in it would show
         "Your idea is too short. Please say a little more.",  # a tab after the command word
         "Your question is empty. Please write something.",
+        "To see idea #12, type `ideas 12`. To share one, write it after `idea`.",
     ]
     assert messages(out, "ben")[0] == "There is no pulse called 'Nothing'. `pulse list` shows them."
     assert all(n == 0 for n in (await _row_counts(bot)).values()), await _row_counts(bot)

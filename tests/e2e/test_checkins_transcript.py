@@ -411,8 +411,8 @@ async def test_anon_typed_under_words_shown_back_points_to_the_button(bot: Bot) 
     out = await bot.play("amira: More vans for the north patch\namira: anon")
 
     assert messages(out, "amira")[-1] == (
-        "To share the words above anonymously, tap *Share anonymously* under them; or write anon and then "
-        "your idea."
+        "To share an idea anonymously, write anon and then your idea; if I showed your words back, "
+        "tap *Share anonymously* under them."
     )
     async with bot.app.store.engine.connect() as db:
         assert (await db.execute(text("SELECT count(*) FROM ideas"))).scalar() == 0

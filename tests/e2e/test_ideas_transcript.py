@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import text
 
-from tests.e2e.harness import Bot, messages
+from tests.e2e.harness import ORGANISATION, Bot, messages, start_bot
 
 
 async def test_the_idea_pipeline_tells_the_submitter_every_move_with_its_reason(bot: Bot) -> None:
@@ -23,7 +25,7 @@ async def test_the_idea_pipeline_tells_the_submitter_every_move_with_its_reason(
     )
 
     assert messages(out, "chloe")[0] == "Thanks! Your idea #1 is in. You'll hear about every change."
-    assert messages(out, "dev") == [
+    assert messages(out, "dev")[:2] == [
         "Voted. #1 now has 1 vote.",
         "You've already voted for #1. One vote each.",
     ]
@@ -236,3 +238,150 @@ async def test_an_author_is_not_offered_a_vote_on_their_own_idea(bot: Bot) -> No
 
     assert "Vote" not in messages(out, "amira")[0]  # hers, anonymous or not: no button that only refuses
     assert "[1] Vote" in messages(out, "chloe")[0]
+
+
+async def test_supporters_hear_where_an_idea_went_and_a_declined_idea_can_come_back(bot: Bot) -> None:
+    out = await bot.play(
+        """
+        chloe: idea Text people when a visit will be late
+        dev: vote 1
+        ellie: comment 1 We did this in Housing, it works
+        farah: vote 1
+        farah: comment 1 Yes please
+        ben: status 1 declined No budget this year, we will revisit in April
+        ben: status 1 review Budget found in April
+        ben: status 1 declined The supplier pulled out
+        """
+    )
+
+    def moves(who: str) -> list[str]:
+        return [m.splitlines()[0] for m in messages(out, who) if "moved from" in m.splitlines()[0]]
+
+    # Everyone who voted or commented hears each move once, with its reason; the author as before.
+    for backer in ("dev", "ellie", "farah"):
+        assert moves(backer) == [
+            "Idea #1, which you supported, moved from new to declined.",
+            "Idea #1, which you supported, moved from declined to under review.",
+            "Idea #1, which you supported, moved from under review to declined.",
+        ], backer
+    assert "Reason from Ben Carter: The supplier pulled out" in messages(out, "dev")[-1]
+    # Declined twice, told twice: each move is its own message.
+    assert moves("chloe") == [
+        "Your idea #1 moved from new to declined.",
+        "Your idea #1 moved from declined to under review.",
+        "Your idea #1 moved from under review to declined.",
+    ]
+    assert moves("ben") == []  # the manager who moved it is not told his own move
+
+
+async def test_an_anonymous_idea_does_not_name_a_campaign_sent_to_a_handful(bot: Bot) -> None:
+    await bot.programme(
+        CAMPAIGN
+        + 'audience = ["Housing"]\n'
+        + '\n[[campaign]]\nname = "Safer lifting"\npriority = "Staff wellbeing"\n'
+        + 'prompt = "How could lifting be safer?"\naudience = ["Adult Social Care"]\n'
+    )
+    await bot.play("lena: campaign send Fewer missed visits\nben: campaign send Safer lifting")
+
+    await bot.play("priya: anon Order small kit direct from the supplier")
+    await bot.play("sam: Ask the store for a lending shelf\nsam: 1")
+    await bot.play("chloe: anon Hoists in every van")
+    shown = messages(await bot.play("kate: ideas 1\nkate: ideas 2\nkate: ideas 3"), "kate")
+
+    async with bot.app.store.engine.connect() as db:
+        linked = (await db.execute(text("SELECT campaign_id FROM ideas WHERE id = 1"))).scalar_one()
+    assert linked is not None  # it came from the campaign, which is not shown
+    # Three people got "Fewer missed visits": naming it would name Priya's circle. Sam's is in his name.
+    assert "From: anonymous" in shown[0] and "Campaign:" not in shown[0]
+    assert "From: Sam Reid (Housing)" in shown[1]
+    assert "Campaign: Fewer missed visits" in shown[1]
+    # Six people got "Safer lifting": the campaign is shown.
+    assert "From: anonymous" in shown[2] and "Campaign: Safer lifting" in shown[2]
+
+
+async def test_an_anonymous_idea_from_a_small_team_still_reaches_someone_to_decide_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Occupational Therapy (3) sits under Adult Social Care with Reablement (6); Housing (3) stands alone.
+    therapy = "olu,Olu Bakare,Europe/London,manager,Occupational Therapy,Adult Social Care\n"
+    therapy += "isla,Isla Fraser,Europe/London,staff,Occupational Therapy,Adult Social Care\n"
+    therapy += "nell,Nell Ward,Europe/London,manager,Adult Social Care,\n"
+    bot = await start_bot(database_url, tmp_path, people=ORGANISATION + therapy)
+    try:
+        await bot.play("isla: idea anon Order small kit direct from the supplier")
+        await bot.play("priya: idea anon Keys in a lockbox for out-of-hours repairs")
+        nell = messages(await bot.play("nell: todo"), "nell")[0]
+        lena = messages(await bot.play("lena: todo"), "lena")[0]
+        helen = messages(await bot.play("helen: todo"), "helen")[0]
+        shown = messages(await bot.play("nell: ideas 1"), "nell")[0]
+    finally:
+        await bot.app.close()
+
+    # Isla's is filed under Adult Social Care (9 people), whose manager decides it; her team is not named.
+    assert "• 1 more idea from your teams waits for a decision" in nell
+    assert "Occupational Therapy" not in shown and "Isla" not in shown
+    # Priya's has no team of five above Housing (3): no manager's, so the senior leaders see it.
+    assert "Waiting for you: nothing." in lena
+    assert "• 1 idea from no team waits for a decision → `ideas new`, `ideas under review`" in helen
+
+
+async def test_a_campaign_still_out_is_not_sent_again_by_hand_or_by_its_schedule(bot: Bot) -> None:
+    await bot.programme(CAMPAIGN + 'schedule = { cron = "0 9 * * MON", time_zone = "Europe/London" }\n')
+
+    out = await bot.play("ben: campaign send Fewer missed visits\nben: campaign send Fewer missed visits")
+    week = await bot.play("/clock +1w2h")
+
+    assert (
+        "“Fewer missed visits” is already out, taking ideas until Mon 07 Dec 08:00. "
+        "You can send it again once it has closed."
+    ) in messages(out, "ben")
+    prompts = [m for m in messages(out + week, "amira") if "miss fewer visits" in m]
+    # Sent by hand at 08:00, open a week: the 09:00 run of that Monday would have asked everyone again;
+    # the next Monday's goes out.
+    assert len(prompts) == 2, "\n---\n".join(prompts)
+
+
+async def test_an_idea_that_starts_with_the_word_anonymous_asks_which_it_is(bot: Bot) -> None:
+    out = await bot.play(
+        """
+        dev: idea Anonymous surveys twice a year
+        dev: 2
+        ellie: idea anonymous rota swaps between patches
+        ellie: 1
+        farah: idea Anonymous suggestion box in the depot
+        farah: 3
+        """
+    )
+
+    assert messages(out, "dev")[0] == (
+        "Share it anonymously, or is “Anonymous” part of your idea?\n"
+        "Anonymously: surveys twice a year\n"
+        "With your name: Anonymous surveys twice a year\n"
+        "[1] Share anonymously  [2] Share with my name  [3] Don't share\n"
+        "Nothing is shared until you choose."
+    )
+    assert messages(out, "farah")[-1] == "Nothing was shared."
+    async with bot.app.store.engine.connect() as db:
+        shared = (await db.execute(text("SELECT text, author_id IS NULL FROM ideas ORDER BY id"))).all()
+    assert [tuple(row) for row in shared] == [
+        ("Anonymous surveys twice a year", False),  # the word kept, with her name, as chosen
+        ("rota swaps between patches", True),
+    ]
+
+
+async def test_a_campaign_reply_starting_with_anonymous_is_shown_back_whole(bot: Bot) -> None:
+    await bot.programme(CAMPAIGN)
+    await bot.play("ben: campaign send Fewer missed visits")
+
+    out = await bot.play("amira: Anonymous feedback from families after each missed visit\namira: 2")
+
+    assert messages(out, "amira")[0].startswith(
+        "Share this as your idea for “Fewer missed visits”?\n"
+        "Anonymous feedback from families after each missed visit\n"
+        "[1] Share with my name  [2] Share anonymously"
+    )
+    async with bot.app.store.engine.connect() as db:
+        shared = (await db.execute(text("SELECT text, author_id IS NULL FROM ideas"))).all()
+    assert [tuple(row) for row in shared] == [
+        ("Anonymous feedback from families after each missed visit", True)
+    ]

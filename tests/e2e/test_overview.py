@@ -42,7 +42,7 @@ async def test_staff_see_their_ideas_unfinished_pulses_and_open_questions(bot: B
 
     assert amira[0].startswith("Your ideas:") and "Share spare PPE between patches" in amira[0]
     assert "Quick pulse (pulse), open until" in amira[1]  # one of two answered
-    assert chloe[1] == "To answer: nothing right now. Thank you!"
+    assert chloe[1] == "Pulses and check-ins to answer: none right now."
     assert "#1 ▲0 Can we have parking permits?" in amira[2]
     assert len(amira) == 3  # no manager's queue for staff
 
@@ -113,14 +113,15 @@ async def test_todo_gives_a_leader_what_waits_for_her_answer_reply_or_decision(b
     )
     assert "• Staff survey of Mon 30 Nov has closed: write its “you said, we did” → `pulse reply " in jo[0]
     assert "Quick pulse" not in jo[0]
-    assert jo[0].endswith("To answer: nothing right now. Thank you!")
+    assert jo[0].endswith("Pulses and check-ins to answer: none right now.")
+    assert "Thank you" not in jo[0]  # something waits: no thanks for nothing
     # Ben: the pulse he owns (its digest came at close), the idea he owns; not the pulse nobody owns.
     assert "• Quick pulse of Mon 30 Nov has closed: write its “you said, we did” → `pulse reply " in ben[0]
     assert "Staff survey" not in ben[0] and "Weekly check-in" not in ben[0]
     assert "• Idea #1 you own [new] ▲0: Share spare PPE between patches → `ideas 1`" in ben[0]
     assert "Question #" not in ben[0]
     # Staff see only what they have to answer.
-    assert amira == ["To answer: nothing right now. Thank you!"]
+    assert amira == ["Pulses and check-ins to answer: none right now."]
     assert "Quick pulse" not in ben_after[0]  # replied: nothing more to do
     # The owner got the results at close, as a check-in's owner does, and only he may reply.
     assert any(

@@ -30,6 +30,10 @@ async def test_a_question_is_posted_upvoted_answered_in_its_thread_and_followed_
     assert messages(out, "dev") == [
         "Upvoted. #1 now has 1 upvote.",
         "You've already upvoted #1. One upvote each.",
+        # Whoever upvoted a question hears its answer, as its asker does.
+        "Question #1, which you upvoted, has an answer from Jo Adeyemi:\n"
+        "“Can we have parking permits for care visits?”\nWe are talking to Highways this month.\n"
+        "`questions 1` shows the whole thread.",
     ]
     assert messages(out, "chloe")[1] == "#1 is your own question, so you can't upvote it."
     assert messages(out, "amira") == [
@@ -45,6 +49,14 @@ async def test_a_question_is_posted_upvoted_answered_in_its_thread_and_followed_
         == "New follow-up on question #1 from Ben Carter:\nReablement would use twelve"
     )
     assert "#1 ▲1" in messages(out, "jo")[-1]
+    # Anyone reads the whole thread in their chat.
+    thread = messages(await bot.play("amira: questions 1"), "amira")[0].splitlines()
+    assert thread[:4] == [
+        "Question #1 from Chloe Price, Mon 30 Nov (▲1), answered:",
+        "Can we have parking permits for care visits?",
+        "Jo Adeyemi answered (Mon 30 Nov): We are talking to Highways this month.",
+        "Chloe Price followed up (Mon 30 Nov): Will you tell us the outcome?",
+    ]
 
 
 async def test_an_anonymous_question_reaches_its_asker_and_nobody_learns_who_asked(bot: Bot) -> None:
@@ -60,7 +72,7 @@ async def test_an_anonymous_question_reaches_its_asker_and_nobody_learns_who_ask
         """
     )
 
-    assert messages(out, "jo")[0].startswith("You've been asked a question (#1):")
+    assert messages(out, "jo")[0].startswith("You've been asked a question (#1):")  # not by whom
     others = "\n".join(m for who in ("jo", "ben", "kate", "#qa") for m in messages(out, who))
     assert "Amira" not in others and "amira" not in others
     assert "Question #1 from an anonymous colleague to Jo Adeyemi:" in others
@@ -77,7 +89,7 @@ async def test_an_anonymous_question_reaches_its_asker_and_nobody_learns_who_ask
 
 
 async def test_unanswered_questions_are_flagged_to_the_addressed_leader_once(bot: Bot) -> None:
-    await bot.play(
+    asked = await bot.play(
         """
         chloe: ask to @jo Can we have parking permits?
         dev: ask Can we get new laptops?
@@ -89,6 +101,7 @@ async def test_unanswered_questions_are_flagged_to_the_addressed_leader_once(bot
     due = await bot.play("/clock +1h")
     later = await bot.play("/clock +3d")
 
+    assert messages(asked, "jo")[0].startswith("You've been asked a question (#1) by Chloe Price:")
     assert messages(early) == []
     flagged = messages(due, "jo")
     assert flagged == [
@@ -166,6 +179,7 @@ async def test_a_sentence_that_starts_with_ask_is_shown_back_before_anything_is_
     typed = await bot.play("amira: Ask the families to tell us when nobody turns up")
     shared = await bot.play("amira: 3")
     asked = await bot.play("chloe: ask can we have parking permits for care visits\nchloe: 1")
+    whole = await bot.play("dev: Ask the families what they think of visits\ndev: 1")
     direct = await bot.play("dev: ask Will the rota be out by Friday?")
 
     assert messages(typed, "#qa") == [] and recipients(typed) == ["amira"]  # nothing in the open yet
@@ -187,6 +201,9 @@ async def test_a_sentence_that_starts_with_ask_is_shown_back_before_anything_is_
     # A question without a question mark is asked once its asker says so; one with it, at once.
     assert any("can we have parking permits for care visits" in m for m in messages(asked, "#qa"))
     assert any("Will the rota be out by Friday?" in m for m in messages(direct, "#qa"))
+    # What was shown back is what is posted: the "Ask" of a sentence stays.
+    assert messages(whole, "dev")[0].splitlines()[1] == "Ask the families what they think of visits"
+    assert messages(whole, "#qa")[0].splitlines()[1] == "Ask the families what they think of visits"
 
 
 async def test_anonymity_asked_for_in_any_usual_form_is_given(bot: Bot) -> None:
@@ -226,3 +243,154 @@ async def test_anonymity_asked_for_in_any_usual_form_is_given(bot: Bot) -> None:
         "Send `ask anon <your question>` to stay anonymous, or `ask <your question>` to put your name to it."
     ]
     assert "talk to someone about nights" not in posted
+
+
+async def test_questions_that_come_due_together_are_flagged_in_one_notice_most_upvoted_first(
+    bot: Bot,
+) -> None:
+    asked = [
+        f"{who}: ask Question number {n} about rotas?"
+        for n, who in enumerate(["amira", "chloe", "dev", "ellie", "ben", "sam", "sam"], 1)
+    ]
+    await bot.play("\n".join([*asked, "chloe: upvote 6", "dev: upvote 6", "amira: upvote 3"]))
+
+    due = await bot.play("/clock +5d")
+
+    assert recipients(due).count("helen") == 1 and recipients(due).count("jo") == 1  # one notice each
+    assert messages(due, "helen") == [
+        "7 questions have waited 5 days for an answer, most upvoted first:\n"
+        "• #6 (▲2): Question number 6 about rotas? → `answer 6 <answer>`\n"
+        "• #3 (▲1): Question number 3 about rotas? → `answer 3 <answer>`\n"
+        "• #1 (▲0): Question number 1 about rotas? → `answer 1 <answer>`\n"
+        "• #2 (▲0): Question number 2 about rotas? → `answer 2 <answer>`\n"
+        "• #4 (▲0): Question number 4 about rotas? → `answer 4 <answer>`\n"
+        "• and 2 more → `todo`\n"
+        "Answer in the open; `questions <number>` reads one in full."
+    ]
+    assert messages(await bot.play("/clock +1d")) == []  # each question is flagged once
+
+
+async def test_a_long_list_of_questions_pages_and_the_newest_are_not_lost(bot: Bot) -> None:
+    await bot.play("\n".join(f"dev: ask Is question {n} answered yet?" for n in range(1, 26)))
+    await bot.play("amira: upvote 2")
+
+    first = messages(await bot.play("amira: questions"), "amira")[0].splitlines()
+    second = messages(await bot.play("amira: questions page 2"), "amira")[0].splitlines()
+    beyond = messages(await bot.play("amira: questions page 3"), "amira")
+
+    assert first[1].startswith("#2 ▲1 ")  # most upvoted first
+    assert first[2].startswith("#25 ▲0 ")  # then the newest, which nobody has seen yet
+    assert first[-2:] == [
+        "Showing 1–20 of 25.",
+        "`questions page 2` for more, `questions <number>` reads one with its answers, "
+        "`upvote <number>` supports one.",
+    ]
+    assert [row.split()[0] for row in second[1:6]] == ["#6", "#5", "#4", "#3", "#1"]
+    assert second[-2] == "Showing 21–25 of 25."
+    assert beyond == ["There are only 25 questions open: no page 3."]
+
+
+async def test_leaders_todo_lists_ten_questions_and_counts_the_rest(bot: Bot) -> None:
+    await bot.play("\n".join(f"dev: ask to @jo Is question {n} answered yet?" for n in range(1, 14)))
+
+    todo = messages(await bot.play("jo: todo"), "jo")[0].splitlines()
+
+    assert sum(row.startswith("• Question #") for row in todo) == 10
+    assert "• and 3 more questions waiting → `questions`" in todo
+
+
+async def test_a_posted_question_can_be_taken_down_by_a_moderator(bot: Bot) -> None:
+    await bot.play(
+        """
+        liam: ask Gary is useless and should be sacked?
+        chloe: ask anon Why is Gary still in charge of Repairs?
+        """
+    )
+
+    out = await bot.play(
+        """
+        ben: moderate remove 1 Personal remarks
+        kate: moderate remove 1
+        kate: moderate remove 1 Personal remarks about a colleague
+        kate: moderate remove 2 Names a colleague
+        kate: moderate remove 1 Again
+        dev: upvote 1
+        jo: answer 2 Not here.
+        kate: moderate log
+        """
+    )
+
+    assert messages(out, "ben") == [
+        "Sorry, only admins can use `moderate`. Type `help` to see what you can do."
+    ]
+    kate = messages(out, "kate")
+    assert kate[0] == "Your reason is empty. Please write something."
+    assert kate[1:3] == [
+        "#1 removed: its post now says so, and the asker has been told.",
+        "#2 removed: its post now says so, and the asker has been told.",
+    ]
+    assert kate[3] == "There is no open question #1. Type `questions` to see them."
+    assert messages(out, "#qa") == [
+        "Question #1 was removed by a moderator.",
+        "Question #2 was removed by a moderator.",
+    ]
+    assert "(updated)" in "\n".join(line for line in out if line.startswith("-> #qa"))  # in place
+    assert messages(out, "liam") == [
+        "Your question #1 was taken down by a moderator, who said:\nPersonal remarks about a colleague"
+    ]
+    assert messages(out, "chloe") == [
+        "Your question #2 was taken down by a moderator, who said:\nNames a colleague"
+    ]
+    assert messages(out, "dev") == ["There is no open question #1. Type `questions` to see them."]
+    assert messages(out, "jo") == ["There is no open question #2. Type `questions` to see them."]
+    assert kate[-1].splitlines()[1:3] == [
+        "Mon 30 Nov #2 removed by Kate Morgan: Names a colleague",
+        "Mon 30 Nov #1 removed by Kate Morgan: Personal remarks about a colleague",
+    ]
+    assert "Gary" not in messages(await bot.play("amira: questions"), "amira")[0]
+
+
+async def test_an_approved_question_waits_for_its_answer_from_when_it_was_posted(
+    database_url: str, tmp_path: Path
+) -> None:
+    bot = await start_bot(database_url, tmp_path, premoderate_anonymous=True)
+    try:
+        await bot.play("mo: ask anon Will the night rota change?")
+        await bot.play("/clock +6d")
+        approved = await bot.play("kate: moderate approve 1")
+        soon = await bot.play("/clock +1h")
+        shown = messages(await bot.play("amira: questions"), "amira")[0]
+    finally:
+        await bot.app.close()
+
+    assert messages(approved, "#qa")[0].startswith("Question #1 from an anonymous colleague:")
+    assert messages(soon) == []  # not "waited 5 days": it was posted an hour ago
+    assert "— Sun 06 Dec" in shown  # dated from its posting, not its writing
+
+
+async def test_a_managers_answer_is_heard_but_the_question_stays_open_for_senior_leaders(bot: Bot) -> None:
+    await bot.play("chloe: ask anon Why does Ben never reply to emails?")
+
+    ben = await bot.play("ben: answer 1 I reply within two days to everyone.")
+    still_open = messages(await bot.play("amira: questions"), "amira")[0]
+    due = await bot.play("/clock +5d")
+    helen = await bot.play(
+        "helen: answer 1 We will look at response times.\nhelen: answer 1 And report back."
+    )
+    closed = messages(await bot.play("amira: questions"), "amira")[0]
+
+    assert messages(ben, "ben") == [
+        "Your answer to #1 is in the thread and the asker has been told. "
+        "The question stays open for a senior leader to answer too."
+    ]
+    assert messages(ben, "chloe")[0].startswith("Your question #1 has an answer from Ben Carter:")
+    assert "#1 ▲0 Why does Ben never reply to emails?" in still_open
+    assert messages(due, "helen")[0].startswith("Question #1 has waited 5 days for an answer")
+    assert messages(helen, "helen")[0].startswith("Added your answer to #1, which Ben Carter had answered")
+    assert closed == "Open questions, most upvoted first: none. Ask one with `ask <your question>`."
+    again = await bot.play(
+        "dev: ask Can we park at the depot?\nhelen: answer 2 Yes.\nhelen: answer 2 From May."
+    )
+    assert messages(again, "helen")[1].startswith(
+        "Added your answer to #2, which you had answered on Sat 05 Dec."
+    )

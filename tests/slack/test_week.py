@@ -63,7 +63,9 @@ async def test_a_week_in_slack(bot: SlackBot) -> None:
     everyone = (AMIRA, CHLOE, DEV, ELLIE, FARAH, GUS, BEN, HELEN)
     assert all(len(bot.held(dm(user))) == 1 for user in everyone)
     assert "I can suggest improvements." in shown(bot.held(dm(AMIRA))[0])
-    assert "To answer (your chat with the bot has the questions)" in json.dumps(await bot.open_home(GUS))
+    assert "Pulses and check-ins to answer (your chat with the bot has the questions)" in json.dumps(
+        await bot.open_home(GUS)
+    )
 
     # Five answer with a click; the question is updated in place to show the choice.
     for user, score in ((AMIRA, "4"), (CHLOE, "5"), (DEV, "3"), (ELLIE, "4"), (FARAH, "2")):
@@ -145,7 +147,7 @@ async def test_a_week_in_slack(bot: SlackBot) -> None:
     # the manager sees his queue.
     home = json.dumps(await bot.open_home(AMIRA), ensure_ascii=False)
     assert "Text people when a visit is running late" in home and "under review" in home.lower()
-    assert "To answer: nothing right now" in home
+    assert "Pulses and check-ins to answer: none right now." in home
     assert "Waiting for you" not in home
     bens = json.dumps(await bot.open_home(BEN), ensure_ascii=False)
     assert "Waiting for you:" in bens and "you own [under review]" in bens

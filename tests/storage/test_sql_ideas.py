@@ -53,6 +53,7 @@ async def test_ideas_filters_and_order_most_votes_then_newest(store: SqlStore) -
         assert [i.text for i in await tx.ideas.ideas(limit=2)] == ["loved", "new"]
         assert [i.text for i in await tx.ideas.ideas(author_id=amira.id)] == ["loved", "old"]
         assert (await tx.ideas.ideas())[0].votes == 2
+        assert await tx.ideas.voters(loved.id) == sorted([amira.id, ben.id])
         await tx.ideas.set_owner(old.id, ben.id)
         assert [i.id for i in await tx.ideas.ideas(owner_id=ben.id)] == [old.id]
         assert await tx.ideas.set_status(new.id, IdeaStatus.NEW, IdeaStatus.UNDER_REVIEW)

@@ -9,7 +9,7 @@ from tests.storage.helpers import at, person
 OPEN = QuestionStatus.OPEN
 
 
-async def test_questions_order_most_votes_then_oldest_and_upvotes_once(store: SqlStore) -> None:
+async def test_questions_order_most_votes_then_newest_and_upvotes_once(store: SqlStore) -> None:
     async with store.transaction() as tx:
         amira = await person(tx, "amira")
         ben = await person(tx, "ben")
@@ -29,9 +29,13 @@ async def test_questions_order_most_votes_then_oldest_and_upvotes_once(store: Sq
         assert not await tx.questions.add_upvote(third.id, ben.id)
     async with store.transaction() as tx:
         listed = await tx.questions.questions(statuses=[OPEN])
-        assert [q.text for q in listed] == ["third", "first", "second"]
+        assert [q.text for q in listed] == ["third", "second", "first"]  # the newest are not the ones cut
         assert listed[0].votes == 1
         assert [q.text for q in await tx.questions.questions(statuses=[OPEN], limit=1)] == ["third"]
+        assert [q.text for q in await tx.questions.questions(statuses=[OPEN], limit=1, offset=2)] == ["first"]
+        assert await tx.questions.count(statuses=[OPEN]) == 3
+        assert await tx.questions.upvoters(third.id) == [ben.id]
+        assert await tx.questions.upvoters(first.id) == []
         assert [q.id for q in await tx.questions.questions(statuses=[QuestionStatus.HELD])] == [held.id]
         anonymous = await tx.questions.get_question(second.id)
         assert anonymous is not None
@@ -49,8 +53,10 @@ async def test_set_status_only_from_expected(store: SqlStore) -> None:
         q = await tx.questions.add_question(
             text="?", at=at(0), asker_id=None, route=None, addressed_to_id=None, status=QuestionStatus.HELD
         )
-        assert await tx.questions.set_status(q.id, [QuestionStatus.HELD], OPEN)
+        assert await tx.questions.set_status(q.id, [QuestionStatus.HELD], OPEN, posted_at=at(5))
         assert not await tx.questions.set_status(q.id, [QuestionStatus.HELD], QuestionStatus.REJECTED)
+        posted = await tx.questions.get_question(q.id)
+        assert posted is not None and posted.created_at == at(5)  # dated from its posting
         assert await tx.questions.set_status(q.id, [QuestionStatus.HELD, OPEN], QuestionStatus.ANSWERED)
         stored = await tx.questions.get_question(q.id)
         assert stored is not None
