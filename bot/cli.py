@@ -1077,14 +1077,18 @@ async def _start_http(app: App, *, slack_http: bool) -> web.AppRunner:
     return runner
 
 
-async def _start_socket_mode(app: App) -> AsyncSocketModeHandler | None:
-    """Connect to Slack over Socket Mode when an app-level token is set (no public URL needed)."""
+def _socket_mode(app: App) -> AsyncSocketModeHandler | None:
+    """A Socket Mode handler when an app-level token is set (no public URL needed), not yet connected."""
     if app.slack is None or app.settings.slack is None or not app.settings.slack.app_token:
         return None
-    handler = AsyncSocketModeHandler(app.slack.app, app.settings.slack.app_token)
+    return AsyncSocketModeHandler(app.slack.app, app.settings.slack.app_token)
+
+
+async def _connect(handler: AsyncSocketModeHandler) -> None:
+    # Run beside delivery, not before it: while Slack cannot be reached this keeps trying, and the outbox
+    # (Teams, other workspaces) and a stop signal must not wait for it.
     await handler.connect_async()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
-    print("Slack: connected in Socket Mode")
-    return handler
+    print("Slack: connected in Socket Mode", flush=True)
 
 
 NO_PLATFORM = (
@@ -1124,7 +1128,8 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
         slack_http = app.settings.slack is not None and not app.settings.slack.app_token
         runner = await _start_http(app, slack_http=slack_http)
         await scheduler.start()
-        socket_mode = await _start_socket_mode(app)
+        socket_mode = _socket_mode(app)
+        connecting = asyncio.create_task(_connect(socket_mode)) if socket_mode is not None else None
         print("Running. Stop with Ctrl-C.", flush=True)
         reporter = asyncio.create_task(_report_outbox(app.store, stop))
         try:
@@ -1133,7 +1138,9 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
             scheduler.shutdown()
             stop.set()
             await reporter
-            if socket_mode is not None:
+            if connecting is not None and socket_mode is not None:
+                connecting.cancel()
+                await asyncio.gather(connecting, return_exceptions=True)
                 await socket_mode.close_async()  # type: ignore[no-untyped-call]
             await runner.cleanup()
     print("Stopped.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable, Collection, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -433,11 +434,11 @@ class DeliveryWorker:
             named = delivery.route is None
             sent = Sent(delivery.id, platform if named else None, ref if named else None, self.clock.now())
             await self.marks.record(sent)
-            # The key, never the recipient: a routed (anonymous) delivery must leave no trace of its person.
+            # The key without its person (in_log), never the recipient: an anonymous delivery leaves no trace.
             log.debug(
                 "delivery %s (%s) sent on %s",
                 delivery.id,
-                delivery.key,
+                in_log(delivery.key),
                 platform if named else "its platform",
             )
         except LeaseLapsed:
@@ -447,7 +448,7 @@ class DeliveryWorker:
             log.warning(
                 "delivery %s (%s): not sent: another worker has taken it over, or may have",
                 delivery.id,
-                delivery.key,
+                in_log(delivery.key),
             )
             return False
         except RetryLater as later:
@@ -541,7 +542,9 @@ class DeliveryWorker:
         self.stats.retried += 1
         if self.metrics is not None:
             self.metrics.retried(_label(delivery, platform), rate_limited=rate_limited)
-        log.debug("delivery %s (%s) retried in %.0fs: %s", delivery.id, delivery.key, wait, error)
+        log.debug(
+            "delivery %s (%s) retried in %.0fs: %s", delivery.id, in_log(delivery.key), wait, in_log(error)
+        )
         async with self.store.transaction() as tx:
             await tx.outbox.mark_retry(
                 delivery.id, error=error[:500], not_before=self.clock.now() + timedelta(seconds=wait)
@@ -549,7 +552,7 @@ class DeliveryWorker:
 
     async def _fail(self, delivery: Delivery, error: str, platform: str) -> None:
         # The key, not the recipient: a routed (anonymous) delivery must leave no trace of its person.
-        log.warning("delivery %s (%s) failed: %s", delivery.id, delivery.key, error)
+        log.warning("delivery %s (%s) failed: %s", delivery.id, in_log(delivery.key), in_log(error))
         self.stats.failed += 1
         self._busy_failed += 1
         if self.metrics is not None:
@@ -564,6 +567,16 @@ def _log_progress(progress: Progress) -> None:
         progress,
         extra={"sent": progress.sent, "failed": progress.failed, "remaining": progress.remaining},
     )
+
+
+_PERSON_IN_KEY = re.compile(r"(?<=:p:)\d+")
+
+
+def in_log(key: str) -> str:
+    """A delivery's key (or an error naming one) as logged: without its person ("occ:1:item:3:p:…"). A
+    pulse's later questions are sent as someone answers, so their keys tell who got how far, which the
+    database forgets a day after the pulse closes; logs are kept longer and elsewhere."""
+    return _PERSON_IN_KEY.sub("…", key)
 
 
 def _label(delivery: Delivery, platform: str) -> str:

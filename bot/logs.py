@@ -30,6 +30,17 @@ _NOISE = {
 }
 
 
+# Lines that would carry what someone wrote, by logger: Bolt logs a request whose signature fails (a rotated
+# signing secret, a replica with an old one) with its whole body, which holds the person's words, Slack id and
+# name, anonymous or not. The line is kept, without them.
+_REDACTED = {
+    "slack_bolt.RequestVerification": (
+        "Invalid request signature detected",
+        "Invalid request signature detected: refused with 401 (the request's body is not logged)",
+    ),
+}
+
+
 class _WithoutNoise(logging.Filter):
     def __init__(self, prefixes: tuple[str, ...]) -> None:
         super().__init__()
@@ -37,6 +48,17 @@ class _WithoutNoise(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith(self.prefixes)
+
+
+class _Redacted(logging.Filter):
+    def __init__(self, prefix: str, replacement: str) -> None:
+        super().__init__()
+        self.prefix, self.replacement = prefix, replacement
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith(self.prefix):
+            record.msg, record.args = self.replacement, ()
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -72,3 +94,7 @@ def configure(level: str | int, log_format: str = "text") -> None:
         noisy = logging.getLogger(name)
         if not any(isinstance(f, _WithoutNoise) for f in noisy.filters):
             noisy.addFilter(_WithoutNoise(prefixes))
+    for name, (prefix, replacement) in _REDACTED.items():
+        telling = logging.getLogger(name)
+        if not any(isinstance(f, _Redacted) for f in telling.filters):
+            telling.addFilter(_Redacted(prefix, replacement))

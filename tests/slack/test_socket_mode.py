@@ -62,3 +62,32 @@ async def test_serve_takes_a_slash_command_over_the_socket(database_url: str, tm
         printed = log.read_text()
         assert "Slack: connected in Socket Mode" in printed and "Stopped." in printed, printed
         assert "/slack/events" not in printed  # no request URL is offered in Socket Mode
+
+
+async def test_serve_stops_on_sigterm_while_slack_cannot_be_reached(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "NEXTPRACTICE_DATA_DIR": str(tmp_path / "data"),
+        "SLACK_BOT_TOKEN": "xoxb-socket-test",
+        "SLACK_APP_TOKEN": "xapp-socket-test",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",  # nothing listens there
+        "PORT": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        serve = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", env=env, stdout=output, stderr=asyncio.subprocess.STDOUT
+        )
+    try:
+        # Delivery and the schedules run while Socket Mode keeps trying to connect.
+        await wait_for(lambda: "Running. Stop with Ctrl-C." in log.read_text(), within=30)
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(serve.wait(), 15)  # it waited on Slack, deaf to SIGTERM
+    printed = log.read_text()
+    assert code == 0 and "Stopped." in printed, printed
+    assert "Slack: connected in Socket Mode" not in printed
