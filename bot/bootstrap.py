@@ -32,7 +32,7 @@ from bot.teams import TeamsParts, build_teams
 from dialogue.anonymity import Pseudonymiser
 from dialogue.ports import Clock, Sender
 from dialogue.service import Dialogue
-from storage import SqlStore, default_database_url, upgrade_database
+from storage import SqlStore, default_database_url, head_revision, upgrade_database
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ async def build_app(
     ``concurrency=1`` delivers strictly in outbox order (the console, for readable transcripts).
     """
     url = database_url(settings)
-    head_revision = await migrate(url)
+    await migrate(url)
     store = SqlStore(url)
     clock = clock or SystemClock()
     metrics = Metrics(store=store, clock=clock)
@@ -212,7 +212,7 @@ async def build_app(
         senders=all_senders,
         worker=worker,
         metrics=metrics,
-        head_revision=head_revision,
+        head_revision=head_revision(),
         slack=slack,
         teams=teams,
         http=http,

@@ -103,6 +103,7 @@ Run it:
   nextpractice pulse close NAME               close its open run, so its results can be read
   nextpractice pulse results NAME             its latest results (pulse list: all pulses)
   nextpractice db upgrade                     update the database (also done on every start)
+  nextpractice outbox retry                   send failed messages again (after fixing a token)
 """
 
 EPILOG = """\
@@ -235,6 +236,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="bring the database up to date (also done on every start)",
         description="Apply any database changes this version needs. Safe to run more than once.",
     ).set_defaults(run=db_upgrade_command)
+
+    outbox = commands.add_parser(
+        "outbox", help="messages waiting or failed", description="The outbox of messages to send."
+    ).add_subparsers(title="outbox commands", metavar="COMMAND", required=True)
+    outbox_retry = outbox.add_parser(
+        "retry",
+        help="send failed messages again (after fixing a token, say)",
+        description=(
+            "Queue the messages that failed in the last --hours to be sent again by nextpractice serve, e.g. "
+            "after a wrong or revoked SLACK_BOT_TOKEN was fixed. Questions of pulses and check-ins closed "
+            "since are left out: they can no longer be answered."
+        ),
+    )
+    outbox_retry.add_argument("--hours", type=_positive_hours, default=24, help="how far back (default 24)")
+    outbox_retry.add_argument(
+        "--error",
+        default="",
+        metavar="TEXT",
+        help="only failures whose error contains TEXT, e.g. invalid_auth",
+    )
+    outbox_retry.set_defaults(run=outbox_retry_command)
 
     pulse = commands.add_parser("pulse", help="pulse surveys: list, send, results, close").add_subparsers(
         title="pulse commands", metavar="COMMAND", required=True
@@ -832,14 +854,45 @@ async def db_upgrade_command(settings: Settings, args: argparse.Namespace) -> in
     """``nextpractice db upgrade``."""
     url = database_url(settings)
     try:
-        before, _newest = await asyncio.to_thread(migration_status, url)
+        before, newest = await asyncio.to_thread(migration_status, url)
         revision = await migrate(url)
     except (SQLAlchemyError, OSError) as exc:
         raise CliError(f"cannot upgrade the database {_safe_url(url)}: {exc}", BAD_CONFIG) from exc
-    if before == revision:
+    if revision != newest:
+        print(
+            f"The database {_safe_url(url)} is at revision {revision}, newer than this version's {newest}: a "
+            "newer version of nextpractice upgraded it. Nothing to do here; upgrade this installation."
+        )
+    elif before == revision:
         print(f"The database {_safe_url(url)} was already up to date (revision {revision}).")
     else:
         print(f"Upgraded the database {_safe_url(url)} from revision {before or 'none'} to {revision}.")
+    return OK
+
+
+def _positive_hours(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours") from None
+    if not 0 < hours <= 24 * 366:
+        raise argparse.ArgumentTypeError("give between 0 and 8784 hours (a year)")
+    return hours
+
+
+async def outbox_retry_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``nextpractice outbox retry``: failed messages back in the queue, for ``serve`` to send."""
+    async with _open(settings) as app:
+        now = app.clock.now()
+        async with app.store.transaction() as tx:
+            count = await tx.outbox.requeue_failed(
+                since=now - timedelta(hours=args.hours), now=now, error=args.error
+            )
+    which = f" whose error mentions {args.error!r}" if args.error else ""
+    print(
+        f"Queued {_count(count, 'failed message')}{which} from the last {args.hours:g} hours to send again; "
+        "nextpractice serve sends them."
+    )
     return OK
 
 

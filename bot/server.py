@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.teams import TEAMS_PATH
 from bot.metrics import UNMATCHED, Metrics
-from storage import current_revision
+from storage import current_revision, older_revisions
 
 SLACK_PATH = "/slack/events"
 TeamsRoute = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -32,6 +32,7 @@ class Readiness:
     engine: AsyncEngine
     head: str
     timeout: float = 5.0
+    older: frozenset[str] = field(default_factory=older_revisions)  # revisions before ``head``
 
     async def check(self) -> str | None:
         """None when ready, else why not (one line, for people)."""
@@ -43,7 +44,9 @@ class Readiness:
         except Exception as exc:  # any failure to reach the database is a "not ready", never a 500
             detail = (str(exc).strip().splitlines() or [""])[0][:300]  # SQLAlchemy appends SQL and links
             return f"database unreachable: {type(exc).__name__}: {detail}".rstrip(": ")
-        if revision != self.head:
+        # A revision this version does not know is newer (a rolling upgrade has begun): migrations only add,
+        # so this replica serves on until it is replaced.
+        if revision != self.head and (revision is None or revision in self.older):
             return (
                 f"database at revision {revision or 'none'}, this version needs {self.head}: "
                 "run nextpractice db upgrade"

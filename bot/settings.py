@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,7 +230,33 @@ def _database_url(raw: str) -> str | None:
             f"DATABASE_URL must be a PostgreSQL (postgresql://user@host/db) or SQLite (sqlite:///path) URL, "
             f"not {scheme}://"
         )
+    if driver == _DRIVERS["postgresql"]:
+        rest = _asyncpg_options(rest)
     return f"{driver}://{rest}"
+
+
+# What asyncpg.connect takes from a URL's query, as SQLAlchemy passes it on; libpq's sslmode is its ssl.
+_ASYNCPG_OPTIONS = frozenset(
+    {"ssl", "direct_tls", "target_session_attrs", "passfile", "krbsrvname", "gsslib"}
+)
+
+
+def _asyncpg_options(rest: str) -> str:
+    """The query of a PostgreSQL URL as the asyncpg driver takes it: hosts print libpq's ``sslmode=require``,
+    which asyncpg calls ``ssl``; an option it does not take is refused here by name, not by a traceback."""
+    where, sep, query = rest.partition("?")
+    if not sep:
+        return rest
+    options = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    renamed = [("ssl" if key == "sslmode" else key, value) for key, value in options]
+    unknown = sorted({key for key, _ in renamed} - _ASYNCPG_OPTIONS)
+    if unknown:
+        raise ValueError(
+            f"DATABASE_URL option {', '.join(unknown)} is not understood by the bot's PostgreSQL driver "
+            "(asyncpg); it takes sslmode (or ssl), target_session_attrs and passfile. Certificates come from "
+            "PGSSLROOTCERT, PGSSLCERT and PGSSLKEY; remove the option from the URL."
+        )
+    return f"{where}?{urllib.parse.urlencode(renamed)}"
 
 
 def _secret(raw: str, data_dir: Path) -> bytes:

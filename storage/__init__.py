@@ -1,6 +1,12 @@
 """SQLAlchemy 2 async models and repositories implementing the core ports; Alembic migrations."""
 
-from storage.migrate import current_revision, head_revision, migration_status, upgrade_database
+from storage.migrate import (
+    current_revision,
+    head_revision,
+    migration_status,
+    older_revisions,
+    upgrade_database,
+)
 from storage.store import SqlStore, default_database_url
 
 __all__ = [
@@ -9,5 +15,6 @@ __all__ = [
     "default_database_url",
     "head_revision",
     "migration_status",
+    "older_revisions",
     "upgrade_database",
 ]

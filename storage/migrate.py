@@ -8,6 +8,8 @@ e.g. ``await asyncio.to_thread(upgrade_database, url)``.
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import threading
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,6 +26,7 @@ from sqlalchemy.pool import NullPool
 from storage.store import create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger(__name__)
 
 # Alembic keeps the running migration's context in module globals, so two threads of one
 # process must not migrate at once. Processes are kept apart by the database (see env.py).
@@ -38,6 +42,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
     """The newest migration's revision id."""
     head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
@@ -45,15 +50,38 @@ def head_revision() -> str:
     return head
 
 
+@functools.cache
+def older_revisions() -> frozenset[str]:
+    """Every revision this version's migrations know but the newest: a database at one is behind."""
+    script = ScriptDirectory.from_config(alembic_config(""))
+    return frozenset(each.revision for each in script.walk_revisions()) - {head_revision()}
+
+
 def upgrade_database(url: str) -> str:
-    """Bring the database at ``url`` to the newest schema and return its revision id.
+    """Bring the database at ``url`` to the newest schema and return the revision it is then at.
 
     Safe to run from several processes at once: on PostgreSQL ``env.py`` holds an advisory
     lock for the whole upgrade, and on SQLite the upgrade runs in one ``BEGIN IMMEDIATE``
     transaction, so a second process waits and then finds nothing to do.
+
+    A database at a revision this version does not know was upgraded by a newer version (a rolling
+    upgrade: the new version's replicas and ``db upgrade`` first, then the old replicas replaced). It is
+    left as it is, and its revision returned: migrations only add, so this version still works on it.
     """
     with _ALEMBIC:
-        command.upgrade(alembic_config(url), "head")
+        try:
+            command.upgrade(alembic_config(url), "head")
+        except CommandError:  # "Can't locate revision": a newer one, perhaps
+            current, head = migration_status(url)
+            if current is None or current == head or current in older_revisions():
+                raise
+            log.warning(
+                "The database is at revision %s, newer than this version's %s: a newer version upgraded it. "
+                "Not migrating; replace this version when you can.",
+                current,
+                head,
+            )
+            return current
     return head_revision()
 
 

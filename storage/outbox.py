@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Row, String, Table, and_, bindparam, delete, func, literal, or_, select, update
+from sqlalchemy import cast as cast_
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 
 from dialogue.messages import Message, message_from_data, message_to_data
 from dialogue.outbox import Delivery, DeliveryStatus, NewDelivery, Sent
-from storage.models import DeliveryRow
+from storage.models import DeliveryRow, OccurrenceRow
 from storage.sql import Repo, dialect_insert
 
 PENDING = DeliveryStatus.PENDING.value
@@ -201,6 +202,25 @@ class SqlOutbox(Repo):
                 lease_until=None,
                 claimed_by=None,
             )
+        )
+
+    async def requeue_failed(self, *, since: datetime, now: datetime, error: str = "") -> int:
+        """Send again the failed deliveries made since ``since`` (whose error contains ``error``, if given),
+        except those of runs closed since: a question of a closed pulse can no longer be answered."""
+        closed_groups = select(literal("occurrence:") + cast_(OccurrenceRow.id, String)).where(
+            OccurrenceRow.closed
+        )
+        conditions = [
+            DeliveryRow.status == FAILED,
+            DeliveryRow.created_at >= since,
+            or_(DeliveryRow.group_key.is_(None), DeliveryRow.group_key.not_in(closed_groups)),
+        ]
+        if error:
+            conditions.append(DeliveryRow.last_error.contains(error, autoescape=True))
+        return await self.changed(
+            update(DeliveryRow)
+            .where(*conditions)
+            .values(status=PENDING, attempts=0, not_before=now, last_error="")
         )
 
     async def sent_ref(self, key: str) -> tuple[str, str] | None:

@@ -34,6 +34,8 @@ PERMANENT = frozenset(
         "user_not_found",
     }
 )
+# The app's own token is wrong, revoked or expired: every message fails the same way until it is fixed.
+REFUSED_TOKEN = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired"})
 TRANSIENT_WAIT = 5.0  # seconds, for server errors and network trouble that carry no advice
 # chat.postMessage: "1 message per second to a specific channel" (a DM is a channel), and "several hundred
 # messages per minute" across a workspace (https://api.slack.com/methods/chat.postMessage#rate_limiting).
@@ -137,6 +139,11 @@ def _translate(exc: Exception) -> RetryLater | Undeliverable:
         retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after") or "1"
         return RetryLater(float(retry_after), "rate limited by Slack", rate_limited=True)
     error = str(response.get("error", "")) if isinstance(response.data, dict) else ""
+    if error in REFUSED_TOKEN:
+        return Undeliverable(
+            f"{error}: Slack refused the app's token; check SLACK_BOT_TOKEN (or the workspace's "
+            "installation), then send the failed messages again with nextpractice outbox retry"
+        )
     if error in PERMANENT:
         return Undeliverable(error)
     if response.status_code >= 500 or error in ("fatal_error", "internal_error", "service_unavailable"):

@@ -29,6 +29,7 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.console import ConsoleSender
 from bot import scheduler
@@ -184,6 +185,10 @@ async def test_readyz_is_ready_at_the_head_revision_and_not_when_the_schema_is_o
         "status": "not ready",
         "reason": f"database at revision 0001, this version needs {head}: run nextpractice db upgrade",
     }
+    # Mid rolling upgrade a newer version has migrated the database: this replica serves on until replaced.
+    async with bot.app.store.engine.begin() as connection:
+        await connection.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    assert (await bot.get("/readyz"))[0] == 200
     async with bot.app.store.engine.begin() as connection:
         await connection.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
     assert (await bot.get("/readyz"))[0] == 200
@@ -705,3 +710,63 @@ async def test_db_upgrade_says_what_it_did(tmp_path: Path) -> None:
     newest = sorted(p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))[-1]
     assert f"from revision none to {newest}." in first
     assert f"was already up to date (revision {newest})." in again
+
+
+async def test_an_older_version_starts_and_upgrades_nothing_on_a_database_a_newer_one_migrated(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database_url = _sqlite(tmp_path)  # what is run does not depend on the engine
+    settings = Settings(data_dir=tmp_path, secret_key=SECRET.encode(), database_url=database_url)
+    app = await build_app(settings)
+    async with app.store.engine.begin() as connection:
+        await connection.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    await app.close()
+
+    with caplog.at_level(logging.WARNING, logger="storage.migrate"):
+        again = await build_app(settings)  # an old replica restarting mid-upgrade: it used to crash
+    await again.close()
+    code, out, err = await _nextpractice(_env(database_url, tmp_path / "data"), "db", "upgrade")
+
+    assert "at revision 0999, newer than this version's" in caplog.text
+    assert code == 0, err
+    assert "is at revision 0999, newer than this version's" in out and "Nothing to do here" in out
+
+
+async def test_messages_refused_for_a_wrong_token_are_sent_once_it_is_fixed(tmp_path: Path) -> None:
+    database_url = _sqlite(tmp_path)  # what the command line does does not depend on the engine
+    people, programme = tmp_path / "people.csv", tmp_path / "programme.toml"
+    people.write_text(
+        "handle,name,time_zone,roles,team,slack_user_id,slack_team_id\n"
+        "boss,The Boss,Europe/London,manager,Head Office,U100,T111\n"
+        "ned,Ned Stark,Europe/London,staff,Team 1,U123,T111\n"
+    )
+    programme.write_text(QUICK)
+    async with FakeSlack() as fake:
+        env = _slack_env(database_url, tmp_path / "data", fake)
+        for command in (("directory", "import", str(people)), ("programme", "load", str(programme))):
+            code, _, err = await _nextpractice(env, *command)
+            assert code == 0, err
+        fake.refused_tokens.add("xoxb-test")  # revoked, or mistyped in SLACK_BOT_TOKEN
+        code, out, err = await _nextpractice(env, "pulse", "send", "Quick", "pulse", "--every", "0")
+        assert code == 1 and "Done: 0 sent, 2 failed" in out, out
+        assert "check SLACK_BOT_TOKEN" in err and "nextpractice outbox retry" in err, err
+
+        fake.refused_tokens.clear()  # the token is put right
+        code, retried, err = await _nextpractice(env, "outbox", "retry", "--error", "invalid_auth")
+        assert code == 0, err
+        app = await build_app(Settings.from_env(env))  # what `serve` does with the queue
+        try:
+            await app.worker.drain()
+        finally:
+            await app.close()
+
+    assert "Queued 2 failed messages whose error mentions 'invalid_auth' from the last 24 hours" in retried
+    delivered = [call for call in fake.calls_to("chat.postMessage")][-2:]
+    assert sorted(call["channel"] for call in delivered) == ["U100", "U123"]
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            statuses = (await connection.execute(text("SELECT status FROM deliveries"))).scalars().all()
+    finally:
+        await engine.dispose()
+    assert statuses == ["sent", "sent"]

@@ -6,6 +6,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.settings import Settings
 
@@ -39,6 +41,9 @@ def test_an_explicit_secret_is_used_and_no_file_is_written(tmp_path: Path) -> No
         ("sqlite:///var/bot.db", "sqlite+aiosqlite:///var/bot.db"),
         ("postgresql+asyncpg://app@db/bot", "postgresql+asyncpg://app@db/bot"),
         ("PostgreSQL://app@db/bot", "postgresql+asyncpg://app@db/bot"),
+        # Managed PostgreSQL hosts print libpq's sslmode; asyncpg calls it ssl.
+        ("postgresql://app@db/bot?sslmode=require", "postgresql+asyncpg://app@db/bot?ssl=require"),
+        ("sqlite:///var/bot.db?mode=ro", "sqlite+aiosqlite:///var/bot.db?mode=ro"),
     ],
 )
 def test_database_urls_get_the_async_driver(tmp_path: Path, given: str, expected: str) -> None:
@@ -57,6 +62,11 @@ def test_database_urls_get_the_async_driver(tmp_path: Path, given: str, expected
         ("NEXTPRACTICE_LOG_LEVEL", "loud", "NEXTPRACTICE_LOG_LEVEL must be one of"),
         ("NEXTPRACTICE_SECRET_KEY", "short", "at least 16 characters"),
         ("DATABASE_URL", "localhost/db", "DATABASE_URL must look like"),
+        (
+            "DATABASE_URL",
+            "postgresql://app:s3cret@db/bot?sslmode=require&connect_timeout=10",
+            "option connect_timeout is not understood by the bot's PostgreSQL driver",
+        ),
         (
             "DATABASE_URL",
             "mysql://app:s3cret@db/bot",
@@ -123,3 +133,18 @@ def test_multi_workspace_slack_needs_client_secret_and_signing_secret_and_http(t
     assert slack is not None and slack.oauth is not None
     assert (slack.bot_token, slack.oauth.client_id, slack.oauth.qa_team_id) == ("", "111.222", "T2")
     assert "chat:write" in slack.oauth.scopes
+
+
+async def test_a_url_with_sslmode_connects_to_postgresql(database_url: str, tmp_path: Path) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL URL's options: the PostgreSQL leg")
+    plain = database_url.replace("postgresql+asyncpg://", "postgresql://")
+    settings = Settings.from_env(
+        {"NEXTPRACTICE_DATA_DIR": str(tmp_path), "DATABASE_URL": f"{plain}?sslmode=disable"}
+    )
+    engine = create_async_engine(settings.database_url or "")
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT 1"))).scalar() == 1
+    finally:
+        await engine.dispose()

@@ -277,6 +277,7 @@ class FakeSlack:
         self.usergroups: list[dict[str, Any]] = [dict(group) for group in usergroups]
         self.calls: list[Call] = []
         self.tokens: list[str] = []  # the token each call in ``calls`` was made with ("" for response_url)
+        self.refused_tokens: set[str] = set()  # tokens answered invalid_auth, as a revoked or mistyped one is
         # oauth.v2.access: each code Slack would hand the browser, and the workspace it installs into.
         self.install_codes: dict[str, str] = {}
         # Messages as Slack holds them after chat.postMessage / chat.update: "channel" is the conversation
@@ -369,6 +370,8 @@ class FakeSlack:
         if not token:
             self.violations.append(f"{method}: no token (Authorization: Bearer header or token argument)")
             return _answer({"ok": False, "error": "not_authed"})
+        if token in self.refused_tokens:
+            return _answer({"ok": False, "error": "invalid_auth"})
         problems = check_args(self._spec, method, args) if self.validate else []
         if problems:
             self.violations.extend(problems)

@@ -8,6 +8,7 @@ import pytest
 
 from dialogue.messages import Choices, Message, Option
 from dialogue.outbox import DeliveryStatus, NewDelivery, Sent
+from dialogue.surveys import OccurrenceKind
 from dialogue.text import t
 from storage import SqlStore
 from tests.storage.helpers import at, person
@@ -217,3 +218,38 @@ async def test_still_to_pick_gives_the_latest_versions_that_still_have_buttons(s
     assert [(ref, m.text.plain()) for ref, m in found] == [("ref-q1", "Q1"), ("ref-q3", "Q3")]
     assert [ref for ref, _ in newest] == ["ref-q3"]
     assert elsewhere == []
+
+
+async def test_failed_rows_are_queued_again_except_old_ones_and_those_of_closed_runs(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        done = await tx.surveys.add_occurrence(
+            key="run",
+            kind=OccurrenceKind.PULSE,
+            target_id=1,
+            opens_at=at(0),
+            closes_at=at(50),
+            remind_at=None,
+            schedule_id=None,
+        )
+        assert done is not None
+        await tx.outbox.enqueue([NewDelivery(key="old", message=_message(), channel="qa")], now=at(0))
+        rows = [
+            NewDelivery(key="auth", message=_message(), channel="qa"),
+            NewDelivery(key="gone", message=_message(), channel="qa"),
+            NewDelivery(key="closed-run", message=_message(), channel="qa", group=f"occurrence:{done.id}"),
+        ]
+        await tx.outbox.enqueue(rows, now=at(100))
+        for row in await tx.outbox.claim(worker="w", now=at(100), limit=10, lease_seconds=LEASE):
+            await tx.outbox.mark_failed(
+                row.id, error="channel_not_found" if row.key == "gone" else "invalid_auth"
+            )
+        await tx.surveys.close(done.id, at=at(60))
+
+    async with store.transaction() as tx:
+        assert await tx.outbox.requeue_failed(since=at(50), now=at(200), error="invalid_auth") == 1
+        assert await tx.outbox.requeue_failed(since=at(50), now=at(200)) == 1  # "gone", any error
+    async with store.transaction() as tx:
+        again = await tx.outbox.claim(worker="w", now=at(200), limit=10, lease_seconds=LEASE)
+        assert sorted(row.key for row in again) == ["auth", "gone"]
+        assert all(row.attempts == 0 and row.last_error == "" for row in again)
+        assert await tx.outbox.counts() == {"failed": 2, "sending": 2}  # the old one, the closed run's

@@ -252,3 +252,13 @@ async def test_inspected_outbox_has_its_claim_index(store: SqlStore) -> None:
         found = await connection.run_sync(indexes)
     assert ("status", "not_before") in found
     assert ("anchor", "platform") in found
+
+
+def test_migrations_after_the_first_only_add_so_the_previous_version_keeps_working() -> None:
+    # A rolling upgrade runs the old version's replicas on the new schema until they are replaced (README).
+    versions = Path(alembic_config("").get_main_option("script_location") or "") / "versions"
+    for migration in sorted(versions.glob("0*.py"))[1:]:
+        source = migration.read_text()
+        upgrade = source[source.index("def upgrade") : source.index("def downgrade")]
+        for removal in ("drop_column", "drop_table", "rename_table", "new_column_name", "drop_constraint"):
+            assert removal not in upgrade, f"{migration.name} removes or renames ({removal}) in its upgrade"
