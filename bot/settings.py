@@ -176,14 +176,16 @@ class Settings:
         """Read the settings; a bad value raises ``ValueError`` naming the variable and what it needs.
 
         Without ``NEXTPRACTICE_SECRET_KEY`` a random key is generated once into the data
-        directory (readable by the owner only) and reused on every later start.
+        directory (readable by the owner only) and reused on every later start; not for PostgreSQL,
+        whose database is shared by replicas and commands run elsewhere.
         """
         env = os.environ if env is None else env
         data_dir = Path(env.get("NEXTPRACTICE_DATA_DIR") or "data")
+        url = _database_url(env.get("DATABASE_URL", ""))
         return cls(
             data_dir=data_dir,
-            secret_key=_secret(env.get("NEXTPRACTICE_SECRET_KEY", ""), data_dir),
-            database_url=_database_url(env.get("DATABASE_URL", "")),
+            secret_key=_secret(env.get("NEXTPRACTICE_SECRET_KEY", ""), data_dir, url),
+            database_url=url,
             min_group_size=_int(env, "NEXTPRACTICE_MIN_GROUP_SIZE", 5, minimum=2),
             overdue_days=_int(env, "NEXTPRACTICE_OVERDUE_DAYS", 5, minimum=1),
             premoderate_anonymous=_bool(env, "NEXTPRACTICE_PREMODERATE", False),
@@ -259,7 +261,7 @@ def _asyncpg_options(rest: str) -> str:
     return f"{where}?{urllib.parse.urlencode(renamed)}"
 
 
-def _secret(raw: str, data_dir: Path) -> bytes:
+def _secret(raw: str, data_dir: Path, database_url: str | None) -> bytes:
     if raw:
         if len(raw.encode()) < 16:
             raise ValueError("NEXTPRACTICE_SECRET_KEY must be at least 16 characters long")
@@ -267,6 +269,14 @@ def _secret(raw: str, data_dir: Path) -> bytes:
     path = data_dir / SECRET_FILE
     if path.exists():
         return path.read_bytes().strip()
+    if database_url is not None and not database_url.startswith("sqlite"):
+        # A key made up here would be locked into the shared database by the first command run (often a
+        # one-off `directory import` in a throwaway container), and every replica then needs it.
+        raise ValueError(
+            "With PostgreSQL, set NEXTPRACTICE_SECRET_KEY (at least 16 characters, e.g. the output of "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))') before the first command, the same "
+            f"for every replica and command; or put it in {path}. The database keeps the first key used."
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32).encode()
     # Created owner-only from the start, so the key is never readable by others even briefly.

@@ -47,7 +47,7 @@ def test_an_explicit_secret_is_used_and_no_file_is_written(tmp_path: Path) -> No
     ],
 )
 def test_database_urls_get_the_async_driver(tmp_path: Path, given: str, expected: str) -> None:
-    env = {"NEXTPRACTICE_DATA_DIR": str(tmp_path), "DATABASE_URL": given}
+    env = {"NEXTPRACTICE_DATA_DIR": str(tmp_path), "DATABASE_URL": given, "NEXTPRACTICE_SECRET_KEY": "k" * 16}
 
     assert Settings.from_env(env).database_url == expected
 
@@ -140,11 +140,26 @@ async def test_a_url_with_sslmode_connects_to_postgresql(database_url: str, tmp_
         pytest.skip("a PostgreSQL URL's options: the PostgreSQL leg")
     plain = database_url.replace("postgresql+asyncpg://", "postgresql://")
     settings = Settings.from_env(
-        {"NEXTPRACTICE_DATA_DIR": str(tmp_path), "DATABASE_URL": f"{plain}?sslmode=disable"}
+        {
+            "NEXTPRACTICE_DATA_DIR": str(tmp_path),
+            "DATABASE_URL": f"{plain}?sslmode=disable",
+            "NEXTPRACTICE_SECRET_KEY": "k" * 16,
+        }
     )
+
     engine = create_async_engine(settings.database_url or "")
     try:
         async with engine.connect() as connection:
             assert (await connection.execute(text("SELECT 1"))).scalar() == 1
     finally:
         await engine.dispose()
+
+
+def test_with_postgresql_no_key_is_made_up_to_be_locked_into_the_shared_database(tmp_path: Path) -> None:
+    env = {"NEXTPRACTICE_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql://app@db/bot"}
+    with pytest.raises(ValueError, match="With PostgreSQL, set NEXTPRACTICE_SECRET_KEY"):
+        Settings.from_env(env)
+    assert not (tmp_path / "secret.key").exists()
+    # A key already in the data directory (one host, set up before) is still used.
+    (tmp_path / "secret.key").write_text("an-older-key-0123456789")
+    assert Settings.from_env(env).secret_key == b"an-older-key-0123456789"

@@ -25,6 +25,7 @@ async def test_serve_takes_a_slash_command_over_the_socket(database_url: str, tm
             **os.environ,
             "DATABASE_URL": database_url,
             "NEXTPRACTICE_DATA_DIR": str(tmp_path / "data"),
+            "NEXTPRACTICE_SECRET_KEY": "socket-mode-tests-key-0123",
             "SLACK_BOT_TOKEN": "xoxb-socket-test",
             "SLACK_APP_TOKEN": "xapp-socket-test",
             "SLACK_API_URL": fake.url,
@@ -71,6 +72,7 @@ async def test_serve_stops_on_sigterm_while_slack_cannot_be_reached(
         **os.environ,
         "DATABASE_URL": database_url,
         "NEXTPRACTICE_DATA_DIR": str(tmp_path / "data"),
+        "NEXTPRACTICE_SECRET_KEY": "socket-mode-tests-key-0123",
         "SLACK_BOT_TOKEN": "xoxb-socket-test",
         "SLACK_APP_TOKEN": "xapp-socket-test",
         "SLACK_API_URL": "http://127.0.0.1:9/api/",  # nothing listens there
