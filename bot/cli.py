@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mappin
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, date, datetime, time, timedelta
 from difflib import get_close_matches
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -147,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=raw,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"nextpractice {metadata.version('nextpractice')}"
     )
     # The description lists the commands in plain words; argparse's own list would repeat it
     # (and misaligns nested command names).

@@ -191,8 +191,14 @@ class Scheduler:
             due = missed(schedule, now, self.grace)
             if due is not None:
                 await self._fire(schedule, due)
-        self._aps.add_job(self._tick, IntervalTrigger(seconds=TICK_SECONDS), id="tick", coalesce=True)
-        self._aps.add_job(self.sync, IntervalTrigger(seconds=RELOAD_SECONDS), id="reload", coalesce=True)
+        # In UTC: without a zone APScheduler reads the host's, and a TZ it cannot read (TZ=BST) stopped serve.
+        utc = ZoneInfo("UTC")
+        self._aps.add_job(
+            self._tick, IntervalTrigger(seconds=TICK_SECONDS, timezone=utc), id="tick", coalesce=True
+        )
+        self._aps.add_job(
+            self.sync, IntervalTrigger(seconds=RELOAD_SECONDS, timezone=utc), id="reload", coalesce=True
+        )
         self._aps.start()
         await self._tick()
 

@@ -247,3 +247,11 @@ def test_a_pulse_sent_in_one_console_run_is_shown_and_answered_by_number_in_the_
     assert "-> amira: Monday pulse (pulse, 5 questions, anonymous)" in out
     assert "[4] (chosen)" in out and "Q2/5" in out  # answered, and the next question came
     assert "I didn't catch that" not in out
+
+
+def test_version_names_the_installed_release(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+
+    assert done.value.code == 0
+    assert re.fullmatch(r"nextpractice \d+\.\d+\.\d+\n", capsys.readouterr().out)

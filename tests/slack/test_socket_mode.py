@@ -76,6 +76,7 @@ async def test_serve_stops_on_sigterm_while_slack_cannot_be_reached(
         "SLACK_BOT_TOKEN": "xoxb-socket-test",
         "SLACK_APP_TOKEN": "xapp-socket-test",
         "SLACK_API_URL": "http://127.0.0.1:9/api/",  # nothing listens there
+        "TZ": "BST",  # a host zone no library can read: schedules carry their own, serve needs none
         "PORT": "0",
         "PYTHONUNBUFFERED": "1",
     }
