@@ -229,7 +229,7 @@ def settle() -> None:
     gc.freeze()
 
 
-def _rate_limiter(configured: int | None, published: int, window: float) -> RateLimiter:
+def _rate_limiter(configured: float | None, published: int, window: float) -> RateLimiter:
     """The platform's pace: as configured, else its published limit; 0 turns pacing off.
 
     Evenly spaced, a little under the limit, and never more in the platform's ``window`` seconds than that

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import urllib.parse
@@ -164,8 +165,8 @@ class Settings:
     log_format: str = "text"  # "json": one JSON object per line
     delivery_lease_seconds: int = 120
     # Messages a second per platform; None: the platform's published limit. 0: no pacing (local fakes only).
-    slack_rate: int | None = None
-    teams_rate: int | None = None
+    slack_rate: float | None = None  # messages a second; None: the platform's published limit; 0: no pacing
+    teams_rate: float | None = None
     host: str = "0.0.0.0"
     port: int = 3000
     slack: SlackSettings | None = None
@@ -193,8 +194,8 @@ class Settings:
             log_level=_choice(env, "NEXTPRACTICE_LOG_LEVEL", "INFO", LOG_LEVELS),
             log_format=_choice(env, "NEXTPRACTICE_LOG_FORMAT", "text", LOG_FORMATS),
             delivery_lease_seconds=_int(env, "NEXTPRACTICE_DELIVERY_LEASE_SECONDS", 120, minimum=1),
-            slack_rate=_optional_int(env, "NEXTPRACTICE_SLACK_RATE", minimum=0),
-            teams_rate=_optional_int(env, "NEXTPRACTICE_TEAMS_RATE", minimum=0),
+            slack_rate=_rate(env, "NEXTPRACTICE_SLACK_RATE"),
+            teams_rate=_rate(env, "NEXTPRACTICE_TEAMS_RATE"),
             host=env.get("NEXTPRACTICE_HOST", "").strip() or "0.0.0.0",
             port=_int(env, "PORT", 3000, minimum=0, maximum=65535),
             slack=SlackSettings.from_env(env),
@@ -277,12 +278,18 @@ def _secret(raw: str, data_dir: Path, database_url: str | None) -> bytes:
             "python3 -c 'import secrets; print(secrets.token_hex(32))') before the first command, the same "
             f"for every replica and command; or put it in {path}. The database keeps the first key used."
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32).encode()
-    # Created owner-only from the start, so the key is never readable by others even briefly.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as file:
-        file.write(key)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # Created owner-only from the start, so the key is never readable by others even briefly.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(key)
+    except OSError as exc:  # a read-only container, a mistyped folder
+        raise ValueError(
+            f"cannot write the generated anonymity key to {path} ({exc.strerror}): set NEXTPRACTICE_DATA_DIR "
+            "to a folder the bot may write, or set NEXTPRACTICE_SECRET_KEY"
+        ) from None
     return key
 
 
@@ -301,8 +308,18 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maxim
     return value
 
 
-def _optional_int(env: Mapping[str, str], name: str, *, minimum: int) -> int | None:
-    return _int(env, name, -1, minimum=minimum) if env.get(name, "").strip() else None
+def _rate(env: Mapping[str, str], name: str) -> float | None:
+    """Messages a second, decimals allowed (Slack's 10 shared by four replicas is 2.5); 0 is no pacing."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of messages a second, not {raw!r}") from None
+    if not 0 <= value < math.inf:
+        raise ValueError(f"{name} must be 0 (no pacing) or more, not {raw}")
+    return value
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

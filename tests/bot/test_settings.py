@@ -60,6 +60,8 @@ def test_database_urls_get_the_async_driver(tmp_path: Path, given: str, expected
         ("PORT", "99999", "PORT must be at most 65535, not 99999"),
         ("NEXTPRACTICE_PREMODERATE", "maybe", "NEXTPRACTICE_PREMODERATE must be true or false"),
         ("NEXTPRACTICE_LOG_LEVEL", "loud", "NEXTPRACTICE_LOG_LEVEL must be one of"),
+        ("NEXTPRACTICE_SLACK_RATE", "fast", "NEXTPRACTICE_SLACK_RATE must be a number of messages a second"),
+        ("NEXTPRACTICE_TEAMS_RATE", "-1", "NEXTPRACTICE_TEAMS_RATE must be 0 .no pacing. or more"),
         ("NEXTPRACTICE_SECRET_KEY", "short", "at least 16 characters"),
         ("DATABASE_URL", "localhost/db", "DATABASE_URL must look like"),
         (
@@ -163,3 +165,26 @@ def test_with_postgresql_no_key_is_made_up_to_be_locked_into_the_shared_database
     # A key already in the data directory (one host, set up before) is still used.
     (tmp_path / "secret.key").write_text("an-older-key-0123456789")
     assert Settings.from_env(env).secret_key == b"an-older-key-0123456789"
+
+
+def test_a_platforms_rate_may_be_shared_between_replicas_in_decimals(tmp_path: Path) -> None:
+    env = {
+        "NEXTPRACTICE_DATA_DIR": str(tmp_path),
+        "NEXTPRACTICE_SLACK_RATE": "2.5",
+        "NEXTPRACTICE_TEAMS_RATE": "0",
+    }
+
+    settings = Settings.from_env(env)
+
+    assert (settings.slack_rate, settings.teams_rate) == (2.5, 0)  # Slack's 10 over four replicas; no pacing
+    assert Settings.from_env({"NEXTPRACTICE_DATA_DIR": str(tmp_path)}).slack_rate is None  # the published one
+
+
+def test_a_data_folder_that_cannot_be_written_is_a_setting_error(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+
+    with pytest.raises(
+        ValueError, match=r"cannot write the generated anonymity key to .*set NEXTPRACTICE_DATA_DIR"
+    ):
+        Settings.from_env({"NEXTPRACTICE_DATA_DIR": str(blocked / "data")})
