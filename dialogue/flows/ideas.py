@@ -647,5 +647,29 @@ async def cmd_adopt(env: Env, me: Person, args: Args) -> Reply:
         deliveries.append(
             to_author(f"idea:{idea.id}:adopted:{team_id}:author", news, person_id=idea.author_id, route=None)
         )
+    # The adopting team hears what is coming and why: good practice spreads to people, not to a list.
+    arriving = Message(
+        lines(
+            t(f"Good practice arriving: {me.display_name} has adopted idea #{idea.id} for {team}."),
+            t("“", user(shorten(idea.text, 120)), "”"),
+            t("How: ", user(note_text)),
+        ),
+        context=f"`ideas {idea.id}` shows where it came from and how it went there.",
+    )
+    told = {me.id, *(p.id for p in origin), idea.author_id}
+    deliveries += [
+        NewDelivery(key=f"idea:{idea.id}:adopted:{team_id}:in:{p.id}", person_id=p.id, message=arriving)
+        for p in await env.tx.directory.people(team_ids=[team_id])
+        if p.id not in told
+    ]
     await env.send(deliveries)
-    return Reply(messages=(Message(t(f"{team} has adopted #{idea.id}. Its team has been told.")),))
+    if idea.owner_id not in told:  # its owner, from another team, carried it to where it could spread
+        owned = Message(
+            lines(
+                t(f"{team} has adopted idea #{idea.id}, which you own."),
+                t("“", user(shorten(idea.text, 120)), "”"),
+                t(f"{me.display_name}: ", user(note_text)),
+            )
+        )
+        await _tell_owner(env, me, idea, f"idea:{idea.id}:adopted:{team_id}:owner", owned)
+    return Reply(messages=(Message(t(f"{team} has adopted #{idea.id}. Its team and yours have been told.")),))

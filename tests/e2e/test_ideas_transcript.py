@@ -90,13 +90,21 @@ async def test_another_team_adopts_an_implemented_idea_and_the_originating_team_
     assert messages(out, "lena")[0] == "#1 is new; only implemented ideas can be adopted."
     assert "#1 came from your own team; adoption is for other teams." in messages(out, "ben")
     assert messages(out, "lena")[1:] == [
-        "Housing has adopted #1. Its team has been told.",
+        "Housing has adopted #1. Its team and yours have been told.",
         "Your team has already adopted #1.",
     ]
     news = "Good practice spreading: Housing has adopted idea #1 from your team."
     for handle in ("ben", "amira", "chloe", "dev", "ellie", "farah"):
         assert any(m.startswith(news) for m in messages(out, handle)), handle
     assert not any(news in m for m in messages(out, "priya"))
+    # Housing's people hear what is coming and how, once each.
+    for handle in ("priya", "sam"):
+        assert messages(out, handle) == [
+            "Good practice arriving: Lena Kowalski has adopted idea #1 for Housing.\n"
+            "“Share spare PPE between patches”\n"
+            "How: Housing officers will carry spare PPE too\n"
+            "`ideas 1` shows where it came from and how it went there."
+        ], handle
     assert "[spread]" in messages(await bot.play("ben: ideas 1"), "ben")[0]
 
 
