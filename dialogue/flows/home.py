@@ -66,6 +66,7 @@ async def cmd_todo(env: Env, me: Person, args: Args) -> Reply:
 WAITING_LIMIT = 50  # ideas and held questions read to count; more shows as "50 or more"
 OWNED_SHOWN = 10  # ideas of one's own listed
 QUESTIONS_SHOWN = 10  # questions waiting listed, most upvoted first
+QUESTIONS_READ = 200  # open questions looked through (newest first among equal votes: the old must fit)
 REPLY_WINDOW = timedelta(days=30)  # a closed run's "you said, we did" is still asked for this long
 REPLY_RUNS = 5  # the latest runs of each survey looked at for a missing reply
 
@@ -77,7 +78,7 @@ async def _queue(env: Env, me: Person) -> Message:
     overdue = env.now - timedelta(days=env.settings.overdue_days)
     asked = [
         question
-        for question in await env.tx.questions.questions(statuses={QuestionStatus.OPEN}, limit=WAITING_LIMIT)
+        for question in await env.tx.questions.questions(statuses={QuestionStatus.OPEN}, limit=QUESTIONS_READ)
         if question.addressed_to_id == me.id
         or (question.addressed_to_id is None and me.is_senior_leader and question.created_at < overdue)
     ]

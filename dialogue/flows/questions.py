@@ -268,7 +268,12 @@ async def show_question(env: Env, me: Person, question: Question) -> Reply:
     """A question with its thread: what staff read when the channel is far away or the answer was short."""
     asker = "an anonymous colleague" if question.anonymous else await env.name(question.asker_id)
     to = f" to {await env.name(question.addressed_to_id)}" if question.addressed_to_id else ""
-    state = "answered" if question.status is QuestionStatus.ANSWERED else "not answered yet"
+    posts = await env.tx.questions.posts(question.id)
+    state = "not answered yet"
+    if question.status is QuestionStatus.ANSWERED:
+        state = "answered"
+    elif any(post.kind == "answer" for post in posts):  # a manager's answer leaves it open for a leader
+        state = "open for a senior leader's answer"
     rows: list[Text | str] = [
         t(
             f"Question #{question.id} from {asker}{to}, {day(question.created_at, me)} "
@@ -276,11 +281,8 @@ async def show_question(env: Env, me: Person, question: Question) -> Reply:
         ),
         t(user(question.text)),
     ]
-    for post in await env.tx.questions.posts(question.id):
-        if post.author_id is None:
-            who = "The asker"
-        else:
-            who = await env.name(post.author_id)
+    for post in posts:
+        who = "The asker" if post.author_id is None else await env.name(post.author_id)
         verb = "answered" if post.kind == "answer" else "followed up"
         rows.append(t(f"{who} {verb} ({day(post.at, me)}): ", user(post.text)))
     return Reply(

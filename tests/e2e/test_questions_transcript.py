@@ -385,6 +385,10 @@ async def test_a_managers_answer_is_heard_but_the_question_stays_open_for_senior
     ]
     assert messages(ben, "chloe")[0].startswith("Your question #1 has an answer from Ben Carter:")
     assert "#1 ▲0 Why does Ben never reply to emails?" in still_open
+    thread = messages(await bot.play("amira: questions 1"), "amira")[0]
+    assert thread.startswith(
+        "Question #1 from an anonymous colleague, Mon 30 Nov (▲0), open for a senior leader"
+    )
     assert messages(due, "helen")[0].startswith("Question #1 has waited 5 days for an answer")
     assert messages(helen, "helen")[0].startswith("Added your answer to #1, which Ben Carter had answered")
     assert closed == "Open questions, most upvoted first: none. Ask one with `ask <your question>`."
