@@ -373,6 +373,7 @@ async def test_a_managers_answer_is_heard_but_the_question_stays_open_for_senior
 
     ben = await bot.play("ben: answer 1 I reply within two days to everyone.")
     still_open = messages(await bot.play("amira: questions"), "amira")[0]
+    thread = messages(await bot.play("amira: questions 1"), "amira")[0]
     due = await bot.play("/clock +5d")
     helen = await bot.play(
         "helen: answer 1 We will look at response times.\nhelen: answer 1 And report back."
@@ -385,7 +386,6 @@ async def test_a_managers_answer_is_heard_but_the_question_stays_open_for_senior
     ]
     assert messages(ben, "chloe")[0].startswith("Your question #1 has an answer from Ben Carter:")
     assert "#1 ▲0 Why does Ben never reply to emails?" in still_open
-    thread = messages(await bot.play("amira: questions 1"), "amira")[0]
     assert thread.startswith(
         "Question #1 from an anonymous colleague, Mon 30 Nov (▲0), open for a senior leader"
     )
