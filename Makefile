@@ -29,7 +29,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Two workers: much of the suite waits on servers and subprocesses, so it takes about half the time on
+# two cores (each worker has its own PostgreSQL database).
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 test: lint unit
