@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from dialogue.directory import Audience
 from dialogue.ideas import Adoption, Campaign, Comment, Idea, IdeaEvent, IdeaStatus
@@ -93,6 +93,15 @@ class SqlIdeas(Repo):
             select(CampaignRow).order_by(CampaignRow.id).execution_options(populate_existing=True)
         )
         return [_campaign(row) for row in rows]
+
+    async def ideas_per_campaign(self) -> dict[int, int]:
+        """How many ideas each campaign has brought in (campaigns with none left out)."""
+        rows = await self.session.execute(
+            select(IdeaRow.campaign_id, func.count())
+            .where(IdeaRow.campaign_id.is_not(None))
+            .group_by(IdeaRow.campaign_id)
+        )
+        return {campaign_id: count for campaign_id, count in rows if campaign_id is not None}
 
     async def add_idea(
         self,

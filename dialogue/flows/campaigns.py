@@ -92,10 +92,12 @@ async def cmd_campaign(env: Env, me: Person, args: Args) -> Reply:
         if not campaigns:
             return Reply(messages=(Message(t("No campaigns are set up yet.")),))
         rows = []
+        brought = await env.tx.ideas.ideas_per_campaign()
         for each in campaigns:
             runs = await env.tx.surveys.occurrences(kind=OccurrenceKind.CAMPAIGN, target_id=each.id, limit=1)
             last = f"last sent {day(runs[0].opens_at, me)}" if runs else "never sent"
-            rows.append(t(f"#{each.id} ", user(each.name), " — ", user(each.priority), f" ({last})"))
+            ideas = plural(brought.get(each.id, 0), "idea")
+            rows.append(t(f"#{each.id} ", user(each.name), " — ", user(each.priority), f" ({last}; {ideas})"))
         return Reply(messages=(Message(lines("Campaigns:", *rows)),))
     if sub == "send":
         name = args.rest().strip().strip("\"'“”")

@@ -393,3 +393,19 @@ async def test_a_campaign_reply_starting_with_anonymous_is_shown_back_whole(bot:
     assert [tuple(row) for row in shared] == [
         ("Anonymous feedback from families after each missed visit", True)
     ]
+
+
+async def test_campaign_list_says_when_each_was_sent_and_what_it_brought_in(bot: Bot) -> None:
+    await bot.programme(
+        CAMPAIGN + '\n[[campaign]]\nname = "Quiet one"\npriority = "Rotas"\nprompt = "Anything?"\n'
+    )
+    await bot.play("ben: campaign send Fewer missed visits")
+    await bot.play("amira: Text families when we are late\namira: 1\nchloe: anon Spare keys in a lockbox")
+
+    listed = messages(await bot.play("ben: campaign list"), "ben")[-1]
+
+    assert listed.splitlines() == [
+        "Campaigns:",
+        "#1 Fewer missed visits — Independent lives at home (last sent Mon 30 Nov; 2 ideas)",
+        "#2 Quiet one — Rotas (never sent; 0 ideas)",
+    ]
