@@ -496,13 +496,9 @@ async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, re
     step = len(await env.tx.ideas.history(idea.id))  # a declined idea may come back: each move its own keys
     if idea.owner_id is None and status is IdeaStatus.UNDER_REVIEW:
         await env.tx.ideas.set_owner(idea.id, me.id)
-    note = Message(
-        lines(
-            t(f"Your idea #{idea.id} moved from {idea.status.label} to {status.label}."),
-            t("“", user(shorten(idea.text, 120)), "”"),
-            t(f"Reason from {me.display_name}: ", user(reason)),
-        ),
-        context=f"`ideas {idea.id}` shows its whole history.",
+    move = f"from {idea.status.label} to {status.label}"
+    note = _moved(
+        f"Your idea #{idea.id} moved {move}.", idea, t(f"Reason from {me.display_name}: ", user(reason))
     )
     await env.send(
         [
@@ -514,41 +510,38 @@ async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, re
             )
         ]
     )
-    moved = Message(
-        lines(
-            t(
-                f"{me.display_name} moved idea #{idea.id}, which you own, "
-                f"from {idea.status.label} to {status.label}."
-            ),
-            t("“", user(shorten(idea.text, 120)), "”"),
-            t("Reason: ", user(reason)),
-        ),
-        context=f"`ideas {idea.id}` shows its whole history.",
+    moved = _moved(
+        f"{me.display_name} moved idea #{idea.id}, which you own, {move}.", idea, t("Reason: ", user(reason))
     )
     owner = await _tell_owner(env, me, idea, f"idea:{idea.id}:status:{step}:{status.value}:owner", moved)
-    await _tell_backers(env, me, idea, owner, status, reason, step)
+    backed = _moved(
+        f"Idea #{idea.id}, which you supported, moved {move}.",
+        idea,
+        t(f"Reason from {me.display_name}: ", user(reason)),
+    )
+    await _tell_backers(env, me, idea, owner, backed, step)
     told = "The submitter has been told."
     if owner is not None:
         told = f"The submitter and its owner, {owner.display_name}, have been told."
     return Reply(messages=(Message(t(f"#{idea.id} is now {status.label}. {told}")),))
 
 
+def _moved(headline: str, idea: Idea, reason: Text) -> Message:
+    """News of an idea's move: the headline, the idea quoted short, the reason."""
+    return Message(
+        lines(t(headline), t("“", user(shorten(idea.text, 120)), "”"), reason),
+        context=f"`ideas {idea.id}` shows its whole history.",
+    )
+
+
 async def _tell_backers(
-    env: Env, me: Person, idea: Idea, owner: Person | None, status: IdeaStatus, reason: str, step: int
+    env: Env, me: Person, idea: Idea, owner: Person | None, note: Message, step: int
 ) -> None:
     """Tell whoever voted for or commented on the idea where it went: the loop closes for its supporters
     too, not only its author (an anonymous author's comments carry no name, so they hear as its author)."""
     told = {me.id, idea.author_id, idea.owner_id, owner.id if owner else None}
     commenters = {c.author_id for c in await env.tx.ideas.comments(idea.id) if c.author_id is not None}
     backers = sorted((set(await env.tx.ideas.voters(idea.id)) | commenters) - told)
-    note = Message(
-        lines(
-            t(f"Idea #{idea.id}, which you supported, moved from {idea.status.label} to {status.label}."),
-            t("“", user(shorten(idea.text, 120)), "”"),
-            t(f"Reason from {me.display_name}: ", user(reason)),
-        ),
-        context=f"`ideas {idea.id}` shows its whole history.",
-    )
     await env.send(
         NewDelivery(key=f"idea:{idea.id}:moved:{step}:{pid}", person_id=pid, message=note) for pid in backers
     )

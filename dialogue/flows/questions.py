@@ -345,13 +345,11 @@ async def answer(env: Env, me: Person, question: Question, text: str) -> Reply:
     reply = Message(t(f"Answer from {me.display_name}: ", user(body)), thread=thread_key(question.id))
     await env.send(channel_posts(env, f"question:{question.id}:post:{count}", reply))
     news = "another answer" if earlier else "an answer"
-    note = Message(
-        lines(
-            t(f"Your question #{question.id} has {news} from {me.display_name}:"),
-            t("“", user(shorten(question.text, 120)), "”"),
-            t(user(body)),
-        ),
-        context=f"Follow up with `followup {question.id} <text>`.",
+    note = _with_answer(
+        f"Your question #{question.id} has {news} from {me.display_name}:",
+        question,
+        body,
+        f"Follow up with `followup {question.id} <text>`.",
     )
     await env.send(
         [
@@ -365,13 +363,11 @@ async def answer(env: Env, me: Person, question: Question, text: str) -> Reply:
     )
     heard = {me.id, question.addressed_to_id, question.asker_id}
     backers = [pid for pid in await env.tx.questions.upvoters(question.id) if pid not in heard]
-    backed = Message(
-        lines(
-            t(f"Question #{question.id}, which you upvoted, has {news} from {me.display_name}:"),
-            t("“", user(shorten(question.text, 120)), "”"),
-            t(user(body)),
-        ),
-        context=f"`questions {question.id}` shows the whole thread.",
+    backed = _with_answer(
+        f"Question #{question.id}, which you upvoted, has {news} from {me.display_name}:",
+        question,
+        body,
+        f"`questions {question.id}` shows the whole thread.",
     )
     await env.send(
         NewDelivery(key=f"question:{question.id}:answered:{count}:up:{pid}", person_id=pid, message=backed)
@@ -408,6 +404,13 @@ async def answer(env: Env, me: Person, question: Question, text: str) -> Reply:
             "It's in the thread and the asker has been told."
         )
     return Reply(messages=(Message(t(done)),))
+
+
+def _with_answer(headline: str, question: Question, body: str, context: str) -> Message:
+    """News of an answer: the headline, the question quoted short, the answer whole."""
+    return Message(
+        lines(t(headline), t("“", user(shorten(question.text, 120)), "”"), t(user(body))), context=context
+    )
 
 
 async def cmd_followup(env: Env, me: Person, args: Args) -> Reply:
