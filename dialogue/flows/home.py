@@ -115,13 +115,15 @@ async def _queue(env: Env, me: Person) -> Message:
             wait = "idea from your teams waits" if others == 1 else "ideas from your teams wait"
             rows.append(f"• {count} more {wait} for a decision → `ideas new`, `ideas under review`")
     if me.is_senior_leader or me.is_admin:
-        # Anonymous ideas from a team too small to name, with no large enough team above, are no manager's.
-        unfiled = sum(
-            i.team_id is None for i in await env.tx.ideas.ideas(statuses=_DECIDE, limit=WAITING_LIMIT)
-        )
-        if unfiled:
-            wait = "idea from no team waits" if unfiled == 1 else "ideas from no team wait"
-            rows.append(f"• {unfiled} {wait} for a decision → `ideas new`, `ideas under review`")
+        # Every idea waiting, not only those no manager's teams cover: anonymous ideas from teams too small to
+        # name carry no team, and a count of those alone would narrow who wrote them.
+        waiting = await env.tx.ideas.ideas(statuses=_DECIDE, limit=WAITING_LIMIT)
+        if waiting:
+            count = f"{len(waiting)} or more" if len(waiting) == WAITING_LIMIT else str(len(waiting))
+            wait = "idea waits" if len(waiting) == 1 else "ideas wait"
+            rows.append(
+                f"• {count} {wait} for a decision across the organisation → `ideas new`, `ideas under review`"
+            )
     if me.is_admin:
         held = await env.tx.questions.questions(statuses={QuestionStatus.HELD}, limit=WAITING_LIMIT)
         if held:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dialogue.anonymity import coarse
 from dialogue.args import Args, may_be_the_words, not_understood, sounds_anonymous
-from dialogue.directory import Person, descendants
+from dialogue.directory import Person
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env, to_author
 from dialogue.flows.surveys import audience_people
@@ -104,9 +104,17 @@ async def submit(
     """Store a new idea and thank its author."""
     body = clean_text(text, what="idea", limit=IDEA_MAX, field=field)
     at = coarse(env.now) if anonymous else env.now
+    enough = env.settings.min_group_size
     team_id = me.team_ids[0] if me.team_ids else None
-    if anonymous and team_id is not None:
-        team_id = await _team_of_enough(env, team_id)
+    # Naming a tiny team would name its members; below the group size an anonymous idea has no team. (Filing
+    # it under a larger team above would not do: those who could have written it are that team's own people
+    # and its small teams', which may be few.) Nor a campaign sent to fewer: it would name their circle.
+    if anonymous and team_id is not None and len(await env.tx.directory.people(team_ids=[team_id])) < enough:
+        team_id = None
+    if anonymous and campaign_id is not None:
+        campaign = await env.tx.ideas.get_campaign(campaign_id)
+        if campaign is None or len(await audience_people(env, campaign.audience)) < enough:
+            campaign_id = None
     idea = await env.tx.ideas.add_idea(
         text=body,
         at=at,
@@ -133,21 +141,6 @@ async def submit(
         else " You'll hear about every change."
     )
     return Reply(messages=(Message(t(f"Thanks! Your idea #{idea.id} is in.{note}")),))
-
-
-async def _team_of_enough(env: Env, team_id: int) -> int | None:
-    """The team an anonymous idea is filed under: the author's own, or the nearest team above it with at least
-    the group size in it and below it, since naming a tiny team would name its members (None when no team
-    is large enough). Filed there, it still reaches a manager whose teams include it."""
-    teams = await env.tx.directory.teams()
-    parent = {team.id: team.parent_id for team in teams}
-    here: int | None = team_id
-    while here is not None:
-        members = await env.tx.directory.people(team_ids=descendants(teams, [here]))
-        if len(members) >= env.settings.min_group_size:
-            return here
-        here = parent.get(here)
-    return None
 
 
 async def cmd_idea(env: Env, me: Person, args: Args) -> Reply:
