@@ -400,8 +400,16 @@ class QuestionRepo(Protocol):
         """Open (unanswered), unflagged questions asked at or before ``before``."""
         ...
 
+    async def held_waiting(self, before: datetime) -> list[Question]:
+        """Questions held for moderation since ``before`` or earlier that moderators were not reminded of."""
+        ...
+
+    async def next_held(self, after_created: datetime) -> datetime | None:
+        """The earliest created_at after ``after_created`` among held questions not yet reminded of."""
+        ...
+
     async def mark_flagged(self, question_id: int) -> bool:
-        """False if it was already flagged."""
+        """False if it was already flagged (overdue, or held and reminded of)."""
         ...
 
     async def next_overdue(self, after_created: datetime) -> datetime | None:

@@ -419,6 +419,7 @@ class Dialogue:
                 if occurrence.kind is not OccurrenceKind.CAMPAIGN:
                     await surveys.remind(env, occurrence)
             await questions.flag_overdue(env)
+            await questions.remind_moderators(env)
             # Platforms retry within minutes (Slack over an hour at most): older arrival records only grow.
             await env.tx.inbox.forget_before(env.now - ARRIVALS_KEPT)
             for occurrence in await env.tx.surveys.to_forget(env.now - PROGRESS_KEPT):
@@ -433,6 +434,8 @@ class Dialogue:
             candidates = [await tx.surveys.next_event(after)]
             asked = await tx.questions.next_overdue(after - wait)
             candidates.append(asked + wait if asked else None)
+            held = await tx.questions.next_held(after - questions.HELD_TOO_LONG)
+            candidates.append(held + questions.HELD_TOO_LONG if held else None)
         found = [c for c in candidates if c is not None]
         return min(found) if found else None
 

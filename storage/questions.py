@@ -28,6 +28,8 @@ def _question(row: QuestionRow) -> Question:
 
 # Overdue means: still open (unanswered) and not yet flagged.
 _WAITING = (QuestionRow.status == QuestionStatus.OPEN.value, QuestionRow.flagged.is_(False))
+# Held for moderation and not yet brought to the moderators' attention (``flagged`` serves both waits).
+_HELD = (QuestionRow.status == QuestionStatus.HELD.value, QuestionRow.flagged.is_(False))
 
 
 class SqlQuestions(Repo):
@@ -102,8 +104,9 @@ class SqlQuestions(Repo):
     ) -> bool:
         """Change the status if it is one of ``expected``; False otherwise. ``posted_at`` dates it anew."""
         values: dict[str, object] = {"status": QuestionStatus(status).value}
-        if posted_at is not None:
+        if posted_at is not None:  # posted now: its wait for an answer starts now, unflagged
             values["created_at"] = posted_at
+            values["flagged"] = False
         changed = await self.changed(
             update(QuestionRow)
             .where(
@@ -178,6 +181,22 @@ class SqlQuestions(Repo):
             .execution_options(populate_existing=True)
         )
         return [_question(row) for row in rows]
+
+    async def held_waiting(self, before: datetime) -> list[Question]:
+        """Questions held for moderation since ``before`` or earlier that moderators were not reminded of."""
+        rows = await self.session.scalars(
+            select(QuestionRow)
+            .where(*_HELD, QuestionRow.created_at <= before)
+            .order_by(QuestionRow.created_at, QuestionRow.id)
+            .execution_options(populate_existing=True)
+        )
+        return [_question(row) for row in rows]
+
+    async def next_held(self, after_created: datetime) -> datetime | None:
+        """The earliest created_at after ``after_created`` among held questions not yet reminded of."""
+        return await self.session.scalar(
+            select(func.min(QuestionRow.created_at)).where(*_HELD, QuestionRow.created_at > after_created)
+        )
 
     async def mark_flagged(self, question_id: int) -> bool:
         """False if it was already flagged."""

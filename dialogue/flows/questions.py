@@ -514,6 +514,36 @@ async def flag_overdue(env: Env) -> int:
     return len(flagged)
 
 
+HELD_TOO_LONG = timedelta(days=1)  # a held question's asker was told "you'll hear either way"
+
+
+async def remind_moderators(env: Env) -> int:
+    """Tell the admins, once per question, about anonymous questions held for moderation over a day: one
+    notice for those that came due together."""
+    held = [
+        q
+        for q in await env.tx.questions.held_waiting(env.now - HELD_TOO_LONG)
+        if await env.tx.questions.mark_flagged(q.id)
+    ]
+    if not held:
+        return 0
+    waited = (
+        "has waited over a day for moderation; its asker is"
+        if len(held) == 1
+        else ("have waited over a day for moderation; their askers are")
+    )
+    note = Message(
+        t(f"{plural(len(held), 'anonymous question')} {waited} waiting to hear."),
+        context="`moderate list` shows them; `moderate approve <n>` or `moderate reject <n> <reason>`.",
+    )
+    first = min(q.id for q in held)
+    await env.send(
+        NewDelivery(key=f"question:{first}:held-reminder:{admin.id}", person_id=admin.id, message=note)
+        for admin in await env.tx.directory.people_with_role(Role.ADMIN)
+    )
+    return len(held)
+
+
 def _overdue_note(env: Env, due: list[Question]) -> Message:
     days = env.settings.overdue_days
     if len(due) == 1:

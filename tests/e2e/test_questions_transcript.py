@@ -398,3 +398,27 @@ async def test_a_managers_answer_is_heard_but_the_question_stays_open_for_senior
     assert messages(again, "helen")[1].startswith(
         "Added your answer to #2, which you had answered on Sat 05 Dec."
     )
+
+
+async def test_moderators_are_reminded_once_of_questions_held_over_a_day(
+    database_url: str, tmp_path: Path
+) -> None:
+    bot = await start_bot(database_url, tmp_path, premoderate_anonymous=True)
+    try:
+        await bot.play("amira: ask anon Will the night rota change?\nchloe: ask anon Is parking free?")
+        early = await bot.play("/clock +23h")
+        due = await bot.play("/clock +2h")
+        later = await bot.play("/clock +2d")
+        await bot.play("kate: moderate approve 1")
+        answered_late = await bot.play("/clock +5d1h")
+    finally:
+        await bot.app.close()
+
+    assert messages(early, "kate") == []
+    assert messages(due, "kate") == [
+        "2 anonymous questions have waited over a day for moderation; their askers are waiting to hear.\n"
+        "`moderate list` shows them; `moderate approve <n>` or `moderate reject <n> <reason>`."
+    ]
+    assert messages(due, "helen") == [] and messages(later) == []  # moderators only, and once
+    # Approved, it waits for its answer afresh and is flagged to the leaders when that wait runs out.
+    assert messages(answered_late, "helen")[0].startswith("Question #1 has waited 5 days for an answer")
