@@ -40,7 +40,7 @@ from adapters.console import (
     script_handles,
 )
 from adapters.teams import TEAMS_PATH, messages_route
-from bot.bootstrap import CONSOLE, App, KeyMismatch, build_app, database_url, migrate, settle
+from bot.bootstrap import CONSOLE, SLACK, TEAMS, App, KeyMismatch, build_app, database_url, migrate, settle
 from bot.clock import MovableClock, SystemClock
 from bot.console_host import AppConsoleHost
 from bot.delivery import PROGRESS_SECONDS, Progress, duration
@@ -1010,6 +1010,8 @@ async def pulse_send_command(settings: Settings, args: argparse.Namespace) -> in
     (the messages it queues are delivered here too)."""
     async with _open(settings, senders=_terminal(settings)) as app:
         await _pulse_command(app, args, f"pulse {args.verb} " + " ".join(args.name))
+        if args.verb == "send" and settings.has_platform:
+            await _say_who_cannot_be_reached(app)
         if not settings.has_platform:
             # A shell without the platform's settings (or a trial with none) must not "send" to itself.
             print(
@@ -1029,6 +1031,29 @@ async def pulse_send_command(settings: Settings, args: argparse.Namespace) -> in
         )
         return FAILED
     return OK
+
+
+async def _say_who_cannot_be_reached(app: App) -> None:
+    """Before a send, how many people have no account on the configured platforms: on a first install the
+    directory is often imported without Slack or Teams ids, and every message to them would fail."""
+    names = {SLACK: "Slack", TEAMS: "Teams"}
+    platforms = {
+        key for key, on in ((SLACK, app.settings.slack), (TEAMS, app.settings.teams)) if on is not None
+    }
+    async with app.store.transaction(read_only=True) as tx:
+        people = await tx.directory.people()
+        reach = await tx.directory.reachable([person.id for person in people])
+    missing = sum(not any(i.platform in platforms for i in reach.get(p.id, [])) for p in people)
+    if missing:
+        accounts = " or ".join(names[key] for key in sorted(platforms))
+        has = "has" if missing == 1 else "have"
+        print(
+            f"Note: {missing} of the {len(people)} people in the directory {has} no {accounts} account "
+            "recorded, so messages to them fail. Add their ids to the directory file (slack_user_id, "
+            "teams_user_id) and import it again, or run nextpractice directory sync slack (or teams).",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _terminal(settings: Settings) -> dict[str, Sender]:
