@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from dialogue.qa import ModerationEntry, QaPost, Question, QuestionStatus
 from storage.models import ModerationRow, QaPostRow, QuestionRow, UpvoteRow
@@ -174,19 +174,16 @@ class SqlQuestions(Repo):
 
     async def overdue(self, before: datetime) -> list[Question]:
         """Open (unanswered), unflagged questions asked at or before ``before``, oldest first."""
-        rows = await self.session.scalars(
-            select(QuestionRow)
-            .where(*_WAITING, QuestionRow.created_at <= before)
-            .order_by(QuestionRow.created_at, QuestionRow.id)
-            .execution_options(populate_existing=True)
-        )
-        return [_question(row) for row in rows]
+        return await self._unflagged(_WAITING, before)
 
     async def held_waiting(self, before: datetime) -> list[Question]:
         """Questions held for moderation since ``before`` or earlier that moderators were not reminded of."""
+        return await self._unflagged(_HELD, before)
+
+    async def _unflagged(self, waiting: tuple[ColumnElement[bool], ...], before: datetime) -> list[Question]:
         rows = await self.session.scalars(
             select(QuestionRow)
-            .where(*_HELD, QuestionRow.created_at <= before)
+            .where(*waiting, QuestionRow.created_at <= before)
             .order_by(QuestionRow.created_at, QuestionRow.id)
             .execution_options(populate_existing=True)
         )

@@ -308,16 +308,20 @@ async def upvote(env: Env, me: Person, question_id: int) -> Reply:
     if not await env.tx.questions.add_upvote(question.id, me.id):
         raise Refusal(f"You've already upvoted #{question.id}. One upvote each.")
     fresh = await get_question(env, question.id)
-    post = await _post_message(env, fresh)
+    await _replace_post(env, question, f"votes:{fresh.votes}", await _post_message(env, fresh))
+    return Reply(messages=(Message(t(f"Upvoted. #{question.id} now has {plural(fresh.votes, 'upvote')}.")),))
+
+
+async def _replace_post(env: Env, question: Question, change: str, message: Message) -> None:
+    """Update the question's channel post in place on every platform (``change`` keys the update)."""
     await env.send(
         NewDelivery(
-            key=f"question:{question.id}:votes:{fresh.votes}:{platform}",
+            key=f"question:{question.id}:{change}:{platform}",
             replaces=f"question:{question.id}:post:{platform}",
-            message=post,
+            message=message,
         )
         for platform in env.settings.channel_platforms
     )
-    return Reply(messages=(Message(t(f"Upvoted. #{question.id} now has {plural(fresh.votes, 'upvote')}.")),))
 
 
 async def cmd_answer(env: Env, me: Person, args: Args) -> Reply:
@@ -663,14 +667,8 @@ async def _remove(env: Env, me: Person, question: Question, reason: str) -> Repl
             question_id=question.id, admin_id=me.id, decision="removed", reason=reason, at=env.now
         )
     )
-    gone = Message(t(f"Question #{question.id} was removed by a moderator."))
-    await env.send(
-        NewDelivery(
-            key=f"question:{question.id}:removed:{platform}",
-            replaces=f"question:{question.id}:post:{platform}",
-            message=gone,
-        )
-        for platform in env.settings.channel_platforms
+    await _replace_post(
+        env, question, "removed", Message(t(f"Question #{question.id} was removed by a moderator."))
     )
     note = Message(
         lines(t(f"Your question #{question.id} was taken down by a moderator, who said:"), t(user(reason)))
