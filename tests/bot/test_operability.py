@@ -60,6 +60,11 @@ PEOPLE = "handle,name,time_zone,roles,team\nboss,The Boss,Europe/London,manager,
     f"{handle},{handle.title()} Person,Europe/London,staff,Team {i % 3}\n" for i, handle in enumerate(HANDLES)
 )
 RECIPIENTS = 1 + len(HANDLES)  # everyone, the boss included
+ON_SLACK = (  # two people with Slack accounts in one workspace
+    "handle,name,time_zone,roles,team,slack_user_id,slack_team_id\n"
+    "boss,The Boss,Europe/London,manager,Head Office,U100,T111\n"
+    "ned,Ned Stark,Europe/London,staff,Team 1,U123,T111\n"
+)
 QUICK = """\
 [[pulse]]
 name = "Quick pulse"
@@ -384,6 +389,16 @@ def _env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     }
 
 
+async def _set_up(env: dict[str, str], folder: Path, people: str) -> None:
+    """Import ``people`` (CSV) and the QUICK programme from the command line, as an installer would."""
+    directory, programme = folder / "people.csv", folder / "programme.toml"
+    directory.write_text(people)
+    programme.write_text(QUICK)
+    for command in (("directory", "import", str(directory)), ("programme", "load", str(programme))):
+        code, _, err = await _nextpractice(env, *command)
+        assert code == 0, err
+
+
 async def _nextpractice(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -470,13 +485,8 @@ async def test_without_a_platform_a_pulse_is_queued_not_printed_and_serve_will_n
     tmp_path: Path,
 ) -> None:
     database_url = _sqlite(tmp_path)  # what the command line says does not depend on the engine
-    people, programme = tmp_path / "people.csv", tmp_path / "programme.toml"
-    people.write_text(PEOPLE)
-    programme.write_text(QUICK)
     env = _env(database_url, tmp_path / "data")  # as in a shell where the platform's settings were not set
-    for command in (("directory", "import", str(people)), ("programme", "load", str(programme))):
-        code, _, err = await _nextpractice(env, *command)
-        assert code == 0, err
+    await _set_up(env, tmp_path, PEOPLE)
 
     code, out, err = await _nextpractice(env, "pulse", "send", "Quick", "pulse")
 
@@ -500,20 +510,13 @@ async def test_with_slack_configured_a_pulse_goes_to_slack_only_even_after_someo
     tmp_path: Path,
 ) -> None:
     database_url = _sqlite(tmp_path)  # which platform a message goes to does not depend on the engine
-    people, programme, script = tmp_path / "people.csv", tmp_path / "programme.toml", tmp_path / "try.txt"
-    people.write_text(
-        "handle,name,time_zone,roles,team,slack_user_id,slack_team_id\n"
-        "boss,The Boss,Europe/London,manager,Head Office,U100,T111\n"
-        "ned,Ned Stark,Europe/London,staff,Team 1,U123,T111\n"
-        "ola,Ola Nowak,Europe/London,staff,Team 1,,\n"  # no Slack account known
-    )
-    programme.write_text(QUICK)
+    script = tmp_path / "try.txt"
     script.write_text("ned: help\n")
     async with FakeSlack() as fake:
         env = _slack_env(database_url, tmp_path / "data", fake)
-        for command in (("directory", "import", str(people)), ("programme", "load", str(programme))):
-            code, _, err = await _nextpractice(env, *command)
-            assert code == 0, err
+        await _set_up(
+            env, tmp_path, ON_SLACK + "ola,Ola Nowak,Europe/London,staff,Team 1,,\n"
+        )  # not on Slack
         # Ned tries the bot in the console, on the real database (as the CLI's help suggests).
         code, _, err = await _nextpractice(env, "console", "--as", "ned", "--script", str(script))
         assert code == 0, err
@@ -684,14 +687,9 @@ async def test_a_replica_with_another_secret_key_is_stopped_before_it_writes(
 
 async def test_pulse_send_fails_when_nothing_could_be_delivered(tmp_path: Path) -> None:
     database_url = _sqlite(tmp_path)  # what the command line says does not depend on the engine
-    people, programme = tmp_path / "people.csv", tmp_path / "programme.toml"
-    people.write_text(PEOPLE)  # nobody's Slack account is known
-    programme.write_text(QUICK)
     async with FakeSlack() as fake:
         env = _slack_env(database_url, tmp_path / "data", fake)
-        for command in (("directory", "import", str(people)), ("programme", "load", str(programme))):
-            code, _, err = await _nextpractice(env, *command)
-            assert code == 0, err
+        await _set_up(env, tmp_path, PEOPLE)  # nobody's Slack account is known
 
         code, out, err = await _nextpractice(env, "pulse", "send", "Quick", "pulse", "--every", "0")
 
@@ -736,18 +734,9 @@ async def test_an_older_version_starts_and_upgrades_nothing_on_a_database_a_newe
 
 async def test_messages_refused_for_a_wrong_token_are_sent_once_it_is_fixed(tmp_path: Path) -> None:
     database_url = _sqlite(tmp_path)  # what the command line does does not depend on the engine
-    people, programme = tmp_path / "people.csv", tmp_path / "programme.toml"
-    people.write_text(
-        "handle,name,time_zone,roles,team,slack_user_id,slack_team_id\n"
-        "boss,The Boss,Europe/London,manager,Head Office,U100,T111\n"
-        "ned,Ned Stark,Europe/London,staff,Team 1,U123,T111\n"
-    )
-    programme.write_text(QUICK)
     async with FakeSlack() as fake:
         env = _slack_env(database_url, tmp_path / "data", fake)
-        for command in (("directory", "import", str(people)), ("programme", "load", str(programme))):
-            code, _, err = await _nextpractice(env, *command)
-            assert code == 0, err
+        await _set_up(env, tmp_path, ON_SLACK)
         fake.refused_tokens.add("xoxb-test")  # revoked, or mistyped in SLACK_BOT_TOKEN
         code, out, err = await _nextpractice(env, "pulse", "send", "Quick", "pulse", "--every", "0")
         assert code == 1 and "Done: 0 sent, 2 failed" in out, out

@@ -17,21 +17,26 @@ from tests.slack.harness import wait_for
 PEOPLE = "handle,name,team,slack_user_id,slack_team_id\namira,Amira Hassan,Reablement,W111,T111\n"
 
 
+def _socket_env(database_url: str, tmp_path: Path, api_url: str) -> dict[str, str]:
+    """``serve`` in Socket Mode against the Slack Web API at ``api_url``."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "NEXTPRACTICE_DATA_DIR": str(tmp_path / "data"),
+        "NEXTPRACTICE_SECRET_KEY": "socket-mode-tests-key-0123",
+        "SLACK_BOT_TOKEN": "xoxb-socket-test",
+        "SLACK_APP_TOKEN": "xapp-socket-test",
+        "SLACK_API_URL": api_url,
+        "PORT": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
 async def test_serve_takes_a_slash_command_over_the_socket(database_url: str, tmp_path: Path) -> None:
     people = tmp_path / "people.csv"
     people.write_text(PEOPLE)
     async with FakeSlack() as fake:
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "NEXTPRACTICE_DATA_DIR": str(tmp_path / "data"),
-            "NEXTPRACTICE_SECRET_KEY": "socket-mode-tests-key-0123",
-            "SLACK_BOT_TOKEN": "xoxb-socket-test",
-            "SLACK_APP_TOKEN": "xapp-socket-test",
-            "SLACK_API_URL": fake.url,
-            "PORT": "0",
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = _socket_env(database_url, tmp_path, fake.url)
         imported = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "directory", "import", str(people), env=env
         )
@@ -69,16 +74,8 @@ async def test_serve_stops_on_sigterm_while_slack_cannot_be_reached(
     database_url: str, tmp_path: Path
 ) -> None:
     env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "NEXTPRACTICE_DATA_DIR": str(tmp_path / "data"),
-        "NEXTPRACTICE_SECRET_KEY": "socket-mode-tests-key-0123",
-        "SLACK_BOT_TOKEN": "xoxb-socket-test",
-        "SLACK_APP_TOKEN": "xapp-socket-test",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",  # nothing listens there
+        **_socket_env(database_url, tmp_path, "http://127.0.0.1:9/api/"),  # nothing listens there
         "TZ": "BST",  # a host zone no library can read: schedules carry their own, serve needs none
-        "PORT": "0",
-        "PYTHONUNBUFFERED": "1",
     }
     log = tmp_path / "serve.log"
     with log.open("wb") as output:
