@@ -8,7 +8,7 @@ from dialogue.directory import Person
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env, to_author
 from dialogue.flows.surveys import audience_people
-from dialogue.formatting import day, plural, shorten
+from dialogue.formatting import day, plural, shorten, when
 from dialogue.ideas import (
     OPEN_STATUSES,
     TRANSITIONS,
@@ -277,16 +277,21 @@ async def share_campaign_reply(env: Env, me: Person, occurrence_id: int, choice:
     The words come back in the tap itself, so nothing unshared is kept. Once the campaign has closed, the
     idea is shared all the same, outside it. The preview then shows what happened, without its buttons."""
     how, _, body = choice.partition(":")
+    occurrence = await env.tx.surveys.get_occurrence(occurrence_id)
+    open_campaign = occurrence.target_id if occurrence is not None and not occurrence.closed else None
     if how == NOT_AN_IDEA:
-        await env.tx.conversations.clear_awaiting(me.id, f"campaign:{occurrence_id}")
+        # The prompt still waits: the idea itself often comes next, and "I didn't catch that" would meet it.
+        later = (
+            f" Anything else you write here until {when(occurrence.closes_at, me)} is offered the same way."
+            if occurrence is not None and open_campaign is not None
+            else ""
+        )
         return Reply(
-            messages=(Message(t("Not shared. Ideas are always welcome with `idea <your idea>`.")),),
+            messages=(Message(t(f"Not shared.{later} Ideas are always welcome with `idea <your idea>`.")),),
             replace=Message(t("Not shared.")),
         )
     if how not in (NAMED, ANONYMOUS):
         raise Refusal("That button is out of date. Please use the latest message.")
-    occurrence = await env.tx.surveys.get_occurrence(occurrence_id)
-    open_campaign = occurrence.target_id if occurrence is not None and not occurrence.closed else None
     if how == NAMED:
         await env.tx.conversations.clear_awaiting(me.id, f"campaign:{occurrence_id}")
     shared = await submit(env, me, body, anonymous=how == ANONYMOUS, campaign_id=open_campaign)
