@@ -137,8 +137,8 @@ COMMANDS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "campaign",
-            "campaign list | send <name>",
-            "send an idea campaign's prompt now",
+            "campaign list | send <name> | ideas <name>",
+            "send an idea campaign's prompt now, or read the ideas it brought in",
             campaigns.cmd_campaign,
             managers,
             "managers",

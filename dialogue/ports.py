@@ -155,6 +155,7 @@ class IdeaRepo(Protocol):
         statuses: Collection[IdeaStatus] | None = None,
         author_id: int | None = None,
         owner_id: int | None = None,
+        campaign_id: int | None = None,
         limit: int = 20,
     ) -> list[Idea]:
         """Ideas matching every given filter, most votes first, then newest first."""

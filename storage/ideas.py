@@ -143,6 +143,7 @@ class SqlIdeas(Repo):
         statuses: Collection[IdeaStatus] | None = None,
         author_id: int | None = None,
         owner_id: int | None = None,
+        campaign_id: int | None = None,
         limit: int = 20,
     ) -> list[Idea]:
         """Ideas matching every given filter, most votes first, then newest first."""
@@ -153,6 +154,8 @@ class SqlIdeas(Repo):
             query = query.where(IdeaRow.author_id == author_id)
         if owner_id is not None:
             query = query.where(IdeaRow.owner_id == owner_id)
+        if campaign_id is not None:
+            query = query.where(IdeaRow.campaign_id == campaign_id)
         rows = await self.session.scalars(
             query.order_by(IdeaRow.votes.desc(), IdeaRow.created_at.desc(), IdeaRow.id.desc())
             .limit(limit)

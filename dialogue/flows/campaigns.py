@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 from dialogue.args import Args
 from dialogue.directory import Person
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env
-from dialogue.flows.ideas import idea_form
+from dialogue.flows.ideas import idea_form, idea_line
 from dialogue.flows.surveys import audience_people, in_time, local_send_time, prompt_key
 from dialogue.formatting import day, plural, when
-from dialogue.ideas import Campaign
+from dialogue.ideas import Campaign, IdeaStatus
 from dialogue.messages import Choices, Message, Option, Reply
 from dialogue.names import best_match
 from dialogue.outbox import NewDelivery
@@ -19,6 +20,8 @@ from dialogue.surveys import Occurrence, OccurrenceKind
 from dialogue.text import lines, t, user
 
 SHARE_ACTION = "idea.form"
+CAMPAIGN_IDEAS_SHOWN = 30  # a phone screen's worth; `ideas <n>` reads the rest one by one
+CAMPAIGN_IDEAS_COUNTED = 5000  # counted by status; far more than a campaign brings in
 
 
 def prompt_message(campaign: Campaign, occurrence: Occurrence, person: Person) -> Message:
@@ -85,7 +88,7 @@ async def open_form(env: Env, ref: str) -> Reply:
 
 
 async def cmd_campaign(env: Env, me: Person, args: Args) -> Reply:
-    """``campaign list | send NAME`` (managers)."""
+    """``campaign list | send NAME | ideas NAME`` (managers)."""
     sub = args.word("what to do, e.g. `campaign list`").lower()
     if sub == "list":
         campaigns = await env.tx.ideas.campaigns()
@@ -99,16 +102,10 @@ async def cmd_campaign(env: Env, me: Person, args: Args) -> Reply:
             ideas = plural(brought.get(each.id, 0), "idea")
             rows.append(t(f"#{each.id} ", user(each.name), " — ", user(each.priority), f" ({last}; {ideas})"))
         return Reply(messages=(Message(lines("Campaigns:", *rows)),))
+    if sub == "ideas":
+        return await _campaign_ideas(env, await _named_campaign(env, args.rest()))
     if sub == "send":
-        name = args.rest().strip().strip("\"'“”")
-        campaign: Campaign | None = None
-        if name.lstrip("#").isdigit():
-            campaign = await env.tx.ideas.get_campaign(int(name.lstrip("#")))
-        campaign = campaign or (await env.tx.ideas.campaign_by_name(name) if name else None)
-        if campaign is None:
-            campaign = best_match(name, await env.tx.ideas.campaigns(), lambda each: each.name, "campaign")
-        if campaign is None:
-            raise Refusal(f"There is no campaign called {name!r}. `campaign list` shows them.")
+        campaign = await _named_campaign(env, args.rest())
         latest = await env.tx.surveys.occurrences(
             kind=OccurrenceKind.CAMPAIGN, target_id=campaign.id, limit=1
         )
@@ -135,7 +132,50 @@ async def cmd_campaign(env: Env, me: Person, args: Args) -> Reply:
                 ),
             )
         )
-    raise Refusal(f"I don't know `campaign {sub}`. Try `campaign list` or `campaign send <name>`.")
+    raise Refusal(
+        f"I don't know `campaign {sub}`. "
+        "Try `campaign list`, `campaign send <name>` or `campaign ideas <name>`."
+    )
+
+
+async def _named_campaign(env: Env, typed: str) -> Campaign:
+    """The campaign a manager named, by number, exact name or a close match."""
+    name = typed.strip().strip("\"'“”")
+    if not name:
+        raise Refusal("Which campaign? `campaign list` shows them.")
+    campaign: Campaign | None = None
+    if name.lstrip("#").isdigit():
+        campaign = await env.tx.ideas.get_campaign(int(name.lstrip("#")))
+    campaign = campaign or await env.tx.ideas.campaign_by_name(name)
+    if campaign is None:
+        campaign = best_match(name, await env.tx.ideas.campaigns(), lambda each: each.name, "campaign")
+    if campaign is None:
+        raise Refusal(f"There is no campaign called {name!r}. `campaign list` shows them.")
+    return campaign
+
+
+async def _campaign_ideas(env: Env, campaign: Campaign) -> Reply:
+    """The ideas a campaign brought in, most votes first, with how many stand at each status."""
+    found = await env.tx.ideas.ideas(campaign_id=campaign.id, limit=CAMPAIGN_IDEAS_COUNTED)
+    if not found:
+        return Reply(messages=(Message(t("“", user(campaign.name), "” has brought in no ideas yet.")),))
+    statuses = Counter(idea.status for idea in found)
+    tally = ", ".join(f"{statuses[status]} {status.label}" for status in IdeaStatus if statuses[status])
+    shown = plural(len(found), "idea")
+    if len(found) > CAMPAIGN_IDEAS_SHOWN:
+        shown += f", the {CAMPAIGN_IDEAS_SHOWN} with most votes shown"
+    return Reply(
+        messages=(
+            Message(
+                lines(
+                    t("Ideas from “", user(campaign.name), f"” ({shown}; {tally}):"),
+                    *(idea_line(idea) for idea in found[:CAMPAIGN_IDEAS_SHOWN]),
+                ),
+                context="`ideas <number>` shows one in full. An anonymous idea from a small audience is "
+                "listed under no campaign, so as not to narrow down its author.",
+            ),
+        )
+    )
 
 
 async def close_campaign(env: Env, occurrence: Occurrence) -> None:

@@ -299,7 +299,8 @@ async def share_campaign_reply(env: Env, me: Person, occurrence_id: int, choice:
     return Reply(messages=shared.messages, replace=Message(lines(t(done), t(user(body)))))
 
 
-def _line(idea: Idea) -> Text:
+def idea_line(idea: Idea) -> Text:
+    """One idea on one line, as lists show it: number, status, votes, the start of its words."""
     return t(f"#{idea.id} [{idea.status.label}] ▲{idea.votes} ", user(shorten(idea.text)))
 
 
@@ -337,7 +338,7 @@ async def cmd_ideas(env: Env, me: Person, args: Args) -> Reply:
         if which == "owned":
             hint = "`owner <number> @you` takes one on." if me.is_manager else "Managers own ideas."
         return Reply(messages=(Message(t(f"{title}: none yet. {hint}")),))
-    body = lines(t(f"{title}:"), *(_line(i) for i in sorted(found, key=lambda i: (-i.votes, i.id))))
+    body = lines(t(f"{title}:"), *(idea_line(i) for i in sorted(found, key=lambda i: (-i.votes, i.id))))
     return Reply(
         messages=(
             Message(

@@ -411,3 +411,28 @@ async def test_campaign_list_says_when_each_was_sent_and_what_it_brought_in(bot:
         "#1 Fewer missed visits — Independent lives at home (last sent Mon 30 Nov; 2 ideas)",
         "#2 Quiet one — Rotas (never sent; 0 ideas)",
     ]
+
+
+async def test_campaign_ideas_lists_what_one_campaign_brought_in_by_status(bot: Bot) -> None:
+    await bot.programme(
+        CAMPAIGN + '\n[[campaign]]\nname = "Quiet one"\npriority = "Rotas"\nprompt = "Anything?"\n'
+    )
+    await bot.play("priya: idea Pool cars for the north patch\nben: campaign send Fewer missed visits")
+    await bot.play(
+        "amira: Text families when we are late\namira: 1\nchloe: anon Spare keys in a lockbox\n"
+        "dev: vote 3\nellie: vote 3"
+    )
+    await bot.play("ben: status 2 under_review Worth a look with the rota team")
+
+    out = messages(await bot.play("ben: campaign ideas fewer missed\nben: campaign ideas Quiet one"), "ben")
+    refused = messages(await bot.play("ben: campaign ideas\nben: campaign ideas Louder one"), "ben")
+
+    # Priya's idea came before the campaign; two votes put Chloe's first.
+    assert out[0].splitlines()[:3] == [
+        "Ideas from “Fewer missed visits” (2 ideas; 1 new, 1 under review):",
+        "#3 [new] ▲2 Spare keys in a lockbox",
+        "#2 [under review] ▲0 Text families when we are late",
+    ]
+    assert out[1] == "“Quiet one” has brought in no ideas yet."
+    assert refused[0] == "Which campaign? `campaign list` shows them."
+    assert refused[1].startswith("There is no campaign called 'Louder one'.")
