@@ -458,17 +458,17 @@ async def followup(
             t(user(body)),
         )
     )
-    if by_asker:
-        answerers = {
-            p.author_id
-            for p in await env.tx.questions.posts(question.id)
-            if p.kind == "answer" and p.author_id is not None
-        }
-        await env.send(
-            NewDelivery(key=f"question:{question.id}:followup:{count}:{pid}", person_id=pid, message=note)
-            for pid in sorted(answerers)
-        )
-    else:
+    # Whoever answered hears how their answer lands, from the asker or anyone else (not their own words).
+    answerers = {
+        p.author_id
+        for p in await env.tx.questions.posts(question.id)
+        if p.kind == "answer" and p.author_id is not None and p.author_id not in (me.id, question.asker_id)
+    }
+    await env.send(
+        NewDelivery(key=f"question:{question.id}:followup:{count}:{pid}", person_id=pid, message=note)
+        for pid in sorted(answerers)
+    )
+    if not by_asker:
         await env.send(
             [
                 to_author(

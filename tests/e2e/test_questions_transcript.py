@@ -48,6 +48,11 @@ async def test_a_question_is_posted_upvoted_answered_in_its_thread_and_followed_
         messages(out, "chloe")[-1]
         == "New follow-up on question #1 from Ben Carter:\nReablement would use twelve"
     )
+    # Jo, who answered, hears both: the asker's follow-up and a colleague's.
+    assert messages(out, "jo")[-3:-1] == [
+        "New follow-up on question #1 from Chloe Price:\nWill you tell us the outcome?",
+        "New follow-up on question #1 from Ben Carter:\nReablement would use twelve",
+    ]
     assert "#1 ▲1" in messages(out, "jo")[-1]
     # Anyone reads the whole thread in their chat.
     thread = messages(await bot.play("amira: questions 1"), "amira")[0].splitlines()
