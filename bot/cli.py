@@ -760,6 +760,8 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
             f"Switched off {_count(len(report.switched_off), 'person', 'people')} the file leaves out "
             f"(they get no more messages): {shown}"
         )
+    for unowned in report.unowned:
+        print(f"Please give a new owner: {unowned}.", file=sys.stderr)
     if report.notes:
         print(f"Imported, but please check {_count(len(report.notes), 'row')}:", file=sys.stderr)
         for note in report.notes[:NOTES_SHOWN]:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dialogue.directory import Team, parse_roles
 from dialogue.events import Identity
 from dialogue.ports import DirectoryRepo, Store
+from dialogue.surveys import SurveyKind, fit_owner, owner_role
 
 COLUMNS = (
     "handle",
@@ -35,6 +36,7 @@ class ImportReport:
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # rows taken that look like a mistake, to check
     switched_off: list[str] = field(default_factory=list)  # handles of people the file no longer lists
+    unowned: list[str] = field(default_factory=list)  # pulses and check-ins whose owner is gone, and what now
 
 
 def _cell(row: Mapping[str, str], column: str) -> str:
@@ -204,6 +206,19 @@ async def import_directory(
                 if person.handle not in listed:
                     await directory.set_active(person.id, False)
                     report.switched_off.append(person.handle)
+        for survey in await tx.surveys.surveys():
+            owner = await directory.get_person(survey.owner_id) if survey.owner_id is not None else None
+            if owner is not None and not fit_owner(owner, survey.kind):
+                gone = "is switched off" if not owner.active else f"is no longer a {owner_role(survey.kind)}"
+                falls = (
+                    "its digests go to every senior leader"
+                    if survey.kind is SurveyKind.CHECKIN
+                    else "nobody gets its results at close (any manager may read them and reply)"
+                )
+                report.unowned.append(
+                    f"{survey.kind.value} {survey.name!r}: its owner {owner.handle} {gone}, so {falls} until "
+                    "you name a new `owner` in the programme file and load it again"
+                )
     report.teams = len(seen_teams)
     return report
 

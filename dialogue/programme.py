@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dialogue.directory import Audience
+from dialogue.directory import Audience, Person
 from dialogue.formatting import shorten
 from dialogue.ports import Repositories, Store
 from dialogue.schedules import LOCAL_TIME
-from dialogue.surveys import ItemKind, OccurrenceKind, Survey, SurveyKind
+from dialogue.surveys import ItemKind, OccurrenceKind, Survey, SurveyKind, fit_owner, owner_role
 
 CronCheck = Callable[[str, str], str | None]  # (cron, zone) -> problem or None
 Item = tuple[ItemKind, str, tuple[str, ...]]  # a question as the programme gives it: kind, text, options
@@ -262,11 +262,11 @@ async def load_programme(
                 checkin = kind is SurveyKind.CHECKIN
                 if (checkin or "owner" in entry) and (handle := _text(entry, "owner", where, problems)):
                     owner = await tx.directory.person_by_handle(handle.lstrip("@"))
-                    role = "senior leader" if checkin else "manager or senior leader"
-                    if owner is None or not (owner.is_senior_leader if checkin else owner.is_manager):
+                    role = owner_role(kind)
+                    if owner is None or not fit_owner(owner, kind):
                         problems.append(
                             f"{where}: `owner` must be the handle of a {role} ({handle!r} is "
-                            f"{'nobody in the directory' if owner is None else f'not a {role}'})"
+                            f"{_unfit(owner, role)})"
                         )
                     else:
                         owner_id = owner.id
@@ -337,3 +337,12 @@ async def _set_schedule(
         kind=kind, target_id=target_id, cron=schedule[0], time_zone=schedule[1], since=now
     )
     return 1
+
+
+def _unfit(owner: Person | None, role: str) -> str:
+    """Why someone named as an owner cannot be one."""
+    if owner is None:
+        return "nobody in the directory"
+    if not owner.active:
+        return "switched off: the last complete directory import left them out"
+    return f"not a {role}"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from dialogue.directory import Audience
+from dialogue.directory import Audience, Person
 
 
 class SurveyKind(StrEnum):
@@ -14,6 +14,16 @@ class SurveyKind(StrEnum):
 
     PULSE = "pulse"
     CHECKIN = "checkin"
+
+
+def owner_role(kind: SurveyKind) -> str:
+    """Who may own a survey of this kind: a check-in's reply goes out in a senior leader's name."""
+    return "senior leader" if kind is SurveyKind.CHECKIN else "manager or senior leader"
+
+
+def fit_owner(person: Person, kind: SurveyKind) -> bool:
+    """Whether ``person`` may own (and so get the digest of) a survey of this kind now."""
+    return person.active and (person.is_senior_leader if kind is SurveyKind.CHECKIN else person.is_manager)
 
 
 class ItemKind(StrEnum):

@@ -3,12 +3,16 @@ goes back to everyone."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from dialogue.directory import Person, Role
 from dialogue.flows.env import Env
 from dialogue.flows.surveys import kind_word, render_result, run_result
 from dialogue.formatting import day, plural
 from dialogue.messages import Message
 from dialogue.outbox import NewDelivery
-from dialogue.surveys import Occurrence, Survey
+from dialogue.results import RunResult
+from dialogue.surveys import Occurrence, Survey, SurveyKind, fit_owner
 from dialogue.text import lines, t, user
 
 
@@ -17,45 +21,73 @@ def reply_awaiting(occurrence_id: int) -> str:
     return f"checkin-reply:{occurrence_id}"
 
 
-async def send_digest(env: Env, survey: Survey, occurrence: Occurrence) -> None:
-    """Send the owner the run's digest (same k rule as results) and invite a reply."""
+async def acting(env: Env, survey: Survey) -> Survey:
+    """The survey as its owner stands today: without one once they are switched off or no longer hold the
+    role (a leaver's digests went nowhere), so it falls to those who act when there is none: every senior
+    leader for a check-in, the managers for a pulse."""
     if survey.owner_id is None:
-        return
+        return survey
     owner = await env.tx.directory.get_person(survey.owner_id)
+    return survey if owner is not None and fit_owner(owner, survey.kind) else replace(survey, owner_id=None)
+
+
+async def send_digest(env: Env, survey: Survey, occurrence: Occurrence) -> None:
+    """Send the owner the run's digest (same k rule as results) and invite a reply. A check-in whose owner
+    has gone (:func:`acting`) sends it to every senior leader, any of whom may reply."""
+    survey = await acting(env, survey)
+    readers: list[Person | None]
+    if survey.owner_id is not None:
+        readers = [await env.tx.directory.get_person(survey.owner_id)]
+    elif survey.kind is SurveyKind.CHECKIN:
+        readers = list(await env.tx.directory.people_with_role(Role.SENIOR_LEADER))
+    else:
+        return
     result = await run_result(env, survey, occurrence)
+    for reader in filter(None, readers):
+        key = f"occ:{occurrence.id}:digest" + ("" if survey.owner_id is not None else f":{reader.id}")
+        await env.send(
+            [
+                NewDelivery(
+                    key=key, person_id=reader.id, message=_digest(env, survey, occurrence, result, reader)
+                )
+            ]
+        )
+    if survey.owner_id is not None and result.responded:
+        await env.tx.conversations.set_awaiting(survey.owner_id, reply_awaiting(occurrence.id), at=env.now)
+
+
+def _digest(env: Env, survey: Survey, occurrence: Occurrence, result: RunResult, reader: Person) -> Message:
+    """The digest as ``reader`` gets it: their own, or, with no owner, one every senior leader gets."""
+    orphaned = survey.owner_id is None
+    head = (
+        t(
+            "“",
+            user(survey.name),
+            "” has no owner in the directory now (switched off, or no longer a senior leader), so its digest "
+            "comes to every senior leader. Name a new `owner` in the programme file and load it again.",
+        )
+        if orphaned
+        else None
+    )
     if not result.responded:  # nothing said, so nothing to answer: no "you said, we did" to write
         nobody = t(
             "Nobody answered ",
             user(survey.name),
-            f" of {day(occurrence.opens_at, owner)} (sent to {plural(result.invited, 'person', 'people')}).",
+            f" of {day(occurrence.opens_at, reader)} (sent to {plural(result.invited, 'person', 'people')}).",
         )
-        await env.send(
-            [
-                NewDelivery(
-                    key=f"occ:{occurrence.id}:digest", person_id=survey.owner_id, message=Message(nobody)
-                )
-            ]
-        )
-        return
+        return Message(lines(head, nobody) if head else nobody)
+    invite = (
+        f"Whoever of you replies first answers for all: `checkin reply {occurrence.id} <what you will do>`; "
+        "you see it before it goes to all "
+        if orphaned
+        else "Reply here with what you will do (“you said, we did”); you will see it before it goes to all "
+    )
     body = lines(
-        t(f"Your {kind_word(survey.kind)} digest is ready."),
-        render_result(survey, occurrence, result, owner),
-        t(
-            f"Reply here with what you will do (“you said, we did”); you will see it before it goes to all "
-            f"{plural(result.invited, 'person', 'people')} it was sent to."
-        ),
+        *([head] if head else [t(f"Your {kind_word(survey.kind)} digest is ready.")]),
+        render_result(survey, occurrence, result, reader),
+        t(invite + f"{plural(result.invited, 'person', 'people')} it was sent to."),
     )
-    await env.send(
-        [
-            NewDelivery(
-                key=f"occ:{occurrence.id}:digest",
-                person_id=survey.owner_id,
-                message=Message(
-                    body,
-                    context=f"Groups under {env.settings.min_group_size} "
-                    "are withheld; free text is shown without names.",
-                ),
-            )
-        ]
+    return Message(
+        body,
+        context=f"Groups under {env.settings.min_group_size} are withheld; free text is shown without names.",
     )
-    await env.tx.conversations.set_awaiting(survey.owner_id, reply_awaiting(occurrence.id), at=env.now)

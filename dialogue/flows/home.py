@@ -7,6 +7,7 @@ from datetime import timedelta
 from dialogue.args import Args
 from dialogue.directory import Person, descendants
 from dialogue.flows import ideas, questions
+from dialogue.flows.checkins import acting
 from dialogue.flows.env import Env
 from dialogue.flows.replies import command_for, may_reply
 from dialogue.flows.surveys import answered_items, kind_word
@@ -141,7 +142,7 @@ async def _replies_waiting(env: Env, me: Person) -> list[Text | str]:
     own check-ins and pulses; pulses without an owner go to senior leaders and admins (not to every manager,
     who could each reply first)."""
     rows: list[Text | str] = []
-    for survey in await env.tx.surveys.surveys():
+    for survey in [await acting(env, each) for each in await env.tx.surveys.surveys()]:
         if survey.owner_id is None and not (me.is_senior_leader or me.is_admin):
             continue
         if survey.owner_id is not None and survey.owner_id != me.id:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from dialogue.directory import Person
 from dialogue.errors import Refusal
-from dialogue.flows.checkins import reply_awaiting
+from dialogue.flows.checkins import acting, reply_awaiting
 from dialogue.flows.env import Env
 from dialogue.flows.surveys import kind_word, run_result
 from dialogue.formatting import day, plural
@@ -32,9 +32,10 @@ def command_for(occurrence: Occurrence) -> str:
 
 def may_reply(me: Person, occurrence: Occurrence, survey: Survey) -> bool:
     """Whether ``me`` may write the run's reply: for a check-in its owner only (it goes out in their name, as
-    the check-in does); for a pulse its owner or an admin, or, if it has none, any manager or admin."""
+    the check-in does), or any senior leader once it has none (:func:`checkins.acting`); for a pulse its owner
+    or an admin, or, if it has none, any manager or admin."""
     if occurrence.kind is OccurrenceKind.CHECKIN:
-        return me.id == survey.owner_id
+        return me.id == survey.owner_id if survey.owner_id is not None else me.is_senior_leader
     if survey.owner_id is not None:
         return me.id == survey.owner_id or me.is_admin
     return me.is_manager or me.is_admin
@@ -44,6 +45,7 @@ async def _awaiting_reply(env: Env, me: Person, occurrence_id: int) -> tuple[Occ
     """The closed, unanswered run ``me`` may reply to, or a refusal saying why not."""
     occurrence = await env.tx.surveys.get_occurrence(occurrence_id)
     survey = await env.tx.surveys.get_survey(occurrence.target_id) if occurrence else None
+    survey = await acting(env, survey) if survey is not None else None
     surveyed = (OccurrenceKind.PULSE, OccurrenceKind.CHECKIN)
     if occurrence is None or survey is None or occurrence.kind not in surveyed:
         raise Refusal(
@@ -53,6 +55,8 @@ async def _awaiting_reply(env: Env, me: Person, occurrence_id: int) -> tuple[Occ
     word = kind_word(occurrence.kind)
     if not may_reply(me, occurrence, survey):
         who = f"the leader who owns this {word}" if survey.owner_id is not None else "a manager"
+        if survey.owner_id is None and occurrence.kind is OccurrenceKind.CHECKIN:
+            who = "a senior leader"
         raise Refusal(f"Only {who} can reply to it.")
     if not occurrence.closed:
         raise Refusal(

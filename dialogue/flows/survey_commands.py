@@ -66,7 +66,11 @@ async def _results(env: Env, me: Person, survey: Survey) -> Reply:
         history = await trend(env, survey, me, known={closed.id: result})
         if history:
             parts.append(history)
-        if not closed.reply_text and result.responded and replies.may_reply(me, closed, survey):
+        if (
+            not closed.reply_text
+            and result.responded
+            and replies.may_reply(me, closed, await checkins.acting(env, survey))
+        ):
             parts.append(_reply_hint(closed))
     return Reply(
         messages=(
@@ -162,7 +166,8 @@ async def _list(env: Env, me: Person, kind: SurveyKind) -> Reply:
         if runs:
             run = runs[0]  # its number is what `pulse reply` and `checkin reply` take
             last = f"last run #{run.id} of {day(run.opens_at, me)} ({'closed' if run.closed else 'open'})"
-            if run.closed and not run.reply_text and replies.may_reply(me, run, survey):
+            acting = await checkins.acting(env, survey)
+            if run.closed and not run.reply_text and replies.may_reply(me, run, acting):
                 last += f"; reply with `{replies.command_for(run)} <what you will do>`"
         out.append(
             t(f"#{survey.id} ", user(survey.name), f" — {plural(len(survey.items), 'question')}, {last}")
@@ -180,5 +185,5 @@ def _reply_hint(run: Occurrence) -> str:
 async def finish(env: Env, occurrence: Occurrence) -> None:
     """Close a run and send its owner, if it has one (every check-in does), the digest."""
     survey = await close_run(env, occurrence)
-    if survey is not None and survey.owner_id is not None:
+    if survey is not None and (survey.owner_id is not None or survey.kind is SurveyKind.CHECKIN):
         await checkins.send_digest(env, survey, replace(occurrence, closed=True))

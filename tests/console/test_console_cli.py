@@ -64,14 +64,25 @@ def test_csv_headers_written_as_words_are_understood_and_unused_columns_named(
 def test_a_complete_directory_switches_off_leavers_and_says_who(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    (tmp_path / "all.csv").write_text("handle,name\namira,Amira Hassan\nben,Ben Carter\n")
+    (tmp_path / "all.csv").write_text("handle,name,roles\namira,Amira Hassan,staff\nben,Ben Carter,manager\n")
     (tmp_path / "now.csv").write_text("handle,name\namira,Amira Hassan\n")
+    (tmp_path / "programme.toml").write_text(
+        '[[pulse]]\nname = "Quick"\nowner = "ben"\n[[pulse.question]]\nkind = "yes_no"\ntext = "OK?"\n'
+    )
     assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+    assert main(["programme", "load", str(tmp_path / "programme.toml")]) == 0
+    capsys.readouterr()
 
     assert main(["directory", "import", str(tmp_path / "now.csv"), "--complete"]) == 0
 
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "Switched off 1 person the file leaves out (they get no more messages): ben" in out
+    # Ben owned a pulse: whoever imports hears that its results now reach nobody at close.
+    assert (
+        "Please give a new owner: pulse 'Quick': its owner ben is switched off, so nobody gets its results "
+        "at close (any manager may read them and reply) until you name a new `owner` in the programme file "
+        "and load it again." in err
+    )
 
 
 def test_csv_without_handle_and_name_is_refused() -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
-from tests.e2e.harness import Bot, messages, recipients, start_bot
+from dialogue.directory_import import import_directory
+from dialogue.programme import ProgrammeError
+from tests.e2e.harness import ORGANISATION, Bot, messages, recipients, start_bot
 
 CHECKIN = """
 [[checkin]]
@@ -420,3 +425,33 @@ async def test_anon_typed_under_words_shown_back_points_to_the_button(bot: Bot) 
     )
     async with bot.app.store.engine.connect() as db:
         assert (await db.execute(text("SELECT count(*) FROM ideas"))).scalar() == 0
+
+
+async def test_a_check_in_whose_owner_has_left_sends_its_digest_to_every_senior_leader(bot: Bot) -> None:
+    await bot.programme(CHECKIN)
+    without_jo = "\n".join(line for line in ORGANISATION.splitlines() if not line.startswith("jo,"))
+    report = await import_directory(bot.app.store, csv.DictReader(io.StringIO(without_jo)), complete=True)
+    # The import says what the leaver leaves behind, and loading the programme again names her as gone.
+    assert report.switched_off == ["jo"]
+    assert report.unowned == [
+        "checkin 'Weekly check-in': its owner jo is switched off, so its digests go to every senior leader "
+        "until you name a new `owner` in the programme file and load it again"
+    ]
+    with pytest.raises(ProgrammeError, match="'jo' is switched off: the last complete directory import"):
+        await bot.programme(CHECKIN)
+
+    await bot.play("/clock +1w2h\namira: 4\nchloe: 2\ndev: 3\nellie: 5\nfarah: 4")
+    closed = await bot.play("/clock +2d6h")
+    todo = messages(await bot.play("helen: todo"), "helen")[0]
+    out = await bot.play("helen: checkin reply 1 We will hire two drivers\nhelen: 1")
+
+    # Before, Jo's digest failed quietly and nobody could reply; now the senior leader still here gets it.
+    head = "“Weekly check-in” has no owner in the directory now"
+    assert {who for who in recipients(closed) if any(m.startswith(head) for m in messages(closed, who))} == {
+        "helen"
+    }
+    digest = next(m for m in messages(closed, "helen") if m.startswith(head))
+    assert "Responses: 5 of 11 (45%)\nQ1. This week I had what I needed.\nEveryone: n=5, mean 3.6" in digest
+    assert "Whoever of you replies first answers for all: `checkin reply 1 <what you will do>`" in digest
+    assert "`checkin reply 1 <what you will do>`" in todo
+    assert "We will hire two drivers" in messages(out, "amira")[-1]
