@@ -46,12 +46,19 @@ async def test_the_anonymous_asker_replying_in_the_thread_is_not_named_as_the_as
         (said[user],) = await bot.expect(mark, "chat.postEphemeral")  # only the writer sees it
     await bot.deliver()
 
-    # Both are answered alike, with how the asker follows up without their name; Helen is told of neither.
+    # Both are answered alike, with how the asker follows up without their name; Helen, who answered, is
+    # told of both alike, each under the name the thread shows.
     assert shown(said[AMIRA]) == shown(said[CHLOE]).replace(CHLOE, AMIRA)
     assert "shows your name" in shown(said[AMIRA]) and "`followup 1 &lt;text&gt;`" in shown(said[AMIRA])
-    assert [
-        m for m in bot.posted("chat.postMessage") if m["channel"] == HELEN and "follow-up" in shown(m)
-    ] == []
+    told = [
+        m["text"]
+        for m in bot.posted("chat.postMessage")
+        if m["channel"] == HELEN and "follow-up" in m["text"]
+    ]
+    assert told == [
+        "New follow-up on question #1 from Amira Hassan:\nWill it be fixed by January?",
+        "New follow-up on question #1 from Chloe Price:\nDoes it cover weekends?",
+    ]
     async with bot.app.store.engine.connect() as db:
         posts = (
             await db.execute(text("SELECT author_id, by_asker FROM qa_posts WHERE kind = 'followup'"))
