@@ -46,6 +46,8 @@ OUTAGE_REPORT_SECONDS = 60.0  # while the database stays out of reach, how often
 # No send starts in the last quarter of its lease without renewing it: the send could still be under way
 # when the lease runs out and another worker takes the row over (Slack's client waits up to 30 s for an
 # answer). Leases of rows still waiting are renewed every third of a lease anyway.
+ANONYMOUS = "anonymous"  # the platform label of messages to anonymous authors, whichever they use
+ROUTED_WAIT = "not delivered yet; tried again later"  # the only error kept for an anonymous author's message
 LEASE_SPARE = 0.25
 RENEW_EVERY = 1 / 3
 
@@ -424,23 +426,16 @@ class DeliveryWorker:
                 await self._hold(delivery, lease)
                 ref = await self.senders[platform].send(to=address, message=delivery.message)
                 self.stats.sent += 1
-            self.stats.by_platform[platform] = self.stats.by_platform.get(platform, 0) + 1
-            self._busy_sent += 1
-            if self.metrics is not None:
-                self.metrics.sent(platform)
-            # A routed (anonymous) message's ref names the author's chat (a Slack DM, a Teams conversation),
-            # the same as their named messages', and its platform says which of the two they use: neither is
-            # kept, nor logged. Nothing updates such a message in place.
-            named = delivery.route is None
-            sent = Sent(delivery.id, platform if named else None, ref if named else None, self.clock.now())
-            await self.marks.record(sent)
-            # The key without its person (in_log), never the recipient: an anonymous delivery leaves no trace.
-            log.debug(
-                "delivery %s (%s) sent on %s",
-                delivery.id,
-                in_log(delivery.key),
-                platform if named else "its platform",
-            )
+            if delivery.route is not None:
+                await self._routed_done(delivery)
+            else:
+                self.stats.by_platform[platform] = self.stats.by_platform.get(platform, 0) + 1
+                self._busy_sent += 1
+                if self.metrics is not None:
+                    self.metrics.sent(platform)
+                await self.marks.record(Sent(delivery.id, platform, ref, self.clock.now()))
+                # The key without its person (in_log), never the recipient.
+                log.debug("delivery %s (%s) sent on %s", delivery.id, in_log(delivery.key), platform)
         except LeaseLapsed:
             self.stats.lapsed += 1
             if self.metrics is not None:
@@ -460,7 +455,8 @@ class DeliveryWorker:
         except Undeliverable as gone:
             await self._fail(delivery, str(gone) or "undeliverable", platform)
         except Exception as exc:  # a sender's unexpected error must not stop the other deliveries
-            log.warning("delivery %s: %s: %s", delivery.id, type(exc).__name__, exc)
+            if delivery.route is None:
+                log.warning("delivery %s: %s: %s", delivery.id, type(exc).__name__, exc)
             await self._retry(delivery, f"{type(exc).__name__}: {exc}", None, platform)
         await self._report_progress()
         return True
@@ -524,6 +520,25 @@ class DeliveryWorker:
         await sender.update(ref=ref, message=delivery.message)
         return platform, ref
 
+    async def _routed_done(self, delivery: Delivery) -> None:
+        """A routed (anonymous) delivery is over, sent or not, and leaves the same trace either way.
+
+        Whether a message reached an anonymous author says who they are: one switched off (a leaver, or
+        half the directory switched off by someone testing who wrote an idea) cannot be reached, nor one on
+        a platform no longer connected. The chat it went to (a Slack DM, a Teams conversation) and its
+        platform are theirs too. So none of that is kept, counted by platform or logged; such a message is
+        never updated in place, and never sent again by ``outbox retry``.
+        """
+        self._busy_sent += 1
+        if self.metrics is not None:
+            self.metrics.sent(ANONYMOUS)
+        await self.marks.record(Sent(delivery.id, None, None, self.clock.now()))
+        log.debug(
+            "delivery %s (%s) done; whether it reached its author is not kept",
+            delivery.id,
+            in_log(delivery.key),
+        )
+
     async def _retry(
         self,
         delivery: Delivery,
@@ -537,6 +552,8 @@ class DeliveryWorker:
         if attempts >= self.max_attempts:
             await self._fail(delivery, f"gave up after {attempts} attempts: {error}", platform)
             return
+        if delivery.route is not None:  # the error names their platform or their chat: see _routed_done
+            error, platform = ROUTED_WAIT, ANONYMOUS
         backoff = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempts - 1))
         wait = retry_after if retry_after is not None else backoff
         self.stats.retried += 1
@@ -551,7 +568,10 @@ class DeliveryWorker:
             )
 
     async def _fail(self, delivery: Delivery, error: str, platform: str) -> None:
-        # The key, not the recipient: a routed (anonymous) delivery must leave no trace of its person.
+        if delivery.route is not None:
+            await self._routed_done(delivery)
+            return
+        # The key, not the recipient.
         log.warning("delivery %s (%s) failed: %s", delivery.id, in_log(delivery.key), in_log(error))
         self.stats.failed += 1
         self._busy_failed += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -222,6 +223,47 @@ async def test_a_pseudonymous_route_reaches_its_person_without_storing_who(rig: 
     async with rig.store.engine.connect() as db:
         kept = await db.execute(text("SELECT key, platform FROM deliveries ORDER BY key"))
         assert [tuple(row) for row in kept] == [("idea:7:status", None), ("named", "chat")]
+
+
+async def test_a_message_to_an_anonymous_author_leaves_the_same_trace_whether_it_reached_them_or_not(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Amira is still here; Ben has left (switched off); Chloe is only on a platform not connected; the
+    # platform refuses Amira's second message. Were any outcome kept, switching people off one by one and
+    # commenting on an anonymous idea would show who wrote it.
+    async with rig.store.transaction() as tx:
+        await tx.directory.set_active(rig.people["ben"], False)
+    rig.sender.failures["amira"] = [Undeliverable("the person removed the app")]
+    for handle, key in (("amira", "gone:amira"), ("amira", "idea:1"), ("ben", "idea:2"), ("chloe", "idea:3")):
+        route = rig.anon.route(key, rig.people[handle])
+        await rig.enqueue(NewDelivery(key=f"{key}:moved", message=Message(t("moved on")), route=route))
+
+    with caplog.at_level(logging.DEBUG, logger="bot.delivery"):
+        await rig.worker.drain()
+
+    assert rig.sender.texts_to("amira") == ["moved on"]  # one of her two reached her
+    async with rig.store.engine.connect() as db:
+        rows = await db.execute(
+            text("SELECT status, platform, platform_ref, last_error, attempts FROM deliveries ORDER BY key")
+        )
+        assert {tuple(row) for row in rows} == {("sent", None, None, "", 0)}
+    logged = [r.getMessage() for r in caplog.records]
+    assert all(r.levelno <= logging.DEBUG for r in caplog.records), logged
+    assert not any("directory" in line or "app" in line or "connected" in line for line in logged), logged
+
+
+async def test_an_anonymous_authors_message_waiting_for_another_try_keeps_no_error_of_theirs(
+    rig: Rig,
+) -> None:
+    rig.sender.failures["amira"] = [ConnectionError("chat D0AMIRA unreachable")]
+    route = rig.anon.route("idea:1", rig.people["amira"])
+    await rig.enqueue(NewDelivery(key="idea:1:moved", message=Message(t("moved on")), route=route))
+
+    await rig.worker.drain()
+
+    async with rig.store.engine.connect() as db:
+        kept = (await db.execute(text("SELECT status, last_error FROM deliveries"))).one()
+    assert tuple(kept) == ("pending", "not delivered yet; tried again later")
 
 
 async def test_thread_replies_wait_for_the_thread_and_updates_edit_in_place(rig: Rig) -> None:
