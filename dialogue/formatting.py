@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialogue.directory import Person
@@ -37,3 +38,14 @@ def shorten(text: str, limit: int = 80) -> str:
 def plural(count: int, word: str, many: str | None = None) -> str:
     """``1 vote``, ``2 votes``."""
     return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def rounded(value: float, places: int = 0) -> Decimal:
+    """``value`` rounded as people round, halves away from zero (eNPS +12.5 is +13, a mean of 3.25 is 3.3,
+    62.5% is 63%), not to the even neighbour as Python's ``round`` does, nor by binary floating point."""
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def percent(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as a whole percentage, e.g. ``63%``."""
+    return f"{rounded(100 * part / whole) if whole else 0}%"

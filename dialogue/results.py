@@ -13,6 +13,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from dialogue.formatting import percent, rounded
 from dialogue.surveys import Answer, ItemKind, NumberCount, Recipient, RunCounts, SurveyItem, Tally
 
 K = TypeVar("K", bound=Hashable)
@@ -71,9 +72,9 @@ class RunResult:
     items: tuple[ItemResult, ...]
 
     @property
-    def rate(self) -> float:
-        """Response rate, 0..1."""
-        return self.responded / self.invited if self.invited else 0.0
+    def share(self) -> str:
+        """Response rate as a whole percentage, e.g. ``45%``."""
+        return percent(self.responded, self.invited)
 
 
 def option_labels(item: SurveyItem) -> list[tuple[str, str]]:
@@ -108,11 +109,11 @@ def figures(item: SurveyItem, label: str, n: int, numbers: Mapping[int, int], wi
     mean = enps = None
     given = sum(numbers.values())
     if item.kind.numeric and given:
-        mean = round(sum(number * count for number, count in numbers.items()) / given, 2)
+        mean = sum(number * count for number, count in numbers.items()) / given
         if item.kind is ItemKind.ENPS:
             promoters = sum(count for number, count in numbers.items() if number >= 9)
             detractors = sum(count for number, count in numbers.items() if number <= 6)
-            enps = round(100 * (promoters - detractors) / given)
+            enps = int(rounded(100 * (promoters - detractors) / given))
     return Figures(label=label, n=n, mean=mean, enps=enps, counts=counts)
 
 
@@ -208,5 +209,5 @@ def overall_from_tally(item: SurveyItem, tally: Tally | None, k: int) -> Figures
         return Figures(label="Everyone", n=n, withheld=TOO_FEW.format(k=k) if n < k else "")
     enps = None
     if item.kind is ItemKind.ENPS:
-        enps = round(100 * (tally.promoters - tally.detractors) / n)
-    return Figures(label="Everyone", n=n, mean=round(tally.total / n, 2), enps=enps)
+        enps = int(rounded(100 * (tally.promoters - tally.detractors) / n))
+    return Figures(label="Everyone", n=n, mean=tally.total / n, enps=enps)

@@ -12,7 +12,7 @@ from dialogue.errors import Refusal
 from dialogue.flows.checkins import acting, reply_awaiting
 from dialogue.flows.env import Env
 from dialogue.flows.surveys import kind_word, run_result
-from dialogue.formatting import day, plural
+from dialogue.formatting import day, percent, plural, rounded
 from dialogue.limits import CHECKIN_REPLY_MAX, clean_text
 from dialogue.messages import Choices, Message, Option, Reply
 from dialogue.outbox import NewDelivery
@@ -78,12 +78,13 @@ def _headline(item_result: ItemResult) -> str:
     if kind is ItemKind.TEXT:
         return plural(o.n, "written answer")
     answers = plural(o.n, "answer")
-    if kind is ItemKind.ENPS and o.mean is not None:
-        return f"average {o.mean:.1f} out of 10 ({answers})"
+    if kind is ItemKind.ENPS and o.enps is not None and o.mean is not None:
+        # The score managers read is the eNPS; its average alone would tell staff a different story.
+        return f"eNPS {o.enps:+d}, average {rounded(o.mean, 1)} out of 10 ({answers})"
     if kind is ItemKind.SCALE and o.mean is not None:
-        return f"average {o.mean:.1f} out of 5 ({answers})"
-    given = sum(count for _label, count in o.counts) or 1
-    shares = ", ".join(f"{label} {round(100 * count / given)}%" for label, count in o.counts)
+        return f"average {rounded(o.mean, 1)} out of 5 ({answers})"
+    given = sum(count for _label, count in o.counts)
+    shares = ", ".join(f"{label} {percent(count, given)}" for label, count in o.counts)
     return f"{shares} ({answers})"
 
 
@@ -92,7 +93,7 @@ def said(survey: Survey, occurrence: Occurrence, result: RunResult, author: Pers
     (groups under the minimum size withheld, as in results), and the leader's words."""
     out: list[Text | str] = [
         t("You said, we did: ", user(survey.name), f" of {day(occurrence.opens_at)}"),
-        f"{result.responded} of {result.invited} people answered ({round(100 * result.rate)}%).",
+        f"{result.responded} of {result.invited} people answered ({result.share}).",
     ]
     # Only what can be shown: a figure withheld under the group size, or a question nobody answered, is noise.
     shown = [r for r in result.items if r.overall.n and not r.overall.withheld]

@@ -85,7 +85,7 @@ async def _progress(env: Env, me: Person, survey: Survey, run: Occurrence) -> Te
     result = RunResult(invited=await env.tx.surveys.invited(run.id), responded=counts.respondents, items=())
     return lines(
         t(user(survey.name), f" — run of {day(run.opens_at, me)} (open until {when(run.closes_at, me)})"),
-        f"Responses so far: {result.responded} of {result.invited} ({round(100 * result.rate)}%)",
+        f"Responses so far: {result.responded} of {result.invited} ({result.share})",
         t(
             "Its answers are shown when it closes, so that nobody can work out one person's answer by "
             f"comparing the figures before and after. `{survey.kind.value} close ",

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from dialogue.directory import Audience, Person, descendants
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env
-from dialogue.formatting import day, plural, when, zone
+from dialogue.formatting import day, plural, rounded, when, zone
 from dialogue.limits import CHOICE_VALUE_MAX, PULSE_TEXT_MAX, clean_text, utf16_units
 from dialogue.messages import Choices, ChoiceStyle, Message, Option, Reply
 from dialogue.outbox import DeliveryStatus, NewDelivery
@@ -597,7 +597,7 @@ def _figure_line(
     if kind is ItemKind.ENPS and enps is not None:
         parts.append(f"eNPS {enps:+d}")
     if mean is not None:
-        parts.append(f"mean {mean:.1f}")
+        parts.append(f"mean {rounded(mean, 1)}")
     if counts and kind is not ItemKind.ENPS:
         parts.append("  ".join(f"{lbl}: {c}" for lbl, c in counts))
     return f"  {label}: " + ", ".join(parts)
@@ -610,7 +610,7 @@ def render_result(
     state = "closed" if occurrence.closed else f"open until {when(occurrence.closes_at, me)}"
     out: list[Text | str] = [
         t(user(survey.name), f" — run of {day(occurrence.opens_at, me)} ({state})"),
-        f"Responses: {result.responded} of {result.invited} ({round(100 * result.rate)}%)",
+        f"Responses: {result.responded} of {result.invited} ({result.share})",
     ]
     for item_result in result.items:
         item = item_result.item
@@ -619,9 +619,9 @@ def render_result(
         if item.kind is ItemKind.TEXT:
             # Say why words are not shown, so nobody thinks they were lost or the digest is broken.
             why = ""
-            if o.withheld:
+            if o.withheld and o.n:
                 why = f": not shown ({o.withheld}; words can tell who wrote them in a small group)"
-            out.append(f"  {plural(o.n, 'written answer')}{why}")
+            out.append(f"  {plural(o.n, 'written answer')}{why}" if o.n else "  No written answers.")
             if texts:
                 out.extend(t("  • ", user(text)) for text in item_result.texts)
             continue
@@ -678,7 +678,7 @@ async def trend(
             shown = (
                 "withheld"
                 if figures.withheld or score is None
-                else (f"{score:+d}" if isinstance(score, int) else f"{score:.1f}")
+                else (f"{score:+d}" if isinstance(score, int) else f"{rounded(score, 1)}")
             )
             points.append(f"{day(run.opens_at, me)} {shown}")
         label = "eNPS" if item.kind is ItemKind.ENPS else "mean"

@@ -318,7 +318,7 @@ async def test_a_manager_closes_the_loop_with_the_overall_figures_after_a_previe
         "You said, we did: Quick pulse of Mon 30 Nov\n"
         "8 of 12 people answered (67%).\n"
         "Q1. I can suggest improvements. — average 3.9 out of 5 (8 answers)\n"
-        "Q2. Would you recommend us? — average 7.6 out of 10 (8 answers)\n"
+        "Q2. Would you recommend us? — eNPS +25, average 7.6 out of 10 (8 answers)\n"
         "Ben Carter: We will add a suggestions slot to every team meeting."
     )
     assert recipients(preview) == ["ben"]  # nothing goes out before Send
@@ -488,3 +488,28 @@ options = ["Time", "Training", "Tools"]
         .endswith("tap one of its buttons, or type an answer's number (1 to 3) or its words.")
     )
     assert picked.messages[0].fallback().startswith("Noted: Training, for Q2 of “Support pulse” (anonymous).")
+
+
+async def test_figures_round_halves_up_as_people_do_and_staff_hear_the_enps(bot: Bot) -> None:
+    await bot.programme(
+        PULSE + '\n[[pulse.question]]\nkind = "yes_no"\ntext = "Did you get your rota on time?"\n'
+    )
+    answers = zip(
+        ["amira", "chloe", "dev", "ellie", "farah", "priya", "sam", "lena"],
+        [4, 4, 3, 3, 3, 3, 3, 3],  # mean 3.25
+        [9, 10, 5, 7, 8, 7, 8, 7],  # two promoters, one detractor: eNPS +12.5; mean 7.625
+        ["yes", "yes", "yes", "yes", "yes", "no", "no", "no"],  # 62.5% and 37.5%
+        strict=True,
+    )
+    script = "".join(f"{who}: {q1}\n{who}: {q2}\n{who}: {q3}\n" for who, q1, q2, q3 in answers)
+    await bot.play("ben: pulse send Quick pulse\n" + script + "ben: pulse close Quick pulse")
+
+    results = messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0]
+    preview = messages(await bot.play("ben: pulse reply 1 Rotas will come a week earlier."), "ben")[0]
+
+    # Python's round() gave +12, 3.2 and 62% / 38% (halves to the even neighbour).
+    assert "Everyone: n=8, mean 3.3" in results
+    assert "Everyone: n=8, eNPS +13, mean 7.6" in results
+    assert "Q1. I can suggest improvements. — average 3.3 out of 5 (8 answers)" in preview
+    assert "Q2. Would you recommend us? — eNPS +13, average 7.6 out of 10 (8 answers)" in preview
+    assert "Q3. Did you get your rota on time? — Yes 63%, No 38% (8 answers)" in preview
