@@ -281,6 +281,8 @@ class Dialogue:
         # "4" or "yes" typed for a question with buttons (Slack and Teams send typing as words).
         if (typed := await surveys.answer_typed(env, me, text)) is not None:
             return typed
+        if (late := await surveys.answer_too_late(env, me, text)) is not None:
+            return late
         raise Refusal(
             "I didn't catch that. Type `help` to see what you can do, or `idea <your idea>` to share one."
         )

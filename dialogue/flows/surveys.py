@@ -325,6 +325,32 @@ async def answer_typed(env: Env, me: Person, text: str) -> Reply | None:
     return Reply(messages=(noted, *tapped.messages))
 
 
+LATE_WINDOW = timedelta(days=3)  # how long after a run closes an answer typed for it is recognised as one
+
+
+async def answer_too_late(env: Env, me: Person, text: str) -> Reply | None:
+    """Words that would answer a question of a run ``me`` was sent and that closed lately ("4" typed on
+    the way home, after the pulse closed at noon): said plainly that it closed, rather than "I didn't catch
+    that". None when the words answer nothing of the kind."""
+    for survey in await env.tx.surveys.surveys():
+        kind = OccurrenceKind(survey.kind.value)
+        runs = await env.tx.surveys.occurrences(kind=kind, target_id=survey.id, limit=1)
+        if not runs or not runs[0].closed or runs[0].closes_at < env.now - LATE_WINDOW:
+            continue
+        if await env.tx.surveys.is_recipient(runs[0].id, me.id) is None:
+            continue
+        buttons = [item for item in survey.items if item.kind is not ItemKind.TEXT]
+        if any(_typed_value(item, text) is not None for item in buttons):
+            closed = t(
+                "“",
+                user(survey.name),
+                f"” closed on {when(runs[0].closes_at, me)}, so answers can no longer be given or changed. "
+                "Thank you all the same!",
+            )
+            return Reply(messages=(Message(closed),))
+    return None
+
+
 def _joined(texts: Sequence[Text]) -> list[Text | str]:
     """``a``, ``a and b``, ``a, b and c``."""
     out: list[Text | str] = []

@@ -127,8 +127,18 @@ async def test_a_closed_pulse_refuses_answers_and_its_questions_say_it_closed(bo
         Chose(Identity("console", "", "dev"), question.action, question.ref, question.options[2].value)
     )
 
+    typed = await bot.play("dev: 4\ndev: maybe\n/clock +4d\ndev: 4")
+
     assert any("has closed" in m for m in messages(out, "dev"))
     assert reply.messages[0].fallback().startswith("“Quick pulse” closed on Mon 30 Nov 10:00,")
+    # "4" typed after it closed is told so, as the tap is; words that answer nothing, and "4" days later,
+    # are not taken for a late answer.
+    assert messages(typed, "dev") == [
+        "“Quick pulse” closed on Mon 30 Nov 10:00, so answers can no longer be given or changed. "
+        "Thank you all the same!",
+        "I didn't catch that. Type `help` to see what you can do, or `idea <your idea>` to share one.",
+        "I didn't catch that. Type `help` to see what you can do, or `idea <your idea>` to share one.",
+    ]
     async with bot.app.store.engine.connect() as db:
         assert (await db.execute(text("SELECT count(*) FROM answers"))).scalar() == 0
 
