@@ -55,6 +55,7 @@ _WRITTEN = {"item", "campaign", "checkin-reply"}  # conversation states that wai
 _STILL_WELCOME = {  # said under small talk while words are awaited
     "item": "The question waiting for you still takes a written answer here, or `skip`.",
     "campaign": "An idea for the campaign is still welcome: write it here.",
+    "checkin-reply": "Your reply to the digest (“you said, we did”) is still welcome: write it here.",
 }
 _T = TypeVar("_T")
 
@@ -263,8 +264,8 @@ class Dialogue:
             or (kind == "campaign" and command == "idea")  # an idea, said as such: shared as typed
         ):
             return await _run_typed(env, me, text)
-        # "thanks", "stop": not a pulse answer nor an idea (a leader's digest reply is shown back anyway).
-        if kind != "checkin-reply" and (talk := small_talk(text, env.settings.min_group_size)) is not None:
+        # "thanks", "stop": not a pulse answer, an idea nor a reply to everyone asked.
+        if (talk := small_talk(text, env.settings.min_group_size)) is not None:
             if kind in _STILL_WELCOME and await _still_waiting(env, kind, ref):
                 talk = replace(talk, context=_STILL_WELCOME[kind])
             return Reply(messages=(talk,))

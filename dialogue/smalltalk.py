@@ -14,7 +14,8 @@ from dialogue.text import t
 # Only words that acknowledge: "great" or "perfect" can be an answer to "How was your week?".
 THANKS = {
     "thanks", "thank you", "thankyou", "thx", "ta", "cheers", "ok", "okay", "k", "noted", "will do",
-    "👍", "🙏",
+    "ok thanks", "ok thank you", "okay thanks", "okay thank you", "thanks very much", "thank you very much",
+    "many thanks", "thanks a lot", "cheers thanks", "👍", "🙏",
 }  # fmt: skip
 STOP = {"stop", "unsubscribe", "opt out", "optout", "leave me alone", "no more messages"}
 PRIVACY = {

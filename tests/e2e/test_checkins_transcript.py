@@ -146,11 +146,15 @@ async def test_a_reply_written_after_the_digest_can_be_dropped(bot: Bot) -> None
     await bot.programme(CHECKIN)
     await bot.play("/clock +1w2h\namira: 4\n/clock +2d4h")
 
-    out = await bot.play("jo: oops, wrong window\njo: 2")
+    out = await bot.play("jo: ok thanks\njo: oops, wrong window\njo: 2")
 
-    assert (
-        messages(out, "jo")[-1] == "Not sent. Write it again when you are ready (`checkin reply 1 <text>`)."
+    said = messages(out, "jo")
+    # "ok thanks" is not a reply to everyone asked; the reply is still welcome.
+    assert said[0].startswith("👍") and said[0].endswith(
+        "Your reply to the digest (“you said, we did”) is still welcome: write it here."
     )
+    assert said[1].startswith("Send this to all 11 people the check-in went to?\n")
+    assert said[-1] == "Not sent. Write it again when you are ready (`checkin reply 1 <text>`)."
     assert set(recipients(out)) == {"jo"}  # nothing went to anyone else
     listed = messages(await bot.play("jo: checkin list"), "jo")[0]
     assert "reply with `checkin reply" in listed  # still hers to write
