@@ -290,6 +290,10 @@ class SurveyRepo(Protocol):
         """False if it was already reminded (so reminding happens once)."""
         ...
 
+    async def remind_later(self, occurrence_id: int, *, was: datetime, at: datetime) -> bool:
+        """Move its next reminder pass from ``was`` to ``at``; False if another pass moved it first."""
+        ...
+
     async def set_reply(self, occurrence_id: int, text: str) -> None:
         """Store the owner's "you said, we did" reply."""
         ...
@@ -520,6 +524,10 @@ class OutboxRepo(Protocol):
 
     async def keys_in_group(self, group: str) -> list[str]:
         """Keys of every delivery in ``group`` (e.g. all messages of one pulse run)."""
+        ...
+
+    async def delivered_at(self, group: str, prefix: str) -> dict[str, datetime]:
+        """When each delivery in ``group`` whose key starts with ``prefix`` was sent, or else is due."""
         ...
 
     async def counts(self) -> dict[str, int]:

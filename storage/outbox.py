@@ -15,6 +15,7 @@ from dialogue.messages import Message, message_from_data, message_to_data
 from dialogue.outbox import Delivery, DeliveryStatus, NewDelivery, Sent
 from storage.models import DeliveryRow, OccurrenceRow
 from storage.sql import Repo, dialect_insert
+from storage.types import UTCDateTime
 
 PENDING = DeliveryStatus.PENDING.value
 SENDING = DeliveryStatus.SENDING.value
@@ -314,6 +315,12 @@ class SqlOutbox(Repo):
                 DeliveryRow.status == PENDING, DeliveryRow.not_before > after
             )
         )
+
+    async def delivered_at(self, group: str, prefix: str) -> dict[str, datetime]:
+        """See :meth:`dialogue.ports.OutboxRepo.delivered_at`."""
+        when = func.coalesce(DeliveryRow.sent_at, DeliveryRow.not_before, type_=UTCDateTime())
+        rows = await self.session.execute(select(DeliveryRow.key, when).where(DeliveryRow.group_key == group))
+        return {key: at for key, at in rows if key.startswith(prefix)}
 
     async def keys_in_group(self, group: str) -> list[str]:
         """Keys of every delivery in ``group`` (e.g. all messages of one pulse run), oldest first."""

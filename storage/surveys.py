@@ -419,6 +419,19 @@ class SqlSurveys(Repo):
         )
         return changed == 1
 
+    async def remind_later(self, occurrence_id: int, *, was: datetime, at: datetime) -> bool:
+        """See :meth:`dialogue.ports.SurveyRepo.remind_later`."""
+        changed = await self.changed(
+            update(OccurrenceRow)
+            .where(
+                OccurrenceRow.id == occurrence_id,
+                OccurrenceRow.reminded.is_(False),
+                OccurrenceRow.remind_at == was,
+            )
+            .values(remind_at=at)
+        )
+        return changed == 1
+
     async def set_reply(self, occurrence_id: int, text: str) -> None:
         """Store the owner's "you said, we did" reply."""
         await self.session.execute(

@@ -169,15 +169,17 @@ async def start_run(
         if p.id != survey.owner_id and in_time(wall, p, env.now)
     ]
     send_at = {p.id: max(env.now, local_send_time(wall, p)) if wall else env.now for p in people}
-    last_send = max(send_at.values(), default=env.now)
+    first_send, last_send = min(send_at.values(), default=env.now), max(send_at.values(), default=env.now)
     occurrence = await env.tx.surveys.add_occurrence(
         key=key,
         kind=OccurrenceKind(survey.kind.value),
         target_id=survey.id,
         # A local-time run opens when its first recipient gets it, not when the scheduler fired it.
-        opens_at=min(send_at.values(), default=env.now),
+        opens_at=first_send,
         closes_at=last_send + timedelta(hours=survey.open_hours),
-        remind_at=last_send + timedelta(hours=survey.remind_after_hours)
+        # Each person is reminded that long after their own first question (see remind): the first pass
+        # comes for those who got it first.
+        remind_at=first_send + timedelta(hours=survey.remind_after_hours)
         if survey.remind_after_hours is not None and survey.remind_after_hours < survey.open_hours
         else None,
         schedule_id=schedule_id,
@@ -522,14 +524,37 @@ async def _prompt_waiting(env: Env, person_id: int, runs: Sequence[Occurrence]) 
 
 
 async def remind(env: Env, occurrence: Occurrence) -> int:
-    """Remind the people who haven't answered anything yet (once per run); how many were reminded."""
+    """Remind the people who haven't answered anything yet, once each, ``remind_after_hours`` after their own
+    first question (a local-time run reached Kolkata five and a half hours before London, and one reminder
+    for everyone came at 22:30 there); how many were reminded in this pass. A pass leaves the rest for the
+    next, at the time the earliest of them is due."""
     survey = await env.tx.surveys.get_survey(occurrence.target_id)
-    if survey is None or not await env.tx.surveys.mark_reminded(occurrence.id):
+    if survey is None or occurrence.remind_at is None or survey.remind_after_hours is None:
+        return 0
+    first = survey.items[0]
+    got = await env.tx.outbox.delivered_at(
+        f"occurrence:{occurrence.id}", f"occ:{occurrence.id}:item:{first.id}:"
+    )
+    wait = timedelta(hours=survey.remind_after_hours)
+    recipients = await env.tx.surveys.recipients(occurrence.id)
+    due_at = {
+        r.person_id: got.get(item_key(occurrence.id, first.id, r.person_id), occurrence.opens_at) + wait
+        for r in recipients
+    }
+    later = [at for at in due_at.values() if at > env.now]
+    # One pass at a time, even with ticks on several replicas: the pass that moves remind_at (or, for the
+    # last, marks the run reminded) sends; each reminder's key keeps it to one per person anyway.
+    if later:
+        claimed = await env.tx.surveys.remind_later(occurrence.id, was=occurrence.remind_at, at=min(later))
+    else:
+        claimed = await env.tx.surveys.mark_reminded(occurrence.id)
+    if not claimed:
         return 0
     answered = await env.tx.surveys.respondents(occurrence.id)
-    first = survey.items[0]
     deliveries = []
-    for recipient in await env.tx.surveys.recipients(occurrence.id):
+    for recipient in recipients:
+        if not occurrence.remind_at <= due_at[recipient.person_id] <= env.now:  # earlier: an earlier pass's
+            continue
         if respondent_key(env, survey, occurrence.id, recipient.person_id) in answered:
             continue
         person = await env.tx.directory.get_person(recipient.person_id)

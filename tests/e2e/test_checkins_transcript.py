@@ -460,3 +460,20 @@ async def test_a_check_in_whose_owner_has_left_sends_its_digest_to_every_senior_
     assert "Whoever of you replies first answers for all: `checkin reply 1 <what you will do>`" in digest
     assert "`checkin reply 1 <what you will do>`" in todo
     assert "We will hire two drivers" in messages(out, "amira")[-1]
+
+
+async def test_each_person_is_reminded_a_day_after_their_own_first_question(bot: Bot) -> None:
+    await bot.programme(CHECKIN)
+    await bot.play("/clock +1w4h\namira: 4")  # Mon 7 Dec 12:00 London: asked at 09:00 local everywhere but NY
+
+    def reminded(out: list[str]) -> set[str]:
+        return {who for who in recipients(out) if any(m.startswith("Reminder:") for m in messages(out, who))}
+
+    kolkata = await bot.play("/clock +16h")  # Tue 04:00 London, 09:30 in Kolkata
+    london = await bot.play("/clock +6h")  # Tue 10:00
+    new_york = await bot.play("/clock +5h")  # Tue 15:00 London, 10:00 in New York
+
+    # Before, one reminder for all came a day after the last first question (Sam's): 19:30 in Kolkata.
+    assert reminded(kolkata) == {"priya"}
+    assert reminded(london) == set(EVERYONE_BUT_JO) - {"priya", "sam", "amira"}
+    assert reminded(new_york) == {"sam"}
