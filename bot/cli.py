@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import csv
 import io
+import json
 import logging
 import signal
 import sys
@@ -54,6 +55,7 @@ from dialogue.directory import Role
 from dialogue.directory_import import COLUMNS, import_directory
 from dialogue.errors import Refusal
 from dialogue.ports import Clock, Sender, Store
+from dialogue.privacy import FORMER, forget_person, person_data
 from dialogue.programme import ProgrammeError, load_programme
 from dialogue.schedules import firing_zone
 from dialogue.surveys import OccurrenceKind
@@ -104,6 +106,10 @@ Run it:
   nextpractice pulse results NAME             its latest results (pulse list: all pulses)
   nextpractice db upgrade                     update the database (also done on every start)
   nextpractice outbox retry                   send failed messages again (after fixing a token)
+
+People's rights over their data:
+  nextpractice directory export HANDLE        everything kept that names them, as JSON
+  nextpractice directory forget HANDLE --yes  erase who they are (their words stay, unnamed)
 """
 
 EPILOG = """\
@@ -216,6 +222,34 @@ def build_parser() -> argparse.ArgumentParser:
         "platform", choices=["slack", "teams"], help="where to read the directory from"
     )
     directory_sync.set_defaults(run=directory_sync_command)
+    directory_export = directory.add_parser(
+        "export",
+        help="everything kept that names one person, as JSON (a subject access request)",
+        description="Print, as JSON, everything the database keeps that names the person with HANDLE\n"
+        "(switched off or not): their record, accounts, named ideas, comments, votes, questions,\n"
+        "upvotes, answers, named pulse answers, and the messages the bot sent them. Anonymous ideas,\n"
+        "questions and answers are linked to nobody, so no export can include them.",
+        formatter_class=raw,
+    )
+    directory_export.add_argument("handle", metavar="HANDLE", help="whose data")
+    directory_export.add_argument(
+        "--out", type=Path, metavar="FILE.json", help="write it here, not to the screen"
+    )
+    directory_export.set_defaults(run=directory_export_command)
+    directory_forget = directory.add_parser(
+        "forget",
+        help="erase who one person is, on their request (cannot be undone)",
+        description="Erase who the person with HANDLE is: their name, handle, roles, teams and platform\n"
+        "accounts go, messages sent to them keep no words, and their name is taken out of every message\n"
+        "kept for anyone else. What they wrote in their name (ideas, questions, comments, answers) stays,\n"
+        'shown as "Former colleague"\'s, and so do their votes, as counts. Take them out of your directory\n'
+        "file first, or the next import adds them again as someone new. Export first if they asked for\n"
+        "a copy. Needs --yes.",
+        formatter_class=raw,
+    )
+    directory_forget.add_argument("handle", metavar="HANDLE", help="whom to forget")
+    directory_forget.add_argument("--yes", action="store_true", help="yes, erase them: this cannot be undone")
+    directory_forget.set_defaults(run=directory_forget_command)
 
     programme = commands.add_parser(
         "programme",
@@ -872,6 +906,46 @@ async def db_upgrade_command(settings: Settings, args: argparse.Namespace) -> in
         print(f"The database {_safe_url(url)} was already up to date (revision {revision}).")
     else:
         print(f"Upgraded the database {_safe_url(url)} from revision {before or 'none'} to {revision}.")
+    return OK
+
+
+async def directory_export_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``nextpractice directory export HANDLE [--out FILE]``: a subject access request's data, as JSON."""
+    async with _open(settings) as app:
+        try:
+            held = await person_data(app.store, args.handle)
+        except Refusal as refusal:
+            raise CliError(refusal.message) from None
+    text = json.dumps(held, indent=2, ensure_ascii=False, default=str) + "\n"
+    if args.out is None:
+        print(text, end="")
+        return OK
+    try:
+        await asyncio.to_thread(args.out.write_text, text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc}") from exc
+    kinds = [what for what in held if what != "person"]
+    print(f"Wrote {args.out}: {args.handle}'s record and {_count(len(kinds), 'kind')} of data about them.")
+    return OK
+
+
+async def directory_forget_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``nextpractice directory forget HANDLE --yes``: erasure on request."""
+    if not args.yes:
+        raise CliError(
+            f"this erases who {args.handle} is and cannot be undone; run it again with --yes "
+            f"(`nextpractice directory export {args.handle}` first if they asked for a copy)"
+        )
+    async with _open(settings) as app:
+        try:
+            done = await forget_person(app.store, args.handle)
+        except Refusal as refusal:
+            raise CliError(refusal.message) from None
+    print(
+        f"Forgot {args.handle}: what they wrote in their name now shows as “{FORMER}”'s. "
+        + "; ".join(f"{what}: {count}" for what, count in done.items())
+        + ". Take them out of your directory file, or the next import adds them again as someone new."
+    )
     return OK
 
 

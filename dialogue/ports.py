@@ -599,6 +599,23 @@ class ContactRepo(Protocol):
         ...
 
 
+class PrivacyRepo(Protocol):
+    """Subject access and erasure: every table that names a person."""
+
+    async def held_about(
+        self, person_id: int, contact_keys: Collection[tuple[str, str]]
+    ) -> dict[str, object]:
+        """Everything kept that names the person (and the platform references under ``contact_keys``),
+        by what it is, as JSON-ready values; anonymous contributions name nobody and are not included."""
+        ...
+
+    async def forget(self, person_id: int, contact_keys: Collection[tuple[str, str]]) -> dict[str, int]:
+        """Forget who the person is (name, handle, roles, teams, accounts, platform references, waits,
+        the words of messages to them, their name in other messages); what they wrote in their name stays
+        under "Former colleague". How many rows each step changed."""
+        ...
+
+
 class Repositories(Protocol):
     """The repositories of one unit of work."""
 
@@ -620,6 +637,8 @@ class Repositories(Protocol):
     def inbox(self) -> InboxRepo: ...
     @property
     def contacts(self) -> ContactRepo: ...
+    @property
+    def privacy(self) -> PrivacyRepo: ...
 
 
 class Store(Protocol):

@@ -21,6 +21,7 @@ from storage.ideas import SqlIdeas
 from storage.inbox import SqlInbox
 from storage.models import KeyCheckRow
 from storage.outbox import SqlOutbox
+from storage.privacy import SqlPrivacy
 from storage.questions import SqlQuestions
 from storage.schedules import SqlSchedules
 from storage.sql import dialect_insert
@@ -84,6 +85,7 @@ class SqlRepositories:
         self._conversations = SqlConversations(session, dialect)
         self._inbox = SqlInbox(session, dialect)
         self._contacts = SqlContacts(session, dialect)
+        self._privacy = SqlPrivacy(session, dialect)
 
     @property
     def directory(self) -> SqlDirectory:
@@ -129,6 +131,11 @@ class SqlRepositories:
     def contacts(self) -> SqlContacts:
         """Platform contact data for proactive messages."""
         return self._contacts
+
+    @property
+    def privacy(self) -> SqlPrivacy:
+        """Subject access and erasure."""
+        return self._privacy
 
 
 class SqlStore:

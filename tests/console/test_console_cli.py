@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +84,30 @@ def test_a_complete_directory_switches_off_leavers_and_says_who(
         "at close (any manager may read them and reply) until you name a new `owner` in the programme file "
         "and load it again." in err
     )
+
+
+def test_a_subject_access_export_and_an_erasure_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "all.csv").write_text("handle,name,roles\namira,Amira Hassan,staff\nben,Ben Carter,manager\n")
+    assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+    capsys.readouterr()
+
+    assert main(["directory", "export", "amira", "--out", str(tmp_path / "amira.json")]) == 0
+    wrote = capsys.readouterr().out
+    refused = main(["directory", "forget", "amira"])
+    asked = capsys.readouterr().err
+    assert main(["directory", "forget", "amira", "--yes"]) == 0
+    forgot = capsys.readouterr().out
+    unknown = main(["directory", "export", "amira"])
+
+    held = json.loads((tmp_path / "amira.json").read_text())
+    assert held["person"]["name"] == "Amira Hassan" and held["roles"][0]["role"] == "staff"
+    assert wrote.startswith(f"Wrote {tmp_path / 'amira.json'}: amira's record and 2 kinds of data")
+    assert refused != 0 and "cannot be undone; run it again with --yes" in asked
+    assert forgot.startswith("Forgot amira: what they wrote in their name now shows as “Former colleague”'s.")
+    assert "Take them out of your directory file" in forgot
+    assert unknown != 0 and "nobody with the handle 'amira'" in capsys.readouterr().err
 
 
 def test_csv_without_handle_and_name_is_refused() -> None:
