@@ -12,6 +12,7 @@ from sqlalchemy import Table, Text, bindparam, false, or_, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dialogue.anonymity import coarse
 from dialogue.outbox import Contact
 from storage.models import ContactRow
 from storage.sql import Repo, dialect_insert
@@ -44,11 +45,12 @@ def _keep_contact(dialect: str) -> postgresql.Insert | sqlite.Insert:
 
 
 class SqlContacts(Repo):
-    """Implements :class:`dialogue.ports.ContactRepo`."""
+    """Implements :class:`dialogue.ports.ContactRepo`. Times are kept to the hour: a Teams reference is
+    saved with someone's first message, and its exact time would tie an anonymous first message to them."""
 
     async def save_contact(self, contact: Contact, *, at: datetime) -> None:
         """Insert or replace the contact; a fresh one is reachable again."""
-        values = {"data": contact.data, "reachable": contact.reachable, "updated_at": at}
+        values = {"data": contact.data, "reachable": contact.reachable, "updated_at": coarse(at)}
         statement = (
             self.insert(ContactRow)
             .values(platform=contact.platform, key=contact.key, **values)
@@ -65,7 +67,7 @@ class SqlContacts(Repo):
                 "key": contact.key,
                 "data": contact.data,
                 "reachable": True,
-                "updated_at": at,
+                "updated_at": coarse(at),
             },
         )
 
@@ -102,6 +104,6 @@ class SqlContacts(Repo):
         statement = (
             update(ContactRow)
             .where(ContactRow.platform == platform, ContactRow.key == key)
-            .values(reachable=reachable, updated_at=at)
+            .values(reachable=reachable, updated_at=coarse(at))
         )
         return await self.changed(statement) == 1
