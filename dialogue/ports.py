@@ -272,7 +272,9 @@ class SurveyRepo(Protocol):
         Answers written as they came keep traces of who gave them, for someone reading the database
         itself: their place in the table follows the order they came in, and on PostgreSQL each keeps the
         id of the transaction that wrote it, which wrote that person's next question too. Written again
-        together, the answers share one transaction and a place set by their keyed hashes.
+        together, the answers share one transaction; each anonymous respondent's keyed hash (which anyone
+        with the secret key could compute again for every person) becomes a random token, which sets
+        their place. Named respondents (``person:<id>``) stay as they are.
         """
         ...
 

@@ -16,6 +16,9 @@ class SurveyKind(StrEnum):
     CHECKIN = "checkin"
 
 
+NAMED_RESPONDENT = "person:"  # how a survey that is not anonymous keys answers: "person:<id>"
+
+
 def owner_role(kind: SurveyKind) -> str:
     """Who may own a survey of this kind: a check-in's reply goes out in a senior leader's name."""
     return "senior leader" if kind is SurveyKind.CHECKIN else "manager or senior leader"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from dialogue.messages import Message, message_to_data
 from dialogue.privacy import FORMER
+from dialogue.surveys import NAMED_RESPONDENT
 from dialogue.text import t
 from storage.models import (
     AdoptionRow,
@@ -108,7 +109,7 @@ class SqlPrivacy(Repo):
                 held[what] = found
         answers = await self.session.execute(
             select(AnswerRow.occurrence_id, AnswerRow.item_id, AnswerRow.number, AnswerRow.text).where(
-                AnswerRow.respondent == f"person:{person_id}"
+                AnswerRow.respondent == f"{NAMED_RESPONDENT}{person_id}"
             )
         )
         if found_answers := _rows(answers):

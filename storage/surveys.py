@@ -9,6 +9,7 @@ key already names the person), so answers read back always have ``person_id=None
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from types import SimpleNamespace
@@ -20,6 +21,7 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 
 from dialogue.directory import Audience
 from dialogue.surveys import (
+    NAMED_RESPONDENT,
     Answer,
     ItemKind,
     NumberCount,
@@ -384,11 +386,21 @@ class SqlSurveys(Repo):
         )
         if not answers:
             return 0
+        # A keyed hash could be computed again by whoever holds the key, for every person, for as long as
+        # the answer is kept; a random token keeps only which answers came from one respondent.
+        tokens = {
+            key: key if key.startswith(NAMED_RESPONDENT) else secrets.token_hex(16)
+            for key in {answer["respondent"] for answer in answers}
+        }
+        settled = sorted(
+            ({**answer, "respondent": tokens[answer["respondent"]]} for answer in answers),
+            key=lambda answer: (answer["respondent"], answer["item_id"]),
+        )
         await self.session.execute(
             delete(_ANSWERS).where(in_run).execution_options(synchronize_session=False)
         )
-        await self.session.execute(_ANSWERS.insert(), answers)
-        return len(answers)
+        await self.session.execute(_ANSWERS.insert(), settled)
+        return len(settled)
 
     async def to_forget(self, closed_before: datetime, *, limit: int = 3) -> list[Occurrence]:
         """See :meth:`dialogue.ports.SurveyRepo.to_forget`."""

@@ -17,6 +17,7 @@ from dialogue.outbox import DeliveryStatus, NewDelivery
 from dialogue.results import Figures, RunResult, overall_from_tally, summarise_counts
 from dialogue.schedules import LOCAL_LATE
 from dialogue.surveys import (
+    NAMED_RESPONDENT,
     Answer,
     ItemKind,
     Occurrence,
@@ -58,7 +59,7 @@ def respondent_key(env: Env, survey: Survey, occurrence_id: int, person_id: int)
     """How a person's answers are keyed: a keyed hash when anonymous, their id otherwise."""
     if survey.anonymous:
         return env.anon.respondent(occurrence_id, person_id)
-    return f"person:{person_id}"
+    return f"{NAMED_RESPONDENT}{person_id}"
 
 
 def kind_word(kind: SurveyKind | OccurrenceKind) -> str:

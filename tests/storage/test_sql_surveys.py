@@ -269,6 +269,9 @@ async def test_answers_of_a_named_survey_keep_only_the_respondent_key(store: Sql
         )
         [stored] = await tx.surveys.answers(run.id)
         assert (stored.respondent, stored.number, stored.person_id) == (key, 3, None)
+        # Settled at close, a named answer keeps its person (only keyed hashes become random tokens).
+        await tx.surveys.settle_answers(run.id)
+        assert [a.respondent for a in await tx.surveys.answers(run.id)] == [key]
 
 
 async def test_a_respondents_answers_are_found_without_reading_the_whole_run(store: SqlStore) -> None:
@@ -432,7 +435,18 @@ async def test_settled_answers_keep_no_trace_of_the_order_or_transaction_they_ca
         assert await tx.surveys.settle_answers(run.id + 100) == 0
 
     async with store.transaction() as tx:
-        assert await tx.surveys.answers(run.id) == before  # every answer kept as it was
+        after = await tx.surveys.answers(run.id)
+
+        # Every answer kept as it was, each respondent's together; but under a random token, not the keyed
+        # hash anyone with the secret key could compute again for every person.
+        def by_respondent(answers: list[Answer]) -> set[frozenset[tuple[int, int | None, str | None]]]:
+            grouped: dict[str, set[tuple[int, int | None, str | None]]] = {}
+            for a in answers:
+                grouped.setdefault(a.respondent, set()).add((a.item_id, a.number, a.text))
+            return {frozenset(group) for group in grouped.values()}
+
+        assert by_respondent(after) == by_respondent(before)
+        assert not {a.respondent for a in after} & set(came)
         assert [a.respondent for a in await tx.surveys.answers(other.id)] == ["key-b"]
         # How many answered is kept with the run (a trend reads it, not every answer); the other run,
         # not settled, is counted.
@@ -453,7 +467,7 @@ async def test_settled_answers_keep_no_trace_of_the_order_or_transaction_they_ca
             )
             stored = [(row.x, row.respondent) for row in rows]
         assert len({x for x, _ in stored}) == 1  # one transaction wrote them all
-        assert [r for _, r in stored] == sorted(r for _, r in stored)  # in the keys' order, not arrival's
+        assert [r for _, r in stored] == sorted(r for _, r in stored)  # in the tokens' order, not arrival's
 
 
 async def test_closed_runs_to_forget_come_a_few_at_a_time_oldest_first_and_once(store: SqlStore) -> None:
