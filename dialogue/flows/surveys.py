@@ -34,6 +34,7 @@ ANSWER_ACTION = "pulse.answer"
 WRITTEN_ACTION = "pulse.written"
 AS_ANSWER, AS_COMMAND = "answer", "command"
 SKIP_WORDS = ("skip", "pass")
+SAYING_WORDS = 4  # typed words this long, under a question with buttons, are a remark, not a slip
 
 
 async def audience_people(env: Env, audience: Audience) -> list[Person]:
@@ -315,7 +316,14 @@ async def answer_typed(env: Env, me: Person, text: str) -> Reply | None:
             user(survey.name),
             f"”, tap one of its buttons, or type {typed}.",
         )
-        return Reply(messages=(Message(t("I didn't catch that. ", hint)),))
+        # "The van keeps breaking down" is worth keeping: say where such words go, as they go nowhere here.
+        said = (
+            " If you meant to tell us something, `idea <your idea>` shares it and `ask <question>` asks "
+            "senior managers (start either with `anon` to stay anonymous)."
+            if len(text.split()) >= SAYING_WORDS
+            else ""
+        )
+        return Reply(messages=(Message(t("I didn't catch that. ", hint, said)),))
     # The question's message is left as it is: updated through the outbox, the answer would sit in a row
     # keyed by the person (a tap's update goes straight back to the platform, and is kept nowhere).
     tapped = await answer_choice(env, me, f"{occurrence.id}:{item.id}", value)

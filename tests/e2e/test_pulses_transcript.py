@@ -423,6 +423,9 @@ async def test_answers_typed_as_words_count_as_taps_and_anything_else_says_how_t
     first = await bot.app.dialogue.handle(Said(amira, "Four."))
     second = await bot.app.dialogue.handle(Said(amira, "#10"))
     stray = await bot.app.dialogue.handle(Said(Identity("console", "", "chloe"), "great"))
+    remark = await bot.app.dialogue.handle(
+        Said(Identity("console", "", "dev"), "The van keeps breaking down")
+    )
 
     assert first.messages[0].fallback() == (
         "Noted: 4, for Q1 of “Quick pulse” (anonymous).\nTap another answer on the question to change it."
@@ -430,6 +433,12 @@ async def test_answers_typed_as_words_count_as_taps_and_anything_else_says_how_t
     assert second.messages[0].fallback().startswith("Noted: 10, for Q2 of “Quick pulse” (anonymous).")
     assert stray.messages[0].fallback() == (
         "I didn't catch that. To answer Q1 of “Quick pulse”, tap one of its buttons, or type 1 to 5."
+    )
+    # A remark is not an answer either, and is told where such words go.
+    told = remark.messages[0].fallback()
+    assert told.endswith(
+        "type 1 to 5. If you meant to tell us something, `idea <your idea>` shares it and "
+        "`ask <question>` asks senior managers (start either with `anon` to stay anonymous)."
     )
     async with bot.app.store.engine.connect() as db:
         numbers = (await db.execute(text("SELECT number FROM answers ORDER BY number"))).scalars().all()
