@@ -528,6 +528,10 @@ class OutboxRepo(Protocol):
         """Keys of every delivery in ``group`` (e.g. all messages of one pulse run)."""
         ...
 
+    async def due_at(self, key: str) -> datetime | None:
+        """When the delivery was sent, or, if not yet, when it is due; None if there is none."""
+        ...
+
     async def delivered_at(self, group: str, prefix: str) -> dict[str, datetime]:
         """When each delivery in ``group`` whose key starts with ``prefix`` was sent, or else is due."""
         ...

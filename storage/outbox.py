@@ -316,6 +316,11 @@ class SqlOutbox(Repo):
             )
         )
 
+    async def due_at(self, key: str) -> datetime | None:
+        """See :meth:`dialogue.ports.OutboxRepo.due_at`."""
+        when = func.coalesce(DeliveryRow.sent_at, DeliveryRow.not_before, type_=UTCDateTime())
+        return await self.session.scalar(select(when).where(DeliveryRow.key == key))
+
     async def delivered_at(self, group: str, prefix: str) -> dict[str, datetime]:
         """See :meth:`dialogue.ports.OutboxRepo.delivered_at`."""
         when = func.coalesce(DeliveryRow.sent_at, DeliveryRow.not_before, type_=UTCDateTime())

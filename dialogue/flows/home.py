@@ -10,7 +10,7 @@ from dialogue.flows import ideas, questions
 from dialogue.flows.checkins import acting
 from dialogue.flows.env import Env
 from dialogue.flows.replies import command_for, may_reply
-from dialogue.flows.surveys import answered_items, kind_word
+from dialogue.flows.surveys import answered_items, kind_word, reached
 from dialogue.formatting import day, plural, shorten, when
 from dialogue.ideas import IdeaStatus
 from dialogue.messages import Message, Reply
@@ -40,7 +40,7 @@ async def _to_answer(env: Env, me: Person) -> Message:
         if await env.tx.surveys.is_recipient(occurrence.id, me.id) is None:
             continue
         survey = await env.tx.surveys.get_survey(occurrence.target_id)
-        if survey is None:
+        if survey is None or not survey.items or not await reached(env, occurrence, survey.items[0], me):
             continue
         if len(await answered_items(env, survey, occurrence.id, me.id)) < len(survey.items):
             rows.append(

@@ -270,6 +270,13 @@ def _typed_value(item: SurveyItem, text: str) -> str | None:
     return scale[1].lstrip("0") or "0" if scale and int(scale[1]) in values else None
 
 
+async def reached(env: Env, run: Occurrence, item: SurveyItem, person: Person) -> bool:
+    """Whether the question has reached the person: a local-time run waits for their own nine o'clock, and
+    until then "4" typed is no answer to it, nor is it theirs to do."""
+    due = await env.tx.outbox.due_at(item_key(run.id, item.id, person.id))
+    return due is not None and due <= env.now
+
+
 async def waiting_button_questions(env: Env, me: Person) -> list[tuple[Occurrence, Survey, SurveyItem]]:
     """The questions with buttons ``me`` was asked and has not answered, one per open run, newest first."""
     found = []
@@ -281,7 +288,7 @@ async def waiting_button_questions(env: Env, me: Person) -> list[tuple[Occurrenc
             continue
         answered = await answered_items(env, survey, run.id, me.id)
         for item in survey.items:
-            if item.id in answered or await env.tx.outbox.status_of(item_key(run.id, item.id, me.id)) is None:
+            if item.id in answered or not await reached(env, run, item, me):
                 continue
             if item.kind is not ItemKind.TEXT:
                 found.append((run, survey, item))

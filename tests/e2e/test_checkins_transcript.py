@@ -477,3 +477,18 @@ async def test_each_person_is_reminded_a_day_after_their_own_first_question(bot:
     assert reminded(kolkata) == {"priya"}
     assert reminded(london) == set(EVERYONE_BUT_JO) - {"priya", "sam", "amira"}
     assert reminded(new_york) == {"sam"}
+
+
+async def test_a_local_time_check_in_is_nobodys_to_answer_before_their_own_nine_oclock(bot: Bot) -> None:
+    await bot.programme(CHECKIN)
+    await bot.play("/clock +1w")  # Mon 7 Dec 08:00 London: 13:30 in Kolkata, where it came at 09:00
+
+    early = messages(await bot.play("amira: todo\namira: 4\npriya: todo"), None)
+    later = await bot.play("/clock +1h\namira: todo\namira: 4")
+
+    # Before, Amira's todo said her chat had the questions, and "4" counted, an hour before they came.
+    assert early[0] == "Pulses and check-ins to answer: none right now."
+    assert early[1].startswith("I didn't catch that.")
+    assert early[2].startswith("Pulses and check-ins to answer (your chat with the bot has the questions):")
+    assert any(m.startswith(INTRO) for m in messages(later, "amira"))
+    assert any("[4] (chosen)" in m for m in messages(later, "amira"))  # the console taps the newest buttons
