@@ -221,7 +221,7 @@ async def load_programme(
 
     async with store.transaction() as tx:
         for n, entry in enumerate(_tables(data.get("campaign"), "campaign", "", problems), start=1):
-            where = f"campaign {n}"
+            where = _where("campaign", n, entry)
             _known_keys(entry, "campaign", where, problems)
             name = _text(entry, "name", where, problems)
             once("campaign", name, where)
@@ -238,7 +238,7 @@ async def load_programme(
             report.schedules += await _set_schedule(tx, OccurrenceKind.CAMPAIGN, campaign.id, schedule, now)
         for kind in (SurveyKind.PULSE, SurveyKind.CHECKIN):
             for n, entry in enumerate(_tables(data.get(kind.value), kind.value, "", problems), start=1):
-                where = f"{kind.value} {n}"
+                where = _where(kind.value, n, entry)
                 _known_keys(entry, kind.value, where, problems)
                 name = _text(entry, "name", where, problems)
                 once("survey", name, where)
@@ -276,6 +276,7 @@ async def load_programme(
                 if existing is not None:
                     answered = await tx.surveys.answered_items(existing.id)
                     problems += _answers_kept(existing, kind, items, answered, where)
+                    problems += await _not_while_open(tx, existing, items, where)
                     if problems:
                         continue
                 survey = await tx.surveys.add_survey(
@@ -296,6 +297,28 @@ async def load_programme(
         if problems:
             raise ProgrammeError(problems)  # rolls the transaction back
     return report
+
+
+def _where(kind: str, n: int, entry: object) -> str:
+    """How a problem names the entry: ``pulse 4 (“Staff wellbeing”)``, so nobody counts blocks by hand."""
+    name = entry.get("name") if isinstance(entry, dict) else None
+    return f"{kind} {n} (“{shorten(name, 40)}”)" if isinstance(name, str) and name.strip() else f"{kind} {n}"
+
+
+async def _not_while_open(tx: Repositories, existing: Survey, items: Sequence[Item], where: str) -> list[str]:
+    """A run still open keeps its questions: those who finished would never get one added, yet `todo` would
+    list the run as theirs to finish, and results would count it only from those still part way."""
+    kind = OccurrenceKind(existing.kind.value)
+    runs = await tx.surveys.occurrences(kind=kind, target_id=existing.id, limit=1)
+    if not runs or runs[0].closed:
+        return []
+    if [(item.kind, item.text, item.options) for item in existing.items] == list(items):
+        return []
+    return [
+        f"{where}: a run of {existing.name!r} is open until {runs[0].closes_at:%a %d %b %H:%M} UTC, so its "
+        f"questions cannot change while people answer them; load this once it closes (`{kind.value} close "
+        f"{existing.name}` in the chat closes it now)"
+    ]
 
 
 def _answers_kept(

@@ -46,9 +46,10 @@ async def test_a_name_used_twice_is_a_mistake_and_nothing_is_loaded(store: SqlSt
         await load_programme(store, tomllib.loads(programme))
 
     assert [p for p in refused.value.problems if "already used" in p] == [
-        "campaign 2: the name 'fewer missed visits' is already used by campaign 1",
-        "pulse 2: the name 'Monday Pulse' is already used by pulse 1",
-        "checkin 1: the name 'MONDAY PULSE' is already used by pulse 1",
+        "campaign 2 (“fewer missed visits”): the name 'fewer missed visits' is already used by campaign "
+        "1 (“Fewer missed visits”)",
+        "pulse 2 (“Monday Pulse”): the name 'Monday Pulse' is already used by pulse 1 (“Monday pulse”)",
+        "checkin 1 (“MONDAY PULSE”): the name 'MONDAY PULSE' is already used by pulse 1 (“Monday pulse”)",
     ]
     async with store.transaction(read_only=True) as tx:
         assert await tx.surveys.surveys() == []
@@ -77,10 +78,12 @@ txt = "I can suggest improvements."
         await load_programme(store, tomllib.loads(programme), check_cron=check_cron)
 
     problems = refused.value.problems
-    assert problems[0].startswith("pulse 1: unknown `remind_after_hour` (known: anonymous, audience, intro,")
-    assert "pulse 1 schedule: unknown `timezone` (known: cron, time_zone)" in problems
-    assert "pulse 1: schedule cron '0 9 30 2 *' never fires: no date matches it" in problems
-    assert "pulse 1 question 1: unknown `txt` (known: kind, options, text)" in problems
+    assert problems[0].startswith(
+        "pulse 1 (“Monday pulse”): unknown `remind_after_hour` (known: anonymous, audience, intro,"
+    )
+    assert "pulse 1 (“Monday pulse”) schedule: unknown `timezone` (known: cron, time_zone)" in problems
+    assert "pulse 1 (“Monday pulse”): schedule cron '0 9 30 2 *' never fires: no date matches it" in problems
+    assert "pulse 1 (“Monday pulse”) question 1: unknown `txt` (known: kind, options, text)" in problems
 
 
 async def test_a_wrong_time_zone_does_not_hide_a_wrong_cron_in_the_same_schedule(store: SqlStore) -> None:
@@ -93,8 +96,10 @@ async def test_a_wrong_time_zone_does_not_hide_a_wrong_cron_in_the_same_schedule
         await load_programme(store, tomllib.loads(programme), check_cron=check_cron)
 
     problems = refused.value.problems
-    assert "pulse 1: unknown time zone 'Europe/Londn' (an IANA name or \"local\")" in problems
-    assert any(p.startswith("pulse 1: ") and "TUESDAY" in p for p in problems), problems
+    assert (
+        "pulse 1 (“Monday pulse”): unknown time zone 'Europe/Londn' (an IANA name or \"local\")" in problems
+    )
+    assert any(p.startswith("pulse 1 (“Monday pulse”): ") and "TUESDAY" in p for p in problems), problems
 
 
 async def test_every_other_monday_is_refused_rather_than_run_every_monday(store: SqlStore) -> None:
@@ -107,7 +112,8 @@ async def test_every_other_monday_is_refused_rather_than_run_every_monday(store:
         await load_programme(store, tomllib.loads(programme), check_cron=check_cron)
 
     assert refused.value.problems == [
-        "pulse 1: schedule cron '0 9 * * MON/2' is not valid: 'mon/2': a step needs a range of days, "
+        "pulse 1 (“Fortnightly pulse”): schedule cron '0 9 * * MON/2' is not valid: 'mon/2': a step "
+        "needs a range of days, "
         "e.g. 1-5/2; cron cannot say every other week"
     ]
 
@@ -134,9 +140,10 @@ options = ["Monday", "monday ", "Friday"]
         await load_programme(store, tomllib.loads(programme))
 
     assert refused.value.problems == [
-        "pulse 1: `intro` is 1079 characters long; keep it to 1000 (people read it on a phone)",
-        "pulse 1 question 1: each option must be 1 to 75 characters (it is a button's words)",
-        "pulse 1 question 2: two options read the same; people could not tell them apart",
+        "pulse 1 (“Priorities”): `intro` is 1079 characters long; keep it to 1000 (people read it on a "
+        "phone)",
+        "pulse 1 (“Priorities”) question 1: each option must be 1 to 75 characters (it is a button's words)",
+        "pulse 1 (“Priorities”) question 2: two options read the same; people could not tell them apart",
     ]
 
 
@@ -157,10 +164,12 @@ question = "What got in the way?"
 
     assert refused.value.problems == [
         "`pulse` must be written [[pulse]], once for each, its keys below it",
-        "checkin 1: `checkin.question` must be written [[checkin.question]], once for each, its keys below "
+        "checkin 1 (“Weekly”): `checkin.question` must be written [[checkin.question]], once for each, "
+        "its keys below "
         "it",
-        "checkin 1: add at least one [[checkin.question]] with a kind and text",
-        "checkin 1: `owner` must be the handle of a senior leader ('jo' is nobody in the directory)",
+        "checkin 1 (“Weekly”): add at least one [[checkin.question]] with a kind and text",
+        "checkin 1 (“Weekly”): `owner` must be the handle of a senior leader ('jo' is nobody in the "
+        "directory)",
     ]
 
 
@@ -173,7 +182,8 @@ async def test_a_pulse_may_name_an_owner_who_must_be_a_manager(store: SqlStore) 
         await load_programme(store, tomllib.loads(programme))
 
     assert refused.value.problems == [
-        "pulse 1: `owner` must be the handle of a manager or senior leader ('sam' is nobody in the directory)"
+        "pulse 1 (“Monday pulse”): `owner` must be the handle of a manager or senior leader ('sam' is "
+        "nobody in the directory)"
     ]
 
 
@@ -183,7 +193,7 @@ async def test_a_check_in_without_an_owner_is_one_mistake_not_two(store: SqlStor
     with pytest.raises(ProgrammeError) as refused:
         await load_programme(store, tomllib.loads(programme))
 
-    assert refused.value.problems == ["checkin 1: `owner` must be a non-empty text"]
+    assert refused.value.problems == ["checkin 1 (“Weekly”): `owner` must be a non-empty text"]
 
 
 async def test_options_on_a_scale_and_a_reminder_after_the_close_are_mistakes(store: SqlStore) -> None:
@@ -202,7 +212,8 @@ options = ["Never", "Always"]
         await load_programme(store, tomllib.loads(programme))
 
     assert refused.value.problems == [
-        "pulse 1 question 1: `options` are only for choice questions (this one is scale)",
-        "pulse 1: `remind_after_hours` (24) must be less than `open_hours` (24): the run closes before the "
+        "pulse 1 (“Monday pulse”) question 1: `options` are only for choice questions (this one is scale)",
+        "pulse 1 (“Monday pulse”): `remind_after_hours` (24) must be less than `open_hours` (24): the "
+        "run closes before the "
         "reminder would go",
     ]

@@ -255,9 +255,18 @@ async def test_a_reloaded_pulse_keeps_its_answers_with_the_questions_they_answer
 
     async with bot.app.store.engine.connect() as db:
         assert (await db.execute(text("SELECT count(*) FROM answers"))).scalar() == 16  # nothing changed
-    # A question added at the end is fine: earlier answers stay with theirs.
+    # A question added at the end waits for the open run to close: those who finished would never get it.
+    with pytest.raises(ProgrammeError) as refused:
+        await bot.programme(LONGER)
+    assert refused.value.problems == [
+        "pulse 1 (“Quick pulse”): a run of 'Quick pulse' is open until Wed 02 Dec 08:00 UTC, so its "
+        "questions cannot change while people answer them; load this once it closes (`pulse close Quick "
+        "pulse` in the chat closes it now)"
+    ]
+    # Then it is fine: earlier answers stay with theirs.
+    await bot.play("ben: pulse close Quick pulse")
     await bot.programme(LONGER)
-    out = await bot.play("ben: pulse close Quick pulse\nben: pulse results Quick pulse")
+    out = await bot.play("ben: pulse results Quick pulse")
     assert "I can suggest improvements." in messages(out, "ben")[-1]
 
 
