@@ -671,6 +671,13 @@ def check_cron(cron: str, zone: str) -> str | None:
         trigger = cron_trigger(cron, "UTC")
     except ValueError as exc:
         return f"schedule cron {cron!r} is not valid: {exc}"
+    fields = cron.split()
+    if len(fields) == 5 and "/" in fields[2]:  # read as "every 14 days", it restarts on each month's 1st
+        return (
+            f"schedule cron {cron!r}: a step in the day of the month starts again each month (*/14 runs on "
+            "the 1st, 15th and 29th, then the 1st again), so it cannot say every other week; name the days "
+            "(1,15) or a weekday (MON)"
+        )
     if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:  # e.g. 30 February
         return f"schedule cron {cron!r} never fires: no date matches it"
     return None

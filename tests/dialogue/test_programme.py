@@ -118,6 +118,23 @@ async def test_every_other_monday_is_refused_rather_than_run_every_monday(store:
     ]
 
 
+async def test_every_fourteen_days_of_the_month_is_refused_as_it_restarts_each_month(store: SqlStore) -> None:
+    # "*/14" reads as fortnightly; it ran on Sun 29 Nov and then Tue 1 Dec.
+    programme = PULSE.format(name="Fortnightly pulse").replace(
+        "[[pulse.question]]",
+        'schedule = { cron = "0 9 */14 * *", time_zone = "Europe/London" }\n[[pulse.question]]',
+    )
+
+    with pytest.raises(ProgrammeError) as refused:
+        await load_programme(store, tomllib.loads(programme), check_cron=check_cron)
+
+    assert refused.value.problems == [
+        "pulse 1 (“Fortnightly pulse”): schedule cron '0 9 */14 * *': a step in the day of the month starts "
+        "again each month (*/14 runs on the 1st, 15th and 29th, then the 1st again), so it cannot say every "
+        "other week; name the days (1,15) or a weekday (MON)"
+    ]
+
+
 async def test_texts_too_long_for_a_phone_and_options_nobody_could_tell_apart_are_mistakes(
     store: SqlStore,
 ) -> None:
