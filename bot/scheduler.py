@@ -80,7 +80,8 @@ def weekdays(field: str) -> str:
 
 
 def cron_trigger(cron: str, zone: str) -> CronTrigger:
-    """The trigger of a five-field cron expression, read as standard cron reads it (see :func:`weekdays`);
+    """The trigger of a five-field cron expression, its weekdays numbered as standard cron numbers them (see
+    :func:`weekdays`; a day of the month and a weekday together must both match, as APScheduler reads them);
     ValueError says what is wrong with it."""
     *rest, weekday = cron.split()
     return CronTrigger.from_crontab(" ".join((*rest, weekdays(weekday))), timezone=ZoneInfo(zone))
