@@ -18,6 +18,19 @@ from dialogue.surveys import Occurrence, OccurrenceKind, Survey, SurveyKind
 from dialogue.text import Text, lines, t, user
 
 
+async def _owner_runs_it(env: Env, me: Person, survey: Survey, verb: str) -> None:
+    """A check-in is its owner's conversation with staff: another leader sending it, or closing it early (its
+    digest then withholds nearly everything), speaks for them. Admins may, and anyone once it has no owner."""
+    acting = await checkins.acting(env, survey)
+    if survey.kind is not SurveyKind.CHECKIN or acting.owner_id in (None, me.id) or me.is_admin:
+        return
+    owner = await env.name(acting.owner_id)
+    raise Refusal(
+        f"“{survey.name}” is {owner}'s check-in: only they can {verb} it (or an admin). "
+        f"`checkin results {survey.name}` reads its latest results."
+    )
+
+
 async def find_survey(env: Env, args: Args, kind: SurveyKind) -> Survey:
     """A survey named by the rest of the arguments (name or number)."""
     name = args.rest().strip().strip("\"'“”")
@@ -112,6 +125,7 @@ async def survey_command(env: Env, me: Person, args: Args, kind: SurveyKind) -> 
         return await _list(env, me, kind)
     if sub == "send":
         survey = await find_survey(env, args, kind)
+        await _owner_runs_it(env, me, survey, "send")
         current = next((run for run in await _runs(env, survey) if not run.closed), None)
         if current is not None:  # a second run would ask everyone the same questions again
             raise Refusal(
@@ -140,6 +154,7 @@ async def survey_command(env: Env, me: Person, args: Args, kind: SurveyKind) -> 
         return await _results(env, me, await find_survey(env, args, kind))
     if sub == "close":
         survey = await find_survey(env, args, kind)
+        await _owner_runs_it(env, me, survey, "close")
         run = await open_run(env, survey)
         await finish(env, run)
         closed = t("Closed “", user(survey.name), f"”. `{kind.value} results {survey.name}` shows them.")

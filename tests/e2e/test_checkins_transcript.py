@@ -492,3 +492,19 @@ async def test_a_local_time_check_in_is_nobodys_to_answer_before_their_own_nine_
     assert early[2].startswith("Pulses and check-ins to answer (your chat with the bot has the questions):")
     assert any(m.startswith(INTRO) for m in messages(later, "amira"))
     assert any("[4] (chosen)" in m for m in messages(later, "amira"))  # the console taps the newest buttons
+
+
+async def test_only_the_owner_sends_or_closes_a_check_in(bot: Bot) -> None:
+    await bot.programme(CHECKIN)
+
+    out = await bot.play(
+        "helen: checkin send Weekly check-in\njo: checkin send Weekly check-in\namira: 4\n"
+        "helen: checkin close Weekly check-in\nkate: checkin close Weekly check-in"
+    )
+
+    refused = "“Weekly check-in” is Jo Adeyemi's check-in: only they can {} it (or an admin)."
+    helen = messages(out, "helen")
+    assert helen[0].startswith(refused.format("send"))
+    assert any(m.startswith(refused.format("close")) for m in helen)
+    assert any(m.startswith("Sent “Weekly check-in” to 11 people.") for m in messages(out, "jo"))
+    assert any(m.startswith("Closed “Weekly check-in”") for m in messages(out, "kate"))  # an admin may
