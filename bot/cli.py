@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import csv
 import io
+import itertools
 import json
 import logging
 import signal
@@ -57,7 +58,7 @@ from dialogue.errors import Refusal
 from dialogue.ports import Clock, Sender, Store
 from dialogue.privacy import FORMER, forget_person, person_data
 from dialogue.programme import ProgrammeError, load_programme
-from dialogue.schedules import firing_zone
+from dialogue.schedules import LOCAL_TIME, firing_zone
 from dialogue.surveys import OccurrenceKind
 from storage import migration_status
 
@@ -683,6 +684,22 @@ def check_cron(cron: str, zone: str) -> str | None:
     return None
 
 
+GAP_FIRES = 12  # runs looked at for the shortest gap: enough for a weekday schedule's Friday to Monday
+
+
+def cron_gap(cron: str, zone: str) -> float | None:
+    """The fewest hours between two of the schedule's next few runs (None if it runs less than twice)."""
+    trigger = cron_trigger(cron, zone if zone != LOCAL_TIME else "UTC")
+    fires: list[datetime] = []
+    at: datetime | None = datetime.now(UTC)
+    while at is not None and len(fires) < GAP_FIRES:
+        at = trigger.get_next_fire_time(None, at + timedelta(seconds=1))
+        if at is not None:
+            fires.append(at)
+    gaps = [(later - earlier).total_seconds() / 3600 for earlier, later in itertools.pairwise(fires)]
+    return min(gaps) if gaps else None
+
+
 async def _has_people(store: Store) -> bool:
     async with store.transaction() as tx:
         return bool(await tx.directory.people())
@@ -876,7 +893,9 @@ async def programme_load_command(settings: Settings, args: argparse.Namespace) -
         raise CliError(f"{args.file} is not a valid programme file: {exc}") from None
     async with _open(settings) as app:
         try:
-            report = await load_programme(app.store, data, check_cron=check_cron, now=app.clock.now())
+            report = await load_programme(
+                app.store, data, check_cron=check_cron, cron_gap=cron_gap, now=app.clock.now()
+            )
         except ProgrammeError as exc:
             print(f"Nothing was loaded. Please fix {args.file}:", file=sys.stderr)
             for problem in exc.problems:

@@ -19,6 +19,7 @@ from dialogue.schedules import LOCAL_TIME
 from dialogue.surveys import ItemKind, OccurrenceKind, Survey, SurveyKind, fit_owner, owner_role
 
 CronCheck = Callable[[str, str], str | None]  # (cron, zone) -> problem or None
+CronGap = Callable[[str, str], float | None]  # (cron, zone) -> the fewest hours between two of its runs
 Item = tuple[ItemKind, str, tuple[str, ...]]  # a question as the programme gives it: kind, text, options
 
 
@@ -193,7 +194,12 @@ def _items(entry: Mapping[str, Any], section: str, where: str, problems: list[st
 
 
 async def load_programme(
-    store: Store, data: Mapping[str, Any], *, check_cron: CronCheck | None = None, now: datetime | None = None
+    store: Store,
+    data: Mapping[str, Any],
+    *,
+    check_cron: CronCheck | None = None,
+    cron_gap: CronGap | None = None,
+    now: datetime | None = None,
 ) -> ProgrammeReport:
     """Create or update every campaign, pulse and check-in in ``data`` and set their schedules.
 
@@ -248,6 +254,12 @@ async def load_programme(
                 items = _items(entry, kind.value, where, problems)
                 open_hours = _int(entry, "open_hours", 72, where, problems) or 72
                 remind = _int(entry, "remind_after_hours", 24, where, problems)
+                gap = cron_gap(schedule[0], schedule[1]) if schedule and cron_gap else None
+                if gap is not None and open_hours >= gap:  # the next run would find it open, and not start
+                    problems.append(
+                        f"{where}: `open_hours` ({open_hours}) must be less than the {gap:g} hours between "
+                        "its runs: a run still open when the next is due makes that one skip"
+                    )
                 if remind is not None and remind >= open_hours and "remind_after_hours" in entry:
                     problems.append(
                         f"{where}: `remind_after_hours` ({remind}) must be less than `open_hours` "

@@ -110,6 +110,27 @@ def test_a_subject_access_export_and_an_erasure_from_the_command_line(
     assert unknown != 0 and "nobody with the handle 'amira'" in capsys.readouterr().err
 
 
+def test_a_run_open_longer_than_its_cadence_is_refused_at_load(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Open 200 hours, sent every Monday: each run found the last still open and did not start, unsaid.
+    (tmp_path / "people.csv").write_text("handle,name,roles\nhelen,Helen Marsh,senior_leader\n")
+    (tmp_path / "programme.toml").write_text(
+        '[[checkin]]\nname = "Weekly"\nowner = "helen"\nopen_hours = 200\n'
+        'schedule = { cron = "0 9 * * MON", time_zone = "Asia/Kolkata" }\n'  # no summer time: 168 hours
+        '[[checkin.question]]\nkind = "scale"\ntext = "How was your week?"\n'
+    )
+    assert main(["directory", "import", str(tmp_path / "people.csv")]) == 0
+    capsys.readouterr()
+
+    assert main(["programme", "load", str(tmp_path / "programme.toml")]) != 0
+
+    assert (
+        "checkin 1 (“Weekly”): `open_hours` (200) must be less than the 168 hours between its runs: a run "
+        "still open when the next is due makes that one skip" in capsys.readouterr().err
+    )
+
+
 def test_csv_without_handle_and_name_is_refused() -> None:
     with pytest.raises(CliError, match="needs the columns handle and name"):
         _csv_rows("who,what\n", Path("people.csv"))
