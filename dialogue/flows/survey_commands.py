@@ -182,7 +182,12 @@ async def _list(env: Env, me: Person, kind: SurveyKind) -> Reply:
             run = runs[0]  # its number is what `pulse reply` and `checkin reply` take
             last = f"last run #{run.id} of {day(run.opens_at, me)} ({'closed' if run.closed else 'open'})"
             acting = await checkins.acting(env, survey)
-            if run.closed and not run.reply_text and replies.may_reply(me, run, acting):
+            if (
+                run.closed
+                and not run.reply_text
+                and replies.may_reply(me, run, acting)
+                and await env.tx.surveys.respondent_count(run.id)  # nothing said: nothing to reply to
+            ):
                 last += f"; reply with `{replies.command_for(run)} <what you will do>`"
         out.append(
             t(f"#{survey.id} ", user(survey.name), f" — {plural(len(survey.items), 'question')}, {last}")

@@ -508,3 +508,12 @@ async def test_only_the_owner_sends_or_closes_a_check_in(bot: Bot) -> None:
     assert any(m.startswith(refused.format("close")) for m in helen)
     assert any(m.startswith("Sent “Weekly check-in” to 11 people.") for m in messages(out, "jo"))
     assert any(m.startswith("Closed “Weekly check-in”") for m in messages(out, "kate"))  # an admin may
+
+
+async def test_a_run_nobody_answered_offers_no_reply(bot: Bot) -> None:
+    await bot.programme(CHECKIN)
+    await bot.play("/clock +1w2h\n/clock +2d6h")  # the run of Mon 7 Dec opens and closes unanswered
+
+    listed = messages(await bot.play("jo: checkin list"), "jo")[0]
+
+    assert "last run #1 of Mon 07 Dec (closed)" in listed and "reply with" not in listed
