@@ -1,8 +1,8 @@
 """Finding a pulse, check-in or campaign by the name someone typed on a phone.
 
 Phones type curly apostrophes ("Director’s"), people drop them ("Directors") or type only the start
-("monday"): a name matches when it is the same once case, spaces, quotes and punctuation are set aside,
-or, failing that, when it starts only one name.
+("monday") or a word of it ("wellbeing"): a name matches when it is the same once case, spaces, quotes and
+punctuation are set aside, or, failing that, when it starts only one name, or else is inside only one.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ def best_match(typed: str, things: Sequence[T], name: Callable[[T], str], what: 
     if same:
         return same[0]
     starting = [thing for thing in things if loose(name(thing)).startswith(wanted)]
-    if len(starting) > 1:
-        names = ", ".join(f"“{name(thing)}”" for thing in starting)
+    # "wellbeing" for "Staff wellbeing pulse": a word inside the name, when no name starts so.
+    found = starting or [thing for thing in things if wanted in loose(name(thing))]
+    if len(found) > 1:
+        names = ", ".join(f"“{name(thing)}”" for thing in found)
         raise Refusal(f"“{typed}” could be the {what} {names}: please give the whole name.")
-    return starting[0] if starting else None
+    return found[0] if found else None

@@ -282,6 +282,8 @@ async def test_names_typed_on_a_phone_find_their_pulse_or_check_in(bot: Bot) -> 
         jo: checkin list
         ben: pulse send quick
         ben: pulse send quick pulse
+        ben: pulse close pulse
+        ben: pulse results poll
         """
     )
 
@@ -291,6 +293,9 @@ async def test_names_typed_on_a_phone_find_their_pulse_or_check_in(bot: Bot) -> 
     assert jo[1].startswith("Check-ins:")
     assert ben[0] == "“quick” could be the pulse “Quick pulse”, “Quick poll”: please give the whole name."
     assert ben[1].startswith("Sent “Quick pulse”")
+    # A word inside a name finds it too: "poll" is in one name only; "pulse" in one, as "Quick" ends none.
+    said = [m for m in ben if m.startswith(("Closed", "“Quick poll”"))]
+    assert said[0].startswith("Closed “Quick pulse”") and said[1] == "“Quick poll” has no run yet."
 
 
 async def test_thanks_stop_and_privacy_questions_are_answered_not_saved_or_shared(bot: Bot) -> None:
