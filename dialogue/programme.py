@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dialogue.directory import Audience, Person
 from dialogue.formatting import shorten
@@ -105,17 +105,35 @@ def _schedule(
     # Every mistake in it is listed at once (a wrong zone must not hide a wrong cron until it is fixed).
     found = len(problems)
     zone_ok = True
-    if zone_name != LOCAL_TIME:
+    if not zone_name:
+        problems.append(
+            f'{where}: `schedule` needs a `time_zone`: an IANA name such as "Europe/London", or "local"'
+        )
+        zone_ok = False
+    elif zone_name != LOCAL_TIME:
         try:
             ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):
-            problems.append(f'{where}: unknown time zone {zone_name!r} (an IANA name or "local")')
+            problems.append(
+                f'{where}: unknown time zone {zone_name!r} (an IANA name or "local"){_meant(zone_name)}'
+            )
             zone_ok = False
     if len(cron.split()) != 5:
         problems.append(f"{where}: schedule cron {cron!r} needs five fields: minute hour day month weekday")
     elif check is not None and (problem := check(cron, zone_name if zone_ok else "UTC")):
         problems.append(f"{where}: {problem}")
     return (cron, zone_name) if len(problems) == found else None
+
+
+def _meant(zone_name: str) -> str:
+    """ "; did you mean 'Europe/London'?" for "London" or "europe/london", when one zone fits."""
+    typed = zone_name.strip().casefold().replace(" ", "_")
+    fits = sorted(
+        zone
+        for zone in available_timezones()
+        if zone.casefold() == typed or zone.casefold().endswith("/" + typed)
+    )
+    return f"; did you mean {fits[0]!r}?" if len(fits) == 1 else ""
 
 
 _SURVEY_KEYS = {

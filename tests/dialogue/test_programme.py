@@ -86,6 +86,34 @@ txt = "I can suggest improvements."
     assert "pulse 1 (“Monday pulse”) question 1: unknown `txt` (known: kind, options, text)" in problems
 
 
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        (
+            'time_zone = "London"',
+            "unknown time zone 'London' (an IANA name or \"local\"); did you mean 'Europe/London'?",
+        ),
+        ('time_zone = "europe/london"', "; did you mean 'Europe/London'?"),
+        (
+            "timezone_missing = true",
+            '`schedule` needs a `time_zone`: an IANA name such as "Europe/London", or "local"',
+        ),
+    ],
+)
+async def test_a_time_zone_left_out_or_written_loosely_is_named(
+    store: SqlStore, written: str, said: str
+) -> None:
+    schedule = f'schedule = {{ cron = "0 9 * * MON", {written} }}'.replace(", timezone_missing = true", "")
+    programme = PULSE.format(name="Monday pulse").replace(
+        "[[pulse.question]]", f"{schedule}\n[[pulse.question]]"
+    )
+
+    with pytest.raises(ProgrammeError) as refused:
+        await load_programme(store, tomllib.loads(programme), check_cron=check_cron)
+
+    assert any(said in problem for problem in refused.value.problems), refused.value.problems
+
+
 async def test_a_wrong_time_zone_does_not_hide_a_wrong_cron_in_the_same_schedule(store: SqlStore) -> None:
     programme = PULSE.format(name="Monday pulse").replace(
         "[[pulse.question]]",
