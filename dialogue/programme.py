@@ -271,7 +271,12 @@ async def load_programme(
                 schedule = _schedule(entry, where, problems, check_cron)
                 items = _items(entry, kind.value, where, problems)
                 open_hours = _int(entry, "open_hours", 72, where, problems) or 72
-                remind = _int(entry, "remind_after_hours", 24, where, problems)
+                # 0: no reminder at all (a short pulse to a team that answers anyway)
+                remind = (
+                    None
+                    if entry.get("remind_after_hours") == 0
+                    else _int(entry, "remind_after_hours", 24, where, problems)
+                )
                 gap = cron_gap(schedule[0], schedule[1]) if schedule and cron_gap else None
                 if gap is not None and open_hours >= gap:  # the next run would find it open, and not start
                     problems.append(

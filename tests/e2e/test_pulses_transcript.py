@@ -101,6 +101,16 @@ async def test_the_reminder_reaches_only_people_who_have_not_answered(bot: Bot) 
     assert recipients(await bot.play("/clock +20h")) == []  # and only once
 
 
+async def test_remind_after_hours_0_sends_no_reminder(bot: Bot) -> None:
+    await bot.programme(PULSE.replace("remind_after_hours = 24", "remind_after_hours = 0"))
+    await bot.play("ben: pulse send Quick pulse\n" + ANSWERS)
+
+    out = await bot.play("/clock +1d\n/clock +1d")
+
+    assert not any(m.startswith("Reminder:") for m in messages(out))
+    assert any("has closed" in m for m in messages(out, "helen"))  # it ran its course all the same
+
+
 async def test_results_withhold_small_groups_and_any_group_that_subtraction_would_reveal(bot: Bot) -> None:
     await bot.programme(PULSE)
     await bot.play("ben: pulse send Quick pulse\n" + ANSWERS + "ben: pulse close Quick pulse\n")
