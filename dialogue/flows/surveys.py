@@ -250,7 +250,9 @@ async def answer_choice(env: Env, me: Person, ref: str, value: str) -> Reply:
 
 
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-_YES, _NO = {"yes", "y", "yeah", "yep", "yes please"}, {"no", "n", "nope", "no thanks"}
+# Welsh too (ie, do, oes / na, naddo, nac oes): Welsh public bodies offer services in both languages.
+_YES = {"yes", "y", "yeah", "yep", "yes please", "ie", "do", "oes"}
+_NO = {"no", "n", "nope", "no thanks", "na", "naddo", "nac oes"}
 
 
 def _typed_value(item: SurveyItem, text: str) -> str | None:

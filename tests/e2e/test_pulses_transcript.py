@@ -536,7 +536,7 @@ async def test_figures_round_halves_up_as_people_do_and_staff_hear_the_enps(bot:
         ["amira", "chloe", "dev", "ellie", "farah", "priya", "sam", "lena"],
         [4, 4, 3, 3, 3, 3, 3, 3],  # mean 3.25
         [9, 10, 5, 7, 8, 7, 8, 7],  # two promoters, one detractor: eNPS +12.5; mean 7.625
-        ["yes", "yes", "yes", "yes", "yes", "no", "no", "no"],  # 62.5% and 37.5%
+        ["yes", "ie", "do", "Yes", "oes", "no", "na", "naddo"],  # 62.5% and 37.5%, some in Welsh
         strict=True,
     )
     script = "".join(f"{who}: {q1}\n{who}: {q2}\n{who}: {q3}\n" for who, q1, q2, q3 in answers)
