@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialogue.directory import Person
+from dialogue.surveys import Occurrence
 
 
 def zone(name: str) -> ZoneInfo:
@@ -27,6 +28,12 @@ def day(at: datetime, person: Person | None = None) -> str:
     """A date in the person's own time zone, e.g. ``Mon 23 Nov``."""
     local = at.astimezone(zone(person.time_zone)) if person else at
     return local.strftime("%a %d %b")
+
+
+def run_day(run: Occurrence, person: Person | None = None) -> str:
+    """The day a run is for, e.g. ``Mon 07 Dec``: a local-time run's own day, the same wherever it went (it
+    reached Auckland on Sunday evening by London's clock), else the day it opened, in the person's zone."""
+    return run.wall_day.strftime("%a %d %b") if run.wall_day else day(run.opens_at, person)
 
 
 def shorten(text: str, limit: int = 80) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from dialogue.directory import Audience, Person, Role, Team
@@ -235,6 +235,7 @@ class SurveyRepo(Protocol):
         closes_at: datetime,
         remind_at: datetime | None,
         schedule_id: int | None,
+        wall_day: date | None = None,
     ) -> Occurrence | None:
         """Create the occurrence; None if one with this key already exists (idempotent firing)."""
         ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from dialogue.directory import Audience, Person
@@ -95,6 +95,7 @@ class Occurrence:
     reminded: bool = False
     reply_text: str = ""  # the owner's "you said, we did" reply (check-ins)
     reply_draft: str = ""  # a reply the owner wrote in the conversation, waiting for them to send it
+    wall_day: date | None = None  # a local-time run's day, the same wherever it goes (see run_day)
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,14 @@ no time that could be matched with the recipients' rows.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -281,6 +282,8 @@ class OccurrenceRow(Base):
     progress_forgotten: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # How many answered, kept once the run has closed and its answers were settled (None before).
     respondents: Mapped[int | None] = mapped_column(Integer)
+    # A local-time run's day, the same everywhere it goes (None: the day it opened, where it is read).
+    wall_day: Mapped[date | None] = mapped_column(Date)
 
 
 class RecipientRow(Base):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -163,6 +163,7 @@ def _occurrence(row: Any) -> Occurrence:
         reminded=row.reminded,
         reply_text=row.reply_text,
         reply_draft=row.reply_draft,
+        wall_day=row.wall_day,
     )
 
 
@@ -276,6 +277,7 @@ class SqlSurveys(Repo):
         closes_at: datetime,
         remind_at: datetime | None,
         schedule_id: int | None,
+        wall_day: date | None = None,
     ) -> Occurrence | None:
         """Create the occurrence; None if one with this key already exists (idempotent firing)."""
         occurrence_id = await self.session.scalar(
@@ -288,6 +290,7 @@ class SqlSurveys(Repo):
                 closes_at=closes_at,
                 remind_at=remind_at,
                 schedule_id=schedule_id,
+                wall_day=wall_day,
                 closed=False,
                 reminded=False,
                 reply_text="",

@@ -11,7 +11,7 @@ from dialogue.errors import Refusal
 from dialogue.flows.env import Env
 from dialogue.flows.ideas import idea_form, idea_line
 from dialogue.flows.surveys import audience_people, in_time, local_send_time, prompt_key
-from dialogue.formatting import day, plural, when
+from dialogue.formatting import plural, run_day, when
 from dialogue.ideas import Campaign, IdeaStatus
 from dialogue.messages import Choices, Message, Option, Reply
 from dialogue.names import best_match
@@ -55,6 +55,7 @@ async def start_campaign(
         closes_at=last + timedelta(hours=env.settings.campaign_open_hours),
         remind_at=None,
         schedule_id=schedule_id,
+        wall_day=wall.date() if wall else None,
     )
     if occurrence is None:
         return None
@@ -98,7 +99,7 @@ async def cmd_campaign(env: Env, me: Person, args: Args) -> Reply:
         brought = await env.tx.ideas.ideas_per_campaign()
         for each in campaigns:
             runs = await env.tx.surveys.occurrences(kind=OccurrenceKind.CAMPAIGN, target_id=each.id, limit=1)
-            last = f"last sent {day(runs[0].opens_at, me)}" if runs else "never sent"
+            last = f"last sent {run_day(runs[0], me)}" if runs else "never sent"
             ideas = plural(brought.get(each.id, 0), "idea")
             rows.append(t(f"#{each.id} ", user(each.name), " — ", user(each.priority), f" ({last}; {ideas})"))
         return Reply(messages=(Message(lines("Campaigns:", *rows)),))

@@ -8,7 +8,7 @@ from dataclasses import replace
 from dialogue.directory import Person, Role
 from dialogue.flows.env import Env
 from dialogue.flows.surveys import kind_word, render_result, run_result
-from dialogue.formatting import day, plural
+from dialogue.formatting import plural, run_day
 from dialogue.messages import Message
 from dialogue.outbox import NewDelivery
 from dialogue.results import RunResult
@@ -73,7 +73,7 @@ def _digest(env: Env, survey: Survey, occurrence: Occurrence, result: RunResult,
         nobody = t(
             "Nobody answered ",
             user(survey.name),
-            f" of {day(occurrence.opens_at, reader)} (sent to {plural(result.invited, 'person', 'people')}).",
+            f" of {run_day(occurrence, reader)} (sent to {plural(result.invited, 'person', 'people')}).",
         )
         return Message(lines(head, nobody) if head else nobody)
     invite = (

@@ -11,7 +11,7 @@ from dialogue.flows.checkins import acting
 from dialogue.flows.env import Env
 from dialogue.flows.replies import command_for, may_reply
 from dialogue.flows.surveys import answered_items, kind_word, reached
-from dialogue.formatting import day, plural, shorten, when
+from dialogue.formatting import day, plural, run_day, shorten, when
 from dialogue.ideas import IdeaStatus
 from dialogue.messages import Message, Reply
 from dialogue.qa import QuestionStatus
@@ -159,7 +159,7 @@ async def _replies_waiting(env: Env, me: Person) -> list[Text | str]:
                 t(
                     "• ",
                     user(survey.name),
-                    f" of {day(run.opens_at, me)} has closed: write its “you said, we did” → "
+                    f" of {run_day(run, me)} has closed: write its “you said, we did” → "
                     f"`{command_for(run)} <what you will do>`",
                 )
             )

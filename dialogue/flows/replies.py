@@ -12,7 +12,7 @@ from dialogue.errors import Refusal
 from dialogue.flows.checkins import acting, reply_awaiting
 from dialogue.flows.env import Env
 from dialogue.flows.surveys import kind_word, run_result
-from dialogue.formatting import day, percent, plural, rounded
+from dialogue.formatting import percent, plural, rounded, run_day
 from dialogue.limits import CHECKIN_REPLY_MAX, clean_text
 from dialogue.messages import Choices, Message, Option, Reply
 from dialogue.outbox import NewDelivery
@@ -65,8 +65,8 @@ async def _awaiting_reply(env: Env, me: Person, occurrence_id: int) -> tuple[Occ
         )
     if occurrence.reply_text:
         if occurrence.kind is OccurrenceKind.CHECKIN:  # only its owner replies
-            raise Refusal(f"You already replied to the check-in of {day(occurrence.opens_at, me)}.")
-        raise Refusal(f"This pulse of {day(occurrence.opens_at, me)} has already had its reply.")
+            raise Refusal(f"You already replied to the check-in of {run_day(occurrence, me)}.")
+        raise Refusal(f"This pulse of {run_day(occurrence, me)} has already had its reply.")
     return occurrence, survey
 
 
@@ -92,7 +92,7 @@ def said(survey: Survey, occurrence: Occurrence, result: RunResult, author: Pers
     """What everyone the run went to receives: the run, how many answered, each question's overall figure
     (groups under the minimum size withheld, as in results), and the leader's words."""
     out: list[Text | str] = [
-        t("You said, we did: ", user(survey.name), f" of {day(occurrence.opens_at)}"),
+        t("You said, we did: ", user(survey.name), f" of {run_day(occurrence)}"),
         f"{result.responded} of {result.invited} people answered ({result.share}).",
     ]
     # Only what can be shown: a figure withheld under the group size, or a question nobody answered, is noise.

@@ -10,7 +10,7 @@ from dialogue.errors import Refusal
 from dialogue.flows import checkins, replies
 from dialogue.flows.env import Env
 from dialogue.flows.surveys import close_run, kind_word, render_result, run_result, start_run, trend
-from dialogue.formatting import day, plural, when
+from dialogue.formatting import plural, run_day, when
 from dialogue.messages import Message, Reply
 from dialogue.names import best_match
 from dialogue.results import RunResult
@@ -97,7 +97,7 @@ async def _progress(env: Env, me: Person, survey: Survey, run: Occurrence) -> Te
     counts = await env.tx.surveys.counts(run.id)
     result = RunResult(invited=await env.tx.surveys.invited(run.id), responded=counts.respondents, items=())
     return lines(
-        t(user(survey.name), f" — run of {day(run.opens_at, me)} (open until {when(run.closes_at, me)})"),
+        t(user(survey.name), f" — run of {run_day(run, me)} (open until {when(run.closes_at, me)})"),
         f"Responses so far: {result.responded} of {result.invited} ({result.share})",
         t(
             "Its answers are shown when it closes, so that nobody can work out one person's answer by "
@@ -180,7 +180,7 @@ async def _list(env: Env, me: Person, kind: SurveyKind) -> Reply:
         last = "never run"
         if runs:
             run = runs[0]  # its number is what `pulse reply` and `checkin reply` take
-            last = f"last run #{run.id} of {day(run.opens_at, me)} ({'closed' if run.closed else 'open'})"
+            last = f"last run #{run.id} of {run_day(run, me)} ({'closed' if run.closed else 'open'})"
             acting = await checkins.acting(env, survey)
             if (
                 run.closed

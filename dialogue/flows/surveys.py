@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from dialogue.directory import Audience, Person, descendants
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env
-from dialogue.formatting import day, plural, rounded, when, zone
+from dialogue.formatting import plural, rounded, run_day, when, zone
 from dialogue.limits import CHOICE_VALUE_MAX, PULSE_TEXT_MAX, clean_text, utf16_units
 from dialogue.messages import Choices, ChoiceStyle, Message, Option, Reply
 from dialogue.outbox import DeliveryStatus, NewDelivery
@@ -185,6 +185,7 @@ async def start_run(
         if survey.remind_after_hours is not None and survey.remind_after_hours < survey.open_hours
         else None,
         schedule_id=schedule_id,
+        wall_day=wall.date() if wall else None,
     )
     if occurrence is None:
         return None
@@ -678,7 +679,7 @@ def render_result(
     """Results as text: response rate, then per item overall and per-team figures."""
     state = "closed" if occurrence.closed else f"open until {when(occurrence.closes_at, me)}"
     out: list[Text | str] = [
-        t(user(survey.name), f" — run of {day(occurrence.opens_at, me)} ({state})"),
+        t(user(survey.name), f" — run of {run_day(occurrence, me)} ({state})"),
         f"Responses: {result.responded} of {result.invited} ({result.share})",
     ]
     for item_result in result.items:
@@ -735,7 +736,7 @@ async def trend(
         result = known.get(run.id)
         responded = result.responded if result else await env.tx.surveys.respondent_count(run.id)
         invited = result.invited if result else await env.tx.surveys.invited(run.id)
-        answered.append(f"{day(run.opens_at, me)} {responded}/{invited}")
+        answered.append(f"{run_day(run, me)} {responded}/{invited}")
     out.append(t("  Answered: " + " → ".join(answered)))
     for item in survey.items:
         if not item.kind.numeric:
@@ -749,7 +750,7 @@ async def trend(
                 if figures.withheld or score is None
                 else (f"{score:+d}" if isinstance(score, int) else f"{rounded(score, 1)}")
             )
-            points.append(f"{day(run.opens_at, me)} {shown}")
+            points.append(f"{run_day(run, me)} {shown}")
         label = "eNPS" if item.kind is ItemKind.ENPS else "mean"
         out.append(t(f"  Q{item.position} {label}: " + " → ".join(points)))
     return lines(*out)

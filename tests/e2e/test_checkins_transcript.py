@@ -522,3 +522,24 @@ async def test_a_run_nobody_answered_offers_no_reply(bot: Bot) -> None:
     listed = messages(await bot.play("jo: checkin list"), "jo")[0]
 
     assert "last run #1 of Mon 07 Dec (closed)" in listed and "reply with" not in listed
+
+
+async def test_a_local_time_run_is_labelled_with_its_own_day_wherever_it_went_first(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Nine o'clock on Monday in Auckland is Sunday 20:00 in London: the run was labelled Sunday for Jo.
+    bot = await start_bot(
+        database_url, tmp_path, people=ORGANISATION + "kiri,Kiri Ngata,Pacific/Auckland,staff,Housing,\n"
+    )
+    try:
+        await bot.programme(CHECKIN)
+        await bot.play("/clock +6d13h")  # Sun 6 Dec 21:00 London: Kiri has it; London has not yet
+
+        listed = messages(await bot.play("jo: checkin list"), "jo")[0]
+        await bot.play("/clock +3d")
+        results = messages(await bot.play("jo: checkin results Weekly check-in"), "jo")[0]
+    finally:
+        await bot.app.close()
+
+    assert "last run #1 of Mon 07 Dec (open)" in listed
+    assert results.startswith("Weekly check-in — run of Mon 07 Dec (closed)")
