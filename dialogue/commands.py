@@ -11,6 +11,7 @@ from dialogue.directory import Person
 from dialogue.errors import Refusal
 from dialogue.flows import campaigns, home, ideas, questions, survey_commands
 from dialogue.flows.env import Env
+from dialogue.ideas import parse_status
 from dialogue.messages import Message, Reply
 from dialogue.text import lines, t
 
@@ -186,6 +187,10 @@ def unmistakable(words: Sequence[str]) -> bool:
         return True
     if second == "to":  # "ask to @helen ..." names a leader; "Ask to be moved to days" is prose
         return len(words) > 2 and words[2].startswith("@")
+    if spec.name == "ideas" and (parse_status(second) or parse_status(" ".join(words[1:3]))):
+        return True  # "ideas new", "ideas under review": what `todo` suggests
+    if spec.name == "help" and lookup(second) is not None:  # "help todo"
+        return True
     return second.lstrip("#").isdigit() or second in _KEYWORDS[spec.name]
 
 

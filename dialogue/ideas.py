@@ -41,10 +41,18 @@ TRANSITIONS: dict[IdeaStatus, frozenset[IdeaStatus]] = {
 def parse_status(word: str) -> IdeaStatus | None:
     """Accept ``under_review``, ``under-review`` or ``review``-style words; None if unknown."""
     cleaned = word.strip().lower().replace("-", "_").replace(" ", "_")
+    # Words managers type on a phone for the pipeline's steps.
     aliases = {
         "review": IdeaStatus.UNDER_REVIEW,
+        "in_review": IdeaStatus.UNDER_REVIEW,
+        "reviewing": IdeaStatus.UNDER_REVIEW,
         "pilot": IdeaStatus.PILOTING,
+        "trial": IdeaStatus.PILOTING,
+        "trialling": IdeaStatus.PILOTING,
+        "done": IdeaStatus.IMPLEMENTED,
+        "implement": IdeaStatus.IMPLEMENTED,
         "decline": IdeaStatus.DECLINED,
+        "rejected": IdeaStatus.DECLINED,
     }
     if cleaned in aliases:
         return aliases[cleaned]

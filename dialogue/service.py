@@ -274,6 +274,9 @@ class Dialogue:
                 occurrence_id, item_id = (int(x) for x in ref.split(":"))
                 return await surveys.answer_text(env, me, occurrence_id, item_id, text, command=command)
             if kind == "campaign":
+                # "4" or "yes" for a pulse question is its answer, though a campaign prompt waits too.
+                if (typed := await surveys.answer_typed(env, me, text, only_answers=True)) is not None:
+                    return typed
                 return await ideas.reply_to_campaign(env, me, int(ref), text, command=command)
             if kind == "checkin-reply":
                 return await replies.draft(env, me, int(ref), text, command=command)

@@ -462,7 +462,7 @@ async def cmd_status(env: Env, me: Person, args: Args) -> Reply:
     if args.empty:
         return Reply(form=status_form(idea))
     word = args.word("the new status")
-    if word.lower() == "under" and args.peek() == "review":  # as the pipeline's labels write it
+    if word.lower() in ("under", "in") and args.peek().lower() == "review":  # as labels write it, or people
         word += "_" + args.word("the new status")
     status = parse_status(word)
     if status is None:
@@ -563,6 +563,23 @@ async def cmd_owner(env: Env, me: Person, args: Args) -> Reply:
     if idea.owner_id == owner.id:
         raise Refusal(f"{owner.display_name} already owns #{idea.id}.")
     await env.tx.ideas.set_owner(idea.id, owner.id)
+    if idea.owner_id is not None and idea.owner_id != me.id:  # they would go on thinking it theirs
+        handed = Message(
+            t(
+                f"{me.display_name} made {owner.display_name} the owner of idea #{idea.id}, once yours: ",
+                user(shorten(idea.text)),
+            )
+        )
+        await env.send(
+            [
+                to_author(
+                    f"idea:{idea.id}:owner-was:{idea.owner_id}:{env.now.isoformat()}",
+                    handed,
+                    person_id=idea.owner_id,
+                    route=None,
+                )
+            ]
+        )
     await env.tx.ideas.add_event(
         IdeaEvent(idea_id=idea.id, at=env.now, by_id=me.id, kind="owner", reason=owner.display_name)
     )

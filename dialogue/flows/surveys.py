@@ -299,12 +299,15 @@ async def waiting_button_questions(env: Env, me: Person) -> list[tuple[Occurrenc
     return found
 
 
-async def answer_typed(env: Env, me: Person, text: str) -> Reply | None:
+async def answer_typed(env: Env, me: Person, text: str, *, only_answers: bool = False) -> Reply | None:
     """Words typed while questions with buttons wait (on Slack and Teams, typing reaches the bot as words):
     "4" or "yes" for the one waiting is stored as the tap would be, and said back with the survey's name and
     whether it is anonymous; other words, or any while two wait (the words could be for either, and one may
-    not be anonymous), are told how to answer. None when no such question waits."""
+    not be anonymous), are told how to answer. None when no such question waits, or, with ``only_answers``
+    (words that may be something else, as an idea for a campaign), when the words answer none of them."""
     waiting = await waiting_button_questions(env, me)
+    if only_answers:
+        waiting = [each for each in waiting if _typed_value(each[2], text) is not None]
     if not waiting:
         return None
     if len(waiting) > 1:

@@ -543,3 +543,22 @@ async def test_a_local_time_run_is_labelled_with_its_own_day_wherever_it_went_fi
 
     assert "last run #1 of Mon 07 Dec (open)" in listed
     assert results.startswith("Weekly check-in — run of Mon 07 Dec (closed)")
+
+
+async def test_while_a_campaign_waits_answers_and_commands_are_still_what_they_are(bot: Bot) -> None:
+    # The demo campaign stays open a week: "yes" for a pulse became a proposed idea, and `ideas new` (as
+    # `todo` suggests) needed a "Run as a command" tap.
+    await bot.programme(CAMPAIGN + QUICK)
+    await bot.play("ben: campaign send Fewer missed visits\nben: pulse send Quick pulse")
+    await bot.play("amira: idea Rota board")
+
+    out = await bot.play("amira: yes\nben: ideas new\nben: help todo\nben: ideas in review")
+    out += await bot.play("chloe: Spare keys")
+
+    assert messages(out, "amira")[0].startswith("Noted: Yes, for Q1 of “Quick pulse” (anonymous).")
+    ben = messages(out, "ben")
+    assert ben[0].startswith("Ideas new:") and "#1 [new] ▲0 Rota board" in ben[0]
+    assert ben[1].startswith("`todo`\nWhat waits for you:")
+    assert ben[2] == "Ideas under review: none yet. Share one with `idea <your idea>`."
+    # Words that are neither are still offered as an idea.
+    assert messages(out, "chloe")[0].startswith("Share this as your idea for “Fewer missed visits”?")

@@ -169,7 +169,8 @@ async def test_an_owner_is_told_what_they_can_do_with_the_idea(bot: Bot) -> None
         """
     )
 
-    (to_amira,) = messages(out, "amira")  # staff: status is not hers to use
+    to_amira, handed_on = messages(out, "amira")  # staff: status is not hers to use
+    assert handed_on.startswith("Ben Carter made Jo Adeyemi the owner of idea #1, once yours")
     assert "made you the owner of idea #1" in to_amira and "A manager moves it on" in to_amira
     assert "`status 1" not in to_amira
     (to_jo,) = messages(out, "jo")
@@ -436,3 +437,22 @@ async def test_campaign_ideas_lists_what_one_campaign_brought_in_by_status(bot: 
     assert out[1] == "“Quiet one” has brought in no ideas yet."
     assert refused[0] == "Which campaign? `campaign list` shows them."
     assert refused[1].startswith("There is no campaign called 'Louder one'.")
+
+
+async def test_status_words_managers_type_and_an_owner_replaced_is_told(bot: Bot) -> None:
+    await bot.play("amira: idea Rota board in the office\nben: owner 1 @chloe")
+
+    out = await bot.play(
+        "ben: status 1 in review Worth a look\nben: status 1 trial For a month\n"
+        "ben: status 1 done It works\nben: owner 1 @dev"
+    )
+
+    assert [m.split(".")[0] for m in messages(out, "ben")][:3] == [
+        "#1 is now under review",
+        "#1 is now piloting",
+        "#1 is now implemented",
+    ]
+    # Chloe, whose idea it was to carry, hears it is someone else's now.
+    assert messages(out, "chloe")[-1] == (
+        "Ben Carter made Dev Patel the owner of idea #1, once yours: Rota board in the office"
+    )
