@@ -47,7 +47,6 @@ OUTAGE_REPORT_SECONDS = 60.0  # while the database stays out of reach, how often
 # when the lease runs out and another worker takes the row over (Slack's client waits up to 30 s for an
 # answer). Leases of rows still waiting are renewed every third of a lease anyway.
 ANONYMOUS = "anonymous"  # the platform label of messages to anonymous authors, whichever they use
-ROUTED_WAIT = "not delivered yet; tried again later"  # the only error kept for an anonymous author's message
 LEASE_SPARE = 0.25
 RENEW_EVERY = 1 / 3
 
@@ -425,10 +424,11 @@ class DeliveryWorker:
                 await self.limiters[platform].acquire()
                 await self._hold(delivery, lease)
                 ref = await self.senders[platform].send(to=address, message=delivery.message)
-                self.stats.sent += 1
             if delivery.route is not None:
                 await self._routed_done(delivery)
             else:
+                if not delivery.replaces:
+                    self.stats.sent += 1
                 self.stats.by_platform[platform] = self.stats.by_platform.get(platform, 0) + 1
                 self._busy_sent += 1
                 if self.metrics is not None:
@@ -451,13 +451,18 @@ class DeliveryWorker:
             if limited:
                 self.limiters[platform].pause(later.retry_after)
                 self.stats.rate_limited += 1
-            await self._retry(delivery, str(later), later.retry_after, platform, rate_limited=limited)
+            if delivery.route is not None:  # tried once: see _routed_done
+                await self._routed_done(delivery)
+            else:
+                await self._retry(delivery, str(later), later.retry_after, platform, rate_limited=limited)
         except Undeliverable as gone:
             await self._fail(delivery, str(gone) or "undeliverable", platform)
         except Exception as exc:  # a sender's unexpected error must not stop the other deliveries
-            if delivery.route is None:
+            if delivery.route is not None:
+                await self._routed_done(delivery)
+            else:
                 log.warning("delivery %s: %s: %s", delivery.id, type(exc).__name__, exc)
-            await self._retry(delivery, f"{type(exc).__name__}: {exc}", None, platform)
+                await self._retry(delivery, f"{type(exc).__name__}: {exc}", None, platform)
         await self._report_progress()
         return True
 
@@ -526,9 +531,13 @@ class DeliveryWorker:
         Whether a message reached an anonymous author says who they are: one switched off (a leaver, or
         half the directory switched off by someone testing who wrote an idea) cannot be reached, nor one on
         a platform no longer connected. The chat it went to (a Slack DM, a Teams conversation) and its
-        platform are theirs too. So none of that is kept, counted by platform or logged; such a message is
-        never updated in place, and never sent again by ``outbox retry``.
+        platform are theirs too. So none of that is kept, counted by platform or logged. It is tried once:
+        a retry would leave a trace (attempts, an error, a later send) that an author who cannot be reached
+        never leaves, so a platform's refusal or outage loses it (the author still sees the idea or
+        question itself with `ideas mine` or `questions N`). Such a message is never updated in place, and
+        never sent again by ``outbox retry``.
         """
+        self.stats.sent += 1
         self._busy_sent += 1
         if self.metrics is not None:
             self.metrics.sent(ANONYMOUS)
@@ -552,8 +561,6 @@ class DeliveryWorker:
         if attempts >= self.max_attempts:
             await self._fail(delivery, f"gave up after {attempts} attempts: {error}", platform)
             return
-        if delivery.route is not None:  # the error names their platform or their chat: see _routed_done
-            error, platform = ROUTED_WAIT, ANONYMOUS
         backoff = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempts - 1))
         wait = retry_after if retry_after is not None else backoff
         self.stats.retried += 1

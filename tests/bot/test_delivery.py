@@ -252,18 +252,29 @@ async def test_a_message_to_an_anonymous_author_leaves_the_same_trace_whether_it
     assert not any("directory" in line or "app" in line or "connected" in line for line in logged), logged
 
 
-async def test_an_anonymous_authors_message_waiting_for_another_try_keeps_no_error_of_theirs(
+async def test_an_anonymous_authors_message_is_tried_once_and_ends_as_one_that_could_not_be_sent(
     rig: Rig,
 ) -> None:
-    rig.sender.failures["amira"] = [ConnectionError("chat D0AMIRA unreachable")]
-    route = rig.anon.route("idea:1", rig.people["amira"])
-    await rig.enqueue(NewDelivery(key="idea:1:moved", message=Message(t("moved on")), route=route))
+    # A retry leaves attempts, an error and a later send; a message to an author switched off leaves none
+    # of those. Read while the platform was down, the difference named the author.
+    async with rig.store.transaction() as tx:
+        await tx.directory.set_active(rig.people["ben"], False)
+    rig.sender.failures["amira"] = [
+        ConnectionError("chat D0AMIRA unreachable"),
+        RetryLater(30, "rate limited", rate_limited=True),
+    ]
+    for handle, key in (("amira", "idea:1"), ("ben", "idea:2"), ("amira", "idea:3")):
+        route = rig.anon.route(key, rig.people[handle])
+        await rig.enqueue(NewDelivery(key=f"{key}:moved", message=Message(t("moved on")), route=route))
 
     await rig.worker.drain()
 
     async with rig.store.engine.connect() as db:
-        kept = (await db.execute(text("SELECT status, last_error FROM deliveries"))).one()
-    assert tuple(kept) == ("pending", "not delivered yet; tried again later")
+        kept = await db.execute(text("SELECT key, status, attempts, last_error, platform FROM deliveries"))
+        assert sorted(tuple(row) for row in kept) == [
+            (f"idea:{n}:moved", "sent", 0, "", None) for n in (1, 2, 3)
+        ]
+    assert rig.worker.stats.sent == 3 and rig.sender.sent == []
 
 
 async def test_thread_replies_wait_for_the_thread_and_updates_edit_in_place(rig: Rig) -> None:
