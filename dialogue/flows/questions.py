@@ -458,11 +458,14 @@ async def followup(
             t(user(body)),
         )
     )
-    # Whoever answered hears how their answer lands, from the asker or anyone else (not their own words).
+    # Whoever answered hears how their answer lands, from the asker or anyone else: not their own words,
+    # except from an anonymous asker, who may have answered too (left out, they would be the asker); a named
+    # asker hears as the asker, below.
+    skipped = {question.asker_id} | (set() if hidden else {me.id})
     answerers = {
         p.author_id
         for p in await env.tx.questions.posts(question.id)
-        if p.kind == "answer" and p.author_id is not None and p.author_id not in (me.id, question.asker_id)
+        if p.kind == "answer" and p.author_id is not None and p.author_id not in skipped
     }
     await env.send(
         NewDelivery(key=f"question:{question.id}:followup:{count}:{pid}", person_id=pid, message=note)

@@ -427,3 +427,19 @@ async def test_moderators_are_reminded_once_of_questions_held_over_a_day(
     assert messages(due, "helen") == [] and messages(later) == []  # moderators only, and once
     # Approved, it waits for its answer afresh and is flagged to the leaders when that wait runs out.
     assert messages(answered_late, "helen")[0].startswith("Question #1 has waited 5 days for an answer")
+
+
+async def test_an_anonymous_askers_follow_up_reaches_every_answerer_themselves_included(bot: Bot) -> None:
+    # Lena asked anonymously and answered too; left out of the news of the asker's follow-up, she was the
+    # only answerer who did not hear it, which named her as the asker.
+    await bot.play(
+        "lena: ask anon Will the Housing restructure go ahead?\n"
+        "helen: answer 1 It is being consulted on.\nlena: answer 1 Housing has not been told more."
+    )
+
+    out = await bot.play("lena: followup 1 When does the consultation end?")
+
+    told = {
+        who for who in recipients(out) if any("New follow-up on question #1" in m for m in messages(out, who))
+    }
+    assert told == {"helen", "lena"}
