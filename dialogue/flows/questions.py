@@ -510,7 +510,8 @@ async def flag_overdue(env: Env) -> int:
     leaders = [p.id for p in await env.tx.directory.people_with_role(Role.SENIOR_LEADER)]
     due: dict[int, list[Question]] = {}
     for question in flagged:
-        for pid in [question.addressed_to_id] if question.addressed_to_id is not None else leaders:
+        # Put to a leader who has since left (or is no longer one): every senior leader, or nobody would hear.
+        for pid in [question.addressed_to_id] if question.addressed_to_id in leaders else leaders:
             due.setdefault(pid, []).append(question)
     # Each question is flagged once, so the lowest of this sweep's ids keys its notices uniquely.
     first = min(q.id for q in flagged)

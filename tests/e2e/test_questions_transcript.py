@@ -443,3 +443,21 @@ async def test_an_anonymous_askers_follow_up_reaches_every_answerer_themselves_i
         who for who in recipients(out) if any("New follow-up on question #1" in m for m in messages(out, who))
     }
     assert told == {"helen", "lena"}
+
+
+async def test_a_question_put_to_a_leader_who_has_left_is_flagged_to_every_senior_leader(bot: Bot) -> None:
+    await bot.play("chloe: ask to @jo Can we have parking permits?")
+    async with bot.app.store.transaction() as tx:
+        jo = await tx.directory.person_by_handle("jo")
+        assert jo is not None
+        await tx.directory.set_active(jo.id, False)  # a complete import left her out
+
+    due = await bot.play("/clock +5d1h")
+
+    # Before, the notice went to Jo alone, and failed: nobody heard of it again.
+    assert messages(due, "helen") == [
+        "Question #1 has waited 5 days for an answer (▲0):\n"
+        "Can we have parking permits?\n"
+        "Answer in the open with `answer 1 <your answer>`."
+    ]
+    assert messages(due, "jo") == []
