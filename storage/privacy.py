@@ -18,6 +18,7 @@ from dialogue.text import t
 from storage.models import (
     AdoptionRow,
     AnswerRow,
+    CampaignRow,
     CommentRow,
     ContactRow,
     ConversationRow,
@@ -104,7 +105,13 @@ class SqlPrivacy(Repo):
             table = column.class_.__table__
             found = _rows(await self.session.execute(select(*table.columns).where(column == person_id)))
             if what == "messages the bot sent or will send them":
-                found = [{k: v for k, v in row.items() if k in _MESSAGE_COLUMNS} for row in found]
+                found = [
+                    {k: v for k, v in row.items() if k in _MESSAGE_COLUMNS}
+                    for row in found
+                    if not _PROGRESS.match(str(row["key"]))
+                ]
+            if what == "what the bot waits for from them":
+                found = [row for row in found if not str(row["awaiting"]).startswith("item:")]
             if found:
                 held[what] = found
         answers = await self.session.execute(
@@ -150,7 +157,20 @@ class SqlPrivacy(Repo):
         done["messages to them emptied"] = await self.changed(
             update(DeliveryRow).where(DeliveryRow.person_id == person_id).values(message=erased)
         )
-        done["other messages that named them"] = await self._unname(name)
+        # A one-word name ("Will") would be taken out of everyone's words wherever it stands.
+        done["other messages that named them"] = await self._unname(name) if " " in name.strip() else 0
+        done["programme texts that still name them (edit the programme file)"] = sum(
+            [
+                len(
+                    (
+                        await self.session.scalars(
+                            select(column).where(column.contains(name, autoescape=True))
+                        )
+                    ).all()
+                )
+                for column in (SurveyRow.intro, CampaignRow.prompt)
+            ]
+        )
         await self.session.execute(
             update(PersonRow)
             .where(PersonRow.id == person_id)
@@ -187,6 +207,9 @@ class SqlPrivacy(Repo):
 
 
 _MESSAGE_COLUMNS = {"key", "status", "created_at", "sent_at", "message", "last_error"}
+# A pulse's or check-in's questions and reminders to one person: which went, and when, says how far they got
+# and how fast they answered, anonymous or not; the file an export makes goes where the database does not.
+_PROGRESS = re.compile(r"^occ:\d+:(item|remind):")
 
 
 def _contact(platform: str, key: str) -> tuple[Any, ...]:

@@ -23,8 +23,23 @@ ben: answer 1 We are asking the council, Amira Hassan will hear first.
 """
 
 
+PULSE = """
+[[pulse]]
+name = "Quick pulse"
+intro = "Amira Hassan collates the answers."
+[[pulse.question]]
+kind = "scale"
+text = "I had what I needed."
+[[pulse.question]]
+kind = "yes_no"
+text = "Did the rota come on time?"
+"""
+
+
 async def test_an_export_holds_everything_named_and_nothing_anonymous(bot: Bot) -> None:
     await bot.play(SCRIPT)
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse\namira: 4")  # she has the second question now
 
     held = await person_data(bot.app.store, "amira")
 
@@ -44,8 +59,10 @@ async def test_an_export_holds_everything_named_and_nothing_anonymous(bot: Bot) 
     assert held["votes for ideas"] == [{"idea_id": 3, "person_id": 5}]
     told = json.dumps(held["messages the bot sent or will send them"])
     assert "Chloe Price commented on your idea #1" in told and "has an answer from Ben Carter" in told
-    # Her anonymous idea is linked to nobody: no export can hold it, or it would not be anonymous.
+    # Her anonymous idea is linked to nobody: no export can hold it, or it would not be anonymous; nor
+    # which questions of an anonymous pulse reached her and when (how far she got, and how fast).
     assert "Buddy scheme" not in json.dumps(held)
+    assert "Did the rota come on time?" not in json.dumps(held) and ":item:" not in json.dumps(held)
     json.dumps(held)  # all of it as JSON takes it
     with pytest.raises(Refusal, match="nobody with the handle 'zoe'"):
         await person_data(bot.app.store, "zoe")
@@ -56,10 +73,12 @@ async def test_forgetting_someone_keeps_their_words_under_former_colleague_and_n
 ) -> None:
     await bot.play(SCRIPT)
 
+    await bot.programme(PULSE)
     done = await forget_person(bot.app.store, "amira")
     shown = messages(await bot.play("ben: ideas 1\nben: questions 1"), "ben")
 
     assert done["platform accounts"] == 1 and done["messages to them emptied"] >= 2
+    assert done["programme texts that still name them (edit the programme file)"] == 1  # the pulse's intro
     assert shown[0].startswith("Idea #1 [under review] ▲0\nShared rota board for weekend cover\n")
     assert f"From: {FORMER} (Reablement)" in shown[0]
     assert shown[1].startswith(f"Question #1 from {FORMER}, Mon 30 Nov")
