@@ -17,6 +17,7 @@ THANKS = {
     "ok thanks", "ok thank you", "okay thanks", "okay thank you", "thanks very much", "thank you very much",
     "many thanks", "thanks a lot", "cheers thanks", "👍", "🙏",
 }  # fmt: skip
+OK = {"ok", "okay", "k", "noted", "will do", "👍"}  # acknowledgements, not thanks
 STOP = {"stop", "unsubscribe", "opt out", "optout", "leave me alone", "no more messages"}
 PRIVACY = {
     "who can see this", "who sees this", "is this anonymous", "am i anonymous", "is it anonymous",
@@ -29,6 +30,9 @@ def small_talk(text: str, min_group_size: int) -> Message | None:
     """The bot's answer to ``text`` if it is small talk (see the module), else None."""
     said = _SPACES.sub(" ", text.strip().lower()).strip("!.?, ")
     if said in THANKS:
+        # "ok" to news of a declined idea is no thanks: "You're welcome" would read as a shrug.
+        if said in OK:
+            return Message(t("👍 Type `help` any time to see what you can do."))
         return Message(t("👍 You're welcome. Type `help` any time to see what you can do."))
     if said in STOP:
         return Message(

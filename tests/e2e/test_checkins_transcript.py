@@ -324,6 +324,7 @@ async def test_thanks_stop_and_privacy_questions_are_answered_not_saved_or_share
     out = await bot.play("amira: ok\namira: Rotas came late again")
     said = messages(out, "amira")
     assert "still takes a written answer here, or `skip`" in said[0]
+    assert said[0].startswith("👍 Type `help`")  # "ok" is no thanks: no "You're welcome"
     assert said[1] == "Thanks, noted."
 
 
