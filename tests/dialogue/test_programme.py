@@ -130,37 +130,36 @@ async def test_a_wrong_time_zone_does_not_hide_a_wrong_cron_in_the_same_schedule
     assert any(p.startswith("pulse 1 (“Monday pulse”): ") and "TUESDAY" in p for p in problems), problems
 
 
-async def test_every_other_monday_is_refused_rather_than_run_every_monday(store: SqlStore) -> None:
+@pytest.mark.parametrize(
+    ("cron", "said"),
+    [
+        # MON/2 ran every Monday.
+        (
+            "0 9 * * MON/2",
+            "schedule cron '0 9 * * MON/2' is not valid: 'mon/2': a step needs a range of days, e.g. 1-5/2; "
+            "cron cannot say every other week",
+        ),
+        # "*/14" reads as fortnightly; it ran on Sun 29 Nov and then Tue 1 Dec.
+        (
+            "0 9 */14 * *",
+            "schedule cron '0 9 */14 * *': a step in the day of the month starts again each month (*/14 "
+            "runs on the 1st, 15th and 29th, then the 1st again), so it cannot say every other week; name "
+            "the days (1,15) or a weekday (MON)",
+        ),
+    ],
+)
+async def test_every_other_week_is_refused_rather_than_run_on_the_wrong_days(
+    store: SqlStore, cron: str, said: str
+) -> None:
     programme = PULSE.format(name="Fortnightly pulse").replace(
         "[[pulse.question]]",
-        'schedule = { cron = "0 9 * * MON/2", time_zone = "Europe/London" }\n[[pulse.question]]',
+        f'schedule = {{ cron = "{cron}", time_zone = "Europe/London" }}\n[[pulse.question]]',
     )
 
     with pytest.raises(ProgrammeError) as refused:
         await load_programme(store, tomllib.loads(programme), check_cron=check_cron)
 
-    assert refused.value.problems == [
-        "pulse 1 (“Fortnightly pulse”): schedule cron '0 9 * * MON/2' is not valid: 'mon/2': a step "
-        "needs a range of days, "
-        "e.g. 1-5/2; cron cannot say every other week"
-    ]
-
-
-async def test_every_fourteen_days_of_the_month_is_refused_as_it_restarts_each_month(store: SqlStore) -> None:
-    # "*/14" reads as fortnightly; it ran on Sun 29 Nov and then Tue 1 Dec.
-    programme = PULSE.format(name="Fortnightly pulse").replace(
-        "[[pulse.question]]",
-        'schedule = { cron = "0 9 */14 * *", time_zone = "Europe/London" }\n[[pulse.question]]',
-    )
-
-    with pytest.raises(ProgrammeError) as refused:
-        await load_programme(store, tomllib.loads(programme), check_cron=check_cron)
-
-    assert refused.value.problems == [
-        "pulse 1 (“Fortnightly pulse”): schedule cron '0 9 */14 * *': a step in the day of the month starts "
-        "again each month (*/14 runs on the 1st, 15th and 29th, then the 1st again), so it cannot say every "
-        "other week; name the days (1,15) or a weekday (MON)"
-    ]
+    assert refused.value.problems == [f"pulse 1 (“Fortnightly pulse”): {said}"]
 
 
 async def test_texts_too_long_for_a_phone_and_options_nobody_could_tell_apart_are_mistakes(
