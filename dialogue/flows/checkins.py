@@ -83,7 +83,7 @@ def _digest(env: Env, survey: Survey, occurrence: Occurrence, result: RunResult,
         else "Reply here with what you will do (“you said, we did”); you will see it before it goes to all "
     )
     body = lines(
-        *([head] if head else [t(f"Your {kind_word(survey.kind)} digest is ready.")]),
+        head or t(f"Your {kind_word(survey.kind)} digest is ready."),
         render_result(survey, occurrence, result, reader),
         t(invite + f"{plural(result.invited, 'person', 'people')} it was sent to."),
     )
