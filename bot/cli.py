@@ -107,6 +107,7 @@ Run it:
   nextpractice pulse results NAME             its latest results (pulse list: all pulses)
   nextpractice db upgrade                     update the database (also done on every start)
   nextpractice outbox retry                   send failed messages again (after fixing a token)
+  nextpractice outbox prune --days 90         delete messages older than your retention period
 
 People's rights over their data:
   nextpractice directory export HANDLE        everything kept that names them, as JSON
@@ -295,6 +296,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="only failures whose error contains TEXT, e.g. invalid_auth",
     )
     outbox_retry.set_defaults(run=outbox_retry_command)
+    outbox_prune = outbox.add_parser(
+        "prune",
+        help="delete sent and failed messages older than --days (your retention period)",
+        description=(
+            "Delete the messages sent (or failed) more than --days ago: the outbox keeps each message's full "
+            "text, which can quote what people wrote and name them. The first message of each question's "
+            "channel thread is kept (replies and updates still need it), and so are the messages of runs "
+            "still open. Run it from a daily job with your organisation's retention period."
+        ),
+    )
+    outbox_prune.add_argument(
+        "--days", type=_retention_days, required=True, help="keep this many days of messages, e.g. 90"
+    )
+    outbox_prune.set_defaults(run=outbox_prune_command)
 
     pulse = commands.add_parser("pulse", help="pulse surveys: list, send, results, close").add_subparsers(
         title="pulse commands", metavar="COMMAND", required=True
@@ -998,6 +1013,22 @@ async def outbox_retry_command(settings: Settings, args: argparse.Namespace) -> 
         f"Queued {_count(count, 'failed message')}{which} from the last {args.hours:g} hours to send again; "
         "nextpractice serve sends them."
     )
+    return OK
+
+
+def _retention_days(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 3660:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of days from 1 to 3660")
+    return int(text)
+
+
+async def outbox_prune_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``nextpractice outbox prune --days N``: the outbox's old messages deleted (a retention period)."""
+    async with _open(settings) as app:
+        before = app.clock.now() - timedelta(days=args.days)
+        async with app.store.transaction() as tx:
+            count = await tx.outbox.prune(before=before)
+    print(f"Deleted {_count(count, 'message')} sent or failed more than {args.days} days ago.")
     return OK
 
 

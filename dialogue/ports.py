@@ -490,6 +490,12 @@ class OutboxRepo(Protocol):
         except those of runs closed since; how many."""
         ...
 
+    async def prune(self, *, before: datetime) -> int:
+        """Delete sent and failed deliveries made before ``before`` (their words, kept for nothing after),
+        except the first messages of channel threads, which later replies and updates still need, and
+        those of runs still open; how many."""
+        ...
+
     async def sent_ref(self, key: str) -> tuple[str, str] | None:
         """``(platform, platform_ref)`` of the sent delivery with this key, if sent."""
         ...

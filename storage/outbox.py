@@ -224,6 +224,20 @@ class SqlOutbox(Repo):
             .values(status=PENDING, attempts=0, not_before=now, last_error="")
         )
 
+    async def prune(self, *, before: datetime) -> int:
+        """See :meth:`dialogue.ports.OutboxRepo.prune`."""
+        open_groups = select(literal("occurrence:") + cast_(OccurrenceRow.id, String)).where(
+            OccurrenceRow.closed.is_(False)
+        )
+        return await self.changed(
+            delete(DeliveryRow).where(
+                DeliveryRow.status.in_([SENT, FAILED]),
+                DeliveryRow.created_at < before,
+                DeliveryRow.anchor.is_(None),
+                or_(DeliveryRow.group_key.is_(None), DeliveryRow.group_key.not_in(open_groups)),
+            )
+        )
+
     async def sent_ref(self, key: str) -> tuple[str, str] | None:
         """``(platform, platform_ref)`` of the sent delivery with this key, if sent."""
         result = await self.session.execute(

@@ -131,6 +131,18 @@ def test_a_run_open_longer_than_its_cadence_is_refused_at_load(
     )
 
 
+def test_outbox_prune_takes_a_retention_period_in_days(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["outbox", "prune"])  # the period is the organisation's to choose: no default
+    assert "--days" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["outbox", "prune", "--days", "0"])
+    assert "give a whole number of days from 1 to 3660" in capsys.readouterr().err
+
+    assert main(["outbox", "prune", "--days", "90"]) == 0
+    assert capsys.readouterr().out == "Deleted 0 messages sent or failed more than 90 days ago.\n"
+
+
 def test_csv_without_handle_and_name_is_refused() -> None:
     with pytest.raises(CliError, match="needs the columns handle and name"):
         _csv_rows("who,what\n", Path("people.csv"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import text
 
 from dialogue.messages import Choices, Message, Option
 from dialogue.outbox import DeliveryStatus, NewDelivery, Sent
@@ -253,3 +254,41 @@ async def test_failed_rows_are_queued_again_except_old_ones_and_those_of_closed_
         assert sorted(row.key for row in again) == ["auth", "gone"]
         assert all(row.attempts == 0 and row.last_error == "" for row in again)
         assert await tx.outbox.counts() == {"failed": 2, "sending": 2}  # the old one, the closed run's
+
+
+async def test_prune_deletes_old_messages_but_thread_roots_open_runs_and_pending_ones(
+    store: SqlStore,
+) -> None:
+    async with store.transaction() as tx:
+        still_open = await tx.surveys.add_occurrence(
+            key="open", kind=OccurrenceKind.PULSE, target_id=1, opens_at=at(0), closes_at=at(10_000),
+            remind_at=None, schedule_id=None,
+        )  # fmt: skip
+        assert still_open is not None
+        await tx.outbox.enqueue(
+            [
+                NewDelivery(key="old-note", message=_message("Your idea moved"), channel="qa"),
+                NewDelivery(key="old-failed", message=_message("Amira wrote ..."), channel="qa"),
+                NewDelivery(
+                    key="thread-root", message=_message("Question #1", anchor="question:1"), channel="qa"
+                ),
+                NewDelivery(
+                    key="open-run", message=_message("Q1"), channel="qa", group=f"occurrence:{still_open.id}"
+                ),
+                NewDelivery(key="old-pending", message=_message("later"), channel="qa", not_before=at(9_000)),
+            ],
+            now=at(0),
+        )
+        await tx.outbox.enqueue([NewDelivery(key="recent", message=_message(), channel="qa")], now=at(500))
+        for row in await tx.outbox.claim(worker="w", now=at(500), limit=10, lease_seconds=LEASE):
+            if row.key == "old-failed":
+                await tx.outbox.mark_failed(row.id, error="channel_not_found")
+            else:
+                await tx.outbox.mark_sent([Sent(row.id, "slack", f"ref-{row.key}", at(500))])
+
+    async with store.transaction() as tx:
+        assert await tx.outbox.prune(before=at(100)) == 2
+
+    async with store.engine.connect() as db:
+        kept = (await db.execute(text("SELECT key FROM deliveries ORDER BY key"))).scalars().all()
+    assert kept == ["old-pending", "open-run", "recent", "thread-root"]
