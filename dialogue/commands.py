@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -192,6 +193,12 @@ def unmistakable(words: Sequence[str]) -> bool:
     if spec.name == "help" and lookup(second) is not None:  # "help todo"
         return True
     return second.lstrip("#").isdigit() or second in _KEYWORDS[spec.name]
+
+
+def close_command(word: str) -> str | None:
+    """The command a one-word slip was probably meant to be ("hlep" -> "help", "tood" -> "todo"), if any."""
+    found = difflib.get_close_matches(word.lower(), list(COMMANDS), n=1, cutoff=0.75)
+    return found[0] if found else None
 
 
 def runs_while_writing(words: Sequence[str]) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from dialogue.anonymity import Pseudonymiser
-from dialogue.commands import help_reply, lookup, run_command, runs_while_writing, unmistakable
+from dialogue.commands import close_command, help_reply, lookup, run_command, runs_while_writing, unmistakable
 from dialogue.directory import Person, Role
 from dialogue.errors import Refusal
 from dialogue.events import (
@@ -272,7 +272,11 @@ class Dialogue:
         if awaiting:
             if kind == "item":
                 occurrence_id, item_id = (int(x) for x in ref.split(":"))
-                return await surveys.answer_text(env, me, occurrence_id, item_id, text, command=command)
+                # "hlep" typed in a hurry must not be kept as an anonymous answer without a word.
+                meant = close_command(words[0]) if command is None and len(words) == 1 else None
+                return await surveys.answer_text(
+                    env, me, occurrence_id, item_id, text, command=command, meant=meant
+                )
             if kind == "campaign":
                 # "4" or "yes" for a pulse question is its answer, though a campaign prompt waits too.
                 if (typed := await surveys.answer_typed(env, me, text, only_answers=True)) is not None:

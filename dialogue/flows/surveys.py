@@ -386,13 +386,21 @@ def _joined(texts: Sequence[Text]) -> list[Text | str]:
 
 
 async def answer_text(
-    env: Env, me: Person, occurrence_id: int, item_id: int, text: str, *, command: str | None = None
+    env: Env,
+    me: Person,
+    occurrence_id: int,
+    item_id: int,
+    text: str,
+    *,
+    command: str | None = None,
+    meant: str | None = None,
 ) -> Reply:
     """A free-text reply to an open question (``skip`` skips it).
 
     ``command``: the command word the words start with ("ask When is the pay award?"). They may be the
     answer ("Ask the rota team first") or a command typed while a question waited, so nothing is saved
     yet: they are shown back with Save as my answer and Run as a command, carried by the buttons.
+    ``meant``: a command one word was close to ("hlep"): shown back the same way, offering that command.
     """
     occurrence, survey, recipient = await _open_run(env, me, occurrence_id)
     item = next((i for i in survey.items if i.id == item_id), None)
@@ -401,17 +409,23 @@ async def answer_text(
         raise Refusal("That question is no longer part of the survey.")
     skipped = text.strip().lower() in SKIP_WORDS
     body = None if skipped else clean_text(text, what="answer", limit=PULSE_TEXT_MAX)
-    if body is not None and command is not None and utf16_units(f"{AS_COMMAND}:{body}") <= CHOICE_VALUE_MAX:
+    fits = body is not None and utf16_units(f"{AS_COMMAND}:{body}") <= CHOICE_VALUE_MAX
+    if body is not None and fits and (command is not None or meant is not None):
         options = (
             Option("Save as my answer", f"{AS_ANSWER}:{body}"),
-            Option("Run as a command", f"{AS_COMMAND}:{body}"),
+            Option("Run as a command", f"{AS_COMMAND}:{meant or body}"),
+        )
+        context = (
+            f"Did you mean `{meant}`? Tap Run as a command."
+            if meant
+            else f"It starts with `{command}`: if you meant that command, tap Run as a command."
         )
         return Reply(
             messages=(
                 Message(
                     lines(t("Your answer to “", user(item.text), "”, or a command?"), t(user(body))),
                     choices=(Choices(WRITTEN_ACTION, f"{occurrence.id}:{item.id}", options),),
-                    context=f"It starts with `{command}`: if you meant that command, tap Run as a command.",
+                    context=context,
                 ),
             )
         )

@@ -563,3 +563,20 @@ async def test_while_a_campaign_waits_answers_and_commands_are_still_what_they_a
     assert ben[2] == "Ideas under review: none yet. Share one with `idea <your idea>`."
     # Words that are neither are still offered as an idea.
     assert messages(out, "chloe")[0].startswith("Share this as your idea for “Fewer missed visits”?")
+
+
+async def test_a_command_mistyped_while_a_written_answer_waits_is_offered_not_saved(bot: Bot) -> None:
+    await bot.programme(CHECKIN)
+    await bot.play("/clock +1w2h\namira: 4")  # the written question waits now
+
+    offered = await bot.play("amira: hlep")
+    ran = await bot.play("amira: 2")
+    async with bot.app.store.engine.connect() as db:
+        written = (await db.execute(text("SELECT count(*) FROM answers WHERE text IS NOT NULL"))).scalar()
+
+    # Before, "hlep" was saved as an anonymous answer: "Thanks, noted. That's everything".
+    (shown,) = messages(offered, "amira")
+    assert shown.startswith("Your answer to “What should I know about?”, or a command?")
+    assert "Did you mean `help`? Tap Run as a command." in shown
+    assert any("`todo`" in m for m in messages(ran, "amira"))  # help, as asked
+    assert written == 0
