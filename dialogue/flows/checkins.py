@@ -7,13 +7,13 @@ from dataclasses import replace
 
 from dialogue.directory import Person, Role
 from dialogue.flows.env import Env
-from dialogue.flows.surveys import kind_word, render_result, run_result
+from dialogue.flows.surveys import kind_word, render_result, run_result, trend
 from dialogue.formatting import plural, run_day
 from dialogue.messages import Message
 from dialogue.outbox import NewDelivery
 from dialogue.results import RunResult
 from dialogue.surveys import Occurrence, Survey, SurveyKind, fit_owner
-from dialogue.text import lines, t, user
+from dialogue.text import Text, lines, t, user
 
 
 def reply_awaiting(occurrence_id: int) -> str:
@@ -45,18 +45,22 @@ async def send_digest(env: Env, survey: Survey, occurrence: Occurrence) -> None:
     result = await run_result(env, survey, occurrence)
     for reader in filter(None, readers):
         key = f"occ:{occurrence.id}:digest" + ("" if survey.owner_id is not None else f":{reader.id}")
-        await env.send(
-            [
-                NewDelivery(
-                    key=key, person_id=reader.id, message=_digest(env, survey, occurrence, result, reader)
-                )
-            ]
-        )
+        # The trend shows whether this week is news: the results command had it, the digest did not.
+        history = await trend(env, survey, reader, known={occurrence.id: result})
+        message = _digest(env, survey, occurrence, result, reader, history)
+        await env.send([NewDelivery(key=key, person_id=reader.id, message=message)])
     if survey.owner_id is not None and result.responded:
         await env.tx.conversations.set_awaiting(survey.owner_id, reply_awaiting(occurrence.id), at=env.now)
 
 
-def _digest(env: Env, survey: Survey, occurrence: Occurrence, result: RunResult, reader: Person) -> Message:
+def _digest(
+    env: Env,
+    survey: Survey,
+    occurrence: Occurrence,
+    result: RunResult,
+    reader: Person,
+    history: Text | None,
+) -> Message:
     """The digest as ``reader`` gets it: their own, or, with no owner, one every senior leader gets."""
     orphaned = survey.owner_id is None
     head = (
@@ -85,6 +89,7 @@ def _digest(env: Env, survey: Survey, occurrence: Occurrence, result: RunResult,
     body = lines(
         head or t(f"Your {kind_word(survey.kind)} digest is ready."),
         render_result(survey, occurrence, result, reader),
+        *([history] if history else []),
         t(invite + f"{plural(result.invited, 'person', 'people')} it was sent to."),
     )
     return Message(

@@ -580,3 +580,16 @@ async def test_a_command_mistyped_while_a_written_answer_waits_is_offered_not_sa
     assert "Did you mean `help`? Tap Run as a command." in shown
     assert any("`todo`" in m for m in messages(ran, "amira"))  # help, as asked
     assert written == 0
+
+
+async def test_the_owners_digest_shows_the_trend_across_runs(bot: Bot) -> None:
+    await bot.programme(CHECKIN)
+    answers = "".join(f"{who}: {n}\n" for who, n in zip(EVERYONE_BUT_JO[:6], "455342", strict=True))
+    first = await bot.play("/clock +1w2h\n" + answers + "/clock +2d6h")  # Mon 7 Dec, closed Wed
+    second = await bot.play("/clock +4d18h\n" + answers + "/clock +2d6h")  # Mon 14 Dec, closed Wed
+
+    (digest_1,) = [m for m in messages(first, "jo") if m.startswith("Your check-in digest is ready.")]
+    (digest_2,) = [m for m in messages(second, "jo") if m.startswith("Your check-in digest is ready.")]
+    # One run is no trend; from the second, the digest says how this week compares (as results did).
+    assert "Trend across runs" not in digest_1
+    assert "Trend across runs (oldest first):" in digest_2
