@@ -350,6 +350,10 @@ class SurveyRepo(Protocol):
         """The distinct respondent keys that answered at least one item."""
         ...
 
+    async def answer_counts(self, occurrence_id: int) -> dict[str, int]:
+        """How many items each respondent key has answered."""
+        ...
+
     async def respondent_count(self, occurrence_id: int) -> int:
         """How many answered at least one item, counted without reading them."""
         ...

@@ -605,6 +605,15 @@ class SqlSurveys(Repo):
         )
         return counted or 0
 
+    async def answer_counts(self, occurrence_id: int) -> dict[str, int]:
+        """See :meth:`dialogue.ports.SurveyRepo.answer_counts`."""
+        rows = await self.session.execute(
+            select(AnswerRow.respondent, func.count())
+            .where(AnswerRow.occurrence_id == occurrence_id)
+            .group_by(AnswerRow.respondent)
+        )
+        return {respondent: count for respondent, count in rows}
+
     async def respondents(self, occurrence_id: int) -> set[str]:
         """The distinct respondent keys that answered at least one item."""
         keys = await self.session.scalars(

@@ -586,24 +586,31 @@ async def remind(env: Env, occurrence: Occurrence) -> int:
         claimed = await env.tx.surveys.mark_reminded(occurrence.id)
     if not claimed:
         return 0
-    answered = await env.tx.surveys.respondents(occurrence.id)
+    answered = await env.tx.surveys.answer_counts(occurrence.id)
     deliveries = []
     for recipient in recipients:
         if not occurrence.remind_at <= due_at[recipient.person_id] <= env.now:  # earlier: an earlier pass's
             continue
-        if respondent_key(env, survey, occurrence.id, recipient.person_id) in answered:
+        # Questions come one at a time, so how many someone answered says which is next; someone who
+        # stopped part way is reminded of that one (their answers so far count either way).
+        done = answered.get(respondent_key(env, survey, occurrence.id, recipient.person_id), 0)
+        if done >= len(survey.items):
             continue
         person = await env.tx.directory.get_person(recipient.person_id)
         if person is None or not person.active:
             continue
+        closes = f"closes {when(occurrence.closes_at, person)}"
+        left = len(survey.items) - done
         message = item_message(
             survey,
             occurrence,
-            first,
+            survey.items[done],
             person,
-            intro=True,
-            prefix=f"Reminder: this {kind_word(survey.kind)} closes {when(occurrence.closes_at, person)}"
-            ". It takes a minute.",
+            intro=not done,
+            prefix=f"Reminder: this {kind_word(survey.kind)} {closes}. It takes a minute."
+            if not done
+            else f"Reminder: {plural(left, 'question')} of this {kind_word(survey.kind)} still "
+            f"{'waits' if left == 1 else 'wait'} for you; it {closes}.",
         )
         deliveries.append(
             NewDelivery(

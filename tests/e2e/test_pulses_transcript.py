@@ -101,6 +101,19 @@ async def test_the_reminder_reaches_only_people_who_have_not_answered(bot: Bot) 
     assert recipients(await bot.play("/clock +20h")) == []  # and only once
 
 
+async def test_someone_who_stopped_part_way_is_reminded_of_the_next_question(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse\n" + ANSWERS + "helen: 3")  # Helen answered Q1 only
+
+    out = await bot.play("/clock +1d")
+
+    # Before, only people who had answered nothing were reminded; Helen never heard again.
+    (helen,) = messages(out, "helen")
+    assert helen.startswith("Reminder: 1 question of this pulse still waits for you; it closes Wed 02 Dec")
+    assert "Q2/2: Would you recommend us?" in helen
+    assert all(m.startswith("Reminder: this pulse closes") for m in messages(out, "kate"))
+
+
 async def test_remind_after_hours_0_sends_no_reminder(bot: Bot) -> None:
     await bot.programme(PULSE.replace("remind_after_hours = 24", "remind_after_hours = 0"))
     await bot.play("ben: pulse send Quick pulse\n" + ANSWERS)
