@@ -30,7 +30,8 @@ OPEN_STATUSES = frozenset({IdeaStatus.NEW, IdeaStatus.UNDER_REVIEW, IdeaStatus.P
 # The pipeline: each status may move only to the ones listed.
 TRANSITIONS: dict[IdeaStatus, frozenset[IdeaStatus]] = {
     IdeaStatus.NEW: frozenset({IdeaStatus.UNDER_REVIEW, IdeaStatus.DECLINED}),
-    IdeaStatus.UNDER_REVIEW: frozenset({IdeaStatus.PILOTING, IdeaStatus.DECLINED}),
+    # A quick win needs no pilot: done the same week, it would otherwise wait on a pretend one.
+    IdeaStatus.UNDER_REVIEW: frozenset({IdeaStatus.PILOTING, IdeaStatus.IMPLEMENTED, IdeaStatus.DECLINED}),
     IdeaStatus.PILOTING: frozenset({IdeaStatus.IMPLEMENTED, IdeaStatus.DECLINED}),
     IdeaStatus.IMPLEMENTED: frozenset({IdeaStatus.SPREAD}),
     IdeaStatus.SPREAD: frozenset(),

@@ -456,3 +456,13 @@ async def test_status_words_managers_type_and_an_owner_replaced_is_told(bot: Bot
     assert messages(out, "chloe")[-1] == (
         "Ben Carter made Dev Patel the owner of idea #1, once yours: Rota board in the office"
     )
+
+
+async def test_a_quick_win_goes_from_under_review_to_implemented_without_a_pilot(bot: Bot) -> None:
+    await bot.play("amira: idea Label the key safe\nben: status 1 review Easy to do")
+
+    out = await bot.play("ben: status 1 done Labelled this morning")
+
+    # Before: "under review; it can move to: declined, piloting", and a pretend pilot to get there.
+    assert messages(out, "ben")[0].startswith("#1 is now implemented")
+    assert messages(out, "amira")[0].startswith("Your idea #1 moved from under review to implemented.")
