@@ -104,12 +104,13 @@ async def cmd_ask(env: Env, me: Person, args: Args) -> Reply:
     addressed: Person | None = None
     if args.flag("to"):
         addressed = await env.by_handle(args.word("the leader's handle"))
-        if not addressed.is_senior_leader:
+        if not addressed.is_manager:  # a senior leader, or one's own manager (who answers questions too)
             leaders = ", ".join(
                 f"@{p.handle}" for p in await env.tx.directory.people_with_role(Role.SENIOR_LEADER)
             )
             raise Refusal(
-                f"{addressed.display_name} isn't a senior leader. You can address: {leaders or 'nobody yet'}."
+                f"{addressed.display_name} isn't a manager or senior leader. You can address a manager, or a "
+                f"senior leader: {leaders or 'nobody yet'}."
             )
     anonymous = args.anonymous() or anonymous
     text = args.rest()
@@ -508,10 +509,11 @@ async def flag_overdue(env: Env) -> int:
     if not flagged:
         return 0
     leaders = [p.id for p in await env.tx.directory.people_with_role(Role.SENIOR_LEADER)]
+    answerers = {p.id for p in await env.tx.directory.people_with_role(Role.MANAGER)} | set(leaders)
     due: dict[int, list[Question]] = {}
     for question in flagged:
-        # Put to a leader who has since left (or is no longer one): every senior leader, or nobody would hear.
-        for pid in [question.addressed_to_id] if question.addressed_to_id in leaders else leaders:
+        # Put to someone who has since left (or answers no more): every senior leader, or nobody would hear.
+        for pid in [question.addressed_to_id] if question.addressed_to_id in answerers else leaders:
             due.setdefault(pid, []).append(question)
     # Each question is flagged once, so the lowest of this sweep's ids keys its notices uniquely.
     first = min(q.id for q in flagged)

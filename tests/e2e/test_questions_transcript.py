@@ -461,3 +461,14 @@ async def test_a_question_put_to_a_leader_who_has_left_is_flagged_to_every_senio
         "Answer in the open with `answer 1 <your answer>`."
     ]
     assert messages(due, "jo") == []
+
+
+async def test_staff_may_put_a_question_to_their_manager_in_the_open(bot: Bot) -> None:
+    out = await bot.play("ellie: ask to @ben When will the new rota be out?\nellie: ask to @amira Why?")
+    due = await bot.play("/clock +5d1h")
+
+    # Before: "Ben Carter isn't a senior leader".
+    assert messages(out, "ben")[0].startswith("You've been asked a question (#1) by Ellie Watson:")
+    assert messages(out, "ellie")[-1].startswith("Amira Hassan isn't a manager or senior leader.")
+    assert messages(due, "ben")[0].startswith("Question #1 has waited 5 days for an answer")
+    assert messages(due, "helen") == []  # put to Ben, so only Ben hears
