@@ -47,7 +47,7 @@ from bot.clock import MovableClock, SystemClock
 from bot.console_host import AppConsoleHost
 from bot.delivery import PROGRESS_SECONDS, Progress, duration
 from bot.logs import configure as configure_logging
-from bot.scheduler import Scheduler, cron_trigger, next_fire
+from bot.scheduler import Scheduler, catch_up, cron_trigger, next_fire
 from bot.server import SLACK_PATH, Readiness, start, web_app
 from bot.settings import Settings
 from bot.slack_sync import SyncReport, sync_slack_directory
@@ -624,6 +624,7 @@ async def console_command(settings: Settings, args: argparse.Namespace) -> int:
         await _known(app, handles)
         session = _session(app, sender, clock, handles[0])
         try:
+            await catch_up(app.dialogue, app.store, clock.now())  # as serve does at start
             await session.host.settle()
             await session.switch(handles[0])  # with what an earlier run left waiting for them
             if script is not None:
@@ -757,6 +758,7 @@ async def demo_command(settings: Settings, args: argparse.Namespace) -> int:
         start = clock.now().astimezone(CONSOLE_ZONE)
         print(DEMO_GUIDE.format(start=f"{start:%A} {start.day} {start:%B %H:%M}"))
         try:
+            await catch_up(app.dialogue, app.store, clock.now())  # as serve does at start
             await session.host.settle()
             await run_interactive(session, report=print)
         finally:

@@ -139,6 +139,18 @@ def latest_due(schedule: Schedule, now: datetime, grace: timedelta) -> datetime 
     return times[-1] if times else None
 
 
+async def catch_up(dialogue: Dialogue, store: Store, now: datetime, grace: timedelta = DEFAULT_GRACE) -> int:
+    """Fire, once, each schedule's run missed within ``grace`` before ``now`` (see :func:`missed`), as
+    :meth:`Scheduler.start` does: the console starts on a moved clock with no scheduler running, and a
+    Monday-morning start missed that Monday's local-time check-in. How many runs were enqueued."""
+    fired = 0
+    for schedule in await load_schedules(store):
+        due = missed(schedule, now, grace)
+        if due is not None and await fire(dialogue, schedule, due) is not None:
+            fired += 1
+    return fired
+
+
 async def load_schedules(store: Store) -> list[Schedule]:
     """Every active schedule in the database."""
     async with store.transaction() as tx:

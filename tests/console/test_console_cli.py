@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import CliError, ImportProgress, _csv_rows, main, next_monday_morning
+from bot.cli import CONSOLE_ZONE, CliError, ImportProgress, _csv_rows, main, next_monday_morning
 
 DEMO = Path(__file__).resolve().parents[2] / "bot" / "demo"
 
@@ -201,6 +201,24 @@ def test_the_demo_organisation_and_programme_load_and_a_script_plays(
     assert "-> #qa: Question #1 from Amira Hassan:" in out
     assert "-> #qa: (thread question:1) Answer from Jo Adeyemi: We are talking to Highways this month." in out
     assert "-> amira: Your question #1 has an answer from Jo Adeyemi:" in out
+
+
+def test_a_console_started_on_monday_morning_still_gets_that_mondays_local_time_check_in(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Nine o'clock comes first on Sunday evening (UTC+14): started at 08:00 on Monday in London, the
+    # console never fired it, where serve catches it up, and the README's example missed the check-in.
+    assert main(["directory", "import", str(DEMO / "organisation.csv")]) == 0
+    assert main(["programme", "load", str(DEMO / "programme.toml")]) == 0
+    monday = next_monday_morning(datetime.now(UTC)).astimezone(CONSOLE_ZONE)
+    (tmp_path / "wait.txt").write_text("/clock +1h\n", encoding="utf-8")
+    capsys.readouterr()
+
+    start = f"{monday:%Y-%m-%d %H:%M}"
+    assert main(["console", "--as", "amira", "--script", str(tmp_path / "wait.txt"), "--start", start]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert "-> amira: Director's weekly check-in (check-in, 2 questions, anonymous)" in out
 
 
 def test_an_unknown_handle_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
