@@ -651,7 +651,9 @@ Things to try, in this order:
                        share an idea; you will hear whenever it moves on
   ask Will weekend rotas be published a month ahead?
                        ask senior managers; the question is posted in #qa for all to see
-  /clock +1h           09:00: the Monday pulse arrives; answer by typing a number, e.g. 4
+  /clock +1h           09:00: the Monday pulse and Jo's weekly check-in arrive (the check-in comes at
+                       09:00 in each person's own time zone: try /as priya, in Kolkata);
+                       answer by typing a number, e.g. 4
   /as jo               become Jo Adeyemi, Director of Adults & Health
   answer 1 Yes, from January
                        answer question 1 (use your question's number); Amira is told
@@ -664,8 +666,8 @@ Things to try, in this order:
                        asked the overall figures and your words ("you said, we did")
   /as amira            back to Amira
   /clock +1d1h         Tuesday 10:00: the "Fewer missed visits" campaign asks for ideas
-  /clock +6d           next Monday 10:00: the week's pulse, and Jo's weekly check-in, which
-                       came at 09:00 in each person's own time zone (try /as priya, in Kolkata)
+  /clock +6d           next Monday 10:00: the week's pulse and check-in again (on the way, as
+                       /as jo, Wednesday's digest of the first check-in)
 
 /help lists the console controls; quit (or Ctrl-D) leaves. The demo is kept for next time;
 nextpractice demo --fresh starts again.
