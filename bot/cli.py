@@ -666,8 +666,8 @@ Things to try, in this order:
                        asked the overall figures and your words ("you said, we did")
   /as amira            back to Amira
   /clock +1d1h         Tuesday 10:00: the "Fewer missed visits" campaign asks for ideas
-  /clock +6d           next Monday 10:00: the week's pulse and check-in again (Jo had the first
-                       check-in's digest on Wednesday: /as jo to read it)
+  /clock +6d           next Monday 10:00: the week's pulse and check-in again; as Jo,
+                       checkin results Director's weekly check-in reads the first (closed Wednesday)
 
 /help lists the console controls; quit (or Ctrl-D) leaves. The demo is kept for next time;
 nextpractice demo --fresh starts again.
