@@ -131,7 +131,8 @@ COMMANDS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "pulse",
-            "pulse list | send <name> | results <name> | close <name> | reply <run> <text>",
+            "pulse list | send <name> | results <name> | results run <run> | close <name> "
+            "| reply <run> <text>",
             "run pulse surveys, read their results and reply (“you said, we did”)",
             survey_commands.cmd_pulse,
             managers,
@@ -147,7 +148,8 @@ COMMANDS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "checkin",
-            "checkin list | send <name> | results <name> | close <name> | reply <run> <text>",
+            "checkin list | send <name> | results <name> | results run <run> | close <name> "
+            "| reply <run> <text>",
             "run check-ins and reply to their digest (“you said, we did”)",
             survey_commands.cmd_checkin,
             leaders,

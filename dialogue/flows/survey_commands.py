@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from dialogue.args import Args
@@ -60,19 +61,29 @@ async def open_run(env: Env, survey: Survey) -> Occurrence:
     return run
 
 
-async def _results(env: Env, me: Person, survey: Survey) -> Reply:
-    """The newest closed run's results and trend; of a run still open, only how many have answered.
+async def _run_of(env: Env, run_id: int, kind: SurveyKind) -> tuple[Occurrence, Survey]:
+    """Run ``run_id`` of a survey of ``kind`` (the number `pulse list` gives), and its survey."""
+    run = await env.tx.surveys.get_occurrence(run_id)
+    survey = await env.tx.surveys.get_survey(run.target_id) if run is not None else None
+    if run is None or survey is None or run.kind is not OccurrenceKind(kind.value):
+        raise Refusal(f"There is no {kind_word(kind)} run #{run_id}. `{kind.value} list` gives the latest.")
+    return run, survey
+
+
+async def _results(env: Env, me: Person, survey: Survey, *, run: Occurrence | None = None) -> Reply:
+    """The newest closed run's results and trend (or those of ``run``, an earlier one named by number); of a
+    run still open, only how many have answered.
 
     Figures that change while a run is open would give away one person's answer to anyone comparing
     them before and after that person answered, however large the groups.
     """
-    runs = await _runs(env, survey)
+    runs = [run] if run is not None else await _runs(env, survey)
     if not runs:
         raise Refusal(f"“{survey.name}” has no run yet.")
     parts: list[Text | str] = []
     if not runs[0].closed:
         parts.append(await _progress(env, me, survey, runs[0]))
-    closed = next((run for run in runs if run.closed), None)
+    closed = next((each for each in runs if each.closed), None)
     if closed is not None:
         result = await run_result(env, survey, closed)
         parts.append(render_result(survey, closed, result, me))
@@ -151,7 +162,11 @@ async def survey_command(env: Env, me: Person, args: Args, kind: SurveyKind) -> 
             )
         )
     if sub == "results":
-        return await _results(env, me, await find_survey(env, args, kind))
+        named = args.rest()
+        if picked := re.fullmatch(r"run\s+#?(\d+)", named.strip(), flags=re.IGNORECASE):
+            run, survey = await _run_of(env, int(picked[1]), kind)
+            return await _results(env, me, survey, run=run)
+        return await _results(env, me, await find_survey(env, Args(named), kind))
     if sub == "close":
         survey = await find_survey(env, args, kind)
         await _owner_runs_it(env, me, survey, "close")

@@ -564,3 +564,18 @@ async def test_figures_round_halves_up_as_people_do_and_staff_hear_the_enps(bot:
     assert "Q1. I can suggest improvements. — average 3.3 out of 5 (8 answers)" in preview
     assert "Q2. Would you recommend us? — eNPS +13, average 7.6 out of 10 (8 answers)" in preview
     assert "Q3. Did you get your rota on time? — Yes 63%, No 38% (8 answers)" in preview
+
+
+async def test_an_earlier_run_is_read_by_its_number(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse\n" + ANSWERS + "ben: pulse close Quick pulse")
+    await bot.play("/clock +1h\nben: pulse send Quick pulse\nben: pulse close Quick pulse")  # nobody answered
+
+    asked = "ben: pulse results run 1\nben: pulse results run 9\nben: pulse results run 2"
+    out = messages(await bot.play(asked))
+
+    # Before, only the newest closed run could be read: run 1's figures were gone for good.
+    assert out[0].startswith("Quick pulse — run of Mon 30 Nov (closed)\nResponses: 8 of 12 (67%)")
+    assert "Everyone: n=8, eNPS +25, mean 7.6" in out[0]
+    assert out[1] == "There is no pulse run #9. `pulse list` gives the latest."
+    assert out[2].startswith("Quick pulse — run of Mon 30 Nov (closed)\nResponses: 0 of 12 (0%)")
