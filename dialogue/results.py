@@ -174,7 +174,9 @@ def summarise_counts(
             ItemResult(
                 item=item,
                 overall=figures(item, "Everyone", total, everyone, overall_reason),
-                teams=teams if len(teams) > 1 else (),
+                # One team alone repeats Everyone, but says whose figures they are (a pulse to everyone
+                # that one team answered).
+                teams=teams if len(teams) > 1 or not overall_reason else (),
                 # Free text is shown only overall and only when enough people wrote some.
                 texts=tuple(sorted(text for _, text in words)) if not overall_reason else (),
             )

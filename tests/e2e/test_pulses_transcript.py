@@ -579,3 +579,19 @@ async def test_an_earlier_run_is_read_by_its_number(bot: Bot) -> None:
     assert "Everyone: n=8, eNPS +25, mean 7.6" in out[0]
     assert out[1] == "There is no pulse run #9. `pulse list` gives the latest."
     assert out[2].startswith("Quick pulse — run of Mon 30 Nov (closed)\nResponses: 0 of 12 (0%)")
+
+
+async def test_results_name_the_one_team_that_answered(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    answers = "".join(
+        f"{who}: {n}\n{who}: 8\n"
+        for who, n in zip(["amira", "chloe", "dev", "ellie", "farah"], "45345", strict=True)
+    )
+    await bot.play("ben: pulse send Quick pulse\n" + answers + "ben: pulse close Quick pulse")
+
+    results = messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0]
+
+    # One team's row repeats Everyone, but says whose figures they are: before, a team leader reading a
+    # pulse sent to the whole council could not tell.
+    assert "Everyone: n=5, mean 4.2" in results
+    assert "Reablement: n=5, mean 4.2" in results
