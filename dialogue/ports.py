@@ -346,10 +346,6 @@ class SurveyRepo(Protocol):
         their whole key, so a tap costs the same in a run of 100,000 answers as in one of ten."""
         ...
 
-    async def respondents(self, occurrence_id: int) -> set[str]:
-        """The distinct respondent keys that answered at least one item."""
-        ...
-
     async def answer_counts(self, occurrence_id: int) -> dict[str, int]:
         """How many items each respondent key has answered."""
         ...

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, delete, or_, select, update
+from sqlalchemy import ColumnElement, String, and_, cast, delete, false, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from dialogue.messages import Message, message_to_data
@@ -104,13 +104,13 @@ class SqlPrivacy(Repo):
         for what, column in NAMING:
             table = column.class_.__table__
             found = _rows(await self.session.execute(select(*table.columns).where(column == person_id)))
-            if what == "messages the bot sent or will send them":
+            if column is DeliveryRow.person_id:
                 found = [
                     {k: v for k, v in row.items() if k in _MESSAGE_COLUMNS}
                     for row in found
                     if not _PROGRESS.match(str(row["key"]))
                 ]
-            if what == "what the bot waits for from them":
+            if column is ConversationRow.person_id:
                 found = [row for row in found if not str(row["awaiting"]).startswith("item:")]
             if found:
                 held[what] = found
@@ -121,15 +121,10 @@ class SqlPrivacy(Repo):
         )
         if found_answers := _rows(answers):
             held["answers to pulses and check-ins that are not anonymous"] = found_answers
-        contacts = [
-            _rows(
-                await self.session.execute(
-                    select(*ContactRow.__table__.columns).where(*_contact(platform, key))
-                )
-            )
-            for platform, key in contact_keys
-        ]
-        if found_contacts := [row for rows in contacts for row in rows]:
+        contacts = await self.session.execute(
+            select(*ContactRow.__table__.columns).where(_contacts(contact_keys))
+        )
+        if found_contacts := _rows(contacts):
             held["how the platforms let the bot reach them"] = found_contacts
         return held
 
@@ -150,9 +145,7 @@ class SqlPrivacy(Repo):
             ("what the bot waits for", ConversationRow, ConversationRow.person_id),
         ):
             done[what] = await self.changed(delete(table).where(column == person_id))
-        done["platform references"] = sum(
-            [await self.changed(delete(ContactRow).where(*_contact(p, k))) for p, k in contact_keys]
-        )
+        done["platform references"] = await self.changed(delete(ContactRow).where(_contacts(contact_keys)))
         erased = message_to_data(Message(t("(erased at the person's request)")))
         done["messages to them emptied"] = await self.changed(
             update(DeliveryRow).where(DeliveryRow.person_id == person_id).values(message=erased)
@@ -161,14 +154,9 @@ class SqlPrivacy(Repo):
         done["other messages that named them"] = await self._unname(name) if " " in name.strip() else 0
         done["programme texts that still name them (edit the programme file)"] = sum(
             [
-                len(
-                    (
-                        await self.session.scalars(
-                            select(column).where(column.contains(name, autoescape=True))
-                        )
-                    ).all()
-                )
-                for column in (SurveyRow.intro, CampaignRow.prompt)
+                await self.session.scalar(select(func.count()).where(text.contains(name, autoescape=True)))
+                or 0
+                for text in (SurveyRow.intro, CampaignRow.prompt)
             ]
         )
         await self.session.execute(
@@ -212,8 +200,9 @@ _MESSAGE_COLUMNS = {"key", "status", "created_at", "sent_at", "message", "last_e
 _PROGRESS = re.compile(r"^occ:\d+:(item|remind):")
 
 
-def _contact(platform: str, key: str) -> tuple[Any, ...]:
-    return (ContactRow.platform == platform, ContactRow.key == key)
+def _contacts(contact_keys: Collection[tuple[str, str]]) -> ColumnElement[bool]:
+    """The contacts under these ``(platform, key)`` pairs (none when there are none)."""
+    return or_(false(), *(and_(ContactRow.platform == p, ContactRow.key == k) for p, k in contact_keys))
 
 
 def _replace_in(value: Any, word: re.Pattern[str]) -> Any:

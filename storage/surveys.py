@@ -613,10 +613,3 @@ class SqlSurveys(Repo):
             .group_by(AnswerRow.respondent)
         )
         return {respondent: count for respondent, count in rows}
-
-    async def respondents(self, occurrence_id: int) -> set[str]:
-        """The distinct respondent keys that answered at least one item."""
-        keys = await self.session.scalars(
-            select(AnswerRow.respondent).where(AnswerRow.occurrence_id == occurrence_id).distinct()
-        )
-        return set(keys)

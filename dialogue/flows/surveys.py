@@ -560,10 +560,10 @@ async def _prompt_waiting(env: Env, person_id: int, runs: Sequence[Occurrence]) 
 
 
 async def remind(env: Env, occurrence: Occurrence) -> int:
-    """Remind the people who haven't answered anything yet, once each, ``remind_after_hours`` after their own
-    first question (a local-time run reached Kolkata five and a half hours before London, and one reminder
-    for everyone came at 22:30 there); how many were reminded in this pass. A pass leaves the rest for the
-    next, at the time the earliest of them is due."""
+    """Remind the people who haven't finished, once each, of the question they are at, ``remind_after_hours``
+    after their own first question (a local-time run reached Kolkata five and a half hours before London,
+    and one reminder for everyone came at 22:30 there); how many were reminded in this pass. A pass leaves
+    the rest for the next, at the time the earliest of them is due."""
     survey = await env.tx.surveys.get_survey(occurrence.target_id)
     if survey is None or occurrence.remind_at is None or survey.remind_after_hours is None:
         return 0
