@@ -303,7 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Delete the messages sent (or failed) more than --days ago: the outbox keeps each message's full "
             "text, which can quote what people wrote and name them. The first message of each question's "
             "channel thread is kept (replies and updates still need it), and so are the messages of runs "
-            "still open. Run it from a daily job with your organisation's retention period."
+            "still open. Run it from a daily job with your organisation's retention period, or set "
+            "NEXTPRACTICE_RETENTION_DAYS and serve does it every hour."
         ),
     )
     outbox_prune.add_argument(
@@ -1331,6 +1332,9 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
             "none yet (load them with: nextpractice programme load)"
         ]:
             print(f"Schedule: {line}")
+        days = app.settings.retention_days
+        kept = f"{days} days" if days else "until deleted (set NEXTPRACTICE_RETENTION_DAYS)"
+        print(f"Messages kept: {kept}")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -1341,6 +1345,7 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
             clock=app.clock,
             on_fired=app.worker.wake,
             metrics=app.metrics,
+            retention=timedelta(days=app.settings.retention_days) if app.settings.retention_days else None,
         )
         # Listening first: a port that cannot be had stops the bot before any schedule fires.
         slack_http = app.settings.slack is not None and not app.settings.slack.app_token

@@ -32,6 +32,7 @@ from dialogue.service import Dialogue
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 30  # housekeeping: closing runs, reminders, overdue questions
+PRUNE_SECONDS = 3600  # the retention period is in days: an hourly pass keeps within it
 RELOAD_SECONDS = 60  # picks up schedules loaded by another process
 DEFAULT_GRACE = timedelta(hours=6)  # a firing missed by less than this is sent late rather than never
 LOCAL_SPAN = timedelta(hours=26)  # a wall-clock time comes first in UTC+14, last in UTC-12
@@ -174,6 +175,7 @@ class Scheduler:
 
     At start, a firing missed within ``grace`` (the bot was down at 09:00) is sent once.
     ``on_fired`` is called after each firing or housekeeping tick (the delivery worker's wake).
+    With ``retention``, sent and failed messages older than it are deleted at start and every hour.
     """
 
     def __init__(
@@ -185,8 +187,10 @@ class Scheduler:
         grace: timedelta = DEFAULT_GRACE,
         on_fired: Callable[[], None] = lambda: None,
         metrics: Metrics | None = None,
+        retention: timedelta | None = None,
     ) -> None:
         self.dialogue = dialogue
+        self.retention = retention
         self.metrics = metrics
         self.store = store
         self.clock = clock
@@ -212,8 +216,14 @@ class Scheduler:
         self._aps.add_job(
             self.sync, IntervalTrigger(seconds=RELOAD_SECONDS, timezone=utc), id="reload", coalesce=True
         )
+        if self.retention is not None:
+            self._aps.add_job(
+                self._prune, IntervalTrigger(seconds=PRUNE_SECONDS, timezone=utc), id="prune", coalesce=True
+            )
         self._aps.start()
         await self._tick()
+        if self.retention is not None:
+            await self._prune()
 
     def shutdown(self) -> None:
         """Stop firing (a running firing finishes on its own)."""
@@ -261,6 +271,17 @@ class Scheduler:
             log.exception("schedule %s could not fire for %s; it will be retried", schedule.id, due)
             return
         self.on_fired()
+
+    async def _prune(self) -> None:
+        assert self.retention is not None
+        try:
+            async with self.store.transaction() as tx:
+                deleted = await tx.outbox.prune(before=self.clock.now() - self.retention)
+        except Exception:
+            log.exception("deleting old messages failed; it is tried again in an hour")
+            return
+        if deleted:
+            log.info("deleted %d messages sent more than %d days ago", deleted, self.retention.days)
 
     async def _tick(self) -> None:
         try:

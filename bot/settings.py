@@ -164,6 +164,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"  # "json": one JSON object per line
     delivery_lease_seconds: int = 120
+    retention_days: int | None = None  # serve deletes messages sent longer ago than this; None: kept
     # Messages a second per platform; None: the platform's published limit. 0: no pacing (local fakes only).
     slack_rate: float | None = None  # messages a second; None: the platform's published limit; 0: no pacing
     teams_rate: float | None = None
@@ -194,6 +195,7 @@ class Settings:
             log_level=_choice(env, "NEXTPRACTICE_LOG_LEVEL", "INFO", LOG_LEVELS),
             log_format=_choice(env, "NEXTPRACTICE_LOG_FORMAT", "text", LOG_FORMATS),
             delivery_lease_seconds=_int(env, "NEXTPRACTICE_DELIVERY_LEASE_SECONDS", 120, minimum=1),
+            retention_days=_int(env, "NEXTPRACTICE_RETENTION_DAYS", 0, minimum=1, maximum=3660) or None,
             slack_rate=_rate(env, "NEXTPRACTICE_SLACK_RATE"),
             teams_rate=_rate(env, "NEXTPRACTICE_TEAMS_RATE"),
             host=env.get("NEXTPRACTICE_HOST", "").strip() or "0.0.0.0",

@@ -12,9 +12,12 @@ from bot.clock import MovableClock
 from bot.scheduler import Scheduler, advance
 from dialogue.anonymity import Pseudonymiser
 from dialogue.directory_import import import_directory
+from dialogue.messages import Message
+from dialogue.outbox import NewDelivery, Sent
 from dialogue.programme import load_programme
 from dialogue.service import Dialogue
 from dialogue.surveys import OccurrenceKind
+from dialogue.text import lines, t
 from storage import SqlStore
 from storage.models import DeliveryRow, PersonRow
 
@@ -190,3 +193,37 @@ async def test_a_local_time_run_missed_at_its_first_zone_still_reaches_those_who
         )
         due = {row.handle: row.not_before for row in rows}
     assert due == {"sam": MONDAY_NINE + timedelta(hours=5), "lena": noon}  # Sam at his 09:00, Lena now
+
+
+async def test_with_a_retention_period_serve_deletes_old_messages_at_start_and_keeps_newer_ones(
+    store: SqlStore,
+) -> None:
+    # NEXTPRACTICE_RETENTION_DAYS: nobody has to remember a daily `outbox prune` for the texts to go.
+    sent_at = {"spring": MONDAY_NINE - timedelta(days=200), "last week": MONDAY_NINE - timedelta(days=7)}
+    for key, when in sent_at.items():
+        async with store.transaction() as tx:
+            message = Message(lines(t("Your idea moved to under review")))
+            await tx.outbox.enqueue([NewDelivery(key=key, message=message, channel="qa")], now=when)
+            for row in await tx.outbox.claim(worker="w", now=when, limit=1, lease_seconds=60):
+                await tx.outbox.mark_sent([Sent(row.id, "slack", f"ref-{key}", when)])
+    clock = MovableClock(MONDAY_NINE)
+    keep_all = Scheduler(dialogue=_dialogue(store, clock), store=store, clock=clock)
+    pruning = Scheduler(
+        dialogue=_dialogue(store, clock), store=store, clock=clock, retention=timedelta(days=90)
+    )
+    for scheduler in (keep_all, pruning):
+        try:
+            await scheduler.start()
+            kept = [row.key for row in await _rows(store)]
+            hourly = scheduler._aps.get_job("prune") is not None
+        finally:
+            scheduler.shutdown()
+        if scheduler is keep_all:
+            assert (kept, hourly) == (["last week", "spring"], False)
+        else:
+            assert (kept, hourly) == (["last week"], True)  # and again every hour while it runs
+
+
+async def _rows(store: SqlStore) -> list[DeliveryRow]:
+    async with store.engine.connect() as db:
+        return list((await db.execute(select(DeliveryRow).order_by(DeliveryRow.key))).all())

@@ -58,6 +58,8 @@ def test_database_urls_get_the_async_driver(tmp_path: Path, given: str, expected
         ("NEXTPRACTICE_MIN_GROUP_SIZE", "five", "NEXTPRACTICE_MIN_GROUP_SIZE must be a whole number"),
         ("NEXTPRACTICE_MIN_GROUP_SIZE", "1", "NEXTPRACTICE_MIN_GROUP_SIZE must be at least 2"),
         ("PORT", "99999", "PORT must be at most 65535, not 99999"),
+        ("NEXTPRACTICE_RETENTION_DAYS", "90d", "RETENTION_DAYS must be a whole number, not '90d'"),
+        ("NEXTPRACTICE_RETENTION_DAYS", "0", "NEXTPRACTICE_RETENTION_DAYS must be at least 1"),
         ("NEXTPRACTICE_PREMODERATE", "maybe", "NEXTPRACTICE_PREMODERATE must be true or false"),
         ("NEXTPRACTICE_LOG_LEVEL", "loud", "NEXTPRACTICE_LOG_LEVEL must be one of"),
         ("NEXTPRACTICE_SLACK_RATE", "fast", "NEXTPRACTICE_SLACK_RATE must be a number of messages a second"),
@@ -98,6 +100,13 @@ def test_core_settings_follow_the_environment(tmp_path: Path) -> None:
         True,
         "ask-the-exec",
     )
+
+
+def test_messages_are_kept_until_a_retention_period_is_set(tmp_path: Path) -> None:
+    base = {"NEXTPRACTICE_DATA_DIR": str(tmp_path)}
+
+    assert Settings.from_env(base).retention_days is None
+    assert Settings.from_env({**base, "NEXTPRACTICE_RETENTION_DAYS": " 90 "}).retention_days == 90
 
 
 def test_slack_is_off_without_a_token_and_needs_a_secret_or_an_app_token(tmp_path: Path) -> None:

@@ -76,6 +76,7 @@ async def test_serve_stops_on_sigterm_while_slack_cannot_be_reached(
     env = {
         **_socket_env(database_url, tmp_path, "http://127.0.0.1:9/api/"),  # nothing listens there
         "TZ": "BST",  # a host zone no library can read: schedules carry their own, serve needs none
+        "NEXTPRACTICE_RETENTION_DAYS": "30",
     }
     log = tmp_path / "serve.log"
     with log.open("wb") as output:
@@ -90,4 +91,5 @@ async def test_serve_stops_on_sigterm_while_slack_cannot_be_reached(
         code = await asyncio.wait_for(serve.wait(), 15)  # it waited on Slack, deaf to SIGTERM
     printed = log.read_text()
     assert code == 0 and "Stopped." in printed, printed
+    assert "Messages kept: 30 days" in printed  # the operator sees the retention period took
     assert "Slack: connected in Socket Mode" not in printed
