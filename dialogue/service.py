@@ -377,6 +377,10 @@ class Dialogue:
         if kind != "question" or not ref.isdigit():
             raise Refusal("I can only follow threads of questions.")
         question = await questions.get_question(env, int(ref))
+        # The post says "Senior managers answer here": a manager's or leader's reply there is their answer,
+        # unless it is their own named question.
+        if me.is_manager and question.asker_id != me.id:
+            return await questions.answer(env, me, question, event.text, in_thread_on=event.who.platform)
         return await questions.followup(env, me, question, event.text, in_thread_on=event.who.platform)
 
     async def fire(self, schedule: Schedule, due: datetime) -> int | None:

@@ -333,8 +333,11 @@ async def cmd_answer(env: Env, me: Person, args: Args) -> Reply:
     return await answer(env, me, question, args.rest())
 
 
-async def answer(env: Env, me: Person, question: Question, text: str) -> Reply:
-    """Post the answer in the question's thread and tell the asker."""
+async def answer(
+    env: Env, me: Person, question: Question, text: str, *, in_thread_on: str | None = None
+) -> Reply:
+    """Post the answer in the question's thread and tell the asker (``in_thread_on``: as for
+    :func:`followup`, the platform whose thread it was written in)."""
     body = clean_text(text, what="answer", limit=ANSWER_MAX, field="answer")
     earlier = [post for post in await env.tx.questions.posts(question.id) if post.kind == "answer"]
     await env.tx.questions.add_post(
@@ -348,7 +351,7 @@ async def answer(env: Env, me: Person, question: Question, text: str) -> Reply:
         await env.tx.questions.set_status(question.id, {QuestionStatus.OPEN}, QuestionStatus.ANSWERED)
     count = len(await env.tx.questions.posts(question.id))
     reply = Message(t(f"Answer from {me.display_name}: ", user(body)), thread=thread_key(question.id))
-    await env.send(channel_posts(env, f"question:{question.id}:post:{count}", reply))
+    await env.send(channel_posts(env, f"question:{question.id}:post:{count}", reply, skip=in_thread_on))
     news = "another answer" if earlier else "an answer"
     note = _with_answer(
         f"Your question #{question.id} has {news} from {me.display_name}:",

@@ -472,3 +472,23 @@ async def test_staff_may_put_a_question_to_their_manager_in_the_open(bot: Bot) -
     assert messages(out, "ellie")[-1].startswith("Amira Hassan isn't a manager or senior leader.")
     assert messages(due, "ben")[0].startswith("Question #1 has waited 5 days for an answer")
     assert messages(due, "helen") == []  # put to Ben, so only Ben hears
+
+
+async def test_a_leaders_reply_in_the_questions_thread_is_their_answer(bot: Bot) -> None:
+    # The channel post says "Senior managers answer here": Jo replying there has answered, not followed up.
+    await bot.play("chloe: ask Can we have parking permits for care visits?\ndev: upvote 1")
+    out = await bot.play("/as jo\n/reply question:1 Yes: Highways agreed twelve permits from January.")
+
+    assert messages(out, "jo") == ["Answered #1. It's in the thread and the asker has been told."]
+    assert messages(out, "chloe")[0].startswith("Your question #1 has an answer from Jo Adeyemi:")
+    assert messages(out, "dev")[0].startswith("Question #1, which you upvoted, has an answer from Jo")
+    todo = messages(await bot.play("helen: todo"), "helen")[0]
+    assert "#1" not in todo  # answered: no longer waiting for a leader
+    assert messages(await bot.play("chloe: questions 1"), "chloe")[0].splitlines()[0].endswith("answered:")
+
+    # The asker's own reply there is still a follow-up, a manager's too if it is their own named question.
+    out = await bot.play("/as chloe\n/reply question:1 Thank you!")
+    assert messages(out, "chloe") == ["Follow-up added to #1."]
+    await bot.play("ben: ask Will the permits cover the Reablement pool cars?")
+    out = await bot.play("/as ben\n/reply question:2 That is, the six in the north patch.")
+    assert messages(out, "ben") == ["Follow-up added to #2."]
