@@ -38,9 +38,11 @@ from dialogue.ports import Clock, Sender, Store
 
 log = logging.getLogger(__name__)
 
-# How long to wait before retrying a failure the platform gave no advice about: 5 s doubling to 30 min.
+# How long to wait before retrying a failure the platform gave no advice about: 5 s doubling to 30 min;
+# with MAX_ATTEMPTS a message is tried for about an hour and three quarters before it fails.
 BASE_BACKOFF = 5.0
 MAX_BACKOFF = 1800.0
+MAX_ATTEMPTS = 12
 PROGRESS_SECONDS = 5.0  # how often a long fan-out reports how far it has got
 OUTAGE_REPORT_SECONDS = 60.0  # while the database stays out of reach, how often the log says so again
 # No send starts in the last quarter of its lease without renewing it: the send could still be under way
@@ -155,7 +157,7 @@ class DeliveryWorker:
         batch: int | None = None,
         concurrency: int = 16,
         lease_seconds: float = 120.0,
-        max_attempts: int = 8,
+        max_attempts: int = MAX_ATTEMPTS,
         poll_seconds: float = 1.0,
         metrics: Metrics | None = None,
         progress_seconds: float = PROGRESS_SECONDS,
@@ -562,7 +564,9 @@ class DeliveryWorker:
             await self._fail(delivery, f"gave up after {attempts} attempts: {error}", platform)
             return
         backoff = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempts - 1))
-        wait = retry_after if retry_after is not None else backoff
+        # A platform's Retry-After is kept to the second; any other wait is a floor: the network or a
+        # server failing for minutes would otherwise use up every attempt in under a minute.
+        wait = retry_after if rate_limited and retry_after is not None else max(retry_after or 0.0, backoff)
         self.stats.retried += 1
         if self.metrics is not None:
             self.metrics.retried(_label(delivery, platform), rate_limited=rate_limited)

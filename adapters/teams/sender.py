@@ -225,6 +225,13 @@ def _translate(exc: Exception) -> RetryLater | Undeliverable:
         if status >= 500:
             return RetryLater(TRANSIENT_WAIT, f"Teams error {status}")
         return Undeliverable(f"Teams refused: HTTP {status}")
+    if isinstance(exc, PermissionError):
+        # botframework-connector's token fetch, refused by Entra ID (an expired or wrong client secret is
+        # the usual Teams outage): its text carries Entra's error code, which says what to fix.
+        return Undeliverable(
+            f"Teams sign-in refused ({str(exc)[:300]}); check MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and "
+            "MICROSOFT_APP_TENANT_ID, then send the failed messages again with nextpractice outbox retry"
+        )
     if isinstance(exc, ClientError | TimeoutError | OSError):  # aiohttp's, or the token fetch's (requests)
         return RetryLater(TRANSIENT_WAIT, f"Teams unreachable: {type(exc).__name__}")
     raise exc

@@ -192,6 +192,23 @@ async def test_retry_after_holds_the_platform_and_the_message_is_sent_later(rig:
     assert await rig.counts() == {"sent": 2}
 
 
+async def test_network_trouble_waits_longer_each_time_so_an_outage_of_minutes_loses_nothing(rig: Rig) -> None:
+    # The senders say "Teams unreachable" with a five-second wait; taken as it was, a minute's outage used
+    # up every attempt and failed the whole pulse.
+    rig.sender.failures["amira"] = [RetryLater(5, "Teams unreachable: ConnectionError")] * 2
+    await rig.enqueue(hello("a", rig.people["amira"]))
+
+    tried: list[int] = []
+    for seconds in range(0, 16):
+        rig.clock.set(START + timedelta(seconds=seconds))
+        await rig.worker.drain()
+        attempts = 2 - len(rig.sender.failures["amira"]) + len(rig.sender.texts_to("amira"))
+        tried += [seconds] * (attempts - len(tried))
+
+    assert tried == [0, 5, 15]  # 5 s, then 10 s: doubling, as for any other failure
+    assert rig.sender.texts_to("amira") == ["hello a"]
+
+
 async def test_undeliverable_fails_at_once_and_errors_give_up_after_max_attempts(rig: Rig) -> None:
     rig.sender.failures["amira"] = [Undeliverable("user left")]
     rig.sender.failures["ben"] = [ConnectionError("down")] * 5

@@ -4,6 +4,7 @@ send, and the connector's answers, even bare ones, reach the outbox in its terms
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,8 +24,10 @@ from dialogue.events import Identity
 from dialogue.messages import Message
 from dialogue.outbox import Address, Contact, RetryLater, Undeliverable, contact_key
 from dialogue.text import t
-from tests.teams.activities import TENANT_ID
+from tests.teams.activities import APP_ID, TENANT_ID
+from tests.teams.conftest import APP_PASSWORD
 from tests.teams.test_render import MESSAGES
+from tests.teams.tokens import LocalAuth, settings_for
 
 CHANNEL = "19:qa@thread.tacv2"
 
@@ -93,17 +96,19 @@ async def connector() -> AsyncIterator[tuple[list[Answer], str]]:
         await runner.cleanup()
 
 
-def _sender(url: str, session: aiohttp.ClientSession) -> TeamsSender:
+def _sender(url: str, session: aiohttp.ClientSession, configuration: Any = None) -> TeamsSender:
     async def nobody(key: str) -> None:
         return None
 
     async def ignore(*args: Any) -> None:
         return None
 
-    configuration = SimpleNamespace(APP_ID=None, APP_PASSWORD=None, APP_TYPE="MultiTenant", APP_TENANTID=None)
+    configuration = configuration or SimpleNamespace(
+        APP_ID=None, APP_PASSWORD=None, APP_TYPE="MultiTenant", APP_TENANTID=None
+    )
     return TeamsSender(
         make_adapter(configuration, session),
-        app_id="",
+        app_id=configuration.APP_ID or "",
         tenant_id=TENANT_ID,
         service_url=url,
         channels={"qa": CHANNEL},
@@ -126,6 +131,24 @@ async def test_a_bare_429_is_waited_out_for_its_retry_after(connector: tuple[lis
 
     assert throttled.value.retry_after == 7.0 and throttled.value.rate_limited
     assert ref == f"{CHANNEL};messageid=1700000000001"
+
+
+async def test_a_refused_client_secret_fails_at_once_saying_what_entra_id_said(
+    connector: tuple[list[Answer], str], local_auth: LocalAuth
+) -> None:
+    # An expired secret is the usual Teams outage: it was logged as "Teams unreachable" and retried.
+    answers, url = connector
+    configuration = replace(settings_for(local_auth, APP_ID, APP_PASSWORD), APP_PASSWORD="last-years-secret")
+    async with aiohttp.ClientSession() as session:
+        sender = _sender(url, session, configuration)
+
+        with pytest.raises(Undeliverable) as refused:
+            await sender.send(to=Address(channel="qa"), message=Message(t("Question #1")))
+
+    assert "Teams sign-in refused" in str(refused.value)
+    assert "AADSTS7000215: Invalid client secret provided." in str(refused.value)  # Entra ID's own words
+    assert "MICROSOFT_APP_PASSWORD" in str(refused.value) and "outbox retry" in str(refused.value)
+    assert answers == [] and [r.granted for r in local_auth.token_requests] == [False]
 
 
 async def test_a_person_who_blocked_the_bot_is_not_retried(connector: tuple[list[Answer], str]) -> None:
