@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import secrets
@@ -184,6 +185,7 @@ class Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("NEXTPRACTICE_DATA_DIR") or "data")
         url = _database_url(env.get("DATABASE_URL", ""))
+        teams = TeamsSettings.from_env(env)
         return cls(
             data_dir=data_dir,
             secret_key=_secret(env.get("NEXTPRACTICE_SECRET_KEY", ""), data_dir, url),
@@ -198,10 +200,10 @@ class Settings:
             retention_days=_int(env, "NEXTPRACTICE_RETENTION_DAYS", 0, minimum=1, maximum=3660) or None,
             slack_rate=_rate(env, "NEXTPRACTICE_SLACK_RATE"),
             teams_rate=_rate(env, "NEXTPRACTICE_TEAMS_RATE"),
-            host=env.get("NEXTPRACTICE_HOST", "").strip() or "0.0.0.0",
+            host=_host(env, teams),
             port=_int(env, "PORT", 3000, minimum=0, maximum=65535),
             slack=SlackSettings.from_env(env),
-            teams=TeamsSettings.from_env(env),
+            teams=teams,
         )
 
     @property
@@ -217,6 +219,27 @@ class Settings:
             premoderate_anonymous=self.premoderate_anonymous,
             qa_channel=self.qa_channel,
         )
+
+
+def _host(env: Mapping[str, str], teams: TeamsSettings | None) -> str:
+    """Where serve listens: every interface, but only this machine while Teams runs without token checks
+    (anyone who could reach the port could post as anyone, a director included)."""
+    host = env.get("NEXTPRACTICE_HOST", "").strip()
+    if teams is None or teams.app_id:
+        return host or "0.0.0.0"
+    if host and host != "localhost" and not _loopback(host):
+        raise ValueError(
+            f"TEAMS_UNAUTHENTICATED=1 checks no tokens, so serve listens on this machine only: unset "
+            f"NEXTPRACTICE_HOST (or set 127.0.0.1), not {host}, or set MICROSOFT_APP_ID and its password"
+        )
+    return host or "127.0.0.1"
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _database_url(raw: str) -> str | None:

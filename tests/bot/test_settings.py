@@ -109,6 +109,17 @@ def test_messages_are_kept_until_a_retention_period_is_set(tmp_path: Path) -> No
     assert Settings.from_env({**base, "NEXTPRACTICE_RETENTION_DAYS": " 90 "}).retention_days == 90
 
 
+def test_teams_without_token_checks_listens_on_this_machine_only(tmp_path: Path) -> None:
+    # Anyone who could reach the port could post activities as anyone, a chief executive included.
+    trial = {"NEXTPRACTICE_DATA_DIR": str(tmp_path), "TEAMS_UNAUTHENTICATED": "1"}
+
+    assert Settings.from_env(trial).host == "127.0.0.1"
+    assert Settings.from_env({**trial, "NEXTPRACTICE_HOST": "::1"}).host == "::1"
+    with pytest.raises(ValueError, match=r"on this machine only: unset NEXTPRACTICE_HOST .*not 0\.0\.0\.0"):
+        Settings.from_env({**trial, "NEXTPRACTICE_HOST": "0.0.0.0"})
+    assert Settings.from_env({"NEXTPRACTICE_DATA_DIR": str(tmp_path)}).host == "0.0.0.0"  # checked tokens
+
+
 def test_slack_is_off_without_a_token_and_needs_a_secret_or_an_app_token(tmp_path: Path) -> None:
     base = {"NEXTPRACTICE_DATA_DIR": str(tmp_path)}
 
