@@ -25,6 +25,7 @@ COLUMNS = (
     "teams_tenant",
 )
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 @dataclass
@@ -90,6 +91,16 @@ def _check(line: int, row: Mapping[str, str]) -> str | None:
     ):
         if _cell(row, user) and not _cell(row, tenant):
             return f"line {line}: {handle} has a {user} but no {tenant} (the {names} id that goes with it)"
+    # Teams names people by their Entra object id and tenant id, both GUIDs: an email address or a domain
+    # would match nobody, and whoever it was would come in as someone new the first time they wrote.
+    for column, what in (("teams_user_id", "Object Id"), ("teams_tenant", "tenant id")):
+        value = _cell(row, column)
+        if value and not GUID.match(value):
+            return (
+                f"line {line}: {handle}'s {column} {value!r} is not a Microsoft Entra {what} (a GUID like "
+                "5a0c1d9e-0000-4000-8000-000000000000, in the Entra admin centre); `nextpractice directory "
+                "sync teams` fills both in from the teams the app is in"
+            )
     return None
 
 
@@ -228,8 +239,9 @@ def _accounts(row: Mapping[str, str]) -> list[Identity]:
     found = []
     if _cell(row, "slack_user_id"):
         found.append(Identity("slack", _cell(row, "slack_team_id"), _cell(row, "slack_user_id")))
-    if _cell(row, "teams_user_id"):
-        found.append(Identity("teams", _cell(row, "teams_tenant"), _cell(row, "teams_user_id")))
+    if _cell(row, "teams_user_id"):  # GUIDs: Teams sends them in lower case, an export may not
+        tenant, user = _cell(row, "teams_tenant").lower(), _cell(row, "teams_user_id").lower()
+        found.append(Identity("teams", tenant, user))
     return found
 
 

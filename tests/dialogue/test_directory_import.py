@@ -185,3 +185,31 @@ async def test_a_team_moved_away_and_back_cannot_close_a_loop(store: SqlStore) -
 
     assert report.errors == ["line 5: d: team 'Housing' cannot go under 'Repairs', which is inside it"]
     assert (await parents(store))["Repairs"] == "Housing"
+
+
+TEAMS = "handle,name,roles,team,teams_user_id,teams_tenant\n"
+TENANT = "9b1c2d3e-aaaa-4bbb-8ccc-1234567890ab"
+
+
+async def test_teams_accounts_must_be_entra_ids_and_match_in_any_case(store: SqlStore) -> None:
+    # Teams sends ids in lower case; an export in upper case, an email or a tenant domain matched nobody,
+    # and the chief executive came in as someone new, a member of staff, the first time she wrote.
+    people = (
+        f"cno,Chief Nurse,senior_leader,Board,AAAAAAAA-0000-4000-8000-000000000002,{TENANT.upper()}\n"
+        f"alex,Alex Kerr,staff,Ward 4,alex.kerr@trust.nhs.uk,{TENANT}\n"
+        "sam,Sam Ode,staff,Ward 4,bbbbbbbb-0000-4000-8000-000000000003,contoso.onmicrosoft.com\n"
+    )
+
+    report = await import_directory(store, list(csv.DictReader(io.StringIO(TEAMS + people))))
+
+    assert report.people == 1
+    assert [error.split(" (")[0] for error in report.errors] == [
+        "line 3: alex's teams_user_id 'alex.kerr@trust.nhs.uk' is not a Microsoft Entra Object Id",
+        "line 4: sam's teams_tenant 'contoso.onmicrosoft.com' is not a Microsoft Entra tenant id",
+    ]
+    assert "directory sync teams" in report.errors[0]
+    async with store.transaction(read_only=True) as tx:
+        found = await tx.directory.person_by_identity(
+            Identity("teams", TENANT, "aaaaaaaa-0000-4000-8000-000000000002")
+        )
+    assert found is not None and found.handle == "cno"
