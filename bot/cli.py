@@ -894,7 +894,11 @@ async def _sync_teams(settings: Settings) -> int:
         except Exception as exc:  # the connector's and botbuilder's errors have no common base
             raise CliError(f"Teams refused the directory sync: {type(exc).__name__}: {exc}") from exc
     if not report.teams:
-        print("No Teams team has the app yet: add it to a team (Apps > NextPractice > Add to a team).")
+        print(
+            "No Teams team has the app yet: add it to a team (Apps > NextPractice > Add to a team) while "
+            "nextpractice serve is running. A team it was added to while the bot was down is not known: "
+            "remove the app from that team and add it again."
+        )
         return OK
     print(
         f"From Teams: {_count(report.added, 'person', 'people')} added, {report.updated} updated; "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 import secrets
 import urllib.parse
 from collections.abc import Mapping
@@ -112,6 +113,28 @@ TEAMS_ENDPOINT_KEYS = (
 TEAMS_SERVICE_URL = "https://smba.trafficmanager.net/teams/"  # Teams' global connector, any region
 
 
+TEAMS_CHANNEL = re.compile(r"^19:[^\s/]+@thread\.(?:tacv2|skype)$")
+
+
+def _teams_channel(raw: str) -> str:
+    """The channel id in ``TEAMS_QA_CHANNEL_ID``, from the id itself or the link *Get link to channel* gives
+    (``https://teams.microsoft.com/l/channel/19%3a...%40thread.tacv2/General?groupId=...``), decoded."""
+    text = raw.strip()
+    if not text:
+        return ""
+    link = urllib.parse.urlsplit(text)
+    if link.scheme in ("http", "https"):
+        parts = link.path.split("/")
+        text = parts[parts.index("channel") + 1] if "channel" in parts[:-1] else ""
+    channel = urllib.parse.unquote(text)
+    if not TEAMS_CHANNEL.match(channel):
+        raise ValueError(
+            "TEAMS_QA_CHANNEL_ID must be a channel id like 19:abc123@thread.tacv2 (or the link Teams gives "
+            f"for the channel: ⋯ > Get link to channel), not {raw.strip()!r}"
+        )
+    return channel
+
+
 @dataclass(frozen=True)
 class TeamsSettings:
     """The Teams bot: set when ``MICROSOFT_APP_ID`` is, or ``TEAMS_UNAUTHENTICATED=1`` for local trials."""
@@ -143,7 +166,7 @@ class TeamsSettings:
             app_password=env.get("MICROSOFT_APP_PASSWORD", "").strip(),
             app_type=app_type,
             tenant_id=tenant,
-            qa_channel_id=env.get("TEAMS_QA_CHANNEL_ID", "").strip(),
+            qa_channel_id=_teams_channel(env.get("TEAMS_QA_CHANNEL_ID", "")),
             service_url=env.get("TEAMS_SERVICE_URL", "").strip() or TEAMS_SERVICE_URL,
             endpoints=tuple(
                 (key, env[key].strip()) for key in TEAMS_ENDPOINT_KEYS if env.get(key, "").strip()

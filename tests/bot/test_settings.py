@@ -120,6 +120,32 @@ def test_teams_without_token_checks_listens_on_this_machine_only(tmp_path: Path)
     assert Settings.from_env({"NEXTPRACTICE_DATA_DIR": str(tmp_path)}).host == "0.0.0.0"  # checked tokens
 
 
+@pytest.mark.parametrize(
+    "given",
+    [
+        "19:abc123def@thread.tacv2",
+        "19%3aabc123def%40thread.tacv2",  # as it sits in the link, not decoded
+        "https://teams.microsoft.com/l/channel/19%3aabc123def%40thread.tacv2/General?groupId=1f&tenantId=2e",
+    ],
+)
+def test_the_teams_channel_is_taken_as_an_id_or_the_link_teams_gives(tmp_path: Path, given: str) -> None:
+    env = {"NEXTPRACTICE_DATA_DIR": str(tmp_path), "TEAMS_UNAUTHENTICATED": "1", "TEAMS_QA_CHANNEL_ID": given}
+
+    teams = Settings.from_env(env).teams
+
+    assert teams is not None and teams.qa_channel_id == "19:abc123def@thread.tacv2"
+
+
+@pytest.mark.parametrize(
+    "given", ["General", "abc123def@thread.tacv2", "https://teams.microsoft.com/l/team/x"]
+)
+def test_a_teams_channel_that_is_no_channel_id_is_refused_at_start(tmp_path: Path, given: str) -> None:
+    env = {"NEXTPRACTICE_DATA_DIR": str(tmp_path), "TEAMS_UNAUTHENTICATED": "1", "TEAMS_QA_CHANNEL_ID": given}
+
+    with pytest.raises(ValueError, match=r"TEAMS_QA_CHANNEL_ID must be a channel id like 19:abc123@thread"):
+        Settings.from_env(env)
+
+
 def test_slack_is_off_without_a_token_and_needs_a_secret_or_an_app_token(tmp_path: Path) -> None:
     base = {"NEXTPRACTICE_DATA_DIR": str(tmp_path)}
 
