@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dialogue.directory import is_entra_id
 from dialogue.settings import DialogueSettings
 
 SECRET_FILE = "secret.key"
@@ -150,13 +151,28 @@ class TeamsSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TeamsSettings | None:
         """None when Teams is not configured; a ``ValueError`` when it is configured by halves."""
-        app_id = env.get("MICROSOFT_APP_ID", "").strip()
+        # Lower case, as Bot Framework's tokens carry the ids: botbuilder compares them as they are.
+        app_id = env.get("MICROSOFT_APP_ID", "").strip().lower()
+        if not app_id and env.get("MicrosoftAppId", "").strip():
+            raise ValueError(
+                "MicrosoftAppId is set (the Bot Framework samples' name): this bot reads MICROSOFT_APP_ID, "
+                "MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TENANT_ID and MICROSOFT_APP_TYPE"
+            )
         if not app_id and env.get("TEAMS_UNAUTHENTICATED", "").strip() not in ("1", "true", "yes"):
             return None
         app_type = env.get("MICROSOFT_APP_TYPE", "").strip() or "SingleTenant"
-        tenant = env.get("MICROSOFT_APP_TENANT_ID", "").strip()
+        tenant = env.get("MICROSOFT_APP_TENANT_ID", "").strip().lower()
         if app_type not in ("SingleTenant", "MultiTenant", "UserAssignedMSI"):
             raise ValueError("MICROSOFT_APP_TYPE must be SingleTenant, MultiTenant or UserAssignedMSI")
+        for name, value, where in (
+            ("MICROSOFT_APP_ID", app_id, "the Azure Bot's Configuration page"),
+            ("MICROSOFT_APP_TENANT_ID", tenant, "the app registration's Overview page"),
+        ):
+            if value and not is_entra_id(value):
+                raise ValueError(
+                    f"{name} must be a GUID like 5a0c1d9e-3b2f-4c1a-9e8d-7f6a5b4c3d2e, from {where}, not "
+                    f"{value!r}"
+                )
         if app_id and app_type == "SingleTenant" and not tenant:
             raise ValueError("a SingleTenant bot needs MICROSOFT_APP_TENANT_ID (the Azure directory id)")
         if app_id and app_type != "UserAssignedMSI" and not env.get("MICROSOFT_APP_PASSWORD", "").strip():

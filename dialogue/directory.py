@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+PLACEHOLDER_GUID = "00000000-0000-0000-0000-000000000000"  # the docs' example, never anyone's
+
+
+def is_entra_id(text: str) -> bool:
+    """Whether ``text`` can be a Microsoft Entra id (an object, tenant or app id): a GUID, not all zeros."""
+    return bool(GUID.match(text)) and text != PLACEHOLDER_GUID
 
 
 class Role(StrEnum):

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dialogue.directory import Team, parse_roles
+from dialogue.directory import Team, is_entra_id, parse_roles
 from dialogue.events import Identity
 from dialogue.ports import DirectoryRepo, Store
 from dialogue.surveys import SurveyKind, fit_owner, owner_role
@@ -25,7 +25,6 @@ COLUMNS = (
     "teams_tenant",
 )
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
-GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 @dataclass
@@ -95,7 +94,7 @@ def _check(line: int, row: Mapping[str, str]) -> str | None:
     # would match nobody, and whoever it was would come in as someone new the first time they wrote.
     for column, what in (("teams_user_id", "Object Id"), ("teams_tenant", "tenant id")):
         value = _cell(row, column)
-        if value and not GUID.match(value):
+        if value and not is_entra_id(value):
             return (
                 f"line {line}: {handle}'s {column} {value!r} is not a Microsoft Entra {what} (a GUID like "
                 "5a0c1d9e-0000-4000-8000-000000000000, in the Entra admin centre); `nextpractice directory "

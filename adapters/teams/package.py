@@ -19,17 +19,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from dialogue.directory import is_entra_id
+
 TEMPLATE = "manifest.template.json"
 MANIFEST = "manifest.json"
 APP_ID_PLACEHOLDER = "{{MICROSOFT_APP_ID}}"
 VERSION_PLACEHOLDER = "{{VERSION}}"
 DISTRIBUTION = "nextpractice"
 
-GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 SEMVER = re.compile(r"^(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)$")
 PLACEHOLDER = re.compile(r"\{\{[A-Z_]+\}\}")
 BAD_APP_ID = (
-    "MICROSOFT_APP_ID must be the bot's Microsoft App ID, a GUID like 00000000-0000-0000-0000-000000000000"
+    "MICROSOFT_APP_ID must be the bot's Microsoft App ID (Azure Bot > Configuration), a GUID like "
+    "5a0c1d9e-3b2f-4c1a-9e8d-7f6a5b4c3d2e; the README's 00000000-0000-0000-0000-000000000000 is a placeholder"
 )
 
 # Teams' own limits (learn.microsoft.com, "Create a commands menu" and the app manifest reference).
@@ -56,8 +58,8 @@ def render_manifest(template: str | Mapping[str, Any], *, app_id: str, version: 
     ``template`` is the template's JSON text or its parsed value. A ``ValueError`` if ``app_id`` is
     not a GUID: Teams identifies the app, and Bot Framework the bot, by the Azure bot's App ID.
     """
-    app_id = app_id.strip()
-    if not GUID.match(app_id):
+    app_id = app_id.strip().lower()  # as Bot Framework tokens carry it, and botbuilder compares it
+    if not is_entra_id(app_id):
         raise ValueError(BAD_APP_ID)
     parsed: Any = json.loads(template) if isinstance(template, str) else template
     if not isinstance(parsed, Mapping):

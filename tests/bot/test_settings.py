@@ -146,6 +146,46 @@ def test_a_teams_channel_that_is_no_channel_id_is_refused_at_start(tmp_path: Pat
         Settings.from_env(env)
 
 
+TEAMS_APP = {
+    "MICROSOFT_APP_ID": "3F2504E0-4F89-41D3-9A0C-0305E82C3301",  # as the Azure portal may show it
+    "MICROSOFT_APP_PASSWORD": "secret",
+    "MICROSOFT_APP_TENANT_ID": "9B1C2D3E-AAAA-4BBB-8CCC-1234567890AB",
+}
+
+
+def test_teams_ids_are_kept_in_lower_case_as_bot_framework_tokens_carry_them(tmp_path: Path) -> None:
+    teams = Settings.from_env({"NEXTPRACTICE_DATA_DIR": str(tmp_path), **TEAMS_APP}).teams
+
+    assert teams is not None
+    assert (teams.app_id, teams.tenant_id) == (
+        "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+        "9b1c2d3e-aaaa-4bbb-8ccc-1234567890ab",
+    )
+
+
+@pytest.mark.parametrize(
+    ("changed", "message"),
+    [
+        ({"MICROSOFT_APP_ID": "not-a-guid"}, r"MICROSOFT_APP_ID must be a GUID .*Configuration page"),
+        ({"MICROSOFT_APP_ID": "00000000-0000-0000-0000-000000000000"}, "MICROSOFT_APP_ID must be a GUID"),
+        ({"MICROSOFT_APP_TENANT_ID": "contoso.onmicrosoft.com"}, "MICROSOFT_APP_TENANT_ID must be a GUID"),
+    ],
+)
+def test_teams_ids_that_cannot_be_right_are_refused_at_start(
+    tmp_path: Path, changed: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings.from_env({"NEXTPRACTICE_DATA_DIR": str(tmp_path), **TEAMS_APP, **changed})
+
+
+def test_the_bot_framework_samples_names_are_pointed_at_ours(tmp_path: Path) -> None:
+    # Every Bot Framework sample spells them MicrosoftAppId...: serve said only "no Slack or Teams settings".
+    env = {"NEXTPRACTICE_DATA_DIR": str(tmp_path), "MicrosoftAppId": TEAMS_APP["MICROSOFT_APP_ID"]}
+
+    with pytest.raises(ValueError, match=r"MicrosoftAppId is set .*: this bot reads MICROSOFT_APP_ID"):
+        Settings.from_env(env)
+
+
 def test_slack_is_off_without_a_token_and_needs_a_secret_or_an_app_token(tmp_path: Path) -> None:
     base = {"NEXTPRACTICE_DATA_DIR": str(tmp_path)}
 

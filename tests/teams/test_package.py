@@ -216,10 +216,22 @@ def test_the_same_inputs_build_the_same_zip(built: Path, tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    "app_id", ["", "not-a-guid", f"28:{APP_ID}", "{" + APP_ID + "}", APP_ID[:-1], "xoxb-1234"]
+    "app_id",
+    # The last: the README's example, copied as it is.
+    [
+        "",
+        "not-a-guid",
+        f"28:{APP_ID}",
+        "{" + APP_ID + "}",
+        APP_ID[:-1],
+        "xoxb-1234",
+        "0" * 8 + "-0000" * 3 + "-" + "0" * 12,
+    ],
 )
 def test_an_app_id_that_is_not_a_guid_is_refused(app_id: str) -> None:
-    with pytest.raises(ValueError, match="a GUID like 00000000-0000-0000-0000-000000000000") as caught:
+    with pytest.raises(
+        ValueError, match=r"a GUID like 5a0c1d9e-.*; the README's 0{8}-0{4}.* is a placeholder"
+    ) as caught:
         render_manifest({"id": "{{MICROSOFT_APP_ID}}"}, app_id=app_id, version="1.0.0")
     assert str(caught.value) == BAD_APP_ID
     assert "MICROSOFT_APP_ID must be the bot's Microsoft App ID" in BAD_APP_ID
