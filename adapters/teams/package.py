@@ -19,10 +19,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from dialogue.directory import is_entra_id
 
 TEMPLATE = "manifest.template.json"
 MANIFEST = "manifest.json"
+SCHEMA = "MicrosoftTeams.v1.25.schema.json"  # Microsoft's, for the manifestVersion the template declares
 APP_ID_PLACEHOLDER = "{{MICROSOFT_APP_ID}}"
 VERSION_PLACEHOLDER = "{{VERSION}}"
 DISTRIBUTION = "nextpractice"
@@ -100,6 +103,29 @@ def problems(manifest: Mapping[str, Any], icons: Mapping[str, bytes]) -> list[st
     found = [*_placeholder_problems(manifest), *_version_problems(manifest), *_text_problems(manifest)]
     found += _icon_problems(manifest, icons)
     found += _bot_problems(manifest)
+    return found
+
+
+# What the schema's patterns mean, for the fields an organisation edits (its links, its colour).
+PATTERN_WORDS = {
+    "^[Hh][Tt][Tt][Pp][Ss]://": "must be a web address starting https://",
+    "^[Hh][Tt][Tt][Pp][Ss]?://": "must be a web address starting https://",
+    "^#[0-9a-fA-F]{6}$": "must be a colour written like #4F6BED",
+}
+
+
+def schema_problems(manifest: Mapping[str, Any]) -> list[str]:
+    """Where the manifest breaks Microsoft's JSON schema for it (``manifest/teams``), one line each."""
+    schema = json.loads((default_manifest_dir() / SCHEMA).read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    found = []
+    for error in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path))):
+        where = ".".join(map(str, error.absolute_path)) or "the manifest"
+        words = PATTERN_WORDS.get(str(error.validator_value)) if error.validator == "pattern" else None
+        if words:
+            found.append(f"{where} {words}, not {error.instance!r}")
+        else:
+            found.append(f"{where}: {error.message:.200}")
     return found
 
 
@@ -299,7 +325,8 @@ def build_package(manifest_dir: Path, *, app_id: str, version: str, out: Path) -
         path = manifest_dir / str(name)
         if isinstance(name, str) and path.is_file():
             icons[name] = path.read_bytes()
-    found = problems(manifest, icons)
+    # The plain checks first: they say more than the schema's messages for what both catch.
+    found = problems(manifest, icons) or schema_problems(manifest)
     if found:
         raise PackageError(found)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ from dialogue.commands import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_DIR = ROOT / "manifest" / "teams"
-SCHEMA = ROOT / "tests" / "reference" / "teams" / "schema" / "MicrosoftTeams.v1.25.schema.json"
+SCHEMA = MANIFEST_DIR / "MicrosoftTeams.v1.25.schema.json"  # Microsoft's (tests/reference/SOURCES.md)
 APP_ID = "6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"
 OTHER_APP_ID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 ICON_SIZES = {"color.png": (192, 192), "outline.png": (32, 32)}
@@ -329,6 +329,29 @@ def test_a_broken_manifest_folder_builds_nothing_and_lists_every_problem(tmp_pat
         "the personal command list has 20 commands; Teams shows at most 10",
     ]
     assert "the personal command list has 'help' more than once" in str(caught.value)
+    assert not out.exists()
+
+
+def test_links_and_a_colour_the_schema_refuses_are_named_before_teams_refuses_the_upload(
+    tmp_path: Path,
+) -> None:
+    # The edits the command asks for (the organisation's own links), made as people type them.
+    folder = tmp_path / "teams"
+    shutil.copytree(MANIFEST_DIR, folder)
+    template = json.loads((folder / TEMPLATE).read_text(encoding="utf-8"))
+    template["developer"] |= {"websiteUrl": "www.trust.nhs.uk", "termsOfUseUrl": ""}
+    template["accentColor"] = "teal"
+    (folder / TEMPLATE).write_text(json.dumps(template), encoding="utf-8")
+    out = tmp_path / "out" / "teams.zip"
+
+    with pytest.raises(PackageError) as caught:
+        build_package(folder, app_id=APP_ID, version="1.0.0", out=out)
+
+    assert caught.value.problems == [
+        "accentColor must be a colour written like #4F6BED, not 'teal'",
+        "developer.termsOfUseUrl must be a web address starting https://, not ''",
+        "developer.websiteUrl must be a web address starting https://, not 'www.trust.nhs.uk'",
+    ]
     assert not out.exists()
 
 
