@@ -505,7 +505,13 @@ async def _open(
         app = await build_app(settings, clock=clock, senders=senders, concurrency=concurrency)
     except (SQLAlchemyError, OSError) as exc:
         url = _safe_url(database_url(settings))
-        raise CliError(f"cannot open the database {url}: {exc}", BAD_CONFIG) from exc
+        # SQLite's own words ("unable to open database file") do not say which setting to change.
+        hint = (
+            ""
+            if settings.database_url
+            else (f"; NEXTPRACTICE_DATA_DIR ({settings.data_dir}) must be a folder the bot may write")
+        )
+        raise CliError(f"cannot open the database {url}: {exc}{hint}", BAD_CONFIG) from exc
     except KeyMismatch as exc:
         raise CliError(str(exc), BAD_CONFIG) from None
     try:

@@ -36,10 +36,8 @@ POOL_OVERFLOW = 5
 
 
 def default_database_url(data_dir: str | Path) -> str:
-    """The embedded default: a SQLite file in ``data_dir`` (created if missing)."""
-    directory = Path(data_dir).expanduser().resolve()
-    directory.mkdir(parents=True, exist_ok=True)
-    return f"sqlite+aiosqlite:///{directory / DATABASE_FILE}"
+    """The embedded default: a SQLite file in ``data_dir`` (created, with its folder, when opened)."""
+    return f"sqlite+aiosqlite:///{Path(data_dir).expanduser().resolve() / DATABASE_FILE}"
 
 
 def ensure_sqlite_directory(url: str) -> None:

@@ -23,6 +23,21 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "data"
 
 
+def test_a_data_folder_that_is_a_file_is_named_without_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # With the key set (as in production) nothing else writes to the folder before the database does.
+    (tmp_path / "afile").write_text("not a folder")
+    monkeypatch.setenv("NEXTPRACTICE_DATA_DIR", str(tmp_path / "afile" / "data"))
+    monkeypatch.setenv("NEXTPRACTICE_SECRET_KEY", "k" * 32)
+
+    assert main(["pulse", "list"]) == 2
+
+    said = capsys.readouterr().err
+    assert said.startswith("nextpractice: cannot open the database sqlite+aiosqlite:///")
+    assert f"NEXTPRACTICE_DATA_DIR ({tmp_path / 'afile' / 'data'}) must be a folder the bot may write" in said
+
+
 @pytest.mark.parametrize(
     ("now", "start"),
     [
