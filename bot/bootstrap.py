@@ -154,7 +154,9 @@ async def build_app(
     all_senders: dict[str, Sender] = {CONSOLE: ConsoleSender(print)} if local else {}
     slack: SlackParts | None = None
     teams: TeamsParts | None = None
-    http = aiohttp.ClientSession()
+    # trust_env: HTTPS_PROXY and NO_PROXY, as on networks (the NHS's, councils') that reach the internet
+    # only through a proxy; slack_sdk reads them itself, Entra ID's token fetch (requests) too.
+    http = aiohttp.ClientSession(trust_env=True)
     if settings.slack is not None:
         slack = build_slack(
             settings.slack,
