@@ -110,17 +110,28 @@ async def _names_someone_asked(env: Env, recipients: Sequence[Recipient], body: 
     joined; "" when none. Answers were given in confidence, and a reply that names one of the people asked
     can tie them to what was said."""
     asked = {r.person_id for r in recipients}
-    words = set(re.findall(r"\w+", body.casefold()))
+    written = set(re.findall(r"\w+", body))
+    words = {word.casefold() for word in written}
     named = sorted(
         {
             person.display_name
             for person in await env.tx.directory.people()
             if person.id in asked
-            and len(first := (person.display_name.split() or [""])[0].casefold()) > 2
-            and first in words
+            and len(first := (person.display_name.split() or [""])[0]) > 2
+            # "priya, I'll call you" names Priya; "and will report back" names no Will: a name that is also
+            # a word counts only as a name is written.
+            and (first in written if first.casefold() in NAMES_THAT_ARE_WORDS else first.casefold() in words)
         }
     )
     return ", ".join(named[:3]) + (" and others" if len(named) > 3 else "")
+
+
+# First names that are also everyday words, as a reply would use them ("we will", "it may", "we hope").
+_EVERYDAY_NAMES = (
+    "will may mark grace hope joy faith bill sue rose june april august dawn summer frank jack rob pat art "
+    "ray don guy sunny penny drew grant chase chance rich miles lane page dean amber"
+)
+NAMES_THAT_ARE_WORDS = frozenset(_EVERYDAY_NAMES.split())
 
 
 def _audience(recipients: Sequence[Recipient], me: Person, occurrence: Occurrence) -> str:

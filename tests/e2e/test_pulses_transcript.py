@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from dialogue.events import Chose, Identity, Said
 from dialogue.programme import ProgrammeError
-from tests.e2e.harness import Bot, messages, recipients
+from tests.e2e.harness import ORGANISATION, Bot, messages, recipients, start_bot
 
 PULSE = """
 [[pulse]]
@@ -492,6 +493,31 @@ async def test_a_reply_that_names_someone_asked_is_flagged_before_it_goes(bot: B
         in (named[0])
     )
     assert "It names" not in plain[0]
+
+
+async def test_a_first_name_that_is_an_everyday_word_is_a_name_only_as_names_are_written(
+    database_url: str, tmp_path: Path
+) -> None:
+    # With Will Foster asked, every "we will" was flagged as naming him, so the warning meant nothing.
+    will = "will,Will Foster,Europe/London,staff,Reablement,Adult Social Care\n"
+    bot = await start_bot(database_url, tmp_path, people=ORGANISATION + will)
+    try:
+        await bot.programme(PULSE)
+        await bot.play(
+            "ben: pulse send Quick pulse\n" + ANSWERS + "will: 3\nwill: 7\nben: pulse close Quick pulse"
+        )
+        run = int(re.search(r"last run #(\d+)", messages(await bot.play("ben: pulse list"), "ben")[0])[1])
+        drafts = [
+            messages(await bot.play(f"ben: pulse reply {run} {reply}"), "ben")[0]
+            for reply in ("We will report back in January.", "Will, thanks for the handover idea.",
+                          "chloe, your point is noted.")
+        ]  # fmt: skip
+    finally:
+        await bot.app.close()
+
+    assert "It names" not in drafts[0]
+    assert "It names Will Foster, who was asked" in drafts[1]
+    assert "It names Chloe Price, who was asked" in drafts[2]  # a phone's lower case still names her
 
 
 async def test_a_typed_answer_is_not_guessed_when_two_surveys_wait(bot: Bot) -> None:
