@@ -66,7 +66,10 @@ COMMANDS: dict[str, CommandSpec] = {
             ideas.cmd_idea,
         ),
         CommandSpec(
-            "ideas", "ideas [mine|owned|all|<status>|<number>]", "see ideas, or one in full", ideas.cmd_ideas
+            "ideas",
+            "ideas [mine|owned|all|<status>|<number>] [page <n>]",
+            "see ideas, or one in full",
+            ideas.cmd_ideas,
         ),
         CommandSpec(
             "todo",

@@ -157,8 +157,13 @@ class IdeaRepo(Protocol):
         owner_id: int | None = None,
         campaign_id: int | None = None,
         limit: int = 20,
+        offset: int = 0,
     ) -> list[Idea]:
         """Ideas matching every given filter, most votes first, then newest first."""
+        ...
+
+    async def count_ideas(self, *, statuses: Collection[IdeaStatus] | None = None) -> int:
+        """How many ideas have one of these statuses (any, if None)."""
         ...
 
     async def set_status(self, idea_id: int, expected: IdeaStatus, status: IdeaStatus) -> bool:

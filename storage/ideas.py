@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from dialogue.directory import Audience
 from dialogue.ideas import Adoption, Campaign, Comment, Idea, IdeaEvent, IdeaStatus
@@ -145,11 +145,12 @@ class SqlIdeas(Repo):
         owner_id: int | None = None,
         campaign_id: int | None = None,
         limit: int = 20,
+        offset: int = 0,
     ) -> list[Idea]:
         """Ideas matching every given filter, most votes first, then newest first."""
         query = select(IdeaRow)
         if statuses is not None:
-            query = query.where(IdeaRow.status.in_([IdeaStatus(s).value for s in statuses]))
+            query = query.where(_status_in(statuses))
         if author_id is not None:
             query = query.where(IdeaRow.author_id == author_id)
         if owner_id is not None:
@@ -159,9 +160,17 @@ class SqlIdeas(Repo):
         rows = await self.session.scalars(
             query.order_by(IdeaRow.votes.desc(), IdeaRow.created_at.desc(), IdeaRow.id.desc())
             .limit(limit)
+            .offset(offset)
             .execution_options(populate_existing=True)
         )
         return [_idea(row) for row in rows]
+
+    async def count_ideas(self, *, statuses: Collection[IdeaStatus] | None = None) -> int:
+        """How many ideas have one of these statuses (any, if None)."""
+        query = select(func.count()).select_from(IdeaRow)
+        if statuses is not None:
+            query = query.where(_status_in(statuses))
+        return int(await self.session.scalar(query) or 0)
 
     async def set_status(self, idea_id: int, expected: IdeaStatus, status: IdeaStatus) -> bool:
         """Move the idea from ``expected`` to ``status``; False if it was no longer ``expected``."""
@@ -283,3 +292,7 @@ class SqlIdeas(Repo):
         return [
             Adoption(idea_id=r.idea_id, team_id=r.team_id, by_id=r.by_id, note=r.note, at=r.at) for r in rows
         ]
+
+
+def _status_in(statuses: Collection[IdeaStatus]) -> ColumnElement[bool]:
+    return IdeaRow.status.in_([IdeaStatus(s).value for s in statuses])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
+
 from dialogue.anonymity import coarse
 from dialogue.args import Args, may_be_the_words, not_understood, sounds_anonymous
-from dialogue.directory import Person
+from dialogue.directory import Person, descendants
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env, to_author
 from dialogue.flows.surveys import audience_people
@@ -304,45 +307,87 @@ def idea_line(idea: Idea) -> Text:
     return t(f"#{idea.id} [{idea.status.label}] ▲{idea.votes} ", user(shorten(idea.text)))
 
 
+PAGE = 20  # ideas listed in one message
+
+
 async def cmd_ideas(env: Env, me: Person, args: Args) -> Reply:
-    """``ideas [mine|owned|all|STATUS|ID]``: list ideas, or show one in full."""
+    """``ideas [mine|owned|all|STATUS] [page N]``: list ideas, or ``ideas ID`` to show one in full."""
     which = args.peek()
     if which.lstrip("#").isdigit():
         return await show(env, me, args.number("an idea number"))
     rest = args.rest().strip().lower()  # a status may be two words, as lists show it: "under review"
+    paged = re.fullmatch(r"(.*?)\s*\bpage\s+(\d+)", rest)
+    page = int(paged[2]) if paged else 1
+    rest = paged[1] if paged else rest
+    which = rest.split()[0] if rest else ""
+    if page < 1:
+        raise Refusal("Pages start at 1: `ideas page 2` shows the next ones.")
+    statuses: frozenset[IdeaStatus] | None = OPEN_STATUSES
+    title = "Open ideas, most votes first"
     if which == "mine":
         found = await env.tx.ideas.ideas(author_id=me.id, limit=50)
         # Anonymous ideas carry no author id; the author recognises their own by hashing.
         recent = await env.tx.ideas.ideas(limit=500)
         found += [i for i in recent if i.anonymous and is_author(env, i, me)]
-        title = "Your ideas"
-    elif which == "owned":
-        found, title = await env.tx.ideas.ideas(owner_id=me.id, limit=50), "Ideas you own"
-    elif which == "all":
-        found, title = await env.tx.ideas.ideas(limit=30), "All ideas"
-    elif which:
+        found.sort(key=lambda i: (-i.votes, -i.id))
+        return await _listed(env, me, which, "Your ideas", found)
+    if which == "owned":
+        return await _listed(
+            env, me, which, "Ideas you own", await env.tx.ideas.ideas(owner_id=me.id, limit=50)
+        )
+    if which == "all":
+        statuses, title = None, "All ideas"
+    elif rest:
         status = parse_status(rest)
         if status is None:
             raise Refusal(
                 f"I don't know {rest!r}. Try `ideas`, `ideas mine`, `ideas owned`, `ideas all`, a status "
                 "(new, under_review, piloting, implemented, spread, declined) or an idea number."
             )
-        found, title = await env.tx.ideas.ideas(statuses={status}, limit=30), f"Ideas {status.label}"
-    else:
-        found, title = (
-            await env.tx.ideas.ideas(statuses=OPEN_STATUSES, limit=15),
-            "Open ideas, most votes first",
-        )
+        # Good practice to copy is implemented, whether or not another team has taken it up yet.
+        spreading = status is IdeaStatus.IMPLEMENTED
+        statuses = frozenset({status, IdeaStatus.SPREAD} if spreading else {status})
+        title = "Ideas implemented (spread ones too)" if spreading else f"Ideas {status.label}"
+    total = await env.tx.ideas.count_ideas(statuses=statuses)
+    found = await env.tx.ideas.ideas(statuses=statuses, limit=PAGE, offset=(page - 1) * PAGE)
+    if not found and page > 1:
+        raise Refusal(f"{title.split(',')[0]}: there are {total}, so no page {page}.")
+    more = ""
+    if total > PAGE:
+        first = (page - 1) * PAGE + 1
+        more = f"Showing {first}–{first + len(found) - 1} of {total}."
+        if first + len(found) - 1 < total:
+            more += f" `ideas{' ' + rest if rest else ''} page {page + 1}` for more."
+    return await _listed(env, me, which, title, found, more=more)
+
+
+async def _listed(
+    env: Env, me: Person, which: str, title: str, found: list[Idea], *, more: str = ""
+) -> Reply:
+    """A list of ideas, in the order given; those implemented or spreading say where they came from and how
+    many teams took them up (what a team looking for good practice to copy needs)."""
     if not found:
         hint = "Share one with `idea <your idea>`."
         if which == "owned":
             hint = "`owner <number> @you` takes one on." if me.is_manager else "Managers own ideas."
         return Reply(messages=(Message(t(f"{title}: none yet. {hint}")),))
-    body = lines(t(f"{title}:"), *(idea_line(i) for i in sorted(found, key=lambda i: (-i.votes, i.id))))
+    rows: list[Text | str] = [t(f"{title}:")]
+    for idea in found:
+        row = idea_line(idea)
+        if idea.status in (IdeaStatus.IMPLEMENTED, IdeaStatus.SPREAD):
+            adopted = len(await env.tx.ideas.adoptions(idea.id))
+            named = not idea.anonymous and idea.team_id is not None
+            where = f"from {await env.team_name(idea.team_id)}" if named else ""
+            taken = f"adopted by {plural(adopted, 'team')}" if adopted else ""
+            if where or taken:
+                row = t(*row.spans, f" ({', '.join(filter(None, (where, taken)))})")
+        rows.append(row)
+    if more:
+        rows.append(more)
     return Reply(
         messages=(
             Message(
-                body,
+                lines(*rows),
                 context="`ideas <number>` shows one in full"
                 + ("." if which == "mine" else "; `vote <number>` supports it."),
             ),
@@ -534,11 +579,19 @@ def _moved(headline: str, idea: Idea, reason: Text) -> Message:
 
 
 async def _tell_backers(
-    env: Env, me: Person, idea: Idea, owner: Person | None, note: Message, step: int
+    env: Env,
+    me: Person,
+    idea: Idea,
+    owner: Person | None,
+    note: Message,
+    step: int | str,
+    *,
+    told: Collection[int | None] = (),
 ) -> None:
     """Tell whoever voted for or commented on the idea where it went: the loop closes for its supporters
-    too, not only its author (an anonymous author's comments carry no name, so they hear as its author)."""
-    told = {me.id, idea.author_id, idea.owner_id, owner.id if owner else None}
+    too, not only its author (an anonymous author's comments carry no name, so they hear as its author).
+    ``told``: others who heard already, in other words."""
+    told = {me.id, idea.author_id, idea.owner_id, owner.id if owner else None, *told}
     commenters = {c.author_id for c in await env.tx.ideas.comments(idea.id) if c.author_id is not None}
     backers = sorted((set(await env.tx.ideas.voters(idea.id)) | commenters) - told)
     await env.send(
@@ -607,7 +660,9 @@ async def cmd_adopt(env: Env, me: Person, args: Args) -> Reply:
     """``adopt ID NOTE``: a manager of another team takes up an implemented idea."""
     idea = await get_idea(env, args.number("the idea number"))
     if idea.status not in (IdeaStatus.IMPLEMENTED, IdeaStatus.SPREAD):
-        raise Refusal(f"#{idea.id} is {idea.status.label}; only implemented ideas can be adopted.")
+        raise Refusal(
+            f"#{idea.id} is {idea.status.label}; only implemented ideas (spread ones too) can be adopted."
+        )
     if not me.team_ids:
         raise Refusal("You aren't in a team, so there is no team to adopt it for.")
     team_id = me.team_ids[0]
@@ -666,12 +721,24 @@ async def cmd_adopt(env: Env, me: Person, args: Args) -> Reply:
         context=f"`ideas {idea.id}` shows where it came from and how it went there.",
     )
     told = {me.id, *(p.id for p in origin), idea.author_id}
+    # A directorate's manager adopts it for the teams under it too: the people there do the work.
+    adopting = sorted(descendants(await env.tx.directory.teams(), [team_id]))
+    arrivals = [p for p in await env.tx.directory.people(team_ids=adopting) if p.id not in told]
     deliveries += [
         NewDelivery(key=f"idea:{idea.id}:adopted:{team_id}:in:{p.id}", person_id=p.id, message=arriving)
-        for p in await env.tx.directory.people(team_ids=[team_id])
-        if p.id not in told
+        for p in arrivals
     ]
     await env.send(deliveries)
+    backed = Message(
+        lines(
+            t(f"Idea #{idea.id}, which you supported, has been adopted by {team}."),
+            t("“", user(shorten(idea.text, 120)), "”"),
+            t(f"{me.display_name}: ", user(note_text)),
+        ),
+        context=f"`ideas {idea.id}` shows everywhere it has gone.",
+    )
+    told |= {p.id for p in arrivals} | {idea.owner_id}
+    await _tell_backers(env, me, idea, None, backed, f"adopted:{team_id}", told=told)
     if idea.owner_id not in told:  # its owner, from another team, carried it to where it could spread
         owned = Message(
             lines(

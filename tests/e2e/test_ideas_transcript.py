@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from tests.e2e.harness import ORGANISATION, Bot, messages, start_bot
+from tests.e2e.harness import ORGANISATION, Bot, messages, recipients, start_bot
 
 
 async def test_the_idea_pipeline_tells_the_submitter_every_move_with_its_reason(bot: Bot) -> None:
@@ -87,7 +87,7 @@ async def test_another_team_adopts_an_implemented_idea_and_the_originating_team_
         """
     )
 
-    assert messages(out, "lena")[0] == "#1 is new; only implemented ideas can be adopted."
+    assert messages(out, "lena")[0] == "#1 is new; only implemented ideas (spread ones too) can be adopted."
     assert "#1 came from your own team; adoption is for other teams." in messages(out, "ben")
     assert messages(out, "lena")[1:] == [
         "Housing has adopted #1. Its team and yours have been told.",
@@ -106,6 +106,59 @@ async def test_another_team_adopts_an_implemented_idea_and_the_originating_team_
             "`ideas 1` shows where it came from and how it went there."
         ], handle
     assert "[spread]" in messages(await bot.play("ben: ideas 1"), "ben")[0]
+
+
+async def test_good_practice_reaches_those_who_backed_it_and_every_team_under_the_adopter(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Housing's manager Marcus heads Tenancy and Repairs, whose people do the work; Helen voted for the idea
+    # and Kate commented on it: neither heard that it spread, nor did Tenancy.
+    housing = "marcus,Marcus Reid,Europe/London,manager,Housing Services,\n"
+    housing += "tom,Tom Hale,Europe/London,staff,Tenancy,Housing Services\n"
+    housing += "rae,Rae Okoro,Europe/London,staff,Repairs,Housing Services\n"
+    bot = await start_bot(database_url, tmp_path, people=ORGANISATION + housing)
+    try:
+        await bot.play(
+            """
+            chloe: idea Text people when a visit is running late
+            helen: vote 1
+            kate: comment 1 Comms can write the text template
+            ben: status 1 review Trying it
+            ben: status 1 implemented Works
+            """
+        )
+        out = await bot.play("marcus: adopt 1 Repairs will text tenants when an operative runs late")
+        listed = messages(await bot.play("sam: ideas implemented"), "sam")[0]
+    finally:
+        await bot.app.close()
+
+    backed = "Idea #1, which you supported, has been adopted by Housing Services."
+    assert messages(out, "helen")[0].startswith(backed) and messages(out, "kate")[0].startswith(backed)
+    arriving = "Good practice arriving: Marcus Reid has adopted idea #1 for Housing Services."
+    for handle in ("tom", "rae"):
+        assert messages(out, handle)[0].startswith(arriving), handle
+    assert recipients(out).count("helen") == 1  # told once, though she is in no team that heard
+    # Staff looking for something to copy find it under implemented, with where it came from and went.
+    assert listed.splitlines()[:-1] == [
+        "Ideas implemented (spread ones too):",
+        "#1 [spread] ▲1 Text people when a visit is running late (from Reablement, adopted by 1 team)",
+    ]
+
+
+async def test_long_idea_lists_say_how_many_there_are_and_page_on(bot: Bot) -> None:
+    await bot.play("\n".join(f"dev: idea Idea number {n} for the team" for n in range(1, 26)))
+    await bot.play("amira: vote 25")
+
+    first = messages(await bot.play("jo: ideas all"), "jo")[0].splitlines()
+    second = messages(await bot.play("jo: ideas all page 2"), "jo")[0].splitlines()
+    beyond = messages(await bot.play("jo: ideas page 3"), "jo")[0]
+
+    # Most votes first, then newest; the last line before the hints says how many there are.
+    assert [line.split()[0] for line in first[1:4]] == ["#25", "#24", "#23"] and len(first) == 1 + 20 + 2
+    assert first[-2] == "Showing 1–20 of 25. `ideas all page 2` for more."
+    assert [line.split()[0] for line in second[1:-2]] == ["#5", "#4", "#3", "#2", "#1"]  # the oldest too
+    assert second[-2] == "Showing 21–25 of 25."
+    assert beyond.startswith("Open ideas: there are 25, so no page 3.")
 
 
 async def test_a_manager_cannot_learn_who_wrote_an_anonymous_idea_yet_the_author_hears_every_move(
