@@ -41,7 +41,7 @@ from dialogue.ports import Clock, Repositories, Store
 from dialogue.schedules import EARLIEST_ZONE, Schedule, occurrence_key
 from dialogue.settings import DialogueSettings
 from dialogue.smalltalk import small_talk
-from dialogue.surveys import OccurrenceKind
+from dialogue.surveys import Occurrence, OccurrenceKind
 from dialogue.text import lines, t, user
 
 log = logging.getLogger(__name__)
@@ -394,7 +394,11 @@ class Dialogue:
             latest = await env.tx.surveys.occurrences(
                 kind=schedule.kind, target_id=schedule.target_id, limit=1
             )
-            if latest and not latest[0].closed and latest[0].key != key:
+            if latest and not latest[0].closed and latest[0].key != key and latest[0].closes_at <= due:
+                # It closes as this one is due (a weekly campaign open a week): closed first, whether or not
+                # housekeeping came round before this firing, or every other week was skipped.
+                await self._close(env, latest[0])
+            elif latest and not latest[0].closed and latest[0].key != key:
                 # Still out (sent by hand, or open longer than its cadence): a second run would ask everyone
                 # the same again, which `pulse send` and `campaign send` refuse too.
                 log.info(
@@ -425,10 +429,7 @@ class Dialogue:
         overlap."""
         async with self._unit() as env:
             for occurrence in await env.tx.surveys.due_to_close(env.now):
-                if occurrence.kind is OccurrenceKind.CAMPAIGN:
-                    await campaigns.close_campaign(env, occurrence)
-                else:
-                    await finish(env, occurrence)
+                await self._close(env, occurrence)
             for occurrence in await env.tx.surveys.due_reminders(env.now):
                 if occurrence.kind is not OccurrenceKind.CAMPAIGN:
                     await surveys.remind(env, occurrence)
@@ -440,6 +441,14 @@ class Dialogue:
                 survey = await env.tx.surveys.get_survey(occurrence.target_id)
                 if await env.tx.surveys.mark_forgotten(occurrence.id) and survey and survey.items:
                     await env.tx.outbox.forget_progress(occurrence.id, survey.items[0].id)
+
+    @staticmethod
+    async def _close(env: Env, occurrence: Occurrence) -> None:
+        """Close a run once, as its kind closes (a campaign's prompts; a survey's results and digests)."""
+        if occurrence.kind is OccurrenceKind.CAMPAIGN:
+            await campaigns.close_campaign(env, occurrence)
+        else:
+            await finish(env, occurrence)
 
     async def next_event(self, after: datetime) -> datetime | None:
         """When :meth:`tick` next has something to do after ``after`` (for moving a clock)."""

@@ -195,6 +195,41 @@ async def test_a_local_time_run_missed_at_its_first_zone_still_reaches_those_who
     assert due == {"sam": MONDAY_NINE + timedelta(hours=5), "lena": noon}  # Sam at his 09:00, Lena now
 
 
+async def test_a_weekly_campaign_open_a_week_goes_out_every_week(store: SqlStore) -> None:
+    # Open 168 hours, it was still open when the next Tuesday's firing came, so that week was skipped:
+    # the demo's "weekly" campaign went out every other week, and nothing said so.
+    assert not (await import_directory(store, PEOPLE)).errors
+    weekly = {
+        "campaign": [
+            {
+                "name": "Fewer missed visits",
+                "priority": "Independent lives",
+                "prompt": "What one change would help?",
+                "schedule": {"cron": "0 10 * * TUE", "time_zone": "Europe/London"},
+            }
+        ]
+    }
+    await load_programme(store, weekly, now=MONDAY_NINE - timedelta(hours=1))
+    clock = MovableClock(MONDAY_NINE - timedelta(hours=1))
+
+    async def nothing() -> None:
+        return None
+
+    dialogue = _dialogue(store, clock)
+    await advance(
+        dialogue=dialogue,
+        store=store,
+        clock=clock,
+        until=MONDAY_NINE + timedelta(days=16),
+        after_step=nothing,
+    )
+
+    async with store.transaction() as tx:
+        runs = await tx.surveys.occurrences(kind=OccurrenceKind.CAMPAIGN, target_id=1, limit=10)
+    assert sorted(run.opens_at.day for run in runs) == [1, 8, 15]  # each Tuesday of the three
+    assert [run.closed for run in sorted(runs, key=lambda r: r.id)] == [True, True, False]
+
+
 async def test_with_a_retention_period_serve_deletes_old_messages_at_start_and_keeps_newer_ones(
     store: SqlStore,
 ) -> None:
