@@ -150,17 +150,25 @@ async def _replies_waiting(env: Env, me: Person) -> list[Text | str]:
         runs = await env.tx.surveys.occurrences(
             kind=OccurrenceKind(survey.kind.value), target_id=survey.id, limit=REPLY_RUNS
         )
-        for run in reversed(runs):  # oldest first: the longest waiting on top
-            if not run.closed or run.reply_text or run.closes_at < env.now - REPLY_WINDOW:
-                continue
-            if not may_reply(me, run, survey) or not await env.tx.surveys.respondent_count(run.id):
-                continue  # nobody answered: nothing said to reply to
-            rows.append(
-                t(
-                    "• ",
-                    user(survey.name),
-                    f" of {run_day(run, me)} has closed: write its “you said, we did” → "
-                    f"`{command_for(run)} <what you will do>`",
-                )
+        waiting = [
+            run
+            for run in runs  # newest first
+            if run.closed
+            and not run.reply_text
+            and run.closes_at >= env.now - REPLY_WINDOW
+            and may_reply(me, run, survey)
+            and await env.tx.surveys.respondent_count(run.id)  # nobody answered: nothing said to reply to
+        ]
+        if not waiting:
+            continue
+        # A weekly pulse nobody replies to would add a line a week: the newest run stands for the rest.
+        earlier = f" ({plural(len(waiting) - 1, 'earlier run')} without one too)" if len(waiting) > 1 else ""
+        rows.append(
+            t(
+                "• ",
+                user(survey.name),
+                f" of {run_day(waiting[0], me)} has closed: write its “you said, we did” → "
+                f"`{command_for(waiting[0])} <what you will do>`{earlier}",
             )
+        )
     return rows

@@ -129,3 +129,17 @@ async def test_todo_gives_a_leader_what_waits_for_her_answer_reply_or_decision(b
     )
     lena = messages(await bot.play(f"lena: pulse reply {run[1]} Me too"), "lena")
     assert lena == ["Only the leader who owns this pulse can reply to it."]
+
+
+async def test_a_pulse_nobody_replies_to_takes_one_line_of_todo_however_many_runs_wait(bot: Bot) -> None:
+    # Weekly, without an owner: by the month's end every senior leader's todo had a line a week.
+    await bot.programme(PULSE.replace("Quick pulse", "Staff survey"))
+    week = "ben: pulse send Staff survey\ndev: 4\nchloe: 3\nben: pulse close Staff survey\n/clock +7d\n"
+    await bot.play(week * 3)
+
+    jo = messages(await bot.play("jo: todo"), "jo")[0]
+
+    waiting = [line for line in jo.splitlines() if "Staff survey" in line]
+    assert len(waiting) == 1, jo
+    assert waiting[0].startswith("• Staff survey of Mon 14 Dec has closed: write its “you said, we did”")
+    assert waiting[0].endswith("<what you will do>` (2 earlier runs without one too)")
