@@ -291,6 +291,8 @@ class Dialogue:
             return typed
         if (late := await surveys.answer_too_late(env, me, text)) is not None:
             return late
+        if (answering := await questions.check_typed_answer(env, me, text)) is not None:
+            return answering
         raise Refusal(
             "I didn't catch that. Type `help` to see what you can do, or `idea <your idea>` to share one."
         )
@@ -333,6 +335,8 @@ class Dialogue:
                 shared = await ideas.submit(env, me, written, anonymous=anonymous, campaign_id=None)
                 return replace(shared, replace=Message(lines(t("Shared as an idea:"), t(user(written)))))
             return Reply(messages=(Message(t("Nothing was posted.")),), replace=Message(t("Not asked.")))
+        if event.action == questions.TYPED_ANSWER_ACTION:
+            return await questions.answer_typed(env, me, event.value)
         if event.action == questions.UPVOTE_ACTION and event.ref.isdigit():
             return await questions.upvote(env, me, int(event.ref))
         if event.action == questions.ANSWER_ACTION and event.ref.isdigit():

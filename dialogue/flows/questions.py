@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from dialogue.anonymity import coarse
@@ -10,7 +11,15 @@ from dialogue.directory import Person, Role
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env, channel_posts, to_author
 from dialogue.formatting import day, plural, shorten
-from dialogue.limits import ANSWER_MAX, CHOICE_VALUE_MAX, QUESTION_MAX, REASON_MAX, clean_text, utf16_units
+from dialogue.limits import (
+    ANSWER_MAX,
+    CHOICE_VALUE_MAX,
+    MIN_LENGTH,
+    QUESTION_MAX,
+    REASON_MAX,
+    clean_text,
+    utf16_units,
+)
 from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Option, Reply
 from dialogue.outbox import NewDelivery
 from dialogue.qa import ModerationEntry, QaPost, Question, QuestionStatus
@@ -142,6 +151,58 @@ async def check_ask(env: Env, me: Person, typed: str) -> Reply:
             ),
         )
     )
+
+
+# Under words a leader typed while questions put to them wait: post them as the answer to one, or not.
+TYPED_ANSWER_ACTION = "question.typed-answer"
+NOT_AN_ANSWER = "none"
+TYPED_ANSWERS_OFFERED = 3  # the newest questions put to them, one button each
+
+
+async def check_typed_answer(env: Env, me: Person, typed: str) -> Reply | None:
+    """Words a manager or leader typed in the chat that are no command, while questions put to them by
+    name wait (they reply to "You've been asked a question" as to any message): shown back with a button
+    to post them as the answer to each, newest first, or not; None when none waits or the words cannot be
+    an answer (too long for a button, too short)."""
+    if not me.is_manager:
+        return None
+    waiting = [
+        question
+        for question in await env.tx.questions.questions(statuses={QuestionStatus.OPEN}, limit=200)
+        if question.addressed_to_id == me.id
+    ]
+    fits = all(utf16_units(f"{q.id}:{typed.strip()}") <= CHOICE_VALUE_MAX for q in waiting)
+    # One word ("summary", "hlep") is more likely a slip for a command than an answer put in the open.
+    if not waiting or len(typed.split()) < 2 or len(typed.strip()) < MIN_LENGTH or not fits:
+        return None
+    newest = sorted(waiting, key=lambda q: q.id, reverse=True)[:TYPED_ANSWERS_OFFERED]
+    options = tuple(Option(f"Answer #{q.id}", f"{q.id}:{typed.strip()}") for q in newest)
+    asked = [t(f"#{q.id}: ", user(shorten(q.text, 80))) for q in newest]
+    return Reply(
+        messages=(
+            Message(
+                lines(
+                    t("Post this as your answer, in the open?"),
+                    t(user(typed.strip())),
+                    t("Put to you:"),
+                    *asked,
+                ),
+                choices=(
+                    Choices(TYPED_ANSWER_ACTION, "typed", (*options, Option("Not an answer", NOT_AN_ANSWER))),
+                ),
+                context="Nothing is posted until you choose.",
+            ),
+        )
+    )
+
+
+async def answer_typed(env: Env, me: Person, value: str) -> Reply:
+    """A button under words shown back by :func:`check_typed_answer`."""
+    number, _, written = value.partition(":")
+    if value == NOT_AN_ANSWER or not number.isdigit() or not me.is_manager:
+        return Reply(messages=(Message(t("Nothing was posted.")),), replace=Message(t("Not posted.")))
+    answered = await answer(env, me, await get_question(env, int(number)), written)
+    return replace(answered, replace=Message(lines(t(f"Answered #{number}:"), t(user(written)))))
 
 
 # A question's usual first words: after one of these, a leading "ask" was the command, not part of the words.

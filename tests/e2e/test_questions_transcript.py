@@ -492,3 +492,28 @@ async def test_a_leaders_reply_in_the_questions_thread_is_their_answer(bot: Bot)
     await bot.play("ben: ask Will the permits cover the Reablement pool cars?")
     out = await bot.play("/as ben\n/reply question:2 That is, the six in the north patch.")
     assert messages(out, "ben") == ["Follow-up added to #2."]
+
+
+async def test_a_leader_answers_a_question_put_to_her_by_replying_to_its_notice(bot: Bot) -> None:
+    # "You've been asked a question" invites a reply; words written under it met "I didn't catch that".
+    await bot.play("amira: ask to @jo Will the Christmas rota be out by Friday?")
+    shown = messages(await bot.play("jo: Yes - it goes out on Thursday after the team leads meet."), "jo")
+    out = await bot.play("jo: 1")
+
+    assert shown[0].splitlines()[:4] == [
+        "Post this as your answer, in the open?",
+        "Yes - it goes out on Thursday after the team leads meet.",
+        "Put to you:",
+        "#1: Will the Christmas rota be out by Friday?",
+    ]
+    assert "[1] Answer #1" in shown[0] and "[2] Not an answer" in shown[0]
+    assert messages(out, "amira")[0].startswith("Your question #1 has an answer from Jo Adeyemi:")
+    assert "Answer from Jo Adeyemi: Yes - it goes out on Thursday" in messages(out, "#qa")[-1]
+
+    # Not an answer: nothing is posted; staff, to whom nothing is put, are not offered it.
+    await bot.play("amira: ask to @jo And the new year rota?")
+    out = await bot.play("jo: Thanks for flagging the rota question\njo: 2")
+    assert messages(out, "jo")[-1] == "Nothing was posted."
+    assert "#qa" not in recipients(out)
+    said = messages(await bot.play("amira: The rota was late again"), "amira")[0]
+    assert said.startswith("I didn't catch that.")
