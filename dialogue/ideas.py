@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -37,6 +38,13 @@ TRANSITIONS: dict[IdeaStatus, frozenset[IdeaStatus]] = {
     IdeaStatus.SPREAD: frozenset(),
     IdeaStatus.DECLINED: frozenset({IdeaStatus.UNDER_REVIEW}),  # "we will revisit in April"
 }
+
+
+def in_pipeline_order(statuses: Iterable[IdeaStatus]) -> list[IdeaStatus]:
+    """``statuses`` as the pipeline runs, declined last: a form's first choice is never the one that ends
+    an idea."""
+    order = list(IdeaStatus)
+    return sorted(statuses, key=order.index)
 
 
 def parse_status(word: str) -> IdeaStatus | None:

@@ -20,6 +20,7 @@ from dialogue.ideas import (
     Idea,
     IdeaEvent,
     IdeaStatus,
+    in_pipeline_order,
     parse_status,
 )
 from dialogue.limits import CHOICE_VALUE_MAX, COMMENT_MAX, IDEA_MAX, REASON_MAX, clean_text, utf16_units
@@ -74,7 +75,7 @@ def status_form(idea: Idea) -> Form:
                 name="status",
                 label="New status",
                 kind=FieldKind.SELECT,
-                options=tuple(Option(s.label, s.value) for s in sorted(TRANSITIONS[idea.status])),
+                options=tuple(Option(s.label, s.value) for s in in_pipeline_order(TRANSITIONS[idea.status])),
             ),
             FormField(
                 name="reason",
@@ -521,7 +522,7 @@ async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, re
     """Apply one pipeline transition, record it and tell the submitter."""
     allowed = TRANSITIONS[idea.status]
     if status not in allowed:
-        nexts = ", ".join(s.label for s in sorted(allowed)) or "nothing (it is finished)"
+        nexts = ", ".join(s.label for s in in_pipeline_order(allowed)) or "nothing (it is finished)"
         raise Refusal(f"#{idea.id} is {idea.status.label}; it can move to: {nexts}.", field="status")
     reason = clean_text(reason_text, what="reason", limit=REASON_MAX, field="reason")
     if not await env.tx.ideas.set_status(idea.id, idea.status, status):

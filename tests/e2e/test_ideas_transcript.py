@@ -61,7 +61,7 @@ async def test_a_forbidden_move_an_empty_reason_and_a_staff_member_change_nothin
     )
 
     assert messages(out, "ben") == [
-        "#1 is new; it can move to: declined, under review.",
+        "#1 is new; it can move to: under review, declined.",
         "Your reason is empty. Please write something.",
         "'flying' is not a status. Statuses: new, under_review, piloting, implemented, spread, declined.",
         "There is no idea #99. Type `ideas` to see the list.",
