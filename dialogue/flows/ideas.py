@@ -144,7 +144,21 @@ async def submit(
         if anonymous
         else " You'll hear about every change."
     )
-    return Reply(messages=(Message(t(f"Thanks! Your idea #{idea.id} is in.{note}")),))
+    # Which campaign it went to, if any: an `idea` typed while a prompt waits answers that prompt.
+    campaign = await env.tx.ideas.get_campaign(campaign_id) if campaign_id is not None else None
+    answers = ("", "") if campaign is None else (", for the campaign “", "”")
+    return Reply(
+        messages=(
+            Message(
+                t(
+                    f"Thanks! Your idea #{idea.id} is in",
+                    answers[0],
+                    *((user(campaign.name),) if campaign else ()),
+                    f"{answers[1]}.{note}",
+                )
+            ),
+        )
+    )
 
 
 async def cmd_idea(env: Env, me: Person, args: Args) -> Reply:

@@ -187,9 +187,11 @@ async def test_a_campaign_prompt_reply_is_shown_back_then_shared_and_the_prompt_
     assert preview.startswith("Share this as your idea for “Fewer missed visits”?")
     assert "[1] Share with my name  [2] Share anonymously  [3] Not an idea" in preview
     assert decided == "Shared with your name:\nText people when a visit will be late"  # the preview, in place
-    assert shared == "Thanks! Your idea #1 is in. You'll hear about every change."
+    assert shared == (
+        "Thanks! Your idea #1 is in, for the campaign “Fewer missed visits”. You'll hear about every change."
+    )
     # "anon" at the start is explicit: shared at once.
-    assert messages(out, "chloe")[0].startswith("Thanks! Your idea #2 is in. It is anonymous")
+    assert messages(out, "chloe")[0].startswith("Thanks! Your idea #2 is in, for the campaign “Fewer missed")
     # A "thanks" is not an idea, and words that are not one can be dropped.
     assert messages(out, "dev")[0].startswith("👍 You're welcome.")
     # The prompt still waits after "Not an idea": the idea that follows is offered, not misunderstood.
@@ -199,7 +201,9 @@ async def test_a_campaign_prompt_reply_is_shown_back_then_shared_and_the_prompt_
     # Words that start with a command word ("Ask ...") are offered as the idea, and the command too.
     ellie = messages(out, "ellie")
     assert "[4] Run as a command" in ellie[0] and "It starts with `ask`" in ellie[0]
-    assert ellie[-1].startswith("Thanks! Your idea #3 is in. It is anonymous")
+    assert ellie[-1].startswith(
+        "Thanks! Your idea #3 is in, for the campaign “Fewer missed visits”. It is anonymous"
+    )
     assert messages(out, "priya")[0].startswith("I didn't catch that.")  # Housing was not asked
     listed = messages(out, "ben")[0]
     assert "#1 [new] ▲0 Text people when a visit will be late" in listed and "thanks" not in listed
@@ -314,7 +318,7 @@ async def test_thanks_stop_and_privacy_questions_are_answered_not_saved_or_share
 
     thanks, shared = messages(out, "amira")
     assert thanks.startswith("👍 You're welcome.") and "An idea for the campaign is still welcome" in thanks
-    assert shared.startswith("Thanks! Your idea #1 is in.")  # "Idea:" is the command, not a preview
+    assert shared.startswith("Thanks! Your idea #1 is in, for the campaign")  # "Idea:" is the command
     assert ideas == ["Pool cars for the north patch"]
     assert "managers see results only for groups of 5 or more" in messages(out, "chloe")[0]
     assert messages(out, "dev")[0].startswith("Answering is always up to you")

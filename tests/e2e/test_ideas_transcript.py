@@ -278,8 +278,8 @@ async def test_a_campaign_reply_that_starts_with_a_command_word_is_the_idea(bot:
 
     # Shown back first, with the offer to run it as the command it starts with.
     assert "[4] Run as a command" in messages(out, "amira")[0]
-    assert messages(out, "amira")[-1].startswith("Thanks! Your idea #1 is in.")
-    assert messages(out, "chloe")[-1].startswith("Thanks! Your idea #2 is in.")
+    assert messages(out, "amira")[-1].startswith("Thanks! Your idea #1 is in, for the campaign")
+    assert messages(out, "chloe")[-1].startswith("Thanks! Your idea #2 is in, for the campaign")
     assert messages(out, "#qa") == []  # nothing asked in the open under her name
     async with bot.app.store.engine.connect() as db:
         ideas = (await db.execute(text("SELECT text FROM ideas ORDER BY id"))).scalars().all()
