@@ -391,7 +391,48 @@ async def cmd_answer(env: Env, me: Person, args: Args) -> Reply:
     question = await get_question(env, args.number("the question number"))
     if args.empty:
         return Reply(form=answer_form(question))
-    return await answer(env, me, question, args.rest())
+    text = args.rest()
+    if (check := await _answered_already(env, me, question, text)) is not None:
+        return check
+    return await answer(env, me, question, text)
+
+
+async def _answered_already(env: Env, me: Person, question: Question, text: str) -> Reply | None:
+    """A question another leader has answered, shown with that answer before a second is posted: the
+    overdue notice went to every senior leader, and the asker and upvoters would hear twice, perhaps two
+    different things. None when nobody else has answered it."""
+    if question.status is not QuestionStatus.ANSWERED:
+        return None
+    theirs = [
+        p for p in await env.tx.questions.posts(question.id) if p.kind == "answer" and p.author_id != me.id
+    ]
+    body = clean_text(text, what="answer", limit=ANSWER_MAX, field="answer")
+    if not theirs or utf16_units(f"{question.id}:{body}") > CHOICE_VALUE_MAX:
+        return None
+    last = theirs[-1]
+    by = await env.name(last.author_id)
+    return Reply(
+        messages=(
+            Message(
+                lines(
+                    t(f"#{question.id} already has {by}'s answer ({day(last.at, me)}):"),
+                    t(user(shorten(last.text, 300))),
+                    t("Add yours too? Its asker and everyone who upvoted it will hear of it."),
+                ),
+                choices=(
+                    Choices(
+                        TYPED_ANSWER_ACTION,
+                        "again",
+                        (
+                            Option("Add my answer", f"{question.id}:{body}"),
+                            Option("Don't post", NOT_AN_ANSWER),
+                        ),
+                    ),
+                ),
+                context="Nothing is posted until you choose.",
+            ),
+        )
+    )
 
 
 async def answer(
@@ -581,8 +622,12 @@ async def flag_overdue(env: Env) -> int:
             due.setdefault(pid, []).append(question)
     # Each question is flagged once, so the lowest of this sweep's ids keys its notices uniquely.
     first = min(q.id for q in flagged)
+    # A manager's answer leaves a question open for a senior leader: "waited for an answer" would be untrue.
+    answered = {q.id for q in flagged if any(p.kind == "answer" for p in await env.tx.questions.posts(q.id))}
     await env.send(
-        NewDelivery(key=f"question:{first}:overdue:{pid}", person_id=pid, message=_overdue_note(env, qs))
+        NewDelivery(
+            key=f"question:{first}:overdue:{pid}", person_id=pid, message=_overdue_note(env, qs, answered)
+        )
         for pid, qs in due.items()
     )
     return len(flagged)
@@ -618,23 +663,32 @@ async def remind_moderators(env: Env) -> int:
     return len(held)
 
 
-def _overdue_note(env: Env, due: list[Question]) -> Message:
+def _overdue_note(env: Env, due: list[Question], answered: set[int]) -> Message:
+    """The overdue notice; ``answered``: the questions a manager answered, which wait for a senior leader."""
     days = env.settings.overdue_days
     if len(due) == 1:
         (question,) = due
+        waited = (
+            f"has a manager's answer and has waited {days} days for a senior leader's"
+            if question.id in answered
+            else f"has waited {days} days for an answer"
+        )
         return Message(
-            lines(
-                t(f"Question #{question.id} has waited {days} days for an answer (▲{question.votes}):"),
-                t(user(question.text)),
-            ),
-            context=f"Answer in the open with `answer {question.id} <your answer>`.",
+            lines(t(f"Question #{question.id} {waited} (▲{question.votes}):"), t(user(question.text))),
+            context=f"Answer in the open with `answer {question.id} <your answer>`"
+            + (f"; `questions {question.id}` reads the manager's." if question.id in answered else "."),
         )
     ranked = sorted(due, key=lambda q: (-q.votes, q.id))
     rows: list[Text | str] = [
         f"{len(due)} questions have waited {days} days for an answer, most upvoted first:"
     ]
     rows += [
-        t(f"• #{q.id} (▲{q.votes}): ", user(shorten(q.text)), f" → `answer {q.id} <answer>`")
+        t(
+            f"• #{q.id} (▲{q.votes}): ",
+            user(shorten(q.text)),
+            " (a manager answered)" if q.id in answered else "",
+            f" → `answer {q.id} <answer>`",
+        )
         for q in ranked[:OVERDUE_SHOWN]
     ]
     if len(due) > OVERDUE_SHOWN:

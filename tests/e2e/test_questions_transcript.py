@@ -122,16 +122,26 @@ async def test_a_question_answered_by_another_leader_is_not_answered_again_unkno
     await bot.play("chloe: ask to @helen Can we have parking permits?")
 
     first = await bot.play("jo: answer 1 Yes, from January.")
-    second = await bot.play("helen: answer 1 And they will cover the hospital site too.")
+    shown = await bot.play("helen: answer 1 And they will cover the hospital site too.")
+    second = await bot.play("helen: 1")
 
     # Helen, whom it was asked of, hears that Jo answered it.
     assert messages(first, "helen") == [
         "Jo Adeyemi answered question #1, which was asked of you:\nYes, from January.\n"
         "Add to it in the open with `answer 1 <your answer>`."
     ]
-    assert messages(second, "helen")[0].startswith(
-        "Added your answer to #1, which Jo Adeyemi had answered on Mon 30 Nov."
-    )
+    # Before a second answer goes to the asker and everyone who upvoted, the first is shown.
+    assert messages(shown, "helen") == [
+        "#1 already has Jo Adeyemi's answer (Mon 30 Nov):\nYes, from January.\n"
+        "Add yours too? Its asker and everyone who upvoted it will hear of it.\n"
+        "[1] Add my answer  [2] Don't post\nNothing is posted until you choose."
+    ]
+    assert messages(shown, "chloe") == []
+    assert messages(second, "helen") == [
+        "Answered #1:\nAnd they will cover the hospital site too.",  # the show-back, in place
+        "Added your answer to #1, which Jo Adeyemi had answered on Mon 30 Nov. "
+        "It's in the thread and the asker has been told.",
+    ]
     assert messages(first, "chloe")[0].startswith("Your question #1 has an answer from Jo Adeyemi:")
     assert messages(second, "chloe")[0].startswith("Your question #1 has another answer from Helen Marsh:")
 
@@ -394,7 +404,11 @@ async def test_a_managers_answer_is_heard_but_the_question_stays_open_for_senior
     assert thread.startswith(
         "Question #1 from an anonymous colleague, Mon 30 Nov (▲0), open for a senior leader"
     )
-    assert messages(due, "helen")[0].startswith("Question #1 has waited 5 days for an answer")
+    # Not "waited for an answer": it had Ben's, and waits for a leader's.
+    assert messages(due, "helen")[0].startswith(
+        "Question #1 has a manager's answer and has waited 5 days for a senior leader's (▲0):"
+    )
+    assert messages(due, "helen")[0].endswith("`questions 1` reads the manager's.")
     assert messages(helen, "helen")[0].startswith("Added your answer to #1, which Ben Carter had answered")
     assert closed == "Open questions, most upvoted first: none. Ask one with `ask <your question>`."
     again = await bot.play(
@@ -434,7 +448,7 @@ async def test_an_anonymous_askers_follow_up_reaches_every_answerer_themselves_i
     # only answerer who did not hear it, which named her as the asker.
     await bot.play(
         "lena: ask anon Will the Housing restructure go ahead?\n"
-        "helen: answer 1 It is being consulted on.\nlena: answer 1 Housing has not been told more."
+        "helen: answer 1 It is being consulted on.\nlena: answer 1 Housing has not been told more.\nlena: 1"
     )
 
     out = await bot.play("lena: followup 1 When does the consultation end?")
