@@ -12,7 +12,7 @@ from dialogue.flows.env import Env
 from dialogue.flows.replies import command_for, may_reply
 from dialogue.flows.surveys import answered_items, kind_word, reached
 from dialogue.formatting import day, plural, run_day, shorten, when
-from dialogue.ideas import IdeaStatus
+from dialogue.ideas import OPEN_STATUSES, IdeaStatus
 from dialogue.messages import Message, Reply
 from dialogue.qa import QuestionStatus
 from dialogue.surveys import OccurrenceKind
@@ -98,7 +98,8 @@ async def _queue(env: Env, me: Person) -> Message:
         rows.append(f"• and {more} more {'question' if more == 1 else 'questions'} waiting → `questions`")
     rows += await _replies_waiting(env, me)
     if me.is_manager:
-        owned = await env.tx.ideas.ideas(statuses=_DECIDE, owner_id=me.id, limit=OWNED_SHOWN)
+        # A pilot too: it ends in implemented or declined, and nothing else reminds its owner to say which.
+        owned = await env.tx.ideas.ideas(statuses=OPEN_STATUSES, owner_id=me.id, limit=OWNED_SHOWN)
         rows += [
             t(
                 f"• Idea #{i.id} you own [{i.status.label}] ▲{i.votes}: ",

@@ -143,3 +143,16 @@ async def test_a_pulse_nobody_replies_to_takes_one_line_of_todo_however_many_run
     assert len(waiting) == 1, jo
     assert waiting[0].startswith("• Staff survey of Mon 14 Dec has closed: write its “you said, we did”")
     assert waiting[0].endswith("<what you will do>` (2 earlier runs without one too)")
+
+
+async def test_an_idea_in_pilot_stays_on_its_owners_todo_until_it_is_decided(bot: Bot) -> None:
+    # Moved to piloting, it left Ben's todo, and nothing asked him to conclude the pilot.
+    await bot.play(
+        "chloe: idea Keys in a lockbox\nben: status 1 review Looks doable\nben: status 1 pilot North patch"
+    )
+    piloting = messages(await bot.play("ben: todo"), "ben")[0]
+    await bot.play("ben: status 1 implemented Worked in the north")
+    done = messages(await bot.play("ben: todo"), "ben")[0]
+
+    assert "• Idea #1 you own [piloting] ▲0: Keys in a lockbox → `ideas 1`" in piloting
+    assert "Idea #1" not in done
