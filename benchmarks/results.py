@@ -239,14 +239,15 @@ async def measure(
                 await app.close()
     assert reply is not None
     shown = "\n".join(message.fallback() for message in reply.messages)
-    # Per-team lines of each question ("  Team 0001: n=8, ..." or "  Team 0002: withheld (...)").
-    group_lines = [
-        line
-        for line in shown.splitlines()
-        if line.startswith("  ")
-        and not line.startswith("  Everyone:")
-        and (": n=" in line or ": withheld" in line)
+    # Per-team figures of each question: a line each ("  Team 0001: n=8, ..."), and those withheld named
+    # together, a line a reason ("  Withheld, fewer than 5 answers: Team 0002, Team 0003").
+    lines = [
+        line for line in shown.splitlines() if line.startswith("  ") and not line.startswith("  Everyone:")
     ]
+    withheld = sum(
+        len(line.split(": ", 1)[1].split(", ")) for line in lines if line.startswith("  Withheld, ")
+    )
+    shown_teams = sum(1 for line in lines if ": n=" in line)
     return ResultsFigures(
         database=kind,
         answers=written,
@@ -258,8 +259,8 @@ async def measure(
         median=statistics.median(timings),
         worst=max(timings),
         best=min(timings),
-        withheld_lines=sum(1 for line in group_lines if ": withheld" in line),
-        team_lines=len(group_lines),
+        withheld_lines=withheld,
+        team_lines=shown_teams + withheld,
         has_trend="Trend across runs" in shown,
         reply=shown,
         settle_seconds=settle_seconds,

@@ -716,14 +716,19 @@ def render_result(
             if o.withheld and o.n:
                 why = f": not shown ({o.withheld}; words can tell who wrote them in a small group)"
             out.append(f"  {plural(o.n, 'written answer')}{why}" if o.n else "  No written answers.")
-            if texts:
-                out.extend(t("  • ", user(text)) for text in item_result.texts)
+            if texts:  # the same words from many once, with how many wrote them: the signal, not the noise
+                said = Counter(text.strip() for text in item_result.texts)
+                out.extend(t("  • ", user(text), f" (×{n})" if n > 1 else "") for text, n in said.items())
             continue
         out.append(_figure_line(o.label, item.kind, o.n, o.withheld, o.mean, o.enps, o.counts))
-        out.extend(
-            _figure_line(f.label, item.kind, f.n, f.withheld, f.mean, f.enps, f.counts)
-            for f in item_result.teams
-        )
+        withheld: dict[str, list[str]] = {}
+        for f in item_result.teams:
+            if f.withheld:
+                withheld.setdefault(f.withheld, []).append(f.label)
+            else:
+                out.append(_figure_line(f.label, item.kind, f.n, f.withheld, f.mean, f.enps, f.counts))
+        # One line a reason, not one a team: on a phone the figures that can be shown come first.
+        out.extend(f"  Withheld, {why}: {', '.join(labels)}" for why, labels in withheld.items())
     return lines(*out)
 
 

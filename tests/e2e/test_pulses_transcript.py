@@ -133,9 +133,9 @@ async def test_results_withhold_small_groups_and_any_group_that_subtraction_woul
 
     assert "Everyone: n=8, mean 3.9, 1: 0  2: 1  3: 1  4: 4  5: 2" in result
     # Teams with fewer than 5 people asked (Housing, the executive) are only ever counted together.
-    assert "Other teams: withheld (fewer than 5 answers)" in result and "Housing" not in result
+    assert "Withheld, fewer than 5 answers: Other teams" in result and "Housing" not in result
     # Reablement has 5 answers, but Everyone minus Reablement would give the other 3 away.
-    assert "Reablement: withheld (so a smaller group can't be worked out)" in result
+    assert "Withheld, so a smaller group can't be worked out: Reablement" in result
     assert "n=5" not in result and "n=3" not in result
 
 
@@ -621,3 +621,25 @@ async def test_results_name_the_one_team_that_answered(bot: Bot) -> None:
     # pulse sent to the whole council could not tell.
     assert "Everyone: n=5, mean 4.2" in results
     assert "Reablement: n=5, mean 4.2" in results
+
+
+async def test_the_same_written_words_are_shown_once_with_how_many_wrote_them(bot: Bot) -> None:
+    # A leader read "• good team" eleven times in a row on a phone.
+    written = '[[pulse]]\nname = "Written"\n[[pulse.question]]\nkind = "text"\ntext = "What went well?"\n'
+    await bot.programme(written)
+    words = {
+        "amira": "Good team",
+        "chloe": "Good team",
+        "dev": "Good team ",
+        "ellie": "The new rota",
+        "farah": "Good team",
+    }
+    await bot.play(
+        "ben: pulse send Written\n"
+        + "".join(f"{h}: {w}\n" for h, w in words.items())
+        + "ben: pulse close Written"
+    )
+
+    result = messages(await bot.play("jo: pulse results Written"), "jo")[0]
+
+    assert "\n5 written answers\n• Good team (×4)\n• The new rota\n" in result
