@@ -40,13 +40,12 @@ from dialogue.pages import paged_reply
 from dialogue.ports import Clock, Repositories, Store
 from dialogue.schedules import EARLIEST_ZONE, Schedule, occurrence_key
 from dialogue.settings import DialogueSettings
-from dialogue.smalltalk import small_talk
+from dialogue.smalltalk import is_greeting, is_stop, small_talk
 from dialogue.surveys import Occurrence, OccurrenceKind
 from dialogue.text import lines, t, user
 
 log = logging.getLogger(__name__)
 
-GREETINGS = {"hi", "hello", "hey", "hiya", "morning", "good morning", "afternoon"}
 # A closed run's questions after the first are forgotten this long after it closed (its "closed" updates
 # have gone out by then): they say how far each person got, which ties answers to people.
 PROGRESS_KEPT = timedelta(days=1)
@@ -264,11 +263,14 @@ class Dialogue:
             or (kind == "campaign" and command == "idea")  # an idea, said as such: shared as typed
         ):
             return await _run_typed(env, me, text)
-        # "thanks", "stop": not a pulse answer, an idea nor a reply to everyone asked.
+        # "thanks", "stop", "hello": not a pulse answer, an idea nor a reply to everyone asked.
         if (talk := small_talk(text, env.settings.min_group_size)) is not None:
-            if kind in _STILL_WELCOME and await _still_waiting(env, kind, ref):
+            # After "stop", nothing more is asked for.
+            if kind in _STILL_WELCOME and await _still_waiting(env, kind, ref) and not is_stop(text):
                 talk = replace(talk, context=_STILL_WELCOME[kind])
             return Reply(messages=(talk,))
+        if is_greeting(text) and kind != "item":  # "Morning" can answer "When suits you best?"
+            return help_reply(me)
         if awaiting:
             if kind == "item":
                 occurrence_id, item_id = (int(x) for x in ref.split(":"))
@@ -284,8 +286,6 @@ class Dialogue:
                 return await ideas.reply_to_campaign(env, me, int(ref), text, command=command)
             if kind == "checkin-reply":
                 return await replies.draft(env, me, int(ref), text, command=command)
-        if text.strip().lower().strip("!.") in GREETINGS:
-            return help_reply(me)
         # "4" or "yes" typed for a question with buttons (Slack and Teams send typing as words).
         if (typed := await surveys.answer_typed(env, me, text)) is not None:
             return typed

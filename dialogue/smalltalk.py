@@ -11,35 +11,72 @@ import re
 from dialogue.messages import Message
 from dialogue.text import t
 
-# Only words that acknowledge: "great" or "perfect" can be an answer to "How was your week?".
+# Only words that acknowledge: "great" or "perfect" can be an answer to "How was your week?". Thanks in the
+# languages many care and health staff also speak are thanks too (Polish, Romanian, Urdu, Welsh...).
 THANKS = {
-    "thanks", "thank you", "thankyou", "thx", "ta", "cheers", "ok", "okay", "k", "noted", "will do",
-    "ok thanks", "ok thank you", "okay thanks", "okay thank you", "thanks very much", "thank you very much",
-    "many thanks", "thanks a lot", "cheers thanks", "👍", "🙏",
+    "thanks", "thank you", "thankyou", "thank u", "thanku", "thx", "tnx", "thnx", "ty", "ta", "cheers",
+    "ok", "okay", "k", "noted", "will do", "ok thanks", "ok thank you", "okay thanks", "okay thank you",
+    "thanks very much", "thank you very much", "many thanks", "thanks a lot", "cheers thanks", "ta very much",
+    "no thanks", "no thank you", "no thank u", "no ty", "🙏",
+    "dziękuję", "dziekuje", "dzięki", "dzieki", "mulțumesc", "multumesc", "mersi", "shukriya", "شکریہ",
+    "شكرا", "gracias", "obrigado", "obrigada", "merci", "grazie", "diolch",
 }  # fmt: skip
-OK = {"ok", "okay", "k", "noted", "will do", "👍"}  # acknowledgements, not thanks
-STOP = {"stop", "unsubscribe", "opt out", "optout", "leave me alone", "no more messages"}
+OK = {"ok", "okay", "k", "noted", "will do"}  # acknowledgements, not thanks
+SORRY = {"sorry", "sory", "soz", "apologies", "my mistake", "my bad", "oops", "wrong chat"}
+GREETINGS = {
+    "hi", "hello", "hey", "hiya", "morning", "good morning", "afternoon", "good afternoon", "evening",
+    "good evening", "hello how are you", "hi how are you", "hello how are u", "hi how are u", "how are you",
+    "how are u", "hi there", "hello there", "what is this", "what's this", "whats this", "how do i use this",
+    "how does this work", "what do i do", "what can i do", "help me", "i need help",
+    "dzień dobry", "dzien dobry", "cześć", "czesc", "bună", "buna", "bună ziua", "buna ziua", "salaam",
+    "salam", "assalamualaikum", "hola", "bonjour", "shwmae", "bore da", "helo",
+}  # fmt: skip
+STOP = {"stop", "unsubscribe", "opt out", "optout", "leave me alone", "no more messages", "stop messages"}
 PRIVACY = {
     "who can see this", "who sees this", "is this anonymous", "am i anonymous", "is it anonymous",
-    "who reads this", "privacy", "is this private",
+    "who reads this", "privacy", "is this private", "is it private", "is this confidential", "confidential",
+    "who sees my answers", "who sees my answer", "who can see my answers", "who can see my answer",
+    "who reads my answers", "can my manager see", "can my manager see this", "can my manager see what i say",
+    "can my manager see my answers", "does my manager see this", "does my manager see my answers",
+    "can my boss see this", "is my name on it", "is my name shown", "will they know it was me",
+    "will my manager know", "is my name on this",
 }  # fmt: skip
+# Emoji people send as a nod, in any skin tone: thumbs up, OK, folded hands, hearts, smiles, a tick.
+_NOD_EMOJI = "👍👌🙏❤💙💚💜😊🙂😀☺✅"
+_NODS = re.compile(f"^(?:[{_NOD_EMOJI}][\U0001f3fb-\U0001f3ff\ufe0f]*)+$")
 _SPACES = re.compile(r"\s+")
+
+
+def _said(text: str) -> str:
+    return _SPACES.sub(" ", text.strip().lower()).strip("!.?, ")
+
+
+def is_stop(text: str) -> bool:
+    """Whether ``text`` asks the bot to stop: nothing should then be asked for in the same breath."""
+    return _said(text) in STOP
+
+
+def is_greeting(text: str) -> bool:
+    """Hello, or "what is this?": answered with what the bot can do."""
+    return _said(text) in GREETINGS
 
 
 def small_talk(text: str, min_group_size: int) -> Message | None:
     """The bot's answer to ``text`` if it is small talk (see the module), else None."""
-    said = _SPACES.sub(" ", text.strip().lower()).strip("!.?, ")
-    if said in THANKS:
+    said = _said(text)
+    if said in THANKS or _NODS.match(said):
         # "ok" to news of a declined idea is no thanks: "You're welcome" would read as a shrug.
-        if said in OK:
+        if said in OK or (not said.isascii() and said not in THANKS):
             return Message(t("👍 Type `help` any time to see what you can do."))
         return Message(t("👍 You're welcome. Type `help` any time to see what you can do."))
+    if said in SORRY:
+        return Message(t("No problem at all. Type `help` any time to see what you can do."))
     if said in STOP:
         return Message(
             t(
                 "Answering is always up to you: leave any message unanswered and nothing follows up but one"
-                " reminder for a pulse. To stop getting messages altogether, ask your organisation's admin"
-                " (whoever set up this bot) to switch you off."
+                " reminder for a pulse or check-in. To stop getting messages altogether, ask your"
+                " organisation's admin (whoever set up this bot) to switch you off."
             )
         )
     if said in PRIVACY:
@@ -51,4 +88,6 @@ def small_talk(text: str, min_group_size: int) -> Message | None:
                 " name unless you start them with `anon`, e.g. `idea anon ...` or `ask anon ...`."
             )
         )
+    if said and not any(c.isalnum() for c in said):  # emoji or marks alone, not a nod
+        return Message(t("I can only read words, I'm afraid. Type `help` to see what you can do."))
     return None

@@ -214,7 +214,7 @@ async def test_a_campaign_prompt_reply_is_shown_back_then_shared_and_the_prompt_
 async def test_campaign_words_too_long_for_a_button_are_pointed_to_the_form(bot: Bot) -> None:
     await bot.programme(CAMPAIGN)
     await bot.play("/clock +1d2h")
-    emoji = "🚑" * 999  # within the 1,000 characters of an idea, but each counts two on Slack
+    emoji = "More " + "🚑" * 994  # within the 1,000 characters of an idea, but each emoji counts two on Slack
 
     out = await bot.play(f"farah: {emoji}")
 
@@ -330,6 +330,36 @@ async def test_thanks_stop_and_privacy_questions_are_answered_not_saved_or_share
     assert "still takes a written answer here, or `skip`" in said[0]
     assert said[0].startswith("👍 Type `help`")  # "ok" is no thanks: no "You're welcome"
     assert said[1] == "Thanks, noted."
+
+
+async def test_while_a_campaign_waits_a_carers_everyday_words_are_answered_not_offered_as_ideas(
+    bot: Bot,
+) -> None:
+    # On a phone between visits, each of these came back as "Share this as your idea?" for a week.
+    await bot.programme(CAMPAIGN)
+    await bot.play("/clock +1d2h")  # Tuesday 10:00: the campaign prompt
+    said = {
+        "hello": "Hello Farah Begum. Here is what you can do:",
+        "how do i use this": "Hello Farah Begum. Here is what you can do:",
+        "thank u": "👍 You're welcome.",
+        "dziękuję": "👍 You're welcome.",
+        "sorry": "No problem at all.",
+        "👍🏽": "👍 Type `help`",
+        "😡😡": "I can only read words",
+        "who sees my answers": "Pulse and check-in answers are anonymous",
+        "can my manager see what i say?": "Pulse and check-in answers are anonymous",
+    }
+
+    replies = [messages(await bot.play(f"farah: {words}"), "farah")[0] for words in said]
+    stop = messages(await bot.play("farah: STOP"), "farah")[0]
+
+    for (words, expected), reply in zip(said.items(), replies, strict=True):
+        assert reply.startswith(expected), (words, reply)
+        assert "Share this as your idea" not in reply, words
+    # Nothing more is asked for after "stop"; a pulse's reminder is not the only one there is.
+    assert "still welcome" not in stop and "one reminder for a pulse or check-in" in stop
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM ideas"))).scalar() == 0
 
 
 async def test_a_written_question_that_another_survey_displaced_is_asked_again(bot: Bot) -> None:
