@@ -337,6 +337,8 @@ class Dialogue:
             return Reply(messages=(Message(t("Nothing was posted.")),), replace=Message(t("Not asked.")))
         if event.action == questions.TYPED_ANSWER_ACTION:
             return await questions.answer_typed(env, me, event.value)
+        if event.action == questions.THREAD_REPLY_ACTION and event.ref.isdigit():
+            return await questions.thread_reply_as(env, me, int(event.ref), event.value)
         if event.action == questions.UPVOTE_ACTION and event.ref.isdigit():
             return await questions.upvote(env, me, int(event.ref))
         if event.action == questions.ANSWER_ACTION and event.ref.isdigit():
@@ -381,10 +383,11 @@ class Dialogue:
         if kind != "question" or not ref.isdigit():
             raise Refusal("I can only follow threads of questions.")
         question = await questions.get_question(env, int(ref))
-        # The post says "Senior managers answer here": a manager's or leader's reply there is their answer,
-        # unless it is their own named question.
-        if me.is_manager and question.asker_id != me.id:
-            return await questions.answer(env, me, question, event.text, in_thread_on=event.who.platform)
+        # The post says "Senior managers answer here": a manager's or leader's reply there may be their answer
+        # or a question back; they say which (the same offer to every one of them, the anonymous asker too).
+        offer = questions.answer_or_followup(question, event.text, event.who.platform)
+        if me.is_manager and question.asker_id != me.id and offer is not None:
+            return offer
         return await questions.followup(env, me, question, event.text, in_thread_on=event.who.platform)
 
     async def fire(self, schedule: Schedule, due: datetime) -> int | None:

@@ -182,13 +182,15 @@ async def check_typed_answer(env: Env, me: Person, typed: str) -> Reply | None:
         messages=(
             Message(
                 lines(
-                    t("Post this as your answer, in the open?"),
+                    t("Post this under your name, in the open, as your answer to a question put to you?"),
                     t(user(typed.strip())),
                     t("Put to you:"),
                     *asked,
                 ),
+                # "Not an answer" first: the words may be meant for anything else (a pulse just answered,
+                # anonymously), and a tap on the first button must not post them in the open.
                 choices=(
-                    Choices(TYPED_ANSWER_ACTION, "typed", (*options, Option("Not an answer", NOT_AN_ANSWER))),
+                    Choices(TYPED_ANSWER_ACTION, "typed", (Option("Not an answer", NOT_AN_ANSWER), *options)),
                 ),
                 context="Nothing is posted until you choose.",
             ),
@@ -203,6 +205,56 @@ async def answer_typed(env: Env, me: Person, value: str) -> Reply:
         return Reply(messages=(Message(t("Nothing was posted.")),), replace=Message(t("Not posted.")))
     answered = await answer(env, me, await get_question(env, int(number)), written)
     return replace(answered, replace=Message(lines(t(f"Answered #{number}:"), t(user(written)))))
+
+
+# Under a manager's reply in a question's thread: their answer, or a follow-up (a question back, a "+1").
+THREAD_REPLY_ACTION = "question.thread-reply"
+AS_ANSWER, AS_FOLLOWUP = "answer", "followup"
+
+
+def answer_or_followup(question: Question, text: str, platform: str) -> Reply | None:
+    """A manager's or leader's reply in a question's thread, shown back with the choice of posting it as
+    their answer or keeping it as a follow-up; None when the words are too long to ride in a button (then
+    it is a follow-up, as before). Nothing reaches the asker until they choose."""
+    body = text.strip()
+    if not body or utf16_units(f"{AS_FOLLOWUP}:{platform}:{body}") > CHOICE_VALUE_MAX:
+        return None
+    return Reply(
+        messages=(
+            Message(
+                lines(
+                    t(f"You replied in the thread of question #{question.id}. Is it your answer?"),
+                    t(user(body)),
+                ),
+                choices=(
+                    Choices(
+                        THREAD_REPLY_ACTION,
+                        str(question.id),
+                        (
+                            Option("Post as my answer", f"{AS_ANSWER}:{platform}:{body}"),
+                            Option("Keep as a follow-up", f"{AS_FOLLOWUP}:{platform}:{body}"),
+                        ),
+                    ),
+                ),
+                context="An answer reaches the asker and everyone who upvoted; a senior leader's closes the "
+                "question. Nothing is sent until you choose.",
+            ),
+        )
+    )
+
+
+async def thread_reply_as(env: Env, me: Person, question_id: int, value: str) -> Reply:
+    """A tap under :func:`answer_or_followup`: the reply posted as an answer or kept as a follow-up."""
+    how, _, rest = value.partition(":")
+    platform, _, body = rest.partition(":")
+    question = await get_question(env, question_id)
+    if how == AS_ANSWER and me.is_manager:
+        done = await answer(env, me, question, body, in_thread_on=platform)
+        return replace(
+            done, replace=Message(lines(t(f"Posted as your answer to #{question.id}:"), t(user(body))))
+        )
+    kept = await followup(env, me, question, body, in_thread_on=platform)
+    return replace(kept, replace=Message(lines(t(f"Kept as a follow-up to #{question.id}:"), t(user(body)))))
 
 
 # A question's usual first words: after one of these, a leading "ask" was the command, not part of the words.
@@ -679,8 +731,9 @@ def _overdue_note(env: Env, due: list[Question], answered: set[int]) -> Message:
             + (f"; `questions {question.id}` reads the manager's." if question.id in answered else "."),
         )
     ranked = sorted(due, key=lambda q: (-q.votes, q.id))
+    awaited = "a senior leader's answer" if any(q.id in answered for q in due) else "an answer"
     rows: list[Text | str] = [
-        f"{len(due)} questions have waited {days} days for an answer, most upvoted first:"
+        f"{len(due)} questions have waited {days} days for {awaited}, most upvoted first:"
     ]
     rows += [
         t(

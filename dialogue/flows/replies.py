@@ -119,8 +119,12 @@ async def _names_someone_asked(env: Env, recipients: Sequence[Recipient], body: 
             if person.id in asked
             and len(first := (person.display_name.split() or [""])[0]) > 2
             # "priya, I'll call you" names Priya; "and will report back" names no Will: a name that is also
-            # a word counts only as a name is written.
-            and (first in written if first.casefold() in NAMES_THAT_ARE_WORDS else first.casefold() in words)
+            # a word counts unless written all in small letters ("Will", "WILL" and "Jack" all count).
+            and (
+                any(w.casefold() == first.casefold() and w != w.lower() for w in written)
+                if first.casefold() in NAMES_THAT_ARE_WORDS
+                else first.casefold() in words
+            )
         }
     )
     return ", ".join(named[:3]) + (" and others" if len(named) > 3 else "")
@@ -128,8 +132,8 @@ async def _names_someone_asked(env: Env, recipients: Sequence[Recipient], body: 
 
 # First names that are also everyday words, as a reply would use them ("we will", "it may", "we hope").
 _EVERYDAY_NAMES = (
-    "will may mark grace hope joy faith bill sue rose june april august dawn summer frank jack rob pat art "
-    "ray don guy sunny penny drew grant chase chance rich miles lane page dean amber"
+    "will may mark grace hope joy faith bill sue rose june april august dawn summer frank rob pat art ray "
+    "don guy sunny penny drew grant chase chance rich miles lane page amber"
 )
 NAMES_THAT_ARE_WORDS = frozenset(_EVERYDAY_NAMES.split())
 

@@ -510,7 +510,7 @@ async def test_a_first_name_that_is_an_everyday_word_is_a_name_only_as_names_are
         drafts = [
             messages(await bot.play(f"ben: pulse reply {run} {reply}"), "ben")[0]
             for reply in ("We will report back in January.", "Will, thanks for the handover idea.",
-                          "chloe, your point is noted.")
+                          "chloe, your point is noted.", "THANKS WILL FOR THE IDEA")
         ]  # fmt: skip
     finally:
         await bot.app.close()
@@ -518,6 +518,7 @@ async def test_a_first_name_that_is_an_everyday_word_is_a_name_only_as_names_are
     assert "It names" not in drafts[0]
     assert "It names Will Foster, who was asked" in drafts[1]
     assert "It names Chloe Price, who was asked" in drafts[2]  # a phone's lower case still names her
+    assert "It names Will Foster, who was asked" in drafts[3]  # and capitals name Will
 
 
 async def test_a_typed_answer_is_not_guessed_when_two_surveys_wait(bot: Bot) -> None:

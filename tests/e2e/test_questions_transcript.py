@@ -488,45 +488,81 @@ async def test_staff_may_put_a_question_to_their_manager_in_the_open(bot: Bot) -
     assert messages(due, "helen") == []  # put to Ben, so only Ben hears
 
 
-async def test_a_leaders_reply_in_the_questions_thread_is_their_answer(bot: Bot) -> None:
-    # The channel post says "Senior managers answer here": Jo replying there has answered, not followed up.
+async def test_a_leaders_reply_in_the_questions_thread_is_her_answer_or_a_question_back(bot: Bot) -> None:
+    # The channel post says "Senior managers answer here": Jo's reply there was stored as a follow-up and the
+    # question stayed open; then taken as an answer always, a leader's "which site?" closed it. They choose.
     await bot.play("chloe: ask Can we have parking permits for care visits?\ndev: upvote 1")
-    out = await bot.play("/as jo\n/reply question:1 Yes: Highways agreed twelve permits from January.")
+    offered = await bot.play("/as jo\n/reply question:1 Yes: Highways agreed twelve permits from January.")
+    out = await bot.play("jo: 1")
 
-    assert messages(out, "jo") == ["Answered #1. It's in the thread and the asker has been told."]
+    assert messages(offered, "jo") == [
+        "You replied in the thread of question #1. Is it your answer?\n"
+        "Yes: Highways agreed twelve permits from January.\n"
+        "[1] Post as my answer  [2] Keep as a follow-up\n"
+        "An answer reaches the asker and everyone who upvoted; a senior leader's closes the question. "
+        "Nothing is sent until you choose."
+    ]
+    assert messages(offered, "chloe") == []  # nothing reaches the asker before the choice
+    assert messages(out, "jo")[-1] == "Answered #1. It's in the thread and the asker has been told."
     assert messages(out, "chloe")[0].startswith("Your question #1 has an answer from Jo Adeyemi:")
     assert messages(out, "dev")[0].startswith("Question #1, which you upvoted, has an answer from Jo")
-    todo = messages(await bot.play("helen: todo"), "helen")[0]
-    assert "#1" not in todo  # answered: no longer waiting for a leader
+    assert "#1" not in messages(await bot.play("helen: todo"), "helen")[0]  # answered: no longer waiting
     assert messages(await bot.play("chloe: questions 1"), "chloe")[0].splitlines()[0].endswith("answered:")
 
-    # The asker's own reply there is still a follow-up, a manager's too if it is their own named question.
+    # A question back stays a follow-up: the question stays open for its answer.
+    await bot.play("amira: ask Will the permits cover pool cars?")
+    await bot.play("/as helen\n/reply question:2 Which site do you mean?")
+    out = await bot.play("helen: 2")
+    assert "New follow-up on question #2 from Helen Marsh" in messages(out, "amira")[0]
+    assert "not answered yet" in messages(await bot.play("amira: questions 2"), "amira")[0].splitlines()[0]
+
+    # The asker's own reply there is a follow-up, a manager's too if it is their own named question.
     out = await bot.play("/as chloe\n/reply question:1 Thank you!")
     assert messages(out, "chloe") == ["Follow-up added to #1."]
     await bot.play("ben: ask Will the permits cover the Reablement pool cars?")
-    out = await bot.play("/as ben\n/reply question:2 That is, the six in the north patch.")
-    assert messages(out, "ben") == ["Follow-up added to #2."]
+    out = await bot.play("/as ben\n/reply question:3 That is, the six in the north patch.")
+    assert messages(out, "ben") == ["Follow-up added to #3."]
+
+
+async def test_a_manager_who_asked_anonymously_is_offered_what_every_manager_is_in_its_thread(
+    bot: Bot,
+) -> None:
+    # Taken as an answer at once, Ben's clarification of his own anonymous question went to its upvoters as
+    # "an answer from Ben Carter", and he lost the warning that a thread reply shows his name.
+    await bot.play(
+        "ben: ask anon Why are we cutting the Sunday shuttle?\nlena: ask anon Why close the depot?"
+    )
+    own = await bot.play("/as ben\n/reply question:1 The shuttle serves forty clients.")
+    other = await bot.play("/as ben\n/reply question:2 The depot holds our kit.")
+    kept = await bot.play("ben: 2")
+
+    assert messages(own, "ben")[0].replace("#1", "#N").replace("shuttle serves forty clients", "X") == (
+        messages(other, "ben")[0].replace("#2", "#N").replace("depot holds our kit", "X")
+    )
+    assert messages(kept, "ben")[-1].startswith(
+        "Follow-up added to #2. A reply in the thread shows your name"
+    )
 
 
 async def test_a_leader_answers_a_question_put_to_her_by_replying_to_its_notice(bot: Bot) -> None:
     # "You've been asked a question" invites a reply; words written under it met "I didn't catch that".
     await bot.play("amira: ask to @jo Will the Christmas rota be out by Friday?")
     shown = messages(await bot.play("jo: Yes - it goes out on Thursday after the team leads meet."), "jo")
-    out = await bot.play("jo: 1")
+    out = await bot.play("jo: 2")
 
     assert shown[0].splitlines()[:4] == [
-        "Post this as your answer, in the open?",
+        "Post this under your name, in the open, as your answer to a question put to you?",
         "Yes - it goes out on Thursday after the team leads meet.",
         "Put to you:",
         "#1: Will the Christmas rota be out by Friday?",
     ]
-    assert "[1] Answer #1" in shown[0] and "[2] Not an answer" in shown[0]
+    assert "[1] Not an answer  [2] Answer #1" in shown[0]  # the safe choice first
     assert messages(out, "amira")[0].startswith("Your question #1 has an answer from Jo Adeyemi:")
     assert "Answer from Jo Adeyemi: Yes - it goes out on Thursday" in messages(out, "#qa")[-1]
 
     # Not an answer: nothing is posted; staff, to whom nothing is put, are not offered it.
     await bot.play("amira: ask to @jo And the new year rota?")
-    out = await bot.play("jo: Thanks for flagging the rota question\njo: 2")
+    out = await bot.play("jo: Thanks for flagging the rota question\njo: 1")
     assert messages(out, "jo")[-1] == "Nothing was posted."
     assert "#qa" not in recipients(out)
     said = messages(await bot.play("amira: The rota was late again"), "amira")[0]
