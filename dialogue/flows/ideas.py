@@ -10,7 +10,7 @@ from dialogue.args import Args, may_be_the_words, not_understood, sounds_anonymo
 from dialogue.directory import Person, descendants
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env, to_author
-from dialogue.flows.surveys import audience_people
+from dialogue.flows.surveys import audience_people, yes_or_no
 from dialogue.formatting import day, plural, shorten, when
 from dialogue.ideas import (
     OPEN_STATUSES,
@@ -254,6 +254,12 @@ async def reply_to_campaign(
     if occurrence is None or campaign is None or occurrence.closed:
         await env.tx.conversations.clear_awaiting(me.id)
         raise Refusal("That idea campaign has closed, but ideas are always welcome: use `idea <your idea>`.")
+    if yes_or_no(text) is not None:
+        # "Yess" under words shown back means "share them": kept as the idea, it replaced the real one.
+        raise Refusal(
+            f"“{text.strip()}” is not an idea, so I kept nothing. If I showed your idea back, tap Share with "
+            "my name or Share anonymously under it (or Not an idea); otherwise write your idea here."
+        )
     words = Args(text)
     # "Anonymous feedback from families..." may be the idea itself: shown back whole, as any other words.
     if not may_be_the_words(text) and words.anonymous():

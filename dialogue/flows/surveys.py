@@ -252,8 +252,18 @@ async def answer_choice(env: Env, me: Person, ref: str, value: str) -> Reply:
 
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 # Welsh too (ie, do, oes / na, naddo, nac oes): Welsh public bodies offer services in both languages.
-_YES = {"yes", "y", "yeah", "yep", "yes please", "ie", "do", "oes"}
-_NO = {"no", "n", "nope", "no thanks", "na", "naddo", "nac oes"}
+_YES = {
+    "yes", "y", "yeah", "yea", "ya", "yep", "yup", "yes please", "sure", "of course", "definitely",
+    "absolutely", "ie", "do", "oes",
+}  # fmt: skip
+_NO = {"no", "n", "nope", "nah", "no thanks", "not really", "not at all", "na", "naddo", "nac oes"}
+
+
+def yes_or_no(text: str) -> str | None:
+    """ "yes" or "no" for words that say it as people type on a phone ("Yess", "yes!!", "not really"), else
+    None."""
+    said = re.sub(r"(.)\1+$", r"\1", text.strip().lower().strip(".!? "))  # "yesss", "noo"
+    return "yes" if said in _YES else "no" if said in _NO else None
 
 
 def _typed_value(item: SurveyItem, text: str) -> str | None:
@@ -262,7 +272,7 @@ def _typed_value(item: SurveyItem, text: str) -> str | None:
     said = text.strip().lower().strip(".!").lstrip("#").strip()
     said = str(_NUMBER_WORDS.index(said)) if said in _NUMBER_WORDS else said
     if item.kind is ItemKind.YES_NO:
-        return "yes" if said in _YES else "no" if said in _NO else None
+        return yes_or_no(said)
     if item.kind is ItemKind.CHOICE:
         for n, label in enumerate(item.options):
             if said in (label.casefold(), str(n + 1)):

@@ -362,6 +362,32 @@ async def test_while_a_campaign_waits_a_carers_everyday_words_are_answered_not_o
         assert (await db.execute(text("SELECT count(*) FROM ideas"))).scalar() == 0
 
 
+async def test_under_a_campaign_yess_confirms_nothing_away_and_pulse_words_stay_answers(bot: Bot) -> None:
+    # "Yess" typed under the shown-back idea replaced it, and went out as idea #1 under her name; "not
+    # really" for a pulse became an idea offer; "yes" after the pulse closed too.
+    await bot.programme(CAMPAIGN + QUICK)
+    await bot.play("/clock +1d2h")  # Tuesday 10:00: the campaign prompt
+    shown = await bot.play("farah: we need more travel time between visits in the rota")
+    yess = await bot.play("farah: Yess")
+    shared = await bot.play("farah: 1")
+    await bot.play("ben: pulse send Quick pulse")
+    answered = await bot.play("farah: not really")
+    await bot.play("ben: pulse close Quick pulse")
+    late = await bot.play("chloe: yes!!")
+
+    assert messages(shown, "farah")[0].startswith("Share this as your idea for “Fewer missed visits”?")
+    assert messages(yess, "farah") == [
+        "“Yess” is not an idea, so I kept nothing. If I showed your idea back, tap Share with my name or "
+        "Share anonymously under it (or Not an idea); otherwise write your idea here."
+    ]
+    assert messages(shared, "farah")[-1].startswith("Thanks! Your idea #1 is in")
+    assert messages(answered, "farah")[0].startswith("Noted: No, for Q1 of “Quick pulse”")
+    assert messages(late, "chloe")[0].startswith("“Quick pulse” closed on")
+    async with bot.app.store.engine.connect() as db:
+        ideas = (await db.execute(text("SELECT text FROM ideas"))).scalars().all()
+    assert ideas == ["we need more travel time between visits in the rota"]
+
+
 async def test_a_written_question_that_another_survey_displaced_is_asked_again(bot: Bot) -> None:
     pulse = QUICK + '\n[[pulse.question]]\nkind = "text"\ntext = "What would help?"\n'
     await bot.programme(CHECKIN + pulse)

@@ -232,6 +232,7 @@ async def test_anonymity_asked_for_in_any_usual_form_is_given(bot: Bot) -> None:
         helen: ask anon. Why are rotas late?
         sam: idea *annon* better rotas
         priya: ask privately: can I talk to someone about nights?
+        sam: ask no name please why rota late?
         """
     )
 
@@ -258,6 +259,9 @@ async def test_anonymity_asked_for_in_any_usual_form_is_given(bot: Bot) -> None:
         "Send `ask anon <your question>` to stay anonymous, or `ask <your question>` to put your name to it."
     ]
     assert "talk to someone about nights" not in posted
+    # Said in plain words, it was posted under Sam's name.
+    assert messages(out, "sam")[-1].startswith("That mentions being anonymous, so nothing was posted")
+    assert "why rota late" not in posted
 
 
 async def test_questions_that_come_due_together_are_flagged_in_one_notice_most_upvoted_first(
