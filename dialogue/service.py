@@ -295,6 +295,8 @@ class Dialogue:
             return late
         if (answering := await questions.check_typed_answer(env, me, text)) is not None:
             return answering
+        if (following := await questions.check_typed_followup(env, me, text)) is not None:
+            return following
         raise Refusal(
             "I didn't catch that. Type `help` to see what you can do, or `idea <your idea>` to share one."
         )
@@ -339,6 +341,8 @@ class Dialogue:
             return Reply(messages=(Message(t("Nothing was posted.")),), replace=Message(t("Not asked.")))
         if event.action == questions.TYPED_ANSWER_ACTION:
             return await questions.answer_typed(env, me, event.value)
+        if event.action == questions.TYPED_FOLLOWUP_ACTION:
+            return await questions.followup_typed(env, me, event.value)
         if event.action == questions.THREAD_REPLY_ACTION and event.ref.isdigit():
             return await questions.thread_reply_as(env, me, int(event.ref), event.value)
         if event.action == questions.UPVOTE_ACTION and event.ref.isdigit():

@@ -348,13 +348,15 @@ async def cmd_questions(env: Env, me: Person, args: Args) -> Reply:
     ``questions N`` shows question #N with its answers and follow-ups."""
     if args.peek().lstrip("#").isdigit():
         return await show_question(env, me, await get_question(env, args.number("the question number")))
+    if args.flag("mine"):
+        return await _my_questions(env, me)
     which = "answered" if args.flag("answered") else "open"
     args.flag("open")
     page = args.number("the page") if args.flag("page") else 1
     if not args.empty or page < 1:
         raise Refusal(
-            "Try `questions` for open ones, `questions answered`, `questions page 2` for more, "
-            "or `questions <number>` to read one with its answers."
+            "Try `questions` for open ones, `questions answered`, `questions mine`, `questions page 2` for "
+            "more, or `questions <number>` to read one with its answers."
         )
     statuses = {QuestionStatus.ANSWERED} if which == "answered" else {QuestionStatus.OPEN}
     total = await env.tx.questions.count(statuses=statuses)
@@ -376,6 +378,92 @@ async def cmd_questions(env: Env, me: Person, args: Args) -> Reply:
         if first + len(found) - 1 < total:
             hints.insert(0, f"`questions{more} page {page + 1}` for more")
     return Reply(messages=(Message(lines(*rows), context=", ".join(hints) + "."),))
+
+
+MINE_READ = 500  # the newest questions looked through for one's own (anonymous ones are known by hashing)
+
+
+async def my_questions(env: Env, me: Person) -> list[Question]:
+    """The questions ``me`` asked, named or anonymously, newest first (held ones too: their asker knows)."""
+    statuses = {QuestionStatus.OPEN, QuestionStatus.ANSWERED, QuestionStatus.HELD}
+    found = await env.tx.questions.questions(statuses=statuses, limit=MINE_READ)
+    return sorted((q for q in found if is_asker(env, q, me)), key=lambda q: q.id, reverse=True)
+
+
+async def _my_questions(env: Env, me: Person) -> Reply:
+    """``questions mine``: one's own questions with where each stands; only they see which are theirs."""
+    mine = await my_questions(env, me)
+    if not mine:
+        return Reply(messages=(Message(t("Your questions: none yet. Ask one with `ask <your question>`.")),))
+    rows: list[Text | str] = ["Your questions (only you see which are yours):"]
+    for q in mine:
+        state = {
+            QuestionStatus.ANSWERED: "answered",
+            QuestionStatus.HELD: "waiting for moderation",
+        }.get(q.status, "not answered yet")
+        anon = " (anonymous)" if q.anonymous else ""
+        rows.append(t(f"#{q.id}{anon} ▲{q.votes} ", user(shorten(q.text)), f" — {state}"))
+    return Reply(
+        messages=(
+            Message(
+                lines(*rows),
+                context="`questions <number>` reads one with its answers; `followup <number> <text>` adds to "
+                "it.",
+            ),
+        )
+    )
+
+
+FOLLOWUP_DAYS = 14  # an answer this recent makes words written in the chat perhaps a reply to it
+TYPED_FOLLOWUP_ACTION = "question.typed-followup"
+
+
+async def check_typed_followup(env: Env, me: Person, typed: str) -> Reply | None:
+    """Words written in the chat after one's own question was answered ("thank you but nothing has
+    changed"): shown back with the offer to add them to it as a follow-up (anonymous if it was), or not.
+    None when no question of theirs has a recent answer, or the words cannot ride in a button."""
+    since = env.now - timedelta(days=FOLLOWUP_DAYS)
+    answered = []
+    for question in await my_questions(env, me):
+        posts = await env.tx.questions.posts(question.id)
+        if any(p.kind == "answer" and p.at >= since for p in posts):
+            answered.append(question)
+    body = typed.strip()
+    if not answered or len(body.split()) < 2 or utf16_units(f"{answered[0].id}:{body}") > CHOICE_VALUE_MAX:
+        return None
+    question = answered[0]
+    anon = " (it stays anonymous)" if question.anonymous else ""
+    return Reply(
+        messages=(
+            Message(
+                lines(
+                    t(f"Add this to your question #{question.id} as a follow-up{anon}?"),
+                    t(user(body)),
+                    t("Your question: ", user(shorten(question.text, 120))),
+                ),
+                choices=(
+                    Choices(
+                        TYPED_FOLLOWUP_ACTION,
+                        str(question.id),
+                        (
+                            Option("Not a follow-up", NOT_AN_ANSWER),
+                            Option("Follow up", f"{question.id}:{body}"),
+                        ),
+                    ),
+                ),
+                context="Nothing is posted until you choose.",
+            ),
+        )
+    )
+
+
+async def followup_typed(env: Env, me: Person, value: str) -> Reply:
+    """A tap under :func:`check_typed_followup`."""
+    number, _, written = value.partition(":")
+    if value == NOT_AN_ANSWER or not number.isdigit():
+        return Reply(messages=(Message(t("Nothing was posted.")),), replace=Message(t("Not posted.")))
+    added = await followup(env, me, await get_question(env, int(number)), written)
+    return replace(added, replace=Message(lines(t(f"Followed up on #{number}:"), t(user(written)))))
 
 
 async def show_question(env: Env, me: Person, question: Question) -> Reply:

@@ -569,5 +569,36 @@ async def test_a_leader_answers_a_question_put_to_her_by_replying_to_its_notice(
     out = await bot.play("jo: Thanks for flagging the rota question\njo: 1")
     assert messages(out, "jo")[-1] == "Nothing was posted."
     assert "#qa" not in recipients(out)
-    said = messages(await bot.play("amira: The rota was late again"), "amira")[0]
+    said = messages(await bot.play("dev: The rota was late again"), "dev")[0]
     assert said.startswith("I didn't catch that.")
+
+
+async def test_staff_find_their_own_questions_and_reply_to_an_answer_in_plain_words(bot: Bot) -> None:
+    # "questions mine" listed the command forms, and words written under an answer were lost.
+    await bot.play(
+        "amira: ask anon Why is mileage pay always late?\n"
+        "amira: ask Can we get phone chargers in the pool cars?\n"
+        "chloe: ask Are the new rotas out?\n"
+        "jo: answer 1 Payroll moves to weekly runs in January."
+    )
+    mine = messages(await bot.play("amira: questions mine"), "amira")[0].splitlines()
+    chloes = messages(await bot.play("chloe: questions mine"), "chloe")[0]
+    offered = messages(await bot.play("amira: thank you but my manager approved it in october"), "amira")
+    out = await bot.play("amira: 2")
+
+    assert mine[:3] == [
+        "Your questions (only you see which are yours):",
+        "#2 ▲0 Can we get phone chargers in the pool cars? — not answered yet",
+        "#1 (anonymous) ▲0 Why is mileage pay always late? — answered",
+    ]
+    assert "mileage" not in chloes and "#3" in chloes
+    assert offered[0].splitlines()[:2] == [
+        "Add this to your question #1 as a follow-up (it stays anonymous)?",
+        "thank you but my manager approved it in october",
+    ]
+    assert "(thread question:1) The asker followed up: thank you but my manager approved" in "\n".join(
+        messages(out, "#qa")
+    )
+    assert messages(out, "jo")[0].startswith("New follow-up on question #1 from the asker:")
+    said = messages(await bot.play("chloe: The rota was late again"), "chloe")[0]
+    assert said.startswith("I didn't catch that.")  # no answer to a question of hers: nothing offered
