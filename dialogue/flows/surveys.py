@@ -321,9 +321,15 @@ async def answer_typed(env: Env, me: Person, text: str, *, only_answers: bool = 
     if not waiting:
         return None
     if len(waiting) > 1:
+        # Understood, but which is it for? "I didn't catch that" would say the words were wrong.
         names = [t("“", user(survey.name), "”") for _run, survey, _item in waiting]
-        hint = t("Questions wait for you in ", *_joined(names), ": tap the buttons on the one you mean.")
-        return Reply(messages=(Message(t("I didn't catch that. ", hint)),))
+        each = "both" if len(names) == 2 else "each of"
+        hint = t(
+            f"Questions wait for you in {each} ",
+            *_joined(names),
+            ", so I can't tell which that is for: tap the button on the question you mean.",
+        )
+        return Reply(messages=(Message(hint),))
     occurrence, survey, item = waiting[0]
     value = _typed_value(item, text)
     options = [o for c in item_choices(occurrence.id, item) for o in c.options]

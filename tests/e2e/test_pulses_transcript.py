@@ -530,8 +530,8 @@ async def test_a_typed_answer_is_not_guessed_when_two_surveys_wait(bot: Bot) -> 
 
     # One is anonymous, the other not: "4" could be meant for either.
     assert typed.messages[0].fallback() == (
-        "I didn't catch that. Questions wait for you in “Training needs” and “Quick pulse”: tap the buttons "
-        "on the one you mean."
+        "Questions wait for you in both “Training needs” and “Quick pulse”, so I can't tell which that is "
+        "for: tap the button on the question you mean."
     )
     async with bot.app.store.engine.connect() as db:
         assert (await db.execute(text("SELECT count(*) FROM answers"))).scalar() == 0
