@@ -87,7 +87,7 @@ COMMANDS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "questions",
-            "questions [answered|mine] [page <n>] | questions <number>",
+            "questions [answered|mine] [page <n>] | questions <number> | questions withdraw <number>",
             "open questions, most upvoted first; one question with its answers",
             questions.cmd_questions,
         ),

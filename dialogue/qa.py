@@ -14,6 +14,7 @@ class QuestionStatus(StrEnum):
     OPEN = "open"
     ANSWERED = "answered"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # taken back by its asker before anyone answered
 
 
 @dataclass(frozen=True)

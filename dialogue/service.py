@@ -56,6 +56,8 @@ _STILL_WELCOME = {  # said under small talk while words are awaited
     "campaign": "An idea for the campaign is still welcome: write it here.",
     "checkin-reply": "Your reply to the digest (“you said, we did”) is still welcome: write it here.",
 }
+# First words of "take that back": "delete 1", "undo", "that was a mistake, remove it".
+TAKE_BACK = {"withdraw", "delete", "remove", "undo", "cancel", "unsend", "retract"}
 _T = TypeVar("_T")
 
 Arrival = Callable[[Repositories], Awaitable[bool]]
@@ -297,6 +299,12 @@ class Dialogue:
             return answering
         if (following := await questions.check_typed_followup(env, me, text)) is not None:
             return following
+        if words and words[0].lower().strip(".!") in TAKE_BACK:
+            raise Refusal(
+                "To take back a question of yours that nobody has answered yet, type "
+                "`questions withdraw <number>` (`questions mine` lists yours). An idea stays, but its status "
+                "will say what happens to it."
+            )
         raise Refusal(
             "I didn't catch that. Type `help` to see what you can do, or `idea <your idea>` to share one."
         )

@@ -350,13 +350,16 @@ async def cmd_questions(env: Env, me: Person, args: Args) -> Reply:
         return await show_question(env, me, await get_question(env, args.number("the question number")))
     if args.flag("mine"):
         return await _my_questions(env, me)
+    if args.flag("withdraw"):
+        return await withdraw(env, me, args.number("the question number"))
     which = "answered" if args.flag("answered") else "open"
     args.flag("open")
     page = args.number("the page") if args.flag("page") else 1
     if not args.empty or page < 1:
         raise Refusal(
             "Try `questions` for open ones, `questions answered`, `questions mine`, `questions page 2` for "
-            "more, or `questions <number>` to read one with its answers."
+            "more, `questions <number>` to read one with its answers, or `questions withdraw <number>` to "
+            "take back one of yours nobody has answered."
         )
     statuses = {QuestionStatus.ANSWERED} if which == "answered" else {QuestionStatus.OPEN}
     total = await env.tx.questions.count(statuses=statuses)
@@ -494,6 +497,36 @@ async def show_question(env: Env, me: Person, question: Question) -> Reply:
                 context=f"`upvote {question.id}` supports it; `followup {question.id} <text>` adds to it.",
             ),
         )
+    )
+
+
+async def withdraw(env: Env, me: Person, question_id: int) -> Reply:
+    """``questions withdraw N``: the asker takes back a question nobody has answered (asked twice, once with
+    the name by mistake; a typo in the open): its post says it was withdrawn, and whoever upvoted it or was
+    asked it is told. Everyone else is refused alike, so an anonymous question's refusal names nobody."""
+    question = await get_question(env, question_id, live=False)
+    if question.status not in (QuestionStatus.OPEN, QuestionStatus.HELD) or not is_asker(env, question, me):
+        raise Refusal(f"Only whoever asked #{question.id} can withdraw it, and only before it is answered.")
+    if any(p.kind == "answer" for p in await env.tx.questions.posts(question.id)):
+        raise Refusal(
+            f"#{question.id} has an answer now, so it stays; `followup {question.id} <text>` adds to it."
+        )
+    if not await env.tx.questions.set_status(
+        question.id, {QuestionStatus.OPEN, QuestionStatus.HELD}, QuestionStatus.WITHDRAWN
+    ):
+        raise Refusal(f"#{question.id} changed just now. Check `questions {question.id}`.")
+    gone = Message(t(f"Question #{question.id} was withdrawn by whoever asked it."))
+    if question.status is QuestionStatus.OPEN:  # a held one was never posted
+        await _replace_post(env, question, "withdrawn", gone)
+    told = list(await env.tx.questions.upvoters(question.id))
+    if question.addressed_to_id is not None:
+        told.append(question.addressed_to_id)
+    await env.send(
+        NewDelivery(key=f"question:{question.id}:withdrawn:{pid}", person_id=pid, message=gone)
+        for pid in sorted(set(told) - {me.id})
+    )
+    return Reply(
+        messages=(Message(t(f"Withdrawn: #{question.id} is taken down, and nobody can answer it now.")),)
     )
 
 

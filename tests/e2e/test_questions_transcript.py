@@ -602,3 +602,31 @@ async def test_staff_find_their_own_questions_and_reply_to_an_answer_in_plain_wo
     assert messages(out, "jo")[0].startswith("New follow-up on question #1 from the asker:")
     said = messages(await bot.play("chloe: The rota was late again"), "chloe")[0]
     assert said.startswith("I didn't catch that.")  # no answer to a question of hers: nothing offered
+
+
+async def test_an_asker_withdraws_a_question_nobody_has_answered(bot: Bot) -> None:
+    # Asked anonymously, then again with her name by mistake: side by side, the two named her, and nothing
+    # she typed ("delete 1", "that was mistake pls remove") could take either back.
+    await bot.play(
+        "farah: ask anon why mileage pay is always late\n"
+        "farah: ask why mileage pay is always late?\n"
+        "dev: upvote 2\n"
+        "chloe: ask Can the rota come out on Fridays?\n"
+        "jo: answer 3 Yes, from next month."
+    )
+    typed = messages(await bot.play("farah: delete 2"), "farah")
+    out = await bot.play("farah: questions withdraw 2")
+    refused = await bot.play("dev: questions withdraw 1\nchloe: questions withdraw 3")
+    after = messages(await bot.play("dev: upvote 2\namira: questions"), "amira")[0]
+
+    assert typed[0].startswith("To take back a question of yours that nobody has answered yet, type ")
+    assert messages(out, "farah") == ["Withdrawn: #2 is taken down, and nobody can answer it now."]
+    assert messages(out, "#qa") == ["Question #2 was withdrawn by whoever asked it."]  # its post, in place
+    assert messages(out, "dev") == ["Question #2 was withdrawn by whoever asked it."]  # who upvoted it
+    assert messages(refused, "dev") == [
+        "Only whoever asked #1 can withdraw it, and only before it is answered."  # the same for anyone
+    ]
+    assert messages(refused, "chloe") == [
+        "Only whoever asked #3 can withdraw it, and only before it is answered."
+    ]
+    assert "why mileage pay is always late?" not in after and "#1" in after
