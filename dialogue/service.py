@@ -399,9 +399,10 @@ class Dialogue:
         question = await questions.get_question(env, int(ref))
         # The post says "Senior managers answer here": a manager's or leader's reply there may be their answer
         # or a question back; they say which (the same offer to every one of them, the anonymous asker too).
-        offer = questions.answer_or_followup(question, event.text, event.who.platform)
-        if me.is_manager and question.asker_id != me.id and offer is not None:
-            return offer
+        if me.is_manager and question.asker_id != me.id:
+            offer = questions.answer_or_followup(question, event.text, event.who.platform)
+            if offer is not None:  # else too long to ride in a button: a follow-up, as before
+                return offer
         return await questions.followup(env, me, question, event.text, in_thread_on=event.who.platform)
 
     async def fire(self, schedule: Schedule, due: datetime) -> int | None:
@@ -415,11 +416,12 @@ class Dialogue:
             latest = await env.tx.surveys.occurrences(
                 kind=schedule.kind, target_id=schedule.target_id, limit=1
             )
-            if latest and not latest[0].closed and latest[0].key != key and latest[0].closes_at <= due:
+            out = latest and not latest[0].closed and latest[0].key != key
+            if out and latest[0].closes_at <= due:
                 # It closes as this one is due (a weekly campaign open a week): closed first, whether or not
                 # housekeeping came round before this firing, or every other week was skipped.
                 await self._close(env, latest[0])
-            elif latest and not latest[0].closed and latest[0].key != key:
+            elif out:
                 # Still out (sent by hand, or open longer than its cadence): a second run would ask everyone
                 # the same again, which `pulse send` and `campaign send` refuse too.
                 log.info(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -37,6 +38,19 @@ LIVE = (QuestionStatus.OPEN, QuestionStatus.ANSWERED)
 def thread_key(question_id: int) -> str:
     """The key of a question's thread (its channel post anchors it)."""
     return f"question:{question_id}"
+
+
+NOTHING_YET = "Nothing is posted until you choose."
+
+
+def shown_back(
+    rows: Sequence[Text | str], action: str, ref: str, options: Sequence[Option], context: str = NOTHING_YET
+) -> Reply:
+    """Words shown back to their writer with buttons that decide what becomes of them: nothing is kept until
+    a tap, which carries the words back."""
+    return Reply(
+        messages=(Message(lines(*rows), choices=(Choices(action, ref, tuple(options)),), context=context),)
+    )
 
 
 def answer_form(question: Question) -> Form:
@@ -142,15 +156,8 @@ async def check_ask(env: Env, me: Person, typed: str) -> Reply:
         Option("Share as an idea anonymously", f"{AS_ANONYMOUS_IDEA}:{words}"),
         Option("Neither", NEITHER),
     )
-    return Reply(
-        messages=(
-            Message(
-                lines(t("Ask this in the open, in the Q&A channel, or share it as an idea?"), t(user(words))),
-                choices=(Choices(ASK_ACTION, "typed", options),),
-                context="Nothing is posted until you choose.",
-            ),
-        )
-    )
+    asking = t("Ask this in the open, in the Q&A channel, or share it as an idea?")
+    return shown_back((asking, t(user(words))), ASK_ACTION, "typed", options)
 
 
 # Under words a leader typed while questions put to them wait: post them as the answer to one, or not.
@@ -178,24 +185,15 @@ async def check_typed_answer(env: Env, me: Person, typed: str) -> Reply | None:
     newest = sorted(waiting, key=lambda q: q.id, reverse=True)[:TYPED_ANSWERS_OFFERED]
     options = tuple(Option(f"Answer #{q.id}", f"{q.id}:{typed.strip()}") for q in newest)
     asked = [t(f"#{q.id}: ", user(shorten(q.text, 80))) for q in newest]
-    return Reply(
-        messages=(
-            Message(
-                lines(
-                    t("Post this under your name, in the open, as your answer to a question put to you?"),
-                    t(user(typed.strip())),
-                    t("Put to you:"),
-                    *asked,
-                ),
-                # "Not an answer" first: the words may be meant for anything else (a pulse just answered,
-                # anonymously), and a tap on the first button must not post them in the open.
-                choices=(
-                    Choices(TYPED_ANSWER_ACTION, "typed", (Option("Not an answer", NOT_AN_ANSWER), *options)),
-                ),
-                context="Nothing is posted until you choose.",
-            ),
-        )
+    rows = (
+        t("Post this under your name, in the open, as your answer to a question put to you?"),
+        t(user(typed.strip())),
+        t("Put to you:"),
+        *asked,
     )
+    # "Not an answer" first: the words may be meant for anything else (a pulse just answered, anonymously),
+    # and a tap on the first button must not post them in the open.
+    return shown_back(rows, TYPED_ANSWER_ACTION, "typed", (Option("Not an answer", NOT_AN_ANSWER), *options))
 
 
 async def answer_typed(env: Env, me: Person, value: str) -> Reply:
@@ -219,27 +217,18 @@ def answer_or_followup(question: Question, text: str, platform: str) -> Reply | 
     body = text.strip()
     if not body or utf16_units(f"{AS_FOLLOWUP}:{platform}:{body}") > CHOICE_VALUE_MAX:
         return None
-    return Reply(
-        messages=(
-            Message(
-                lines(
-                    t(f"You replied in the thread of question #{question.id}. Is it your answer?"),
-                    t(user(body)),
-                ),
-                choices=(
-                    Choices(
-                        THREAD_REPLY_ACTION,
-                        str(question.id),
-                        (
-                            Option("Post as my answer", f"{AS_ANSWER}:{platform}:{body}"),
-                            Option("Keep as a follow-up", f"{AS_FOLLOWUP}:{platform}:{body}"),
-                        ),
-                    ),
-                ),
-                context="An answer reaches the asker and everyone who upvoted; a senior leader's closes the "
-                "question. Nothing is sent until you choose.",
-            ),
-        )
+    rows = (t(f"You replied in the thread of question #{question.id}. Is it your answer?"), t(user(body)))
+    options = (
+        Option("Post as my answer", f"{AS_ANSWER}:{platform}:{body}"),
+        Option("Keep as a follow-up", f"{AS_FOLLOWUP}:{platform}:{body}"),
+    )
+    return shown_back(
+        rows,
+        THREAD_REPLY_ACTION,
+        str(question.id),
+        options,
+        "An answer reaches the asker and everyone who upvoted; a senior leader's closes the question. "
+        "Nothing is sent until you choose.",
     )
 
 
@@ -436,28 +425,13 @@ async def check_typed_followup(env: Env, me: Person, typed: str) -> Reply | None
         return None
     question = answered[0]
     anon = " (it stays anonymous)" if question.anonymous else ""
-    return Reply(
-        messages=(
-            Message(
-                lines(
-                    t(f"Add this to your question #{question.id} as a follow-up{anon}?"),
-                    t(user(body)),
-                    t("Your question: ", user(shorten(question.text, 120))),
-                ),
-                choices=(
-                    Choices(
-                        TYPED_FOLLOWUP_ACTION,
-                        str(question.id),
-                        (
-                            Option("Not a follow-up", NOT_AN_ANSWER),
-                            Option("Follow up", f"{question.id}:{body}"),
-                        ),
-                    ),
-                ),
-                context="Nothing is posted until you choose.",
-            ),
-        )
+    rows = (
+        t(f"Add this to your question #{question.id} as a follow-up{anon}?"),
+        t(user(body)),
+        t("Your question: ", user(shorten(question.text, 120))),
     )
+    options = (Option("Not a follow-up", NOT_AN_ANSWER), Option("Follow up", f"{question.id}:{body}"))
+    return shown_back(rows, TYPED_FOLLOWUP_ACTION, str(question.id), options)
 
 
 async def followup_typed(env: Env, me: Person, value: str) -> Reply:
@@ -584,28 +558,13 @@ async def _answered_already(env: Env, me: Person, question: Question, text: str)
         return None
     last = theirs[-1]
     by = await env.name(last.author_id)
-    return Reply(
-        messages=(
-            Message(
-                lines(
-                    t(f"#{question.id} already has {by}'s answer ({day(last.at, me)}):"),
-                    t(user(shorten(last.text, 300))),
-                    t("Add yours too? Its asker and everyone who upvoted it will hear of it."),
-                ),
-                choices=(
-                    Choices(
-                        TYPED_ANSWER_ACTION,
-                        "again",
-                        (
-                            Option("Add my answer", f"{question.id}:{body}"),
-                            Option("Don't post", NOT_AN_ANSWER),
-                        ),
-                    ),
-                ),
-                context="Nothing is posted until you choose.",
-            ),
-        )
+    rows = (
+        t(f"#{question.id} already has {by}'s answer ({day(last.at, me)}):"),
+        t(user(shorten(last.text, 300))),
+        t("Add yours too? Its asker and everyone who upvoted it will hear of it."),
     )
+    options = (Option("Add my answer", f"{question.id}:{body}"), Option("Don't post", NOT_AN_ANSWER))
+    return shown_back(rows, TYPED_ANSWER_ACTION, "again", options)
 
 
 async def answer(

@@ -3,7 +3,6 @@ send, and the connector's answers, even bare ones, reach the outbox in its terms
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
@@ -25,7 +24,7 @@ from dialogue.messages import Message
 from dialogue.outbox import Address, Contact, RetryLater, Undeliverable, contact_key
 from dialogue.text import t
 from tests.teams.activities import APP_ID, TENANT_ID
-from tests.teams.conftest import APP_PASSWORD
+from tests.teams.conftest import APP_PASSWORD, Answer
 from tests.teams.test_render import MESSAGES
 from tests.teams.tokens import LocalAuth, settings_for
 
@@ -69,31 +68,6 @@ async def test_the_answer_to_a_send_is_read_as_msrest_would_read_it() -> None:
             read = ours.conversations._deserialize._deserialize("ResourceResponse", answer)
             assert read == Deserializer(classes)._deserialize("ResourceResponse", answer)
             assert isinstance(read, models.ResourceResponse)
-
-
-Answer = Callable[[web.Request], web.Response]
-
-
-@pytest.fixture
-async def connector() -> AsyncIterator[tuple[list[Answer], str]]:
-    """A connector on 127.0.0.1 that answers each call with the next scripted answer."""
-    answers: list[Answer] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        await request.read()
-        return answers.pop(0)(request)
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield answers, f"http://{host}:{port}/"
-    finally:
-        await runner.cleanup()
 
 
 def _sender(url: str, session: aiohttp.ClientSession, configuration: Any = None) -> TeamsSender:

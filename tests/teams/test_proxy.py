@@ -3,7 +3,6 @@ Teams go through the one ``HTTP(S)_PROXY`` names, as slack_sdk's and Entra ID's 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,37 +15,24 @@ from bot.settings import Settings, TeamsSettings
 from dialogue.messages import Message
 from dialogue.outbox import Address
 from dialogue.text import t
+from tests.teams.conftest import Answer
 
 CHANNEL = "19:qa@thread.tacv2"
 CONNECTOR = "http://connector.invalid/teams/"  # resolvable only by the proxy
 
 
-@pytest.fixture
-async def proxy() -> AsyncIterator[tuple[str, list[str]]]:
-    """A forward proxy on 127.0.0.1 that answers for the connector itself, recording what it was asked for."""
+async def test_messages_to_teams_go_through_the_proxy_the_environment_names(
+    connector: tuple[list[Answer], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A forward proxy on 127.0.0.1 that answers for the connector itself, recording what it was asked for.
+    answers, url = connector
     asked: list[str] = []
 
-    async def forward(request: web.Request) -> web.Response:
+    def forward(request: web.Request) -> web.Response:
         asked.append(f"{request.method} {request.url}")
         return web.json_response({"id": "1700000000001"}, status=201)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", forward)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}", asked
-    finally:
-        await runner.cleanup()
-
-
-async def test_messages_to_teams_go_through_the_proxy_the_environment_names(
-    proxy: tuple[str, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    url, asked = proxy
+    answers.append(forward)
     monkeypatch.setenv("HTTP_PROXY", url)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
