@@ -657,6 +657,12 @@ def _with_answer(headline: str, question: Question, body: str, context: str) -> 
 
 async def cmd_followup(env: Env, me: Person, args: Args) -> Reply:
     """``followup ID TEXT``: continue a question's thread."""
+    if not args.peek().lstrip("#").isdigit() and (mine := await my_questions(env, me)):
+        # "followup thank you but still nothing": which question is plain when it is one's own latest.
+        raise Refusal(
+            f"Which question is it for? `followup {mine[0].id} <text>` adds to your question #{mine[0].id} "
+            "(`questions mine` lists yours)."
+        )
     question = await get_question(env, args.number("the question number"))
     return await followup(env, me, question, args.rest())
 

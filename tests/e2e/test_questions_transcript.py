@@ -602,6 +602,12 @@ async def test_staff_find_their_own_questions_and_reply_to_an_answer_in_plain_wo
     assert messages(out, "jo")[0].startswith("New follow-up on question #1 from the asker:")
     said = messages(await bot.play("chloe: The rota was late again"), "chloe")[0]
     assert said.startswith("I didn't catch that.")  # no answer to a question of hers: nothing offered
+    # The command without its number ("'thank' is not a number") points at her own latest question.
+    numberless = messages(await bot.play("amira: followup thank you but still nothing"), "amira")[0]
+    assert numberless == (
+        "Which question is it for? `followup 2 <text>` adds to your question #2 "
+        "(`questions mine` lists yours)."
+    )
 
 
 async def test_an_asker_withdraws_a_question_nobody_has_answered(bot: Bot) -> None:
