@@ -242,12 +242,14 @@ def help_reply(me: Person, topic: str = "") -> Reply:
     spec = lookup(topic.split()[0]) if topic.split() else None
     if spec is not None:
         note = "" if spec.allowed(me) else f" (only {spec.who} can use this)"
-        return Reply(
-            messages=(Message(lines(t(f"`{spec.usage}`{note}"), t(spec.summary.capitalize() + "."))),)
-        )
+        rows = [t(f"`{spec.usage}`{note}"), t(spec.summary.capitalize() + ".")]
+        if spec.name in ("pulse", "checkin") and not spec.allowed(me):  # what staff do with one
+            rows.append(t("To answer one, tap the buttons on its question, or type your answer (4, yes...)."))
+        return Reply(messages=(Message(lines(*rows)),))
     rows = [t(f"`{each.usage}` — {each.summary}") for each in COMMANDS.values() if each.allowed(me)]
-    # "help me with rotas" asks for help, not for a command called "me": the whole list answers it.
-    typo = len(topic.split()) == 1
+    # "help me with rotas" asks for help, not for a command called "me": the whole list answers it;
+    # "help me" too, as people say it.
+    typo = len(topic.split()) == 1 and topic.strip().lower() != "me"
     hello = f"Hello {me.display_name}. " + (f"There is no command {topic!r}; here" if typo else "Here")
     return Reply(
         messages=(

@@ -72,12 +72,17 @@ async def test_help_lists_only_what_the_caller_may_do(bot: Bot) -> None:
 
 
 async def test_help_with_words_after_it_gives_the_list_and_names_a_mistyped_command(bot: Bot) -> None:
-    out = await bot.play("amira: help me with rotas\namira: help vot\namira: help vote")
+    out = await bot.play(
+        "amira: help me with rotas\namira: help vot\namira: help vote\namira: HELP ME\namira: help pulse"
+    )
 
-    asked, typo, one = messages(out, "amira")
+    asked, typo, one, me, pulse = messages(out, "amira")
     assert asked.startswith("Hello Amira Hassan. Here is what you can do:\n")
     assert typo.startswith("Hello Amira Hassan. There is no command 'vot'; here is what you can do:\n")
     assert one.startswith("`vote <idea number>`")
+    assert me.startswith("Hello Amira Hassan. Here is what you can do:\n")  # not "There is no command 'me'"
+    # A pulse is the managers' to send, and hers to answer: help says how.
+    assert pulse.endswith("To answer one, tap the buttons on its question, or type your answer (4, yes...).")
 
 
 async def test_becoming_a_handle_nobody_has_is_refused_not_a_new_person(bot: Bot) -> None:
