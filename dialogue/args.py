@@ -15,8 +15,10 @@ _ANONYMOUS = re.compile(
 # Words near the start that ask for anonymity in a form not understood: nothing is posted then.
 _SOUNDS_ANONYMOUS = re.compile(
     r"\b(?:an+on\w*|anonym\w*|privately|confidential\w*|in confidence|off the record|secretly"
-    # Plain words for it: "no name please", "without my name", "don't use my name", "hide my name".
-    r"|no names?|without (?:my )?names?|don'?t (?:use|put|show|give) my name|hide my name|not my name)\b",
+    # Plain words for it: "no name please", "without my name", "don’t use my name", "leave my name off".
+    r"|no names?|without (?:my )?names?|without naming me"
+    r"|(?:don[’']?t|do not|dont) (?:\w+ )?(?:my name|name me)"
+    r"|(?:hide|withhold|leave|keep) my name|my name (?:off|out)|not my name|not be named|nameless|unnamed)\b",
     re.IGNORECASE,
 )
 
@@ -46,7 +48,7 @@ def not_understood(command: str, what: str) -> str:
 def sounds_anonymous(text: str) -> bool:
     """Whether the first words of ``text`` mention anonymity ("ask privately: ...", "idea anonymos ...", "no
     name please ..."): a named post would then not be what its writer meant."""
-    return _SOUNDS_ANONYMOUS.search(" ".join(text.split()[:5])) is not None
+    return _SOUNDS_ANONYMOUS.search(" ".join(text.split()[:8])) is not None
 
 
 class Args:

@@ -396,6 +396,12 @@ class QuestionRepo(Protocol):
         """Change the status if it is one of ``expected``; False otherwise. ``posted_at`` dates it anew."""
         ...
 
+    async def withdraw(self, question_id: int, expected: Collection[QuestionStatus]) -> bool:
+        """Take the question back for its asker, if its status is one of ``expected``: its words, who asked
+        it, its follow-ups and the words of every message about it so far are not kept (a named question
+        withdrawn beside an anonymous twin would otherwise tie the two). False if it was not ``expected``."""
+        ...
+
     async def upvoters(self, question_id: int) -> list[int]:
         """Who upvoted the question."""
         ...

@@ -400,7 +400,7 @@ class Dialogue:
         # The post says "Senior managers answer here": a manager's or leader's reply there may be their answer
         # or a question back; they say which (the same offer to every one of them, the anonymous asker too).
         if me.is_manager and question.asker_id != me.id:
-            offer = questions.answer_or_followup(question, event.text, event.who.platform)
+            offer = questions.answer_or_followup(question, me, event.text, event.who.platform)
             if offer is not None:  # else too long to ride in a button: a follow-up, as before
                 return offer
         return await questions.followup(env, me, question, event.text, in_thread_on=event.who.platform)

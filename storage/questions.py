@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 
+from dialogue.messages import Message, message_to_data
 from dialogue.qa import ModerationEntry, QaPost, Question, QuestionStatus
-from storage.models import ModerationRow, QaPostRow, QuestionRow, UpvoteRow
+from dialogue.text import t
+from storage.models import DeliveryRow, ModerationRow, QaPostRow, QuestionRow, UpvoteRow
 from storage.sql import Repo
 
 
@@ -116,6 +118,27 @@ class SqlQuestions(Repo):
             .values(**values)
         )
         return changed == 1
+
+    async def withdraw(self, question_id: int, expected: Collection[QuestionStatus]) -> bool:
+        """See :meth:`dialogue.ports.QuestionRepo.withdraw`."""
+        withdrawn = await self.changed(
+            update(QuestionRow)
+            .where(
+                QuestionRow.id == question_id,
+                QuestionRow.status.in_([QuestionStatus(s).value for s in expected]),
+            )
+            .values(status=QuestionStatus.WITHDRAWN.value, text="", asker_id=None, route=None)
+        )
+        if withdrawn != 1:
+            return False
+        await self.session.execute(delete(QaPostRow).where(QaPostRow.question_id == question_id))
+        # The post keeps its platform reference (it is replaced in place), not its words.
+        await self.session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.key.startswith(f"question:{question_id}:", autoescape=True))
+            .values(message=message_to_data(Message(t("(withdrawn by whoever asked it)"))))
+        )
+        return True
 
     async def upvoters(self, question_id: int) -> list[int]:
         """Who upvoted the question."""

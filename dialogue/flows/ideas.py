@@ -493,6 +493,11 @@ async def cmd_comment(env: Env, me: Person, args: Args) -> Reply:
     text = clean_text(args.rest(), what="comment", limit=COMMENT_MAX)
     by_author = is_author(env, idea, me)
     hidden = by_author and idea.anonymous  # a name or an exact time on it would undo the anonymity
+    if not hidden and sounds_anonymous(text):
+        raise Refusal(
+            "That mentions being anonymous, so nothing was posted with your name. A comment shows your name; "
+            "to stay anonymous, share it as an idea with `idea anon <your idea>`."
+        )
     await env.tx.ideas.add_comment(
         Comment(
             idea_id=idea.id,

@@ -210,17 +210,19 @@ THREAD_REPLY_ACTION = "question.thread-reply"
 AS_ANSWER, AS_FOLLOWUP = "answer", "followup"
 
 
-def answer_or_followup(question: Question, text: str, platform: str) -> Reply | None:
+def answer_or_followup(question: Question, me: Person, text: str, platform: str) -> Reply | None:
     """A manager's or leader's reply in a question's thread, shown back with the choice of posting it as
     their answer or keeping it as a follow-up; None when the words are too long to ride in a button (then
     it is a follow-up, as before). Nothing reaches the asker until they choose."""
     body = text.strip()
-    if not body or utf16_units(f"{AS_FOLLOWUP}:{platform}:{body}") > CHOICE_VALUE_MAX:
+    # The writer's id rides in the buttons: on Teams the offer sits in the channel's thread, where anyone
+    # could tap it (their reply names them there already).
+    if not body or utf16_units(f"{AS_FOLLOWUP}:{me.id}:{platform}:{body}") > CHOICE_VALUE_MAX:
         return None
     rows = (t(f"You replied in the thread of question #{question.id}. Is it your answer?"), t(user(body)))
     options = (
-        Option("Post as my answer", f"{AS_ANSWER}:{platform}:{body}"),
-        Option("Keep as a follow-up", f"{AS_FOLLOWUP}:{platform}:{body}"),
+        Option("Post as my answer", f"{AS_ANSWER}:{me.id}:{platform}:{body}"),
+        Option("Keep as a follow-up", f"{AS_FOLLOWUP}:{me.id}:{platform}:{body}"),
     )
     return shown_back(
         rows,
@@ -234,8 +236,9 @@ def answer_or_followup(question: Question, text: str, platform: str) -> Reply | 
 
 async def thread_reply_as(env: Env, me: Person, question_id: int, value: str) -> Reply:
     """A tap under :func:`answer_or_followup`: the reply posted as an answer or kept as a follow-up."""
-    how, _, rest = value.partition(":")
-    platform, _, body = rest.partition(":")
+    how, writer, platform, body = [*value.split(":", 3), "", "", ""][:4]
+    if writer != str(me.id):
+        raise Refusal("Only whoever wrote that reply can choose what it is.")
     question = await get_question(env, question_id)
     if how == AS_ANSWER and me.is_manager:
         done = await answer(env, me, question, body, in_thread_on=platform)
@@ -478,26 +481,32 @@ async def withdraw(env: Env, me: Person, question_id: int) -> Reply:
     """``questions withdraw N``: the asker takes back a question nobody has answered (asked twice, once with
     the name by mistake; a typo in the open): its post says it was withdrawn, and whoever upvoted it or was
     asked it is told. Everyone else is refused alike, so an anonymous question's refusal names nobody."""
-    question = await get_question(env, question_id, live=False)
-    if question.status not in (QuestionStatus.OPEN, QuestionStatus.HELD) or not is_asker(env, question, me):
-        raise Refusal(f"Only whoever asked #{question.id} can withdraw it, and only before it is answered.")
+    # One refusal for a question that is not theirs, answered, or not there at all: a held anonymous
+    # question's existence is not for anyone but its asker and the moderators to learn.
+    refused = Refusal(f"Only whoever asked #{question_id} can withdraw it, and only before it is answered.")
+    found = await env.tx.questions.get_question(question_id)
+    if found is None or found.status not in (QuestionStatus.OPEN, QuestionStatus.HELD):
+        raise refused
+    question = found
+    if not is_asker(env, question, me):
+        raise refused
     if any(p.kind == "answer" for p in await env.tx.questions.posts(question.id)):
         raise Refusal(
             f"#{question.id} has an answer now, so it stays; `followup {question.id} <text>` adds to it."
         )
-    if not await env.tx.questions.set_status(
-        question.id, {QuestionStatus.OPEN, QuestionStatus.HELD}, QuestionStatus.WITHDRAWN
-    ):
+    if not await env.tx.questions.withdraw(question.id, {QuestionStatus.OPEN, QuestionStatus.HELD}):
         raise Refusal(f"#{question.id} changed just now. Check `questions {question.id}`.")
     gone = Message(t(f"Question #{question.id} was withdrawn by whoever asked it."))
     if question.status is QuestionStatus.OPEN:  # a held one was never posted
         await _replace_post(env, question, "withdrawn", gone)
-    told = list(await env.tx.questions.upvoters(question.id))
+    # The leader it was put to is told even if they asked it (anonymously, of themselves): a notice missing
+    # for them alone would say who asked.
+    told = set(await env.tx.questions.upvoters(question.id)) - {me.id}
     if question.addressed_to_id is not None:
-        told.append(question.addressed_to_id)
+        told.add(question.addressed_to_id)
     await env.send(
         NewDelivery(key=f"question:{question.id}:withdrawn:{pid}", person_id=pid, message=gone)
-        for pid in sorted(set(told) - {me.id})
+        for pid in sorted(told)
     )
     return Reply(
         messages=(Message(t(f"Withdrawn: #{question.id} is taken down, and nobody can answer it now.")),)
@@ -682,6 +691,12 @@ async def followup(
     named_in_thread = question.anonymous and in_thread_on is not None
     by_asker = not named_in_thread and is_asker(env, question, me)
     hidden = by_asker and question.anonymous
+    if not hidden and in_thread_on is None and sounds_anonymous(body):
+        raise Refusal(
+            "That mentions being anonymous, so nothing was posted with your name. A follow-up shows your "
+            "name (only an anonymous question's asker follows up without one); to stay anonymous, ask it "
+            "as a question of your own with `ask anon <question>`."
+        )
     await env.tx.questions.add_post(
         QaPost(
             question_id=question.id,
