@@ -500,7 +500,8 @@ class DeliveryWorker:
         for identity in sorted(identities, key=lambda i: i.platform in self.last_resort):
             if identity.platform in wanted and identity.platform in self.senders:
                 contact = reach.contacts.get((identity.platform, contact_key(identity)))
-                return identity.platform, Address(identity=identity, contact=contact)
+                routed = delivery.route is not None
+                return identity.platform, Address(identity=identity, contact=contact, anonymous=routed)
         raise Undeliverable("the recipient has no account on a connected platform")
 
     async def _update(self, delivery: Delivery, lease: Lease) -> tuple[str, str]:

@@ -81,6 +81,8 @@ class Address:
     channel: str | None = None  # logical channel name, e.g. "qa"; the sender maps it to its own id
     thread_ref: str | None = None  # platform ref of the thread's first message
     contact: Contact | None = None  # how the platform lets us reach ``identity``, when already looked up
+    anonymous: bool = False  # to the author of something anonymous: a sender that reports whom it reached
+    # (the console, on screen) must not name them
 
 
 class RetryLater(Exception):

@@ -43,6 +43,7 @@ class ConsoleSender:
         self._unseen: dict[str, list[str]] = {}  # handle -> rendered messages held back by focus
         self._held: set[str] = set()  # recipients held back since the last :meth:`take_held`
         self._held_count = 0
+        self._held_anonymous = 0
         self._shown: dict[str, Shown] = {}
         self._pickable: set[str] = set()  # refs of the messages that still have something to pick
         self._picked: set[tuple[str, str]] = set()  # (handle, ref): that person picked on that message
@@ -52,7 +53,7 @@ class ConsoleSender:
     async def send(self, *, to: Address, message: Message) -> str:
         """Print ``message`` to the person (``identity.user_id`` is the handle) or the channel."""
         if to.identity is not None:
-            return self.show(to.identity.user_id, message)
+            return self.show(to.identity.user_id, message, anonymous=to.anonymous)
         if to.channel:
             return self.show(f"#{to.channel}", message)
         raise Undeliverable("a console message needs a person or a channel")
@@ -69,12 +70,13 @@ class ConsoleSender:
         self._remember(shown.target, message, ref)
         self._output(shown.target, render(shown.target, message, updated=True))
 
-    def show(self, target: str, message: Message, *, updated: bool = False) -> str:
-        """Print ``message`` to ``target`` (a handle or ``#channel``) and return its new ref."""
+    def show(self, target: str, message: Message, *, updated: bool = False, anonymous: bool = False) -> str:
+        """Print ``message`` to ``target`` (a handle or ``#channel``) and return its new ref. ``anonymous``:
+        it goes to the author of something anonymous, who is then not named in :meth:`take_held`'s count."""
         self._refs += 1
         ref = f"{self._prefix}{self._refs}"
         self._remember(target, message, ref)
-        self._output(target, render(target, message, updated=updated))
+        self._output(target, render(target, message, updated=updated), anonymous=anonymous)
         return ref
 
     def knows(self, ref: str) -> bool:
@@ -95,17 +97,21 @@ class ConsoleSender:
         """The messages held back for ``handle``, oldest first; they count as seen afterwards."""
         return self._unseen.pop(handle, [])
 
-    def take_held(self) -> tuple[int, list[str]]:
-        """How many messages were held back since the last call, and for whom (sorted)."""
-        held = (self._held_count, sorted(self._held))
-        self._held_count, self._held = 0, set()
+    def take_held(self) -> tuple[int, list[str], int]:
+        """How many messages were held back since the last call, for whom (sorted), and how many of them went
+        to anonymous authors (left out of the names: the screen may be shown to a room)."""
+        held = (self._held_count, sorted(self._held), self._held_anonymous)
+        self._held_count, self._held, self._held_anonymous = 0, set(), 0
         return held
 
-    def _output(self, target: str, text: str) -> None:
+    def _output(self, target: str, text: str, *, anonymous: bool = False) -> None:
         if self._focus and not target.startswith("#") and target != self._watching:
             self._unseen.setdefault(target, []).append(text)
-            self._held.add(target)
             self._held_count += 1
+            if anonymous:
+                self._held_anonymous += 1
+            else:
+                self._held.add(target)
         else:
             self._write(text)
 

@@ -34,9 +34,12 @@ class RecordingSender:
     sent: list[tuple[str, str | None, str, str]] = field(default_factory=list)  # target, thread, text, ref
     updated: list[tuple[str, str]] = field(default_factory=list)
     failures: dict[str, list[Exception]] = field(default_factory=dict)  # target -> errors to raise in turn
+    anonymous: list[str] = field(default_factory=list)  # targets told they were an anonymous author
 
     async def send(self, *, to: Address, message: Message) -> str:
         target = to.identity.user_id if to.identity else f"#{to.channel}"
+        if to.anonymous:
+            self.anonymous.append(target)
         if self.failures.get(target):
             raise self.failures[target].pop(0)
         ref = f"{self.platform}-{len(self.sent) + 1}"
@@ -231,6 +234,7 @@ async def test_a_pseudonymous_route_reaches_its_person_without_storing_who(rig: 
     await rig.worker.drain()
 
     assert sorted(rig.sender.texts_to("ben")) == ["hello named", "moved on"]
+    assert rig.sender.anonymous == ["ben"]  # once: the sender may say whom it reached for the named one only
     async with rig.store.transaction() as tx:
         # A platform's ref names the chat, the same for both: the anonymous one keeps none.
         assert await tx.outbox.sent_ref("named") is not None

@@ -105,10 +105,13 @@ async def test_focus_holds_messages_to_other_people_until_they_are_watched() -> 
     await sender.send(to=to("ben"), message=Message(text=t("For Ben"), choices=(YES_NO,)))
     await sender.send(to=to("carol"), message=Message(text=t("For Carol")))
     await sender.send(to=Address(channel="qa"), message=Message(text=t("For all")))
+    # To the anonymous author of an idea: counted, never named on a screen that may be shown to a room.
+    author = Address(identity=Identity("console", "local", "dana"), anonymous=True)
+    await sender.send(to=author, message=Message(text=t("Your idea #1 moved")))
 
     assert out == ["-> alice: For Alice", "-> #qa: For all"]
-    assert sender.take_held() == (2, ["ben", "carol"])
-    assert sender.take_held() == (0, [])
+    assert sender.take_held() == (3, ["ben", "carol"], 1)
+    assert sender.take_held() == (0, [], 0)
     assert sender.catch_up("ben") == ["-> ben: For Ben\n    [1] Yes  [2] No"]
     assert sender.catch_up("ben") == []
     assert last_ref(sender, "ben") is not None  # held messages can still be answered by number
@@ -121,4 +124,4 @@ async def test_focus_skips_updates_of_messages_from_an_earlier_run() -> None:
     await sender.update(ref="console:a.3", message=Message(text=t("Closed")))
 
     assert out == []
-    assert sender.take_held() == (0, [])
+    assert sender.take_held() == (0, [], 0)

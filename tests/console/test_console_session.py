@@ -250,6 +250,19 @@ async def test_in_focus_mode_other_peoples_messages_wait_until_you_become_them()
     ]
 
 
+async def test_in_focus_mode_a_message_to_an_anonymous_author_names_nobody() -> None:
+    # The demo on a screen before colleagues: "went to amira" after a move of an anonymous idea named her.
+    session, host, out = make(Reply(messages=(Message(text=t("#1 is now under review.")),)), focus=True)
+    ben = Address(identity=Identity("console", "local", "ben"))
+    author = Address(identity=Identity("console", "local", "amira"), anonymous=True)
+    host.outbox += [(ben, Message(text=t("Moved"))), (author, Message(text=t("Your idea #1 moved")))]
+
+    await session.feed("status 1 review Looks good")
+
+    assert out[-1] == "-- 1 message went to ben and 1 message to an anonymous author; /as ben shows theirs"
+    assert "amira" not in "\n".join(out)
+
+
 async def test_a_number_answers_the_last_choices_shown() -> None:
     pulse = Message(text=t("I feel able to suggest improvements"), choices=(SCALE,))
     answered = Message(text=t("I feel able to suggest improvements"), choices=(SCALE,))
