@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from dialogue.anonymity import Pseudonymiser
+from dialogue.args import Args
 from dialogue.commands import close_command, help_reply, lookup, run_command, runs_while_writing, unmistakable
 from dialogue.directory import Person, Role
 from dialogue.errors import Refusal
@@ -253,6 +254,10 @@ class Dialogue:
         question mark) are shown back before anything is posted in the open (:func:`questions.check_ask`),
         and words that answer the question with buttons someone was asked last ("4", "yes") answer it.
         """
+        lead = Args(text)
+        if lead.anonymous() and lead.peek() == "ask":  # "anonymously ask Is the restructure going ahead?"
+            lead.word("ask")
+            text = f"ask anon {lead.rest()}"
         words = text.split()
         spec = lookup(words[0]) if words else None
         command = spec.name if spec is not None else None
@@ -263,6 +268,7 @@ class Dialogue:
             not waiting
             or runs_while_writing(words)
             or (kind == "campaign" and command == "idea")  # an idea, said as such: shared as typed
+            or (kind == "campaign" and command == "ask" and "?" in text)  # a question, said as such
         ):
             return await _run_typed(env, me, text)
         # "thanks", "stop", "hello": not a pulse answer, an idea nor a reply to everyone asked.

@@ -115,7 +115,8 @@ async def _queue(env: Env, me: Person) -> Message:
         if others:
             count = f"{others} or more" if len(waiting) == WAITING_LIMIT else str(others)
             wait = "idea from your teams waits" if others == 1 else "ideas from your teams wait"
-            rows.append(f"• {count} more {wait} for a decision → `ideas new`, `ideas under review`")
+            also = " more" if owned else ""  # "more" than those listed above it, if any are
+            rows.append(f"• {count}{also} {wait} for a decision → `ideas new`, `ideas under review`")
     if me.is_senior_leader or me.is_admin:
         # Every idea waiting, not only those no manager's teams cover: anonymous ideas from teams too small to
         # name carry no team, and a count of those alone would narrow who wrote them.

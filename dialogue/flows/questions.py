@@ -881,8 +881,8 @@ async def cmd_moderate(env: Env, me: Person, args: Args) -> Reply:
             return Reply(messages=(Message(t("The moderation log is empty.")),))
         rows = [
             t(
-                f"{day(e.at, me)} #{e.question_id} {e.decision} by {await env.name(e.admin_id)}: ",
-                user(e.reason),
+                f"{day(e.at, me)} #{e.question_id} {e.decision} by {await env.name(e.admin_id)}",
+                *((": ", user(e.reason)) if e.reason else ()),  # an approval may come without a note
             )
             for e in entries
         ]

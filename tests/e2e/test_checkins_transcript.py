@@ -388,6 +388,23 @@ async def test_under_a_campaign_yess_confirms_nothing_away_and_pulse_words_stay_
     assert ideas == ["we need more travel time between visits in the rota"]
 
 
+async def test_a_question_asked_while_a_campaign_waits_is_asked_not_offered_as_an_idea(bot: Bot) -> None:
+    # "ask Why is the canteen closing?" was shown back as an idea for a week; "Share anonymously", read as
+    # "ask anonymously", made it an anonymous idea.
+    await bot.programme(CAMPAIGN)
+    await bot.play("/clock +1d2h")  # Tuesday 10:00: the campaign prompt
+    out = await bot.play(
+        "ellie: ask Why is the canteen closing?\ndev: anonymously ask Is the restructure on?"
+    )
+
+    assert messages(out, "ellie")[0].startswith("Your question #1 is posted")
+    posted = "\n".join(messages(out, "#qa"))
+    assert "Question #1 from Ellie Watson:\nWhy is the canteen closing?" in posted
+    assert "Question #2 from an anonymous colleague:\nIs the restructure on?" in posted
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM ideas"))).scalar() == 0
+
+
 async def test_a_written_question_that_another_survey_displaced_is_asked_again(bot: Bot) -> None:
     pulse = QUICK + '\n[[pulse.question]]\nkind = "text"\ntext = "What would help?"\n'
     await bot.programme(CHECKIN + pulse)

@@ -156,3 +156,15 @@ async def test_an_idea_in_pilot_stays_on_its_owners_todo_until_it_is_decided(bot
 
     assert "• Idea #1 you own [piloting] ▲0: Keys in a lockbox → `ideas 1`" in piloting
     assert "Idea #1" not in done
+
+
+async def test_a_managers_todo_says_more_ideas_wait_only_after_listing_some(bot: Bot) -> None:
+    # "1 more idea from your teams waits" with nothing listed above it read as a mistake.
+    await bot.play("amira: idea Keys in a lockbox")
+    alone = messages(await bot.play("ben: todo"), "ben")[0]
+    await bot.play("chloe: idea Shared vans\nben: owner 2 @ben")
+    listed = messages(await bot.play("ben: todo"), "ben")[0]
+
+    assert "• 1 idea from your teams waits for a decision → `ideas new`, `ideas under review`" in alone
+    assert "• Idea #2 you own [new]" in listed
+    assert "• 1 more idea from your teams waits for a decision" in listed

@@ -187,7 +187,7 @@ async def test_premoderation_holds_anonymous_questions_and_logs_every_decision(
     log = messages(out, "kate")[-1]
     assert log.splitlines()[1:] == [
         "Mon 30 Nov #2 rejected by Kate Morgan: Personal remarks about a colleague",
-        "Mon 30 Nov #1 approved by Kate Morgan:",
+        "Mon 30 Nov #1 approved by Kate Morgan",  # no note, no dangling colon
     ]
 
 
