@@ -348,14 +348,11 @@ class ConsoleSession:
         messages, people, anonymous = self.sender.take_held()
         # An anonymous author is not named here, where the screen may be shown to a room.
         author = f" and {_count(anonymous, 'message')} to an anonymous author" if anonymous else ""
+        named = _count(messages - anonymous, "message")
         if len(people) > 3:
-            named = _count(messages - anonymous, "message")
             self._note(f"{named} went to {len(people)} other people{author}; /as HANDLE shows theirs")
         elif people:
-            self._note(
-                f"{_count(messages - anonymous, 'message')} went to {', '.join(people)}{author}; "
-                f"/as {people[0]} shows theirs"
-            )
+            self._note(f"{named} went to {', '.join(people)}{author}; /as {people[0]} shows theirs")
         elif anonymous:
             self._note(f"{_count(anonymous, 'message')} went to an anonymous author, not named here")
 

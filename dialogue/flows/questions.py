@@ -483,13 +483,13 @@ async def withdraw(env: Env, me: Person, question_id: int) -> Reply:
     asked it is told. Everyone else is refused alike, so an anonymous question's refusal names nobody."""
     # One refusal for a question that is not theirs, answered, or not there at all: a held anonymous
     # question's existence is not for anyone but its asker and the moderators to learn.
-    refused = Refusal(f"Only whoever asked #{question_id} can withdraw it, and only before it is answered.")
-    found = await env.tx.questions.get_question(question_id)
-    if found is None or found.status not in (QuestionStatus.OPEN, QuestionStatus.HELD):
-        raise refused
-    question = found
-    if not is_asker(env, question, me):
-        raise refused
+    question = await env.tx.questions.get_question(question_id)
+    if (
+        question is None
+        or question.status not in (QuestionStatus.OPEN, QuestionStatus.HELD)
+        or not is_asker(env, question, me)
+    ):
+        raise Refusal(f"Only whoever asked #{question_id} can withdraw it, and only before it is answered.")
     if any(p.kind == "answer" for p in await env.tx.questions.posts(question.id)):
         raise Refusal(
             f"#{question.id} has an answer now, so it stays; `followup {question.id} <text>` adds to it."
