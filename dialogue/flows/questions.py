@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from dialogue.anonymity import coarse
 from dialogue.args import Args, not_understood, sounds_anonymous
@@ -778,12 +779,27 @@ async def flag_overdue(env: Env) -> int:
     # A manager's answer leaves a question open for a senior leader: "waited for an answer" would be untrue.
     answered = {q.id for q in flagged if any(p.kind == "answer" for p in await env.tx.questions.posts(q.id))}
     await env.send(
-        NewDelivery(
-            key=f"question:{first}:overdue:{pid}", person_id=pid, message=_overdue_note(env, qs, answered)
-        )
-        for pid, qs in due.items()
+        [
+            NewDelivery(
+                key=f"question:{first}:overdue:{pid}",
+                person_id=pid,
+                message=_overdue_note(env, qs, answered),
+                not_before=working_time(env.now, person) if (person := await env.person(pid)) else None,
+            )
+            for pid, qs in due.items()
+        ]
     )
     return len(flagged)
+
+
+def working_time(now: datetime, person: Person) -> datetime:
+    """``now``, or, when it falls on a Saturday or Sunday where ``person`` is, 08:00 on their Monday: a
+    reminder to a leader waits for the working week (five days after Monday's questions is a Saturday)."""
+    local = now.astimezone(ZoneInfo(person.time_zone))
+    if local.weekday() < 5:
+        return now
+    monday = (local + timedelta(days=7 - local.weekday())).replace(hour=8, minute=0, second=0, microsecond=0)
+    return monday.astimezone(UTC)
 
 
 HELD_TOO_LONG = timedelta(days=1)  # a held question's asker was told "you'll hear either way"

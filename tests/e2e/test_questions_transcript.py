@@ -104,18 +104,19 @@ async def test_unanswered_questions_are_flagged_to_the_addressed_leader_once(bot
     )
 
     early = await bot.play("/clock +4d23h")
-    due = await bot.play("/clock +1h")
+    due = await bot.play("/clock +1h")  # Saturday 08:00: five days on, and the weekend
+    monday = await bot.play("/clock +2d")  # Monday 08:00
     later = await bot.play("/clock +3d")
 
     assert messages(asked, "jo")[0].startswith("You've been asked a question (#1) by Chloe Price:")
-    assert messages(early) == []
-    flagged = messages(due, "jo")
+    assert messages(early) == [] and messages(due) == []  # the notice waits for the working week
+    flagged = messages(monday, "jo")
     assert flagged == [
         "Question #1 has waited 5 days for an answer (▲0):\n"
         "Can we have parking permits?\n"
         "Answer in the open with `answer 1 <your answer>`."
     ]
-    assert messages(due, "helen") == []  # addressed to Jo, so only Jo hears
+    assert messages(monday, "helen") == []  # addressed to Jo, so only Jo hears
     assert messages(later) == []
 
 
@@ -277,7 +278,7 @@ async def test_questions_that_come_due_together_are_flagged_in_one_notice_most_u
     ]
     await bot.play("\n".join([*asked, "chloe: upvote 6", "dev: upvote 6", "amira: upvote 3"]))
 
-    due = await bot.play("/clock +5d")
+    due = await bot.play("/clock +7d")  # five days on is Saturday: the notice waits for Monday
 
     assert recipients(due).count("helen") == 1 and recipients(due).count("jo") == 1  # one notice each
     assert messages(due, "helen") == [
@@ -397,7 +398,7 @@ async def test_a_managers_answer_is_heard_but_the_question_stays_open_for_senior
     ben = await bot.play("ben: answer 1 I reply within two days to everyone.")
     still_open = messages(await bot.play("amira: questions"), "amira")[0]
     thread = messages(await bot.play("amira: questions 1"), "amira")[0]
-    due = await bot.play("/clock +5d")
+    due = await bot.play("/clock +7d")  # Monday: Saturday's notice waited for it
     helen = await bot.play(
         "helen: answer 1 We will look at response times.\nhelen: answer 1 And report back."
     )
@@ -423,7 +424,7 @@ async def test_a_managers_answer_is_heard_but_the_question_stays_open_for_senior
         "dev: ask Can we park at the depot?\nhelen: answer 2 Yes.\nhelen: answer 2 From May."
     )
     assert messages(again, "helen")[1].startswith(
-        "Added your answer to #2, which you had answered on Sat 05 Dec."
+        "Added your answer to #2, which you had answered on Mon 07 Dec."
     )
 
 
@@ -474,7 +475,7 @@ async def test_a_question_put_to_a_leader_who_has_left_is_flagged_to_every_senio
         assert jo is not None
         await tx.directory.set_active(jo.id, False)  # a complete import left her out
 
-    due = await bot.play("/clock +5d1h")
+    due = await bot.play("/clock +7d")  # Monday: Saturday's notice waited for it
 
     # Before, the notice went to Jo alone, and failed: nobody heard of it again.
     assert messages(due, "helen") == [
@@ -487,7 +488,7 @@ async def test_a_question_put_to_a_leader_who_has_left_is_flagged_to_every_senio
 
 async def test_staff_may_put_a_question_to_their_manager_in_the_open(bot: Bot) -> None:
     out = await bot.play("ellie: ask to @ben When will the new rota be out?\nellie: ask to @amira Why?")
-    due = await bot.play("/clock +5d1h")
+    due = await bot.play("/clock +7d")  # Monday: Saturday's notice waited for it
 
     # Before: "Ben Carter isn't a senior leader".
     assert messages(out, "ben")[0].startswith("You've been asked a question (#1) by Ellie Watson:")
