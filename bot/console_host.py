@@ -8,6 +8,7 @@ from bot import scheduler
 from bot.bootstrap import CONSOLE, App
 from bot.clock import MovableClock
 from dialogue.events import Event
+from dialogue.flows.surveys import ANSWER_ACTION
 from dialogue.messages import Message, Reply
 
 EARLIER_SHOWN = 5  # messages from earlier runs shown again: the newest that still have buttons
@@ -53,4 +54,11 @@ class AppConsoleHost:
             person = await tx.directory.person_by_handle(handle)
             if person is None:
                 return []
-            return await tx.outbox.still_to_pick(person.id, CONSOLE, limit=EARLIER_SHOWN)
+            earlier = await tx.outbox.still_to_pick(person.id, CONSOLE, limit=EARLIER_SHOWN)
+        # A question answered keeps its buttons (to change the answer): not one that "still waits".
+        open_refs = await self.app.dialogue.unanswered(person.id)
+        return [
+            (ref, message)
+            for ref, message in earlier
+            if not any(c.action == ANSWER_ACTION and c.ref not in open_refs for c in message.choices)
+        ]

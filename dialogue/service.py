@@ -136,6 +136,18 @@ class Dialogue:
                 return paged_reply(Reply(messages=(Message(shown_back),)))
             return Reply(messages=(Message(t(refusal.message)),))
 
+    async def unanswered(self, person_id: int) -> set[str]:
+        """The refs of the pulse and check-in questions with buttons ``person_id`` has still to answer (a
+        console started again reprints only those, so a number there cannot change an answer given before)."""
+        async with self._unit(read_only=True) as env:
+            me = await env.tx.directory.get_person(person_id)
+            if me is None:
+                return set()
+            return {
+                f"{run.id}:{item.id}"
+                for run, _survey, item in await surveys.waiting_button_questions(env, me)
+            }
+
     async def _form_again(self, event: Submitted) -> Form | None:
         """The form ``event`` was sent from, drawn again so a platform that shows a form in place (a Teams
         card) can show the errors beside its fields; None if it is gone (its idea or question deleted)."""

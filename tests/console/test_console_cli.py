@@ -350,6 +350,22 @@ def test_a_pulse_sent_in_one_console_run_is_shown_and_answered_by_number_in_the_
     assert "[4] (chosen)" in out and "Q2/5" in out  # answered, and the next question came
     assert "I didn't catch that" not in out
 
+    # Opened again: only the question still to answer is shown again, and a number answers it, not Q1.
+    (tmp_path / "again.txt").write_text("amira: 3\n", encoding="utf-8")
+    again = [
+        "console",
+        "--as",
+        "amira",
+        "--script",
+        str(tmp_path / "again.txt"),
+        "--start",
+        "2026-11-24 15:10",
+    ]
+    assert main(again) == 0
+    out = capsys.readouterr().out
+    assert "-- 1 message from before still waits for your answer:" in out
+    assert "Q1/5" not in out and "Q2/5" in out
+
 
 def test_version_names_the_installed_release(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
