@@ -769,6 +769,7 @@ async def demo_command(settings: Settings, args: argparse.Namespace) -> int:
         try:
             await catch_up(app.dialogue, app.store, clock.now())  # as serve does at start
             await session.host.settle()
+            await session.switch(DEMO_HANDLE)  # with what an earlier run left waiting, as console does
             await run_interactive(session, report=print)
         finally:
             await _save_clock(data_dir, clock)

@@ -174,8 +174,11 @@ def test_the_demo_carries_on_where_its_clock_stopped(
     monkeypatch.setattr("sys.stdin", io.StringIO("/quit\n"))
     assert main(["demo"]) == 0
 
-    again = re.search(r"The clock stands at (\w+ \d+ \w+ \d\d:\d\d)", capsys.readouterr().out)
+    shown = capsys.readouterr().out
+    again = re.search(r"The clock stands at (\w+ \d+ \w+ \d\d:\d\d)", shown)
     assert again is not None and again.group(1).startswith("Tuesday") and again.group(1).endswith("10:00")
+    # What the first run left waiting is shown again: "tap the button on the question you mean" showed none.
+    assert "from before still wait for your answer:" in shown and "Monday pulse" in shown
 
 
 def test_no_command_prints_the_overview(capsys: pytest.CaptureFixture[str]) -> None:
