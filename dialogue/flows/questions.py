@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from dialogue.anonymity import coarse
 from dialogue.args import Args, not_understood, sounds_anonymous
 from dialogue.directory import Person, Role
 from dialogue.errors import Refusal
 from dialogue.flows.env import Env, channel_posts, to_author
-from dialogue.formatting import day, plural, shorten
+from dialogue.formatting import day, plural, shorten, zone
 from dialogue.limits import (
     ANSWER_MAX,
     CHOICE_VALUE_MAX,
@@ -795,7 +794,7 @@ async def flag_overdue(env: Env) -> int:
 def working_time(now: datetime, person: Person) -> datetime:
     """``now``, or, when it falls on a Saturday or Sunday where ``person`` is, 08:00 on their Monday: a
     reminder to a leader waits for the working week (five days after Monday's questions is a Saturday)."""
-    local = now.astimezone(ZoneInfo(person.time_zone))
+    local = now.astimezone(zone(person.time_zone))
     if local.weekday() < 5:
         return now
     monday = (local + timedelta(days=7 - local.weekday())).replace(hour=8, minute=0, second=0, microsecond=0)
