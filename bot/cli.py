@@ -644,14 +644,20 @@ async def console_command(settings: Settings, args: argparse.Namespace) -> int:
     return OK
 
 
-DEMO_GUIDE = """\
+DEMO_WELCOME = """\
 Welcome to Riverside Council, a sample council of 40 people in 9 teams (bot/demo/ has them all).
 You are Amira Hassan (amira), a support worker in Reablement, part of Adult Social Care.
 
 The clock stands at {start} (London time) and moves only when you say, so you can
 live through a week in a few minutes. You see your own messages and the #qa channel;
 become someone else with /as to see theirs.
-
+"""
+DEMO_BACK = """\
+Welcome back to Riverside Council. You are Amira Hassan (amira) again.
+The clock stands at {start} (London time), where you left it. The steps below are those
+of the first week, for reference; nextpractice demo --fresh starts again from its Monday.
+"""
+DEMO_GUIDE = """\
 Things to try, in this order:
   help                 what you can do here
   idea Text people when a visit will be late
@@ -661,6 +667,8 @@ Things to try, in this order:
   /clock +1h           09:00: the Monday pulse and Jo's weekly check-in arrive (the check-in comes at
                        09:00 in each person's own time zone: try /as priya, in Kolkata);
                        answer by typing a number, e.g. 4
+  /others              the rest of the staff answer too, with made-up answers, so there are
+                       results to read (a team's figures show once five in it answer)
   /as jo               become Jo Adeyemi, Director of Adults & Health
   answer 1 Yes, from January
                        answer question 1 (use your question's number); Amira is told
@@ -765,7 +773,8 @@ async def demo_command(settings: Settings, args: argparse.Namespace) -> int:
             )
         session = _session(app, sender, clock, DEMO_HANDLE)
         start = clock.now().astimezone(CONSOLE_ZONE)
-        print(DEMO_GUIDE.format(start=f"{start:%A} {start.day} {start:%B %H:%M}"))
+        print((DEMO_BACK if saved else DEMO_WELCOME).format(start=f"{start:%A} {start.day} {start:%B %H:%M}"))
+        print(DEMO_GUIDE)
         try:
             await catch_up(app.dialogue, app.store, clock.now())  # as serve does at start
             await session.host.settle()

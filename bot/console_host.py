@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from adapters.console import Answered
 from bot import scheduler
 from bot.bootstrap import CONSOLE, App
 from bot.clock import MovableClock
+from bot.colleagues import others_answer
 from dialogue.events import Event
 from dialogue.flows.surveys import ANSWER_ACTION
 from dialogue.messages import Message, Reply
@@ -47,6 +49,12 @@ class AppConsoleHost:
         """Whether someone in the directory has ``handle``."""
         async with self.app.store.transaction(read_only=True) as tx:
             return await tx.directory.person_by_handle(handle) is not None
+
+    async def others_answer(self, handle: str) -> Answered:
+        """The rest of the staff answer what waits for them (made-up answers), delivered at once."""
+        answered = await others_answer(self.app.dialogue, self.app.store, but=handle)
+        await self.app.worker.drain()
+        return answered
 
     async def still_to_pick(self, handle: str) -> list[tuple[str, Message]]:
         """Messages printed to ``handle`` by earlier console runs that still have buttons, oldest first."""

@@ -2,6 +2,7 @@
 
 from adapters.console.sender import ConsoleSender
 from adapters.console.session import (
+    Answered,
     ConsoleHost,
     ConsoleSession,
     ScriptError,
@@ -13,6 +14,7 @@ from adapters.console.session import (
 )
 
 __all__ = [
+    "Answered",
     "ConsoleHost",
     "ConsoleSender",
     "ConsoleSession",

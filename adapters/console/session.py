@@ -38,11 +38,23 @@ Console controls (everything else you type goes to the bot; type "help" for what
                     scheduled pulses, check-ins and reminders due meanwhile are sent
   /now              show the time
   /reply KEY TEXT   reply in a question's thread, e.g. /reply question:12 Thanks!
+  /others           the rest of the staff answer the pulses and check-ins waiting for them, with
+                    made-up answers, so results have something to show (five must answer in a team)
   /cancel           close an open form without sending it
   /help             this list
   /quit             leave (so do quit and exit on their own, and Ctrl-D)
   A number on its own answers the last buttons you were shown, e.g. 4.
   While a form is open, each line fills the next field; type - to skip an optional one."""
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What ``/others`` did: who answered (handles), how many staff had something to answer, and which
+    pulses and check-ins (by name)."""
+
+    handles: tuple[str, ...]
+    asked: int
+    surveys: tuple[str, ...]
 
 
 class ConsoleHost(Protocol):
@@ -66,6 +78,10 @@ class ConsoleHost(Protocol):
 
     async def knows(self, handle: str) -> bool:
         """Whether someone in the directory has ``handle``."""
+        ...
+
+    async def others_answer(self, handle: str) -> Answered:
+        """Have the staff other than ``handle`` answer what waits for them, with made-up answers."""
         ...
 
     async def still_to_pick(self, handle: str) -> list[tuple[str, Message]]:
@@ -216,6 +232,8 @@ class ConsoleSession:
                 self._note(f"moving the clock on {rest} to {self._long_time(self.host.now() + delta)}")
                 await self.host.advance(delta)
                 self._report_held()
+            case "/others":
+                await self._others()
             case "/now":
                 self._note(f"it is {self._long_time(self.host.now())}")
             case "/help":
@@ -241,6 +259,29 @@ class ConsoleSession:
                 # Sent on, a typo such as /hepl would become the answer to whatever the bot last asked.
                 self._error(f"{clean(word)} is not a console control or a command; /help lists them")
         return True
+
+    async def _others(self) -> None:
+        answered = await self.host.others_answer(self.handle)
+        if not answered.asked:
+            self._note(
+                "nobody else on the staff has pulse or check-in questions waiting: move the clock on until "
+                "one is sent (/clock +1h)"
+            )
+            return
+        for handle in answered.handles:  # what they were sent and answered is theirs, and made up
+            self.sender.catch_up(handle)
+        self.sender.take_held()
+        left = answered.asked - len(answered.handles)
+        if not answered.handles:
+            who = "the one person" if left == 1 else f"all {left} people"
+            self._note(f"{who} with questions waiting left them unanswered, as some always do")
+            return
+        names = " and ".join(f"“{name}”" for name in answered.surveys)
+        rest = f" ({left} did not, as some never do)" if left else ""
+        self._note(
+            f"{len(answered.handles)} of the {answered.asked} staff with questions waiting answered {names} "
+            f"with made-up answers{rest}"
+        )
 
     # -- choices and forms -----------------------------------------------------------------
 

@@ -175,10 +175,31 @@ def test_the_demo_carries_on_where_its_clock_stopped(
     assert main(["demo"]) == 0
 
     shown = capsys.readouterr().out
+    assert "Welcome back to Riverside Council" in shown and "Welcome to" not in shown
     again = re.search(r"The clock stands at (\w+ \d+ \w+ \d\d:\d\d)", shown)
     assert again is not None and again.group(1).startswith("Tuesday") and again.group(1).endswith("10:00")
     # What the first run left waiting is shown again: "tap the button on the question you mean" showed none.
     assert "from before still wait for your answer:" in shown and "Monday pulse" in shown
+
+
+def test_in_the_demo_the_other_staff_answer_so_the_pulse_has_results_to_read(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = "/clock +1h\n/others\n/as ben\npulse close Monday pulse\npulse results Monday pulse\n/quit\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(steps))
+    assert main(["demo", "--fresh"]) == 0
+
+    out = capsys.readouterr().out
+    assert "/others " in out  # the guide offers it
+    note = re.search(r"-- (\d+) of the (\d+) staff with questions waiting answered “(.+)” and “(.+)”", out)
+    assert note is not None and note.group(3, 4) == ("Director's weekly check-in", "Monday pulse")
+    assert 20 <= int(note.group(1)) < int(note.group(2)) == 27  # the 28 staff but Amira; some leave it
+    results = out[out.index("Monday pulse — run of") :]
+    # Teams where five answered show their own figures; smaller ones are withheld, as with real answers.
+    assert len(re.findall(r"^ {6}(?!Everyone)[A-Z][\w ]+: n=[5-9],", results, re.MULTILINE)) >= 2
+    assert "Withheld, fewer than 5 answers:" in results
+    written = re.search(r"^ +(\d+) written answers$", results, re.MULTILINE)
+    assert written is not None and int(written.group(1)) >= 10  # some leave the written question blank
 
 
 def test_no_command_prints_the_overview(capsys: pytest.CaptureFixture[str]) -> None:
