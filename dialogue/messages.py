@@ -41,6 +41,24 @@ class Choices:
     high_label: str = ""
     selected: str | None = None  # the value the person chose, shown as chosen
 
+    def spoken(self, option: Option) -> str | None:
+        """What a screen reader should say for ``option``'s button where its label alone does not tell:
+        a scale's point with the meaning of its end ("1 out of 5, Strongly disagree"), and the chosen one
+        ("Yes, your answer"); None where the label says it all."""
+        label = option.label.strip()
+        if self.style is ChoiceStyle.SCALE and self.options:
+            end = (
+                self.low_label
+                if option is self.options[0]
+                else self.high_label
+                if option is self.options[-1]
+                else ""
+            )
+            label = f"{label} out of {self.options[-1].label.strip()}" + (f", {end}" if end else "")
+        elif option.value != self.selected:
+            return None
+        return label + (", your answer" if option.value == self.selected else "")
+
 
 class FieldKind(StrEnum):
     """Input kinds a form field can have."""
@@ -89,9 +107,15 @@ class Message:
         """The whole message as plain text, for platforms or clients without rich rendering."""
         parts = [self.text.plain()]
         for choice in self.choices:
-            selected = f" (chosen: {choice.selected})" if choice.selected is not None else ""
-            labels = " | ".join(o.label for o in choice.options)
-            parts.append(f"[{labels}]{selected}")
+            # Screen readers read this text, not the buttons: say what the ends of a scale mean, and the
+            # chosen answer by its label (a choice's value is its number from 0).
+            labels = ", ".join(o.label for o in choice.options)
+            if choice.low_label and choice.high_label and choice.options:
+                first, last = choice.options[0].label, choice.options[-1].label
+                meaning = f"{first} is {choice.low_label} and {last} is {choice.high_label}"
+                labels = f"{first} to {last}, where {meaning}"
+            chosen = next((o.label for o in choice.options if o.value == choice.selected), None)
+            parts.append(f"Choices: {labels}." + (f" Your answer: {chosen}." if chosen is not None else ""))
         if self.form is not None:
             parts.append(f"[{self.form.title}: " + ", ".join(f.label for f in self.form.fields) + "]")
         if self.context:

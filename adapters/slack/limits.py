@@ -39,6 +39,7 @@ ACTION_ID = 255
 ACTIONS_ELEMENTS = 25
 CONTEXT_ELEMENTS = 10
 BUTTON_TEXT = 75
+ACCESSIBILITY_LABEL = 75  # a button's words for screen readers
 BUTTON_VALUE = 2000
 BUTTON_URL = 3000
 SELECT_OPTIONS = 100
@@ -167,6 +168,7 @@ class _Checker:
             self.text_object(f"{where}.text", element.get("text"), BUTTON_TEXT)
             self.over(f"{where}.value", element.get("value"), BUTTON_VALUE)
             self.over(f"{where}.url", element.get("url"), BUTTON_URL)
+            self.over(f"{where}.accessibility_label", element.get("accessibility_label"), ACCESSIBILITY_LABEL)
         elif kind in ("static_select", "radio_buttons"):
             limit = SELECT_OPTIONS if kind == "static_select" else RADIO_OPTIONS
             for i, option in enumerate(self.count(f"{where}.options", element.get("options"), limit)):

@@ -214,6 +214,12 @@ def _label(option: Option, chosen: bool, limit: int) -> str:
     return truncate(CHOSEN + label if chosen else label, limit)
 
 
+def _spoken(choices: Choices, option: Option) -> str | None:
+    """What a screen reader says for the button, when its text alone does not tell (Block Kit's limit)."""
+    spoken = choices.spoken(option)
+    return None if spoken is None else truncate(spoken, limits.BUTTON_TEXT)
+
+
 def _as_select(choices: Choices) -> bool:
     options = choices.options
     if any(limits.size(o.value) > limits.OPTION_VALUE for o in options):
@@ -236,6 +242,7 @@ def _elements(choices: Choices) -> list[InteractiveElement]:
                     action_id=action_id,
                     value=value,
                     style="primary" if chosen else None,
+                    accessibility_label=_spoken(choices, option),
                 )
             )
         return out

@@ -47,7 +47,8 @@ from dialogue.text import Text, UserText
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 ELLIPSIS = "…"
 CHOSEN = "✓ "  # marks the chosen button's title, with style "positive"
-SEND_LABEL = "Send"  # the button under a menu
+SEND_LABEL = "Send my choice"  # the button under a menu
+MENU_LABEL = "Your choice"  # a screen reader says "edit field" for a choice set without a label
 FILL_IN = "Please fill this in."
 CHOOSE_ONE = "Please choose one."
 SELECT_PLACEHOLDER = "Choose…"
@@ -268,6 +269,9 @@ def _button(choices: Choices, option: Option, cut: Cut) -> dict[str, Any]:
     }
     if chosen:
         button["style"] = "positive"
+    spoken = choices.spoken(option)
+    if spoken is not None:  # read by screen readers, where "1" alone says nothing
+        button["tooltip"] = cut(spoken, limits.BUTTON_TITLE)
     return button
 
 
@@ -304,7 +308,7 @@ def _choice_set(input_id: str, options: tuple[Option, ...], cut: Cut) -> dict[st
 def _menu(n: int, choices: Choices, cut: Cut) -> list[dict[str, Any]]:
     """The options as a choice set, and a button that sends the one chosen."""
     menu = _choice_set(f"{MENU_PREFIX}{n}", choices.options, cut)
-    menu.update(isRequired=True, errorMessage=CHOOSE_ONE)
+    menu.update(label=MENU_LABEL, isRequired=True, errorMessage=CHOOSE_ONE)
     if choices.selected in {o.value for o in choices.options}:
         menu["value"] = choices.selected
     send = {

@@ -278,9 +278,13 @@ def _typed_value(item: SurveyItem, text: str) -> str | None:
             if said in (label.casefold(), str(n + 1)):
                 return str(n)
         return None
-    scale = re.fullmatch(r"(\d{1,2})\s*(?:/\s*(?:5|10)|out of (?:5|10))?", said)
     values = range(1, 6) if item.kind is ItemKind.SCALE else range(11)
-    return scale[1].lstrip("0") or "0" if scale and int(scale[1]) in values else None
+    # "4/5" is no answer on a scale out of 10 (stored as 4, it would mean something else), nor "8/10" on 5.
+    scale = re.fullmatch(rf"(\d{{1,2}})\s*(?:/\s*{values[-1]}|out of {values[-1]})?", said)
+    if scale is None:  # the words at either end: "strongly agree" is the 5
+        ends = item_choices(0, item)[0]
+        return {ends.low_label.lower(): str(values[0]), ends.high_label.lower(): str(values[-1])}.get(said)
+    return scale[1].lstrip("0") or "0" if int(scale[1]) in values else None
 
 
 async def reached(env: Env, run: Occurrence, item: SurveyItem, person: Person) -> bool:
@@ -338,8 +342,9 @@ async def answer_typed(env: Env, me: Person, text: str, *, only_answers: bool = 
             typed = "yes or no"
         elif item.kind is ItemKind.CHOICE:
             typed = f"an answer's number (1 to {len(options)}) or its words"
-        else:
-            typed = f"{options[0].label} to {options[-1].label}"
+        else:  # with what the ends mean, which a screen reader never reached on the buttons
+            ends = item_choices(occurrence.id, item)[0]
+            typed = f"{options[0].label} ({ends.low_label}) to {options[-1].label} ({ends.high_label})"
         hint = t(
             f"To answer Q{item.position} of “",
             user(survey.name),

@@ -60,7 +60,37 @@ def test_message_data_round_trip_keeps_user_text_marked() -> None:
     )
     assert message_from_data(message_to_data(message)) == message
     assert "<@channel> & co" in message.fallback()
-    assert "[1 | 2]" in message.fallback()
+    # Screen readers read the fallback, not the buttons: the ends of a scale say what they mean.
+    assert "Choices: 1 to 2, where 1 is lo and 2 is hi." in message.fallback()
+
+
+def test_buttons_say_to_screen_readers_what_their_label_alone_does_not() -> None:
+    points = tuple(Option(str(v), str(v)) for v in range(1, 6))
+    scale = Choices(
+        "pulse.answer", "1:1", points, ChoiceStyle.SCALE, "Strongly disagree", "Strongly agree", "3"
+    )
+    assert [scale.spoken(o) for o in points] == [
+        "1 out of 5, Strongly disagree",
+        "2 out of 5",
+        "3 out of 5, your answer",
+        "4 out of 5",
+        "5 out of 5, Strongly agree",
+    ]
+    yes, no = Option("Yes", "yes"), Option("No", "no")
+    assert [Choices("pulse.answer", "1:2", (yes, no), selected="no").spoken(o) for o in (yes, no)] == [
+        None,
+        "No, your answer",
+    ]
+
+
+def test_the_fallback_names_the_chosen_option_by_its_label() -> None:
+    options = (Option("Staffing", "0"), Option("IT and systems", "1"), Option("Travel", "2"))
+    message = Message(
+        t("Q4/5: What got in the way?"), choices=(Choices("pulse.answer", "1:4", options, selected="1"),)
+    )
+    assert message.fallback() == (
+        "Q4/5: What got in the way?\nChoices: Staffing, IT and systems, Travel. Your answer: IT and systems."
+    )
 
 
 def test_args_refuse_non_numbers_with_usage() -> None:

@@ -465,17 +465,41 @@ async def test_answers_typed_as_words_count_as_taps_and_anything_else_says_how_t
     )
     assert second.messages[0].fallback().startswith("Noted: 10, for Q2 of “Quick pulse” (anonymous).")
     assert stray.messages[0].fallback() == (
-        "I didn't catch that. To answer Q1 of “Quick pulse”, tap one of its buttons, or type 1 to 5."
+        "I didn't catch that. To answer Q1 of “Quick pulse”, tap one of its buttons, or type 1 (Strongly "
+        "disagree) to 5 (Strongly agree)."
     )
     # A remark is not an answer either, and is told where such words go.
     told = remark.messages[0].fallback()
     assert told.endswith(
-        "type 1 to 5. If you meant to tell us something, `idea <your idea>` shares it and "
+        "type 1 (Strongly disagree) to 5 (Strongly agree). If you meant to tell us something, "
+        "`idea <your idea>` shares it and "
         "`ask <question>` asks senior managers (start either with `anon` to stay anonymous)."
     )
     async with bot.app.store.engine.connect() as db:
         numbers = (await db.execute(text("SELECT number FROM answers ORDER BY number"))).scalars().all()
     assert numbers == [4, 10]
+
+
+async def test_a_score_typed_out_of_another_scale_is_refused_and_the_words_at_either_end_are_taken(
+    bot: Bot,
+) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse")
+    amira = Identity("console", "", "amira")
+
+    agreed = await bot.app.dialogue.handle(Said(amira, "Strongly agree"))
+    out_of_five = await bot.app.dialogue.handle(Said(amira, "4/5"))  # Q2 is out of 10: it is not 4 there
+    out_of_ten = await bot.app.dialogue.handle(Said(amira, "8/10"))
+
+    assert agreed.messages[0].fallback().startswith("Noted: 5, for Q1 of “Quick pulse”")
+    assert out_of_five.messages[0].fallback() == (
+        "I didn't catch that. To answer Q2 of “Quick pulse”, tap one of its buttons, or type 0 (Not at all "
+        "likely) to 10 (Extremely likely)."
+    )
+    assert out_of_ten.messages[0].fallback().startswith("Noted: 8, for Q2 of “Quick pulse”")
+    async with bot.app.store.engine.connect() as db:
+        numbers = (await db.execute(text("SELECT number FROM answers ORDER BY number"))).scalars().all()
+    assert numbers == [5, 8]
 
 
 async def test_a_reply_that_names_someone_asked_is_flagged_before_it_goes(bot: Bot) -> None:

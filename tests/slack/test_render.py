@@ -460,6 +460,7 @@ MESSAGE_VIOLATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
     "no actions elements": _set(["blocks", 1, "elements"], []),
     "button text": _set(["blocks", 1, "elements"], [_button(1, text="x" * 76)]),
     "button value": _set(["blocks", 1, "elements"], [_button(1, value="x" * 2001)]),
+    "button accessibility_label": _set(["blocks", 1, "elements", 0, "accessibility_label"], "x" * 76),
     "action_id": _set(["blocks", 1, "elements", 0, "action_id"], "a" * 256),
     "duplicate action_id": _set(["blocks", 1, "elements"], [_button(1), _button(1)]),
     "select options": _set(

@@ -70,10 +70,10 @@ async def test_a_week_in_slack(bot: SlackBot) -> None:
     # Five answer with a click; the question is updated in place to show the choice.
     for user, score in ((AMIRA, "4"), (CHLOE, "5"), (DEV, "3"), (ELLIE, "4"), (FARAH, "2")):
         await bot.click(user, bot.held(dm(user))[0], score, expect="chat.update")
-        assert f"(chosen: {score})" in shown(bot.held(dm(user))[0])
+        assert f"Your answer: {score}." in shown(bot.held(dm(user))[0])
     # A second click changes the answer while the pulse is open.
     await bot.click(FARAH, bot.held(dm(FARAH))[0], "5", expect="chat.update")
-    assert "(chosen: 5)" in shown(bot.held(dm(FARAH))[0])
+    assert "Your answer: 5." in shown(bot.held(dm(FARAH))[0])
     assert await bot.count("answers") == 5
 
     # Tuesday: the reminder reaches only those who have not answered, once.
@@ -207,5 +207,6 @@ async def test_an_answer_typed_in_the_dm_counts_as_the_tap_and_is_kept_nowhere_e
         kept = (await db.execute(select(DeliveryRow.message))).scalars().all()
     assert kept and all(choice.get("selected") is None for row in kept for choice in row.get("choices", []))
     hint = shown(bot.held(dm(CHLOE))[-1])
-    assert "To answer Q1 of “Quick pulse”, tap one of its buttons, or type 1 to 5." in hint
-    assert "(chosen" not in shown(bot.held(dm(CHLOE))[0])
+    typed = "or type 1 (Strongly disagree) to 5 (Strongly agree)."
+    assert f"To answer Q1 of “Quick pulse”, tap one of its buttons, {typed}" in hint
+    assert "Your answer:" not in shown(bot.held(dm(CHLOE))[0])
