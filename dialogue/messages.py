@@ -7,6 +7,7 @@ version every platform can show.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -121,6 +122,17 @@ class Message:
         if self.context:
             parts.append(self.context)
         return "\n".join(p for p in parts if p)
+
+
+def typed_label(text: str, options: Iterable[Option]) -> Option | None:
+    """The option whose button says what ``text`` says (case, spacing, quotes and end punctuation aside):
+    people who type rather than tap, as many screen reader users do, type what the button says."""
+    said = _folded(text)
+    return next((o for o in options if _folded(o.label) == said), None)
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.replace("’", "'").casefold().strip(" .!?*\"“”'").split())
 
 
 @dataclass(frozen=True)

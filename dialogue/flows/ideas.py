@@ -24,7 +24,7 @@ from dialogue.ideas import (
     parse_status,
 )
 from dialogue.limits import CHOICE_VALUE_MAX, COMMENT_MAX, IDEA_MAX, REASON_MAX, clean_text, utf16_units
-from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Option, Reply
+from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Option, Reply, typed_label
 from dialogue.outbox import NewDelivery
 from dialogue.text import Text, lines, t, user
 
@@ -32,6 +32,12 @@ IDEA_FORM = "idea.submit"
 CAMPAIGN_REPLY_ACTION = "campaign.reply"  # the buttons under words written after a campaign prompt
 # Their values: how to share, then the words themselves ("named:Text people when..."), or not an idea.
 NAMED, ANONYMOUS, NOT_AN_IDEA, COMMAND = "named", "anon", "no", "command"
+SHARE_NAMED, SHARE_ANONYMOUSLY, NOT_AN_IDEA_LABEL = "Share with my name", "Share anonymously", "Not an idea"
+# The buttons under an idea shown back, as people type them.
+SHARE_BUTTONS = tuple(
+    Option(label, "")
+    for label in (SHARE_NAMED, SHARE_ANONYMOUSLY, NOT_AN_IDEA_LABEL, "Share", "Share it", "Run as a command")
+)
 STATUS_FORM = "idea.status"
 # The buttons under `idea Anonymous surveys twice a year`: anonymously (without the word), with one's name
 # (with it), or neither; their values are NAMED, ANONYMOUS or NOT_AN_IDEA and the words, as above.
@@ -191,8 +197,8 @@ def _which(typed: str, rest: str) -> Reply:
             "anonymous, or use the form (`idea` alone) to put your name to it."
         )
     options = (
-        Option("Share anonymously", f"{ANONYMOUS}:{hidden}"),
-        Option("Share with my name", f"{NAMED}:{named}"),
+        Option(SHARE_ANONYMOUSLY, f"{ANONYMOUS}:{hidden}"),
+        Option(SHARE_NAMED, f"{NAMED}:{named}"),
         Option("Don't share", NOT_AN_IDEA),
     )
     return Reply(
@@ -260,6 +266,13 @@ async def reply_to_campaign(
             f"“{text.strip()}” is not an idea, so I kept nothing. If I showed your idea back, tap Share with "
             "my name or Share anonymously under it (or Not an idea); otherwise write your idea here."
         )
+    if typed_label(text, SHARE_BUTTONS) is not None:
+        # What a button under the idea shown back says: kept, the words replaced the idea they meant.
+        raise Refusal(
+            f"“{text.strip()}” is what a button under your idea says, so I kept nothing: tap it there. To "
+            "share an idea by typing, write `idea` and your idea, or `idea anon` and your idea to stay "
+            "anonymous."
+        )
     words = Args(text)
     # "Anonymous feedback from families..." may be the idea itself: shown back whole, as any other words.
     if not may_be_the_words(text) and words.anonymous():
@@ -276,9 +289,9 @@ async def reply_to_campaign(
             " use the form, or send it with `idea <your idea>` (`idea anon <your idea>` to stay anonymous)."
         )
     options = [
-        Option("Share with my name", f"{NAMED}:{body}"),
-        Option("Share anonymously", f"{ANONYMOUS}:{body}"),
-        Option("Not an idea", NOT_AN_IDEA),
+        Option(SHARE_NAMED, f"{NAMED}:{body}"),
+        Option(SHARE_ANONYMOUSLY, f"{ANONYMOUS}:{body}"),
+        Option(NOT_AN_IDEA_LABEL, NOT_AN_IDEA),
     ]
     context = "Or write it again to change it."
     if command is not None:

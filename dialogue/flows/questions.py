@@ -21,7 +21,7 @@ from dialogue.limits import (
     clean_text,
     utf16_units,
 )
-from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Option, Reply
+from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Option, Reply, typed_label
 from dialogue.outbox import NewDelivery
 from dialogue.qa import ModerationEntry, QaPost, Question, QuestionStatus
 from dialogue.text import Text, lines, t, user
@@ -142,6 +142,9 @@ async def cmd_ask(env: Env, me: Person, args: Args) -> Reply:
     return await ask(env, me, text, anonymous=anonymous, addressed=addressed)
 
 
+ASK_NAMED = "Ask it with my name"
+
+
 async def check_ask(env: Env, me: Person, typed: str) -> Reply:
     """Words typed in the chat that start with "ask" but read like a sentence, not a question ("Ask the
     families to tell us when nobody turns up"): shown back before anything is posted in the open under the
@@ -149,8 +152,14 @@ async def check_ask(env: Env, me: Person, typed: str) -> Reply:
     or not, or neither. What is shown is what any choice posts (:func:`typed_words`). The words ride in the
     buttons, so nothing is kept until a tap."""
     words = typed_words(typed)
+    if typed_label(typed, (Option(ASK_NAMED, ""),)) is not None:  # the button's words, typed
+        raise Refusal(
+            f"“{typed.strip()}” is what a button under your words says, so nothing was asked: tap it there. "
+            "To ask by typing, write `ask` and your question with a question mark, or `ask anon` and your "
+            "question to stay anonymous."
+        )
     options = (
-        Option("Ask it with my name", f"{NAMED}:{words}"),
+        Option(ASK_NAMED, f"{NAMED}:{words}"),
         Option("Ask anonymously", f"{ANONYMOUS}:{words}"),
         Option("Share as an idea", f"{AS_IDEA}:{words}"),
         Option("Share as an idea anonymously", f"{AS_ANONYMOUS_IDEA}:{words}"),

@@ -14,7 +14,7 @@ from dialogue.flows.env import Env
 from dialogue.flows.surveys import kind_word, run_result
 from dialogue.formatting import percent, plural, rounded, run_day
 from dialogue.limits import CHECKIN_REPLY_MAX, clean_text
-from dialogue.messages import Choices, Message, Option, Reply
+from dialogue.messages import Choices, Message, Option, Reply, typed_label
 from dialogue.outbox import NewDelivery
 from dialogue.results import ItemResult, RunResult
 from dialogue.surveys import ItemKind, Occurrence, OccurrenceKind, Recipient, Survey
@@ -23,6 +23,12 @@ from dialogue.text import Text, lines, t, user
 # The Send / Don't send buttons under a preview (the name predates pulse replies; cards carry it).
 CONFIRM_ACTION = "checkin.reply"
 SEND, DISCARD, RUN = "send", "discard", "command"
+SEND_IT, DONT_SEND = "Send it", "Don't send"
+# The preview's buttons as people type them.
+TYPED_BUTTONS = tuple(
+    Option(label, value)
+    for label, value in ((SEND_IT, SEND), ("Send", SEND), (DONT_SEND, DISCARD), ("Dont send", DISCARD))
+)
 
 
 def command_for(occurrence: Occurrence) -> str:
@@ -162,14 +168,22 @@ async def draft(env: Env, me: Person, occurrence_id: int, text: str, *, command:
     digest; the leader is offered to run it instead (never run unasked: "Ask your team leader..." is a reply).
     """
     occurrence, survey = await _awaiting_reply(env, me, occurrence_id)
+    button = typed_label(text, TYPED_BUTTONS)
+    if button is not None:  # "send it" typed under the preview means the button, not a new reply
+        if not occurrence.reply_draft:
+            raise Refusal(
+                "There is no reply to send yet: write what you will do "
+                f"(`{command_for(occurrence)} <text>`), and I'll show it to you before it goes."
+            )
+        sending = f"{SEND}:{_fingerprint(occurrence.reply_draft)}" if button.value == SEND else DISCARD
+        decided = await confirm(env, me, occurrence.id, sending)
+        return Reply(messages=(*([decided.replace] if decided.replace else []), *decided.messages))
     body = clean_text(text, what="reply", limit=CHECKIN_REPLY_MAX)
     await env.tx.surveys.set_reply_draft(occurrence.id, body)
     result = await run_result(env, survey, occurrence)
     recipients = await env.tx.surveys.recipients(occurrence.id)
-    options: tuple[Option, ...] = (
-        Option("Send it", f"{SEND}:{_fingerprint(body)}"),
-        Option("Don't send", DISCARD),
-    )
+    send = Option(SEND_IT, f"{SEND}:{_fingerprint(body)}")
+    options: tuple[Option, ...] = (send, Option(DONT_SEND, DISCARD))
     context = f"Or write it again to change it (`{command_for(occurrence)} <text>`)."
     if named := await _names_someone_asked(env, recipients, body):
         were = "was" if ", " not in named else "were"

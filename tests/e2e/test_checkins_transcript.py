@@ -362,6 +362,73 @@ async def test_while_a_campaign_waits_a_carers_everyday_words_are_answered_not_o
         assert (await db.execute(text("SELECT count(*) FROM ideas"))).scalar() == 0
 
 
+async def test_a_reply_previewed_is_sent_by_typing_what_its_button_says(bot: Bot) -> None:
+    # "send it" typed under the preview (as people who do not tap type it) replaced the reply with "send
+    # it", and tapped, that went to everyone.
+    await bot.programme(CHECKIN)
+    await bot.play("/clock +1w2h\namira: 4\n/clock +2d4h")
+
+    early = await bot.play("jo: send it")
+    await bot.play("jo: We will freeze rota changes inside two weeks.")
+    sent = await bot.play("jo: Send it.")
+
+    assert messages(early, "jo") == [
+        "There is no reply to send yet: write what you will do (`checkin reply 1 <text>`), and I'll show it "
+        "to you before it goes."
+    ]
+    assert (
+        messages(sent, "jo")[-1]
+        == "Thank you. Your reply is on its way to all 11 people the check-in went to."
+    )
+    told = [
+        who
+        for who in recipients(sent)
+        if any("We will freeze rota changes" in m for m in messages(sent, who))
+    ]
+    assert sorted(set(told) - {"jo"}) == EVERYONE_BUT_JO
+    assert not any("send it" in m.lower() for who in EVERYONE_BUT_JO for m in messages(sent, who))
+
+
+async def test_a_pulse_reply_is_sent_or_dropped_by_the_command_with_its_buttons_words(bot: Bot) -> None:
+    await bot.programme(QUICK)
+    await bot.play("ben: pulse send Quick pulse\namira: 1\nben: pulse close Quick pulse")
+    await bot.play("ben: pulse reply 1 More travel time from January")
+    dropped = await bot.play("ben: pulse reply 1 don't send")
+    await bot.play("ben: pulse reply 1 More travel time from February")
+    sent = await bot.play("ben: pulse reply 1 send it")
+
+    assert (
+        messages(dropped, "ben")[-1]
+        == "Not sent. Write it again when you are ready (`pulse reply 1 <text>`)."
+    )
+    assert "amira" not in recipients(dropped)
+    assert any("More travel time from February" in m for m in messages(sent, "amira"))
+    assert not any("send it" in m for m in messages(sent, "amira"))
+
+
+async def test_typing_the_words_of_a_button_under_an_idea_shown_back_keeps_nothing(bot: Bot) -> None:
+    await bot.programme(CAMPAIGN)
+    await bot.play("amira: ask the rota team to plan travel time")  # shown back: ask it, or share it?
+    asked = await bot.play("amira: ask it with my name")
+    await bot.play("/clock +1d2h")  # Tuesday 10:00: the campaign prompt
+    await bot.play("farah: we need more travel time between visits in the rota")
+    typed = await bot.play("farah: Share anonymously")
+    shared = await bot.play("farah: 2")  # the button under her words, still there
+
+    assert messages(typed, "farah") == [
+        "“Share anonymously” is what a button under your idea says, so I kept nothing: tap it there. To "
+        "share an idea by typing, write `idea` and your idea, or `idea anon` and your idea to stay anonymous."
+    ]
+    assert messages(asked, "amira")[0].startswith(
+        "“ask it with my name” is what a button under your words says"
+    )
+    assert messages(asked, "#qa") == []
+    assert messages(shared, "farah")[-1].startswith("Thanks! Your idea #1 is in")
+    async with bot.app.store.engine.connect() as db:
+        ideas = (await db.execute(text("SELECT text, author_id IS NULL FROM ideas"))).all()
+    assert [tuple(row) for row in ideas] == [("we need more travel time between visits in the rota", True)]
+
+
 async def test_under_a_campaign_yess_confirms_nothing_away_and_pulse_words_stay_answers(bot: Bot) -> None:
     # "Yess" typed under the shown-back idea replaced it, and went out as idea #1 under her name; "not
     # really" for a pulse became an idea offer; "yes" after the pulse closed too.
