@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from dialogue.args import Args, says_anonymous
 from dialogue.directory import Person
 from dialogue.errors import Refusal
-from dialogue.flows import campaigns, home, ideas, questions, survey_commands
+from dialogue.flows import away, campaigns, home, ideas, questions, survey_commands
 from dialogue.flows.env import Env
 from dialogue.ideas import parse_status
 from dialogue.messages import Message, Reply
@@ -76,6 +76,12 @@ COMMANDS: dict[str, CommandSpec] = {
             "todo",
             "what waits for you: pulses to answer; for managers and leaders, what to answer or decide",
             home.cmd_todo,
+        ),
+        CommandSpec(
+            "away",
+            "away until <the day you're back> | away off",
+            "on leave: no pulses, check-ins or idea campaigns until you're back",
+            away.cmd_away,
         ),
         CommandSpec("vote", "vote <idea number>", "support an idea (one vote each)", ideas.cmd_vote),
         CommandSpec("comment", "comment <idea number> <text>", "comment on an idea", ideas.cmd_comment),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -36,6 +37,7 @@ class Person:
     roles: frozenset[Role]
     team_ids: tuple[int, ...] = ()
     active: bool = True
+    away_until: date | None = None  # back on this day: pulses, check-ins and campaigns before it skip them
 
     @property
     def is_manager(self) -> bool:

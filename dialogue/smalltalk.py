@@ -41,6 +41,16 @@ PRIVACY = {
     "can my boss see this", "is my name on it", "is my name shown", "will they know it was me",
     "will my manager know", "is my name on this",
 }  # fmt: skip
+PAUSE = {
+    "pause", "mute", "snooze", "pause messages", "pause notifications", "mute notifications", "quiet hours",
+    "do not disturb", "dnd", "off sick", "i'm off sick", "im off sick", "i am off sick",
+}  # fmt: skip
+# "I'm on leave", "on maternity leave until 4 March": the words say how to be left out meanwhile.
+_LEAVE_KIND = r"(?:(?:annual|maternity|paternity|parental|sick|study|long[- ]term sick) )?"
+_ON_LEAVE = re.compile(
+    rf"(?:i'?m |i am |im )?(?:going )?on {_LEAVE_KIND}(?:leave|holiday|holidays|vacation)"
+    r"(?: (?:until|till|til|to|back on|back) (?P<back>.{1,30}))?"
+)
 # Emoji people send as a nod, in any skin tone: thumbs up, OK, folded hands, hearts, smiles, a tick.
 _NOD_EMOJI = "👍👌🙏❤💙💚💜😊🙂😀☺✅"
 _NODS = re.compile(f"^(?:[{_NOD_EMOJI}][\U0001f3fb-\U0001f3ff\ufe0f]*)+$")
@@ -75,8 +85,20 @@ def small_talk(text: str, min_group_size: int) -> Message | None:
         return Message(
             t(
                 "Answering is always up to you: leave any message unanswered and nothing follows up but one"
-                " reminder for a pulse or check-in. To stop getting messages altogether, ask your"
-                " organisation's admin (whoever set up this bot) to switch you off."
+                " reminder for a pulse or check-in. Away for a while? `away until <the day you're back>`"
+                " leaves you out until then. To stop getting messages altogether, ask your organisation's"
+                " admin (whoever set up this bot) to switch you off."
+            )
+        )
+    leave = _ON_LEAVE.fullmatch(said.replace("’", "'"))
+    if said in PAUSE or leave:
+        back = leave["back"] if leave and leave["back"] else "4 Jan"
+        return Message(
+            t(
+                "Away for a while? Write the day you're back, e.g. `away until ",
+                back,
+                "`: pulses, check-ins and idea campaigns leave you out until then. `away off` when you're "
+                "back sooner.",
             )
         )
     if said in PRIVACY:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Iterable
+from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -51,6 +52,7 @@ _PERSON = select(
     _PEOPLE.c.display_name,
     _PEOPLE.c.time_zone,
     _PEOPLE.c.active,
+    _PEOPLE.c.away_until,
     _ROLES.c.role,
     _MEMBERSHIPS.c.team_id,
     _MEMBERSHIPS.c.position,
@@ -174,6 +176,7 @@ def _people_from(rows: Iterable[Any]) -> list[Person]:
             roles=frozenset(roles),
             team_ids=tuple(sorted(teams, key=teams.__getitem__)),
             active=row.active,
+            away_until=row.away_until,
         )
         for row, roles, teams in found.values()
     ]
@@ -251,6 +254,11 @@ class SqlDirectory(Repo):
     async def set_active(self, person_id: int, active: bool) -> None:
         """Activate or deactivate the person (inactive people get no messages)."""
         await self.session.execute(update(PersonRow).where(PersonRow.id == person_id).values(active=active))
+
+    async def set_away(self, person_id: int, until: date | None) -> None:
+        """Mark the person away until ``until`` (None: back)."""
+        away = update(PersonRow).where(PersonRow.id == person_id).values(away_until=until)
+        await self.session.execute(away)
 
     async def set_teams(self, person_id: int, team_ids: Collection[int]) -> None:
         """Replace the person's team memberships, keeping the given order (the first is home)."""

@@ -84,6 +84,7 @@ class PersonRow(Base):
     display_name: Mapped[str] = mapped_column(String(NAME))
     time_zone: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    away_until: Mapped[date | None] = mapped_column(Date)  # on leave: no new runs reach them before it
 
 
 class PersonRoleRow(Base):

@@ -98,6 +98,7 @@ class SqlPrivacy(Repo):
                 "name": person.display_name,
                 "time_zone": person.time_zone,
                 "active": person.active,
+                "away_until": person.away_until.isoformat() if person.away_until else None,
                 "teams": list(teams),
             }
         }
@@ -168,6 +169,7 @@ class SqlPrivacy(Repo):
                 display_name=FORMER,
                 time_zone="UTC",
                 active=False,
+                away_until=None,
             )
         )
         return done

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from dialogue.args import Args
 from dialogue.directory import Person
 from dialogue.errors import Refusal
+from dialogue.flows.away import is_away
 from dialogue.flows.env import Env
 from dialogue.flows.ideas import idea_form, idea_line
 from dialogue.flows.surveys import audience_people, in_time, local_send_time, prompt_key
@@ -44,7 +45,11 @@ async def start_campaign(
 
     ``wall`` (naive) makes it a local-time run, as for surveys.
     """
-    people = [p for p in await audience_people(env, campaign.audience) if in_time(wall, p, env.now)]
+    people = [
+        p
+        for p in await audience_people(env, campaign.audience)
+        if in_time(wall, p, env.now) and not is_away(p, env.now)
+    ]
     send_at = {p.id: max(env.now, local_send_time(wall, p)) if wall else env.now for p in people}
     last = max(send_at.values(), default=env.now)
     occurrence = await env.tx.surveys.add_occurrence(

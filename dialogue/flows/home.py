@@ -7,6 +7,7 @@ from datetime import timedelta
 from dialogue.args import Args
 from dialogue.directory import Person, descendants
 from dialogue.flows import ideas, questions
+from dialogue.flows.away import is_away
 from dialogue.flows.checkins import acting
 from dialogue.flows.env import Env
 from dialogue.flows.replies import command_for, may_reply
@@ -49,9 +50,17 @@ async def _to_answer(env: Env, me: Person) -> Message:
                     f" ({kind_word(survey.kind)}), open until {when(occurrence.closes_at, me)}",
                 )
             )
+    head: list[Text | str] = []
+    if is_away(me, env.now) and me.away_until is not None:
+        head.append(
+            f"You're away until {me.away_until:%a %-d %b}: new pulses, check-ins and idea campaigns leave "
+            "you out (`away off` when you're back)."
+        )
     if not rows:
-        return Message(t("Pulses and check-ins to answer: none right now."))
-    return Message(lines("Pulses and check-ins to answer (your chat with the bot has the questions):", *rows))
+        return Message(lines(*head, "Pulses and check-ins to answer: none right now."))
+    return Message(
+        lines(*head, "Pulses and check-ins to answer (your chat with the bot has the questions):", *rows)
+    )
 
 
 async def cmd_todo(env: Env, me: Person, args: Args) -> Reply:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from dialogue.directory import Audience, Person, descendants
 from dialogue.errors import Refusal
+from dialogue.flows.away import is_away
 from dialogue.flows.env import Env
 from dialogue.formatting import plural, rounded, run_day, when, zone
 from dialogue.limits import CHOICE_VALUE_MAX, PULSE_TEXT_MAX, clean_text, utf16_units
@@ -168,7 +169,7 @@ async def start_run(
     people = [
         p
         for p in await audience_people(env, survey.audience)
-        if p.id != survey.owner_id and in_time(wall, p, env.now)
+        if p.id != survey.owner_id and in_time(wall, p, env.now) and not is_away(p, env.now)
     ]
     send_at = {p.id: max(env.now, local_send_time(wall, p)) if wall else env.now for p in people}
     first_send, last_send = min(send_at.values(), default=env.now), max(send_at.values(), default=env.now)
@@ -618,7 +619,7 @@ async def remind(env: Env, occurrence: Occurrence) -> int:
         if done >= len(survey.items):
             continue
         person = await env.tx.directory.get_person(recipient.person_id)
-        if person is None or not person.active:
+        if person is None or not person.active or is_away(person, env.now):
             continue
         closes = f"closes {when(occurrence.closes_at, person)}"
         left = len(survey.items) - done

@@ -1,0 +1,88 @@
+"""``away``: someone on leave is left out of what starts before they are back, and hears the rest."""
+
+from __future__ import annotations
+
+from tests.e2e.harness import Bot, messages, recipients
+
+PULSE = """
+[[pulse]]
+name = "Quick pulse"
+open_hours = 72
+remind_after_hours = 24
+
+[[pulse.question]]
+kind = "scale"
+text = "I can suggest improvements."
+
+[[campaign]]
+name = "Fewer missed visits"
+priority = "Independent lives at home"
+prompt = "What one change would help us miss fewer visits?"
+audience = ["Reablement"]
+"""
+
+
+def _sent(out: list[str]) -> str:
+    """Ben's word that the pulse went out."""
+    return next(m for m in messages(out, "ben") if m.startswith("Sent"))
+
+
+async def test_someone_away_gets_no_pulse_campaign_or_reminder_until_they_are_back(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("ben: pulse send Quick pulse")  # Monday: Amira is asked before she goes
+    away = await bot.play("amira: away until 14 Dec")
+    out = await bot.play("/clock +1d1h\nben: campaign send Fewer missed visits\nben: pulse close Quick pulse")
+    todo = messages(await bot.play("amira: todo"), "amira")[0]
+
+    assert messages(away, "amira")[0].startswith(
+        "You're away until Monday 14 December: pulses, check-ins and idea campaigns that start before then "
+        "leave you out (and you are not counted among those asked), and reminders stop."
+    )
+    assert "amira" not in recipients(out)  # no reminder on Tuesday, no campaign prompt
+    assert "chloe" in recipients(out)  # who did not answer is reminded, and gets the prompt
+    assert todo.startswith(
+        "You're away until Mon 14 Dec: new pulses, check-ins and idea campaigns leave you out"
+    )
+
+    sent = await bot.play("/clock +1w\nben: pulse send Quick pulse")  # Tuesday 8 December
+    assert _sent(sent).startswith("Sent “Quick pulse” to 11 people.")  # 12 less Amira
+    assert "amira" not in recipients(sent)
+
+    back = await bot.play("/clock +6d\nben: pulse close Quick pulse\nben: pulse send Quick pulse")  # the 14th
+    assert _sent(back).startswith("Sent “Quick pulse” to 12 people.")
+    assert "amira" in recipients(back)
+    assert "You're away" not in messages(await bot.play("amira: todo"), "amira")[0]
+
+
+async def test_news_of_ones_own_question_still_comes_and_away_off_brings_pulses_back(bot: Bot) -> None:
+    await bot.programme(PULSE)
+    await bot.play("amira: ask Will weekend rotas be published a month ahead?\namira: away until 1/2")
+    answered = await bot.play("jo: answer 1 Yes, from January.")
+    status = messages(await bot.play("amira: away"), "amira")[0]
+    off = await bot.play("amira: away off\nben: pulse send Quick pulse")
+
+    assert any(
+        m.startswith("Your question #1 has an answer from Jo Adeyemi") for m in messages(answered, "amira")
+    )
+    assert status.startswith("You're away until Monday 1 February:")  # day first, in the next year
+    assert messages(off, "amira")[0] == "Welcome back: pulses, check-ins and idea campaigns reach you again."
+    assert _sent(off).startswith("Sent “Quick pulse” to 12 people.")
+
+
+async def test_days_that_cannot_be_read_have_come_or_are_too_far_off_are_refused(bot: Bot) -> None:
+    said = {
+        "away until soon": "I can't read “soon” as a day. Write the day you're back, e.g. `away until 4 Jan`",
+        "away until 31 Feb": "“31 Feb” is not a day in the calendar.",
+        "away until 2026-11-30": "30 November 2026 has come already.",
+        "away until 2028-01-05": "That is more than a year away.",
+        "away": "You're not away: pulses, check-ins and idea campaigns reach you as usual.",
+        "I'm on maternity leave until 4 March": "Away for a while? Write the day you're back, e.g. "
+        "`away until 4 march`: pulses, check-ins and idea campaigns leave you out until then.",
+        "pause": "Away for a while? Write the day you're back, e.g. `away until 4 Jan`",
+    }
+    for words, expected in said.items():
+        reply = messages(await bot.play(f"amira: {words}"), "amira")[0]
+        assert reply.startswith(expected), (words, reply)
+    async with bot.app.store.transaction(read_only=True) as tx:
+        amira = await tx.directory.person_by_handle("amira")
+    assert amira is not None and amira.away_until is None  # nothing was set
