@@ -303,7 +303,7 @@ class Dialogue:
                 # "4" or "yes" for a pulse question is its answer, though a campaign prompt waits too.
                 if (typed := await surveys.answer_typed(env, me, text, only_answers=True)) is not None:
                     return typed
-                if (late := await surveys.answer_too_late(env, me, text)) is not None:
+                if (late := await surveys.answer_too_late(env, me, text, written=False)) is not None:
                     return late  # "four" after the pulse closed is no idea either
                 return await ideas.reply_to_campaign(env, me, int(ref), text, command=command)
             if kind == "checkin-reply":

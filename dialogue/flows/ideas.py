@@ -603,9 +603,15 @@ async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, re
         t(f"Reason from {me.display_name}: ", user(reason)),
     )
     await _tell_backers(env, me, idea, owner, backed, step)
+    author = None if idea.author_id is None else await env.tx.directory.get_person(idea.author_id)
     told = "The submitter has been told."
     if owner is not None:
         told = f"The submitter and its owner, {owner.display_name}, have been told."
+    # Said of a named idea only: that an anonymous author has left must not show.
+    if author is not None and not author.active:
+        told = f"{author.display_name}, who shared it, is no longer in the directory, so was not told."
+        if owner is not None:
+            told = f"Its owner, {owner.display_name}, has been told; {told}"
     return Reply(messages=(Message(t(f"#{idea.id} is now {status.label}. {told}")),))
 
 

@@ -650,20 +650,30 @@ async def answer(
                 )
             ]
         )
-    done = f"Answered #{question.id}. It's in the thread and the asker has been told."
+    told = await _asker_told(env, question)
+    done = f"Answered #{question.id}. It's in the thread{told}."
     if not closes and question.status is QuestionStatus.OPEN:
         done = (
-            f"Your answer to #{question.id} is in the thread and the asker has been told. The question stays "
-            "open for a senior leader to answer too."
+            f"Your answer to #{question.id} is in the thread{told}. The question stays open for a senior "
+            "leader to answer too."
         )
     elif earlier:
         first = earlier[0]
         by = "you" if first.author_id == me.id else await env.name(first.author_id)
         done = (
             f"Added your answer to #{question.id}, which {by} had answered on {day(first.at, me)}. "
-            "It's in the thread and the asker has been told."
+            f"It's in the thread{told}."
         )
     return Reply(messages=(Message(t(done)),))
+
+
+async def _asker_told(env: Env, question: Question) -> str:
+    """How an answer's confirmation says the asker heard of it. An anonymous asker is always "told": that
+    they can no longer be must not say they have left."""
+    asker = None if question.asker_id is None else await env.tx.directory.get_person(question.asker_id)
+    if asker is None or asker.active:
+        return " and the asker has been told"
+    return f"; {asker.display_name} is no longer in the directory, so was not told"
 
 
 def _with_answer(headline: str, question: Question, body: str, context: str) -> Message:

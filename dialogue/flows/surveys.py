@@ -374,10 +374,11 @@ async def answer_typed(env: Env, me: Person, text: str, *, only_answers: bool = 
 LATE_WINDOW = timedelta(days=3)  # how long after a run closes an answer typed for it is recognised as one
 
 
-async def answer_too_late(env: Env, me: Person, text: str) -> Reply | None:
+async def answer_too_late(env: Env, me: Person, text: str, *, written: bool = True) -> Reply | None:
     """Words that would answer a question of a run ``me`` was sent and that closed lately ("4" typed on
-    the way home, after the pulse closed at noon): said plainly that it closed, rather than "I didn't catch
-    that". None when the words answer nothing of the kind."""
+    the way home, after the pulse closed at noon; with ``written``, any words from someone whose next
+    question there was a written one): said plainly that it closed, rather than "I didn't catch that", as
+    the words are kept nowhere. None when the words answer nothing of the kind."""
     for survey in await env.tx.surveys.surveys():
         kind = OccurrenceKind(survey.kind.value)
         runs = await env.tx.surveys.occurrences(kind=kind, target_id=survey.id, limit=1)
@@ -386,15 +387,25 @@ async def answer_too_late(env: Env, me: Person, text: str) -> Reply | None:
         if await env.tx.surveys.is_recipient(runs[0].id, me.id) is None:
             continue
         buttons = [item for item in survey.items if item.kind is not ItemKind.TEXT]
-        if any(_typed_value(item, text) is not None for item in buttons):
+        typed = any(_typed_value(item, text) is not None for item in buttons)
+        if typed or (written and await _written_next(env, survey, runs[0], me)):
             closed = t(
                 "“",
                 user(survey.name),
                 f"” closed on {when(runs[0].closes_at, me)}, so answers can no longer be given or changed. "
                 "Thank you all the same!",
             )
-            return Reply(messages=(Message(closed),))
+            context = "" if typed else "If you meant something else, type `help` to see what you can do."
+            return Reply(messages=(Message(closed, context=context),))
     return None
+
+
+async def _written_next(env: Env, survey: Survey, run: Occurrence, me: Person) -> bool:
+    """Whether the last question of the closed run that reached ``me`` asked for words. Who answered what
+    is settled at close (see close_run), so the questions sent tell it, the next having come only on an
+    answer, for as long as they are kept (a day: see PROGRESS_KEPT)."""
+    sent = [item for item in survey.items if await reached(env, run, item, me)]
+    return bool(sent) and sent[-1].kind is ItemKind.TEXT
 
 
 def _joined(texts: Sequence[Text]) -> list[Text | str]:

@@ -167,6 +167,26 @@ async def test_a_closed_pulse_refuses_answers_and_its_questions_say_it_closed(bo
         assert (await db.execute(text("SELECT count(*) FROM answers"))).scalar() == 0
 
 
+async def test_words_typed_for_a_written_question_after_its_pulse_closed_are_told_it_closed(bot: Bot) -> None:
+    # A carer writing her answer on her next working day got "I didn't catch that", her words kept nowhere.
+    await bot.programme(
+        PULSE.replace(
+            'kind = "enps"\ntext = "Would you recommend us?"', 'kind = "text"\ntext = "What would help?"'
+        )
+    )
+    await bot.play("ben: pulse send Quick pulse\namira: 4")  # Amira is at the written question; Dev is not
+    late = await bot.play("ben: pulse close Quick pulse\n/clock +1h\namira: More time between visits")
+    other = await bot.play("dev: More time between visits")
+
+    assert messages(late, "amira")[-1] == (
+        "“Quick pulse” closed on Mon 30 Nov 08:00, so answers can no longer be given or changed. Thank you "
+        "all the same!\nIf you meant something else, type `help` to see what you can do."
+    )
+    assert messages(other, "dev")[0].startswith("I didn't catch that.")
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM answers WHERE text IS NOT NULL"))).scalar() == 0
+
+
 async def test_anonymous_answers_are_stored_without_the_person_or_a_time(bot: Bot) -> None:
     await bot.programme(PULSE)
     await bot.play("ben: pulse send Quick pulse\n" + ANSWERS)

@@ -689,3 +689,35 @@ async def test_a_follow_up_or_comment_asking_not_to_be_named_is_not_posted_with_
     assert messages(out, "dev")[0].startswith("That mentions being anonymous, so nothing was posted")
     assert messages(out, "ellie")[0].startswith("That mentions being anonymous, so nothing was posted")
     assert messages(out, "#qa") == [] and messages(out, "chloe") == [] and messages(out, "amira") == []
+
+
+async def test_an_answer_or_a_move_does_not_claim_to_reach_someone_no_longer_in_the_directory(
+    bot: Bot,
+) -> None:
+    # A manager was told "the asker has been told" while the notice failed: she had been switched off.
+    await bot.play(
+        "amira: ask Will weekend rotas be published a month ahead?\n"
+        "chloe: ask anon Will the pool cars come back?\n"
+        "amira: idea Text people when a visit will be late"
+    )
+    async with bot.app.store.transaction() as tx:
+        for handle in ("amira", "chloe"):
+            person = await tx.directory.person_by_handle(handle)
+            assert person is not None
+            await tx.directory.set_active(person.id, False)
+
+    out = await bot.play(
+        "jo: answer 1 Yes, from January.\njo: answer 2 Not this year.\nben: status 1 review Worth a try"
+    )
+
+    said = messages(out, "jo") + messages(out, "ben")
+    assert (
+        "Answered #1. It's in the thread; Amira Hassan is no longer in the directory, so was not told."
+        in said
+    )
+    # Whether an anonymous asker has left must not show: the answer reads as any other.
+    assert "Answered #2. It's in the thread and the asker has been told." in said
+    assert (
+        "#1 is now under review. Amira Hassan, who shared it, is no longer in the directory, so was not told."
+        in said
+    )
