@@ -321,8 +321,9 @@ async def answer_typed(env: Env, me: Person, text: str, *, only_answers: bool = 
     not be anonymous), are told how to answer. None when no such question waits, or, with ``only_answers``
     (words that may be something else, as an idea for a campaign), when the words answer none of them."""
     waiting = await waiting_button_questions(env, me)
-    if only_answers:
-        waiting = [each for each in waiting if _typed_value(each[2], text) is not None]
+    answerable = [each for each in waiting if _typed_value(each[2], text) is not None]
+    if only_answers or len(answerable) == 1:  # "yes" with a scale and a yes-or-no question waiting
+        waiting = answerable
     if not waiting:
         return None
     if len(waiting) > 1:

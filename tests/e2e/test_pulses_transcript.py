@@ -581,6 +581,20 @@ async def test_a_typed_answer_is_not_guessed_when_two_surveys_wait(bot: Bot) -> 
         assert (await db.execute(text("SELECT count(*) FROM answers"))).scalar() == 0
 
 
+async def test_words_only_one_of_two_waiting_questions_takes_answer_that_one(bot: Bot) -> None:
+    yes_no = '[[pulse]]\nname = "Support pulse"\n[[pulse.question]]\nkind = "yes_no"\n'
+    yes_no += 'text = "Did you get support?"\n'
+    await bot.programme(PULSE + yes_no)
+    await bot.play("ben: pulse send Quick pulse\nben: pulse send Support pulse")
+
+    typed = await bot.app.dialogue.handle(Said(Identity("console", "", "amira"), "yes"))
+
+    # Only the yes-or-no question takes "yes"; the survey is named, and whether it is anonymous.
+    assert typed.messages[0].fallback().startswith("Noted: Yes, for Q1 of “Support pulse” (anonymous).")
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT number FROM answers"))).scalars().all() == [1]
+
+
 async def test_the_hint_for_a_yes_no_or_choice_question_says_what_to_type(bot: Bot) -> None:
     await bot.programme(
         """
