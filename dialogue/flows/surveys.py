@@ -666,15 +666,20 @@ async def close_run(env: Env, occurrence: Occurrence) -> Survey | None:
     survey = await env.tx.surveys.get_survey(occurrence.target_id)
     if survey is None:
         return None
-    closed = Message(
-        t(
-            user(survey.name),
-            f": this {kind_word(survey.kind)} has closed. Thank you to everyone who answered.",
-        )
+    closed = t(
+        user(survey.name),
+        f": this {kind_word(survey.kind)} has closed. Thank you to everyone who answered.",
     )
+    # Each question keeps its words, so the chat still reads as a record (five identical lines, read out by
+    # a screen reader, said nothing); the answer given is kept nowhere by person, so it cannot be shown.
+    count = len(survey.items)
+    kept = {
+        f"item:{item.id}": Message(lines(closed, t(f"Q{item.position}/{count}: ", user(item.text))))
+        for item in survey.items
+    }
     keys = await env.tx.outbox.keys_in_group(f"occurrence:{occurrence.id}")
     await env.send(
-        NewDelivery(key=f"{key}:closed", replaces=key, message=closed)
+        NewDelivery(key=f"{key}:closed", replaces=key, message=kept.get(_item_part(key), Message(closed)))
         for key in keys
         if not key.endswith(":closed")
     )
@@ -693,6 +698,11 @@ async def close_run(env: Env, occurrence: Occurrence) -> Survey | None:
                 recipient.person_id, f"campaign:{prompt.id}", at=prompt.opens_at
             )
     return survey
+
+
+def _item_part(key: str) -> str:
+    """``item:<id>`` of a question's key (see item_key); a reminder's key gives something else."""
+    return ":".join(key.split(":")[2:4])
 
 
 async def run_result(env: Env, survey: Survey, occurrence: Occurrence) -> RunResult:

@@ -153,7 +153,9 @@ async def test_a_closed_pulse_refuses_answers_and_its_questions_say_it_closed(bo
 
     typed = await bot.play("dev: 4\ndev: maybe\n/clock +4d\ndev: 4")
 
-    assert any("has closed" in m for m in messages(out, "dev"))
+    # The question keeps its words, so the chat still reads as a record of what was asked.
+    record = "Quick pulse: this pulse has closed. Thank you to everyone who answered.\nQ1/2: I can suggest "
+    assert record in "\n".join(messages(out, "dev"))
     assert reply.messages[0].fallback().startswith("“Quick pulse” closed on Mon 30 Nov 10:00,")
     # "4" typed after it closed is told so, as the tap is; words that answer nothing, and "4" days later,
     # are not taken for a late answer.
