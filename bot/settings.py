@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dialogue.directory import is_entra_id
+from dialogue.quiet import QuietHours, parse_quiet
 from dialogue.settings import DialogueSettings
 
 SECRET_FILE = "secret.key"
@@ -205,6 +206,7 @@ class Settings:
     log_format: str = "text"  # "json": one JSON object per line
     delivery_lease_seconds: int = 120
     retention_days: int | None = None  # serve deletes messages sent longer ago than this; None: kept
+    quiet_hours: QuietHours | None = None  # when messages nobody asked for wait (dialogue.quiet)
     # Messages a second per platform; None: the platform's published limit. 0: no pacing (local fakes only).
     slack_rate: float | None = None  # messages a second; None: the platform's published limit; 0: no pacing
     teams_rate: float | None = None
@@ -237,6 +239,7 @@ class Settings:
             log_format=_choice(env, "NEXTPRACTICE_LOG_FORMAT", "text", LOG_FORMATS),
             delivery_lease_seconds=_int(env, "NEXTPRACTICE_DELIVERY_LEASE_SECONDS", 120, minimum=1),
             retention_days=_int(env, "NEXTPRACTICE_RETENTION_DAYS", 0, minimum=1, maximum=3660) or None,
+            quiet_hours=_quiet(env, "NEXTPRACTICE_QUIET_HOURS"),
             slack_rate=_rate(env, "NEXTPRACTICE_SLACK_RATE"),
             teams_rate=_rate(env, "NEXTPRACTICE_TEAMS_RATE"),
             host=_host(env, teams),
@@ -257,6 +260,7 @@ class Settings:
             overdue_days=self.overdue_days,
             premoderate_anonymous=self.premoderate_anonymous,
             qa_channel=self.qa_channel,
+            quiet_hours=self.quiet_hours,
         )
 
 
@@ -384,6 +388,16 @@ def _rate(env: Mapping[str, str], name: str) -> float | None:
     if not 0 <= value < math.inf:
         raise ValueError(f"{name} must be 0 (no pacing) or more, not {raw}")
     return value
+
+
+def _quiet(env: Mapping[str, str], name: str) -> QuietHours | None:
+    raw = env.get(name, "").strip()
+    if not raw or raw.lower() in ("off", "none"):
+        return None
+    try:
+        return parse_quiet(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}, in each person's own time") from None
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from dialogue.args import Args, says_anonymous
 from dialogue.directory import Person
 from dialogue.errors import Refusal
-from dialogue.flows import away, campaigns, home, ideas, questions, survey_commands
+from dialogue.flows import away, campaigns, home, ideas, questions, quiet, survey_commands
 from dialogue.flows.env import Env
 from dialogue.ideas import parse_status
 from dialogue.messages import Message, Reply
@@ -82,6 +82,12 @@ COMMANDS: dict[str, CommandSpec] = {
             "away until <the day you're back> | away off",
             "on leave: no pulses, check-ins or idea campaigns until you're back",
             away.cmd_away,
+        ),
+        CommandSpec(
+            "quiet",
+            "quiet <from>-<to> | quiet off",
+            "the hours you want no messages you did not ask for, e.g. quiet 22:00-07:00",
+            quiet.cmd_quiet,
         ),
         CommandSpec("vote", "vote <idea number>", "support an idea (one vote each)", ideas.cmd_vote),
         CommandSpec("comment", "comment <idea number> <text>", "comment on an idea", ideas.cmd_comment),

@@ -38,6 +38,7 @@ class Person:
     team_ids: tuple[int, ...] = ()
     active: bool = True
     away_until: date | None = None  # back on this day: pulses, check-ins and campaigns before it skip them
+    quiet_hours: str | None = None  # their own, e.g. "09:00-16:00"; "" none; None: the organisation's
 
     @property
     def is_manager(self) -> bool:

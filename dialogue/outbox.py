@@ -40,6 +40,9 @@ class NewDelivery:
     not_before: datetime | None = None
     group: str | None = None  # e.g. "occurrence:12", to find a run's messages later
     replaces: str | None = None
+    # Sent at ``not_before`` (or at once) whatever the person's quiet hours: the next question to someone
+    # answering, or a time already made to respect them (see Env.send).
+    keep_time: bool = False
 
 
 @dataclass(frozen=True)

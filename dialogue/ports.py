@@ -81,6 +81,14 @@ class DirectoryRepo(Protocol):
         """Mark the person away (on leave) until ``until``, or back with None."""
         ...
 
+    async def set_quiet_hours(self, person_id: int, hours: str | None) -> None:
+        """Set the person's own quiet hours (``""``: none; None: the organisation's)."""
+        ...
+
+    async def people_by_ids(self, person_ids: Collection[int]) -> list[Person]:
+        """These people, active or not, in one query."""
+        ...
+
     async def set_teams(self, person_id: int, team_ids: Collection[int]) -> None:
         """Replace the person's team memberships."""
         ...

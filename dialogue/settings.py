@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dialogue.quiet import QuietHours
+
 
 @dataclass(frozen=True)
 class DialogueSettings:
@@ -15,3 +17,4 @@ class DialogueSettings:
     qa_channel: str = "qa"  # logical name of the channel questions are posted to
     channel_platforms: tuple[str, ...] = ()  # platforms that have the Q&A channel
     campaign_open_hours: int = 168  # a campaign prompt takes replies for a week
+    quiet_hours: QuietHours | None = None  # everyone's, unless they set their own (dialogue.quiet)

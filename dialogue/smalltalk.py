@@ -90,9 +90,17 @@ def small_talk(text: str, min_group_size: int) -> Message | None:
                 " admin (whoever set up this bot) to switch you off."
             )
         )
+    if said in PAUSE:
+        return Message(
+            t(
+                "No messages at night, or by day after a night shift? `quiet 22:00-07:00` (your hours) holds "
+                "back what you did not ask for until they end. Away for a while? `away until 4 Jan` leaves "
+                "you out of pulses, check-ins and idea campaigns until then."
+            )
+        )
     leave = _ON_LEAVE.fullmatch(said.replace("’", "'"))
-    if said in PAUSE or leave:
-        back = leave["back"] if leave and leave["back"] else "4 Jan"
+    if leave:
+        back = leave["back"] or "4 Jan"
         return Message(
             t(
                 "Away for a while? Write the day you're back, e.g. `away until ",

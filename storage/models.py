@@ -85,6 +85,7 @@ class PersonRow(Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     away_until: Mapped[date | None] = mapped_column(Date)  # on leave: no new runs reach them before it
+    quiet_hours: Mapped[str | None] = mapped_column(String(11))  # "22:00-07:00"; "" none; NULL the default
 
 
 class PersonRoleRow(Base):

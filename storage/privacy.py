@@ -99,6 +99,7 @@ class SqlPrivacy(Repo):
                 "time_zone": person.time_zone,
                 "active": person.active,
                 "away_until": person.away_until.isoformat() if person.away_until else None,
+                "quiet_hours": person.quiet_hours,
                 "teams": list(teams),
             }
         }
@@ -170,6 +171,7 @@ class SqlPrivacy(Repo):
                 time_zone="UTC",
                 active=False,
                 away_until=None,
+                quiet_hours=None,
             )
         )
         return done

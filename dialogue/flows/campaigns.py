@@ -68,9 +68,10 @@ async def start_campaign(
         NewDelivery(
             key=prompt_key(occurrence.id, p.id),
             person_id=p.id,
-            not_before=send_at[p.id],
+            not_before=env.quiet_until(p, send_at[p.id]),
             group=f"occurrence:{occurrence.id}",
             message=prompt_message(campaign, occurrence, p),
+            keep_time=True,  # the quiet hours are in not_before, from the people at hand
         )
         for p in people
     )

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from dialogue.anonymity import Pseudonymiser
 from dialogue.directory import Person
 from dialogue.errors import Refusal
+from dialogue.formatting import zone
 from dialogue.messages import Message
 from dialogue.outbox import NewDelivery
 from dialogue.pages import paged_deliveries
 from dialogue.ports import Repositories
+from dialogue.quiet import quiet_for
 from dialogue.settings import DialogueSettings
 
 
@@ -26,9 +28,28 @@ class Env:
     anon: Pseudonymiser
 
     async def send(self, deliveries: Iterable[NewDelivery]) -> int:
-        """Put messages in the outbox (idempotent by key), a long one in parts; how many were new."""
+        """Put messages in the outbox (idempotent by key), a long one in parts; how many were new. A new
+        message to a person waits for the end of their quiet hours (see :mod:`dialogue.quiet`)."""
         batch = paged_deliveries(list(deliveries))
-        return await self.tx.outbox.enqueue(batch, now=self.now) if batch else 0
+        if not batch:
+            return 0
+        waiting = {d.person_id for d in batch if _may_wait(d) and d.person_id is not None}
+        if waiting:
+            found = {p.id: p for p in await self.tx.directory.people_by_ids(waiting)}
+            batch = [self.in_quiet_time(d, found.get(d.person_id or 0)) if _may_wait(d) else d for d in batch]
+        return await self.tx.outbox.enqueue(batch, now=self.now)
+
+    def quiet_until(self, person: Person, at: datetime) -> datetime:
+        """``at``, or the end of the person's quiet hours if it falls in them."""
+        quiet = quiet_for(person.quiet_hours, self.settings.quiet_hours)
+        return at if quiet is None else quiet.until(at, zone(person.time_zone))
+
+    def in_quiet_time(self, delivery: NewDelivery, person: Person | None) -> NewDelivery:
+        """``delivery`` due once the person's quiet hours are over."""
+        if person is None:
+            return delivery
+        due = self.quiet_until(person, delivery.not_before or self.now)
+        return replace(delivery, not_before=due) if due != (delivery.not_before or self.now) else delivery
 
     async def person(self, person_id: int | None) -> Person | None:
         """The person, or None."""
@@ -50,6 +71,11 @@ class Env:
         if person is None:
             raise Refusal(f"I don't know anyone called {handle!r}. Handles look like `@amira`.")
         return person
+
+
+def _may_wait(delivery: NewDelivery) -> bool:
+    """Whether the delivery is a new message to a person that quiet hours hold back."""
+    return delivery.person_id is not None and delivery.replaces is None and not delivery.keep_time
 
 
 def to_author(key: str, message: Message, *, person_id: int | None, route: str | None) -> NewDelivery:

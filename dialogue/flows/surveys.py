@@ -196,9 +196,10 @@ async def start_run(
         NewDelivery(
             key=item_key(occurrence.id, first.id, p.id),
             person_id=p.id,
-            not_before=send_at[p.id],
+            not_before=env.quiet_until(p, send_at[p.id]),
             group=f"occurrence:{occurrence.id}",
             message=item_message(survey, occurrence, first, p, intro=True),
+            keep_time=True,  # the quiet hours are in not_before, from the people at hand
         )
         for p in people
     )
@@ -524,6 +525,7 @@ async def _after_answer(
                 person_id=me.id,
                 group=f"occurrence:{occurrence.id}",
                 message=item_message(survey, occurrence, upcoming, me),
+                keep_time=True,  # they are answering: whatever the hour, they are there
             )
         ]
     )
@@ -633,6 +635,9 @@ async def remind(env: Env, occurrence: Occurrence) -> int:
         person = await env.tx.directory.get_person(recipient.person_id)
         if person is None or not person.active or is_away(person, env.now):
             continue
+        due = env.quiet_until(person, env.now)
+        if due >= occurrence.closes_at:  # asleep until it has closed: a reminder then would only annoy
+            continue
         closes = f"closes {when(occurrence.closes_at, person)}"
         left = len(survey.items) - done
         message = item_message(
@@ -652,6 +657,8 @@ async def remind(env: Env, occurrence: Occurrence) -> int:
                 person_id=person.id,
                 group=f"occurrence:{occurrence.id}",
                 message=message,
+                not_before=due,
+                keep_time=True,
             )
         )
     await env.send(deliveries)

@@ -61,6 +61,11 @@ def test_database_urls_get_the_async_driver(tmp_path: Path, given: str, expected
         ("NEXTPRACTICE_RETENTION_DAYS", "90d", "RETENTION_DAYS must be a whole number, not '90d'"),
         ("NEXTPRACTICE_RETENTION_DAYS", "0", "NEXTPRACTICE_RETENTION_DAYS must be at least 1"),
         ("NEXTPRACTICE_PREMODERATE", "maybe", "NEXTPRACTICE_PREMODERATE must be true or false"),
+        (
+            "NEXTPRACTICE_QUIET_HOURS",
+            "nights",
+            "NEXTPRACTICE_QUIET_HOURS: “nights” is not a start and an end",
+        ),
         ("NEXTPRACTICE_LOG_LEVEL", "loud", "NEXTPRACTICE_LOG_LEVEL must be one of"),
         ("NEXTPRACTICE_SLACK_RATE", "fast", "NEXTPRACTICE_SLACK_RATE must be a number of messages a second"),
         ("NEXTPRACTICE_TEAMS_RATE", "-1", "NEXTPRACTICE_TEAMS_RATE must be 0 .no pacing. or more"),
@@ -107,6 +112,14 @@ def test_messages_are_kept_until_a_retention_period_is_set(tmp_path: Path) -> No
 
     assert Settings.from_env(base).retention_days is None
     assert Settings.from_env({**base, "NEXTPRACTICE_RETENTION_DAYS": " 90 "}).retention_days == 90
+
+
+def test_quiet_hours_are_off_until_set_and_reach_the_core(tmp_path: Path) -> None:
+    base = {"NEXTPRACTICE_DATA_DIR": str(tmp_path)}
+
+    assert Settings.from_env(base).dialogue_settings().quiet_hours is None
+    quiet = Settings.from_env({**base, "NEXTPRACTICE_QUIET_HOURS": "9pm-7am"}).dialogue_settings().quiet_hours
+    assert str(quiet) == "21:00-07:00"
 
 
 def test_teams_without_token_checks_listens_on_this_machine_only(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ async def test_days_that_cannot_be_read_have_come_or_are_too_far_off_are_refused
         "away": "You're not away: pulses, check-ins and idea campaigns reach you as usual.",
         "I'm on maternity leave until 4 March": "Away for a while? Write the day you're back, e.g. "
         "`away until 4 march`: pulses, check-ins and idea campaigns leave you out until then.",
-        "pause": "Away for a while? Write the day you're back, e.g. `away until 4 Jan`",
+        "pause": "No messages at night, or by day after a night shift? `quiet 22:00-07:00` (your hours)",
     }
     for words, expected in said.items():
         reply = messages(await bot.play(f"amira: {words}"), "amira")[0]

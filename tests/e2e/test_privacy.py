@@ -39,7 +39,7 @@ text = "Did the rota come on time?"
 async def test_an_export_holds_everything_named_and_nothing_anonymous(bot: Bot) -> None:
     await bot.play(SCRIPT)
     await bot.programme(PULSE)
-    await bot.play("ben: pulse send Quick pulse\namira: 4\namira: away until 14 Dec")  # second question
+    await bot.play("ben: pulse send Quick pulse\namira: 4\namira: away until 14 Dec\namira: quiet 22-7")
 
     held = await person_data(bot.app.store, "amira")
 
@@ -49,6 +49,7 @@ async def test_an_export_holds_everything_named_and_nothing_anonymous(bot: Bot) 
         "time_zone": "Europe/London",
         "active": True,
         "away_until": "2026-12-14",
+        "quiet_hours": "22:00-07:00",
         "teams": ["Reablement"],
     }
     assert [idea["text"] for idea in held["ideas shared with their name"]] == [  # type: ignore[attr-defined]
@@ -75,7 +76,7 @@ async def test_forgetting_someone_keeps_their_words_under_former_colleague_and_n
     await bot.play(SCRIPT)
 
     await bot.programme(PULSE)
-    await bot.play("amira: away until 14 Dec")  # when she was on leave is hers too
+    await bot.play("amira: away until 14 Dec\namira: quiet 22-7")  # when she was on leave, or sleeps, too
     done = await forget_person(bot.app.store, "amira")
     shown = messages(await bot.play("ben: ideas 1\nben: questions 1"), "ben")
 
@@ -86,14 +87,16 @@ async def test_forgetting_someone_keeps_their_words_under_former_colleague_and_n
     assert shown[1].startswith(f"Question #1 from {FORMER}, Mon 30 Nov")
     async with bot.app.store.engine.connect() as db:
         person = (
-            await db.execute(text("SELECT handle, display_name, active, away_until FROM people WHERE id = 5"))
+            await db.execute(
+                text("SELECT handle, display_name, active, away_until, quiet_hours FROM people WHERE id = 5")
+            )
         ).one()
         left = {
             table: (await db.execute(text(f"SELECT count(*) FROM {table} WHERE person_id = 5"))).scalar()
             for table in ("identities", "person_roles", "memberships", "conversations")
         }
         outbox = (await db.execute(text("SELECT message FROM deliveries"))).scalars().all()
-    assert tuple(person) == ("former-5", FORMER, False, None)
+    assert tuple(person) == ("former-5", FORMER, False, None, None)
     assert left == dict.fromkeys(left, 0)
     # The channel post of her question and the notices to others named her: no message kept does now.
     assert not any("Amira Hassan" in json.dumps(message, ensure_ascii=False) for message in outbox)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from dialogue.directory import Role
 from dialogue.events import Identity
 from storage import SqlStore
@@ -201,3 +203,24 @@ async def test_reads_after_an_upsert_in_the_same_transaction_see_the_new_values(
         moved = await tx.directory.get_team(team.id)
         assert moved is not None
         assert moved.parent_id == parent.id
+
+
+async def test_people_are_read_by_id_in_parts_beyond_what_one_query_takes(store: SqlStore) -> None:
+    # "You said, we did" goes to everyone a pulse went to: 40,000 ids in one query would exceed the 32,767
+    # parameters PostgreSQL's driver takes.
+    async with store.transaction() as tx:
+        ids = [
+            (
+                await tx.directory.upsert_person(
+                    handle=f"p{n}", display_name=f"P {n}", time_zone="UTC", roles=STAFF
+                )
+            ).id
+            for n in range(3)
+        ]
+        await tx.directory.set_quiet_hours(ids[1], "09:00-16:00")
+        await tx.directory.set_away(ids[2], date(2027, 1, 4))
+    async with store.transaction(read_only=True) as tx:
+        found = await tx.directory.people_by_ids([*ids, *range(10_000, 50_000)])
+    assert [p.id for p in found] == ids  # the ids that are nobody are left out
+    assert [p.quiet_hours for p in found] == [None, "09:00-16:00", None]
+    assert [p.away_until for p in found] == [None, None, date(2027, 1, 4)]
