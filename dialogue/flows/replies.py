@@ -85,10 +85,14 @@ def _headline(item_result: ItemResult) -> str:
         return plural(o.n, "written answer")
     answers = plural(o.n, "answer")
     if kind is ItemKind.ENPS and o.enps is not None and o.mean is not None:
-        # The score managers read is the eNPS; its average alone would tell staff a different story.
-        return f"eNPS {o.enps:+d}, average {rounded(o.mean, 1)} out of 10 ({answers})"
+        # The score managers read is the eNPS; its average alone would tell staff a different story. Staff
+        # are not told what "eNPS" means anywhere else, so it is said in words.
+        return (
+            f"eNPS {o.enps:+d} (the share who gave 9 or 10 less the share who gave 0 to 6), average "
+            f"{rounded(o.mean, 1)} out of 10 ({answers})"
+        )
     if kind is ItemKind.SCALE and o.mean is not None:
-        return f"average {rounded(o.mean, 1)} out of 5 ({answers})"
+        return f"average {rounded(o.mean, 1)} out of 5, where 5 is Strongly agree ({answers})"
     given = sum(count for _label, count in o.counts)
     shares = ", ".join(f"{label} {percent(count, given)}" for label, count in o.counts)
     return f"{shares} ({answers})"

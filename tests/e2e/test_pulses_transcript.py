@@ -382,8 +382,9 @@ async def test_a_manager_closes_the_loop_with_the_overall_figures_after_a_previe
     said = (
         "You said, we did: Quick pulse of Mon 30 Nov\n"
         "8 of 12 people answered (67%).\n"
-        "Q1. I can suggest improvements. — average 3.9 out of 5 (8 answers)\n"
-        "Q2. Would you recommend us? — eNPS +25, average 7.6 out of 10 (8 answers)\n"
+        "Q1. I can suggest improvements. — average 3.9 out of 5, where 5 is Strongly agree (8 answers)\n"
+        "Q2. Would you recommend us? — eNPS +25 (the share who gave 9 or 10 less the share who gave 0 to 6), "
+        "average 7.6 out of 10 (8 answers)\n"
         "Ben Carter: We will add a suggestions slot to every team meeting."
     )
     assert recipients(preview) == ["ben"]  # nothing goes out before Send
@@ -648,8 +649,8 @@ async def test_figures_round_halves_up_as_people_do_and_staff_hear_the_enps(bot:
     # Python's round() gave +12, 3.2 and 62% / 38% (halves to the even neighbour).
     assert "Everyone: n=8, mean 3.3" in results
     assert "Everyone: n=8, eNPS +13, mean 7.6" in results
-    assert "Q1. I can suggest improvements. — average 3.3 out of 5 (8 answers)" in preview
-    assert "Q2. Would you recommend us? — eNPS +13, average 7.6 out of 10 (8 answers)" in preview
+    assert "Q1. I can suggest improvements. — average 3.3 out of 5, where 5 is Strongly agree (8" in preview
+    assert "Q2. Would you recommend us? — eNPS +13 (the share who gave 9 or 10 less the share who" in preview
     assert "Q3. Did you get your rota on time? — Yes 63%, No 38% (8 answers)" in preview
 
 
