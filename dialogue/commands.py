@@ -182,6 +182,33 @@ COMMANDS: dict[str, CommandSpec] = {
 }
 
 
+# What the help list shows of each command: the form people use most, written out. The notation of a
+# usage ("idea [anon] <your idea>") is read aloud as "left bracket anon right bracket..." and puzzles
+# many on a phone; `help <command>` still gives every form.
+EXAMPLES: dict[str, str] = {
+    "help": "help ideas",
+    "idea": "idea Text people when a visit will be late",
+    "ideas": "ideas",
+    "todo": "todo",
+    "away": "away until 4 Jan",
+    "quiet": "quiet 22:00-07:00",
+    "vote": "vote 12",
+    "comment": "comment 12 We tried this on nights",
+    "ask": "ask Will weekend rotas be published a month ahead?",
+    "questions": "questions",
+    "upvote": "upvote 3",
+    "followup": "followup 3 Which teams does that cover?",
+    "status": "status 12 review Let's try this on the east patch",
+    "owner": "owner 12 @ben",
+    "adopt": "adopt 12 We'll try it in Housing from March",
+    "answer": "answer 3 Yes, from January",
+    "pulse": "pulse results Monday pulse",
+    "campaign": "campaign list",
+    "checkin": "checkin list",
+    "moderate": "moderate list",
+}
+
+
 def lookup(word: str) -> CommandSpec | None:
     """The command named by ``word`` (a leading ``/`` and a trailing ``:`` are allowed: "Idea: ..."), or
     None."""
@@ -258,7 +285,7 @@ def help_reply(me: Person, topic: str = "") -> Reply:
         if spec.name in ("pulse", "checkin") and not spec.allowed(me):  # what staff do with one
             rows.append(t("To answer one, tap the buttons on its question, or type your answer (4, yes...)."))
         return Reply(messages=(Message(lines(*rows)),))
-    rows = [t(f"`{each.usage}` — {each.summary}") for each in COMMANDS.values() if each.allowed(me)]
+    rows = [t(f"`{EXAMPLES[each.name]}` — {each.summary}") for each in COMMANDS.values() if each.allowed(me)]
     # "help me with rotas" asks for help, not for a command called "me": the whole list answers it;
     # "help me" too, as people say it.
     typo = len(topic.split()) == 1 and topic.strip().lower() != "me"
@@ -266,8 +293,11 @@ def help_reply(me: Person, topic: str = "") -> Reply:
     return Reply(
         messages=(
             Message(
-                lines(t(hello + " is what you can do:"), *rows),
-                context="Reply to a prompt by just typing. Numbers like 12 and #12 both work.",
+                lines(t(hello + " is what you can do, with an example of each:"), *rows),
+                context=(
+                    "`help` and a command's name shows all it can do, e.g. `help ideas`. Reply to a prompt "
+                    "by just typing. Numbers like 12 and #12 both work."
+                ),
             ),
         )
     )

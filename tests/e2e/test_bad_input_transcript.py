@@ -65,10 +65,16 @@ async def test_help_lists_only_what_the_caller_may_do(bot: Bot) -> None:
     out = await bot.play("amira: help\nben: help\njo: help\nkate: help")
 
     staff, manager, leader, admin = (messages(out, who)[0] for who in ("amira", "ben", "jo", "kate"))
-    assert "`idea [anon] <your idea>`" in staff and "`status" not in staff and "`pulse" not in staff
-    assert "`status <idea number> <new status> <reason>`" in manager and "`checkin" not in manager
-    assert "`checkin list" in leader and "`answer <question number> <answer>`" in leader
+    # Each command by an example, not its notation ("[anon] <your idea>" read aloud puzzles people).
+    assert "`idea Text people when a visit will be late` — share an improvement idea" in staff
+    assert "`status" not in staff and "`pulse" not in staff and "[" not in staff and "<" not in staff
+    assert "`status 12 review Let's try this on the east patch`" in manager and "`checkin" not in manager
+    assert "`checkin list" in leader and "`answer 3 Yes, from January`" in leader
     assert "`moderate" in admin and "`moderate" not in leader
+    assert staff.endswith(
+        "`help` and a command's name shows all it can do, e.g. `help ideas`. Reply to a "
+        "prompt by just typing. Numbers like 12 and #12 both work."
+    )
 
 
 async def test_help_with_words_after_it_gives_the_list_and_names_a_mistyped_command(bot: Bot) -> None:
@@ -77,10 +83,14 @@ async def test_help_with_words_after_it_gives_the_list_and_names_a_mistyped_comm
     )
 
     asked, typo, one, me, pulse = messages(out, "amira")
-    assert asked.startswith("Hello Amira Hassan. Here is what you can do:\n")
-    assert typo.startswith("Hello Amira Hassan. There is no command 'vot'; here is what you can do:\n")
+    assert asked.startswith("Hello Amira Hassan. Here is what you can do, with an example of each:\n")
+    assert typo.startswith(
+        "Hello Amira Hassan. There is no command 'vot'; here is what you can do, with an example"
+    )
     assert one.startswith("`vote <idea number>`")
-    assert me.startswith("Hello Amira Hassan. Here is what you can do:\n")  # not "There is no command 'me'"
+    assert me.startswith(
+        "Hello Amira Hassan. Here is what you can do, with an example of each:\n"
+    )  # not "There is no command 'me'"
     # A pulse is the managers' to send, and hers to answer: help says how.
     assert pulse.endswith("To answer one, tap the buttons on its question, or type your answer (4, yes...).")
 

@@ -339,8 +339,8 @@ async def test_while_a_campaign_waits_a_carers_everyday_words_are_answered_not_o
     await bot.programme(CAMPAIGN)
     await bot.play("/clock +1d2h")  # Tuesday 10:00: the campaign prompt
     said = {
-        "hello": "Hello Farah Begum. Here is what you can do:",
-        "how do i use this": "Hello Farah Begum. Here is what you can do:",
+        "hello": "Hello Farah Begum. Here is what you can do, with an example of each:",
+        "how do i use this": "Hello Farah Begum. Here is what you can do, with an example of each:",
         "thank u": "👍 You're welcome.",
         "dziękuję": "👍 You're welcome.",
         "sorry": "No problem at all.",
