@@ -47,9 +47,11 @@ PAUSE = {
 }  # fmt: skip
 # "I'm on leave", "on maternity leave until 4 March": the words say how to be left out meanwhile.
 _LEAVE_KIND = r"(?:(?:annual|maternity|paternity|parental|sick|study|long[- ]term sick) )?"
+# Short, and said of oneself: "I'm on leave next week and nobody covers my visits" can answer a question.
 _ON_LEAVE = re.compile(
-    rf"(?:i'?m |i am |im )?(?:going )?on {_LEAVE_KIND}(?:leave|holiday|holidays|vacation)"
-    r"(?: (?:until|till|til|to|back on|back) (?P<back>.{1,30}))?"
+    rf"(?:i'?m |i am |im |i will be |i'll be )?(?:going )?on {_LEAVE_KIND}(?:leave|holiday|holidays|vacation)"
+    r"(?: (?:until|till|til|to|back on|back) (?P<back>.{1,30})| (?:next|this) week| from \S+(?: \S+)?"
+    r"| for (?:a|\d+) (?:days?|weeks?|months?)| today| tomorrow)?"
 )
 # Emoji people send as a nod, in any skin tone: thumbs up, OK, folded hands, hearts, smiles, a tick.
 _NOD_EMOJI = "👍👌🙏❤💙💚💜😊🙂😀☺✅"

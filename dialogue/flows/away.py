@@ -22,7 +22,9 @@ _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _NUMERIC = re.compile(r"(\d{1,2})[/.](\d{1,2})(?:[/.](\d{2}|\d{4}))?")  # day first, as in the UK
 _WORDS = re.compile(r"(?:\w+day\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]{3,9})\.?(?:\s+(\d{4}))?")
 _WORDS_US = re.compile(r"(?:\w+day\s+)?([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?")
-EXAMPLE = "`away until 4 Jan` (or 2027-01-04, or 4/1)"
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SPAN = re.compile(r"(?:for\s+)?(a|\d{1,3})\s+(day|week)s?")
+EXAMPLE = "`away until 4 Jan` (or 2027-01-04, 4/1, Monday, for 2 weeks)"
 
 
 def is_away(person: Person, now: datetime) -> bool:
@@ -37,8 +39,19 @@ def today(person: Person, now: datetime) -> date:
 
 def parse_day(text: str, after: date) -> date:
     """The day ``text`` names: ``2027-01-04``, ``4/1/2027`` or ``4/1`` (day first), ``4 Jan``, ``Monday 4th
-    January 2027``, ``Jan 4``; without a year, the first such day after ``after``. Raises Refusal."""
+    January 2027``, ``Jan 4``; without a year, the first such day after ``after``. Also the day one is back
+    from ``tomorrow``, ``Monday`` (the next), ``next week`` (the Monday after it), ``for 2 weeks``. Raises
+    Refusal."""
     said = text.strip().lower().rstrip(".")
+    if said == "tomorrow":
+        return after + timedelta(days=1)
+    if said == "next week":
+        return after + timedelta(days=14 - after.weekday())
+    if said[:3] in _WEEKDAYS and said in _weekday_words(said[:3]):
+        return after + timedelta(days=(_WEEKDAYS.index(said[:3]) - after.weekday() - 1) % 7 + 1)
+    if span := _SPAN.fullmatch(said):
+        count = 1 if span[1] == "a" else int(span[1])
+        return after + timedelta(days=count * (7 if span[2] == "week" else 1))
     day = month = year = None
     if match := _ISO.fullmatch(said):
         year, month, day = (int(part) for part in match.groups())
@@ -58,6 +71,13 @@ def parse_day(text: str, after: date) -> date:
         return found if found > after else date(after.year + 1, month, day)
     except ValueError:
         raise Refusal(f"“{text.strip()}” is not a day in the calendar. Try again, e.g. {EXAMPLE}.") from None
+
+
+def _weekday_words(short: str) -> set[str]:
+    """How a weekday is written: ``mon``, ``monday``, ``tues``..."""
+    full = {"mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday", "fri": "friday",
+            "sat": "saturday", "sun": "sunday"}[short]  # fmt: skip
+    return {short, full, full[:4], full[:5]}
 
 
 def _year(typed: str | None) -> int | None:

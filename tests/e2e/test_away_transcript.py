@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from tests.e2e.harness import Bot, messages, recipients
 
 PULSE = """
@@ -86,3 +88,31 @@ async def test_days_that_cannot_be_read_have_come_or_are_too_far_off_are_refused
     async with bot.app.store.transaction(read_only=True) as tx:
         amira = await tx.directory.person_by_handle("amira")
     assert amira is not None and amira.away_until is None  # nothing was set
+
+
+async def test_saying_one_is_on_leave_while_a_written_answer_waits_is_not_kept_as_the_answer(
+    bot: Bot,
+) -> None:
+    # "I'm on leave next week" was stored as the anonymous answer and shown word for word in the results.
+    written = PULSE.replace(
+        'kind = "scale"\ntext = "I can suggest improvements."', 'kind = "text"\ntext = "Anything?"'
+    )
+    await bot.programme(written)
+    await bot.play("ben: pulse send Quick pulse")
+
+    said = messages(await bot.play("amira: I'm on leave next week"), "amira")
+    await bot.play("amira: skip")  # with nothing waiting, "away next week" is no answer to show back
+    later = messages(
+        await bot.play("amira: away next week\namira: away for 2 weeks\namira: away until Friday"), "amira"
+    )
+
+    assert said[0].startswith("Away for a while? Write the day you're back, e.g. `away until 4 Jan`")
+    assert said[0].endswith("The question waiting for you still takes a written answer here, or `skip`.")
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM answers WHERE text IS NOT NULL"))).scalar() == 0
+    # Monday 30 November: back on the Monday after next week, after two weeks, on Friday.
+    assert [m.split(":")[0] for m in later] == [
+        "You're away until Monday 14 December",
+        "You're away until Monday 14 December",
+        "You're away until Friday 4 December",
+    ]
