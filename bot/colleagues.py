@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 
 from adapters.console import Answered, console_identity
+from adapters.console.sender import PLATFORM
 from dialogue.directory import Person
 from dialogue.events import Chose, Said
 from dialogue.flows.surveys import ANSWER_ACTION
@@ -18,6 +20,10 @@ from dialogue.ports import Store
 from dialogue.service import Dialogue
 from dialogue.surveys import ItemKind, Survey, SurveyItem
 
+REAL_PEOPLE = (
+    "/others makes up answers, so it runs only where nobody is on Slack or Teams (the demo, or a trial "
+    "database): here real people are, and their results would never be told apart from made-up ones"
+)
 RESPONSE_RATE = 0.8  # of the staff asked, as many answer as in a pulse people trust
 SKIP_RATE = 0.3  # written questions left blank
 STEPS = 60  # answers one person gives at most: every question of every open run, with room to spare
@@ -42,11 +48,15 @@ async def others_answer(dialogue: Dialogue, store: Store, *, but: str) -> Answer
     way, so results differ between teams. The same run always gets the same answers."""
     async with store.transaction(read_only=True) as tx:
         staff = [p for p in await tx.directory.people() if not p.is_manager and p.handle != but.lower()]
+        reached = await tx.directory.reachable([p.id for p in staff])
+    if any(identity.platform != PLATFORM for found in reached.values() for identity in found):
+        # Made-up answers among real ones could never be told apart again (anonymous answers name nobody).
+        return Answered((), 0, (), refused=REAL_PEOPLE)
     teams: dict[int, list[str]] = {}
     for person in staff:
         teams.setdefault(_team(person), []).append(person.handle)
     answered: list[str] = []
-    surveys: set[str] = set()
+    surveys: Counter[str] = Counter()
     asked = 0
     for person in staff:
         names = await _answer_for(dialogue, store, person, teams[_team(person)])
@@ -56,7 +66,7 @@ async def others_answer(dialogue: Dialogue, store: Store, *, but: str) -> Answer
         if names:
             answered.append(person.handle)
             surveys.update(names)
-    return Answered(tuple(answered), asked, tuple(sorted(surveys)))
+    return Answered(tuple(answered), asked, tuple(sorted(surveys.items())))
 
 
 async def _answer_for(dialogue: Dialogue, store: Store, person: Person, mates: list[str]) -> set[str] | None:
@@ -83,7 +93,11 @@ async def _answer_for(dialogue: Dialogue, store: Store, person: Person, mates: l
                 continue
             break  # a written question of a run left unanswered: nothing else can come before it
         item = next(i for i in survey.items if i.id == item_id)
-        mood = random.Random(f"{_team(person)}:{run_id}").uniform(-1.2, 1.2)
+        # Each team leans its own way, and drifts a little from run to run (a swing of 100 eNPS points in a
+        # week, made up, would have a director asking what happened).
+        team = _team(person)
+        leaning = random.Random(f"team:{team}").uniform(-0.9, 0.9)
+        mood = leaning + random.Random(f"{team}:{run_id}").uniform(-0.2, 0.2)
         rng = random.Random(f"{person.handle}:{run_id}:{item_id}")
         if waiting:
             await dialogue.handle(Chose(who, ANSWER_ACTION, ref, _pick(item, mood, rng)))
@@ -117,13 +131,13 @@ async def _survey(store: Store, run_id: int) -> Survey | None:
 
 
 def _pick(item: SurveyItem, mood: float, rng: random.Random) -> str:
-    """A button's value for ``item``: ``mood`` (-1.2 to 1.2) is how well the person's team feels it goes."""
+    """A button's value for ``item``: ``mood`` (-1.1 to 1.1) is how well the person's team feels it goes."""
     if item.kind is ItemKind.SCALE:
-        return str(round(min(5.0, max(1.0, rng.gauss(3.4 + mood, 0.9)))))
+        return str(round(min(5.0, max(1.0, rng.gauss(3.6 + mood, 0.8)))))
     if item.kind is ItemKind.ENPS:
-        return str(round(min(10.0, max(0.0, rng.gauss(7.0 + 1.5 * mood, 1.8)))))
+        return str(round(min(10.0, max(0.0, rng.gauss(7.5 + 1.5 * mood, 1.5)))))
     if item.kind is ItemKind.YES_NO:
         return "yes" if rng.random() < 0.65 + 0.2 * mood else "no"
-    favourite = int((mood + 1.2) / 2.4 * len(item.options)) % len(item.options)
+    favourite = int((mood + 1.1) / 2.2 * len(item.options)) % len(item.options)
     weights = [3 if n == favourite else 1 for n in range(len(item.options))]
     return str(rng.choices(range(len(item.options)), weights)[0])

@@ -81,6 +81,10 @@ class DirectoryRepo(Protocol):
         """Mark the person away (on leave) until ``until``, or back with None."""
         ...
 
+    async def forget_away(self, before: date) -> int:
+        """Forget the days people were back on that are before ``before``; how many."""
+        ...
+
     async def set_quiet_hours(self, person_id: int, hours: str | None) -> None:
         """Set the person's own quiet hours (``""``: none; None: the organisation's)."""
         ...

@@ -311,7 +311,7 @@ class Dialogue:
         # "4" or "yes" typed for a question with buttons (Slack and Teams send typing as words).
         if (typed := await surveys.answer_typed(env, me, text)) is not None:
             return typed
-        if (late := await surveys.answer_too_late(env, me, text)) is not None:
+        if (late := await surveys.answer_too_late(env, me, text, written=False)) is not None:
             return late
         if (answering := await questions.check_typed_answer(env, me, text)) is not None:
             return answering
@@ -323,6 +323,10 @@ class Dialogue:
                 "`questions withdraw <number>` (`questions mine` lists yours). An idea stays, but its status "
                 "will say what happens to it."
             )
+        # Last: whether they had answered the written question is not known after close, so only words
+        # nothing else takes are said to be too late for it.
+        if (late := await surveys.answer_too_late(env, me, text)) is not None:
+            return late
         raise Refusal(
             "I didn't catch that. Type `help` to see what you can do, or `idea <your idea>` to share one."
         )
@@ -478,6 +482,9 @@ class Dialogue:
             await questions.remind_moderators(env)
             # Platforms retry within minutes (Slack over an hour at most): older arrival records only grow.
             await env.tx.inbox.forget_before(env.now - ARRIVALS_KEPT)
+            # When someone was on leave (perhaps off sick) is kept no longer than it is of use: a day after
+            # their return, once it has come everywhere on earth.
+            await env.tx.directory.forget_away((env.now - timedelta(days=1)).date())
             for occurrence in await env.tx.surveys.to_forget(env.now - PROGRESS_KEPT):
                 survey = await env.tx.surveys.get_survey(occurrence.target_id)
                 if await env.tx.surveys.mark_forgotten(occurrence.id) and survey and survey.items:

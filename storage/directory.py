@@ -264,6 +264,11 @@ class SqlDirectory(Repo):
         away = update(PersonRow).where(PersonRow.id == person_id).values(away_until=until)
         await self.session.execute(away)
 
+    async def forget_away(self, before: date) -> int:
+        """Forget the days people were back on that are before ``before``; how many."""
+        back = update(PersonRow).where(PersonRow.away_until < before).values(away_until=None)
+        return await self.changed(back)
+
     async def set_quiet_hours(self, person_id: int, hours: str | None) -> None:
         """Set the person's own quiet hours (``""``: none; None: the organisation's)."""
         quiet = update(PersonRow).where(PersonRow.id == person_id).values(quiet_hours=hours)

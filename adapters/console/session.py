@@ -49,12 +49,13 @@ Console controls (everything else you type goes to the bot; type "help" for what
 
 @dataclass(frozen=True)
 class Answered:
-    """What ``/others`` did: who answered (handles), how many staff had something to answer, and which
-    pulses and check-ins (by name)."""
+    """What ``/others`` did: who answered (handles), how many staff had something to answer, and how many
+    answered each pulse or check-in (by name)."""
 
     handles: tuple[str, ...]
     asked: int
-    surveys: tuple[str, ...]
+    surveys: tuple[tuple[str, int], ...]
+    refused: str = ""  # why nobody was made to answer
 
 
 class ConsoleHost(Protocol):
@@ -262,6 +263,9 @@ class ConsoleSession:
 
     async def _others(self) -> None:
         answered = await self.host.others_answer(self.handle)
+        if answered.refused:
+            self._error(answered.refused)
+            return
         if not answered.asked:
             self._note(
                 "nobody else on the staff has pulse or check-in questions waiting: move the clock on until "
@@ -276,11 +280,11 @@ class ConsoleSession:
             who = "the one person" if left == 1 else f"all {left} people"
             self._note(f"{who} with questions waiting left them unanswered, as some always do")
             return
-        names = " and ".join(f"“{name}”" for name in answered.surveys)
-        rest = f" ({left} did not, as some never do)" if left else ""
+        each = " and ".join(f"{count} to “{name}”" for name, count in answered.surveys)
+        rest = f"; {left} answered nothing, as some never do" if left else ""
         self._note(
-            f"{len(answered.handles)} of the {answered.asked} staff with questions waiting answered {names} "
-            f"with made-up answers{rest}"
+            f"{len(answered.handles)} of the {answered.asked} staff with questions waiting gave made-up "
+            f"answers: {each}{rest}"
         )
 
     # -- choices and forms -----------------------------------------------------------------

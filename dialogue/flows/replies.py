@@ -11,7 +11,7 @@ from dialogue.directory import Person
 from dialogue.errors import Refusal
 from dialogue.flows.checkins import acting, reply_awaiting
 from dialogue.flows.env import Env
-from dialogue.flows.surveys import kind_word, run_result
+from dialogue.flows.surveys import audience_people, kind_word, run_result
 from dialogue.formatting import percent, plural, rounded, run_day
 from dialogue.limits import CHECKIN_REPLY_MAX, clean_text
 from dialogue.messages import Choices, Message, Option, Reply, typed_label
@@ -115,11 +115,12 @@ def said(survey: Survey, occurrence: Occurrence, result: RunResult, author: Pers
     return lines(*out)
 
 
-async def _names_someone_asked(env: Env, recipients: Sequence[Recipient], body: str) -> str:
-    """The names of people the run went to that a reply mentions ("Priya, I will call you about nights"),
-    joined; "" when none. Answers were given in confidence, and a reply that names one of the people asked
-    can tie them to what was said."""
-    asked = {r.person_id for r in recipients}
+async def _names_someone_asked(env: Env, survey: Survey, recipients: Sequence[Recipient], body: str) -> str:
+    """The names of people in the teams the run went to that a reply mentions ("Priya, I will call you
+    about nights"), joined; "" when none. Answers were given in confidence, and a reply that names one of
+    the people asked can tie them to what was said. Everyone in those teams counts, asked or not: the
+    warning left out for one of them would tell the writer that person was away or joined since."""
+    asked = {r.person_id for r in recipients} | {p.id for p in await audience_people(env, survey.audience)}
     written = set(re.findall(r"\w+", body))
     words = {word.casefold() for word in written}
     named = sorted(
@@ -189,11 +190,10 @@ async def draft(env: Env, me: Person, occurrence_id: int, text: str, *, command:
     send = Option(SEND_IT, f"{SEND}:{_fingerprint(body)}")
     options: tuple[Option, ...] = (send, Option(DONT_SEND, DISCARD))
     context = f"Or write it again to change it (`{command_for(occurrence)} <text>`)."
-    if named := await _names_someone_asked(env, recipients, body):
-        were = "was" if ", " not in named else "were"
+    if named := await _names_someone_asked(env, survey, recipients, body):
         context = (
-            f"It names {named}, who {were} asked: everyone will read it, so check it gives away nobody's "
-            f"answer. {context}"
+            f"It names {named}, of the teams it went to: everyone will read it, so check it gives away "
+            f"nobody's answer. {context}"
         )
     if command is not None:
         options = (*options, Option("Run as a command", RUN))

@@ -173,13 +173,18 @@ async def start_run(
     ]
     send_at = {p.id: max(env.now, local_send_time(wall, p)) if wall else env.now for p in people}
     first_send, last_send = min(send_at.values(), default=env.now), max(send_at.values(), default=env.now)
+    closes_at = last_send + timedelta(hours=survey.open_hours)
+    due = {p.id: env.quiet_until(p, send_at[p.id]) for p in people}
+    # Someone whose quiet hours outlast the run is not asked: the question would come once it had closed,
+    # and they would count among those who did not answer.
+    people = [p for p in people if due[p.id] < closes_at]
     occurrence = await env.tx.surveys.add_occurrence(
         key=key,
         kind=OccurrenceKind(survey.kind.value),
         target_id=survey.id,
         # A local-time run opens when its first recipient gets it, not when the scheduler fired it.
         opens_at=first_send,
-        closes_at=last_send + timedelta(hours=survey.open_hours),
+        closes_at=closes_at,
         # Each person is reminded that long after their own first question (see remind): the first pass
         # comes for those who got it first.
         remind_at=first_send + timedelta(hours=survey.remind_after_hours)
@@ -196,7 +201,7 @@ async def start_run(
         NewDelivery(
             key=item_key(occurrence.id, first.id, p.id),
             person_id=p.id,
-            not_before=env.quiet_until(p, send_at[p.id]),
+            not_before=due[p.id],
             group=f"occurrence:{occurrence.id}",
             message=item_message(survey, occurrence, first, p, intro=True),
             keep_time=True,  # the quiet hours are in not_before, from the people at hand
@@ -323,8 +328,13 @@ async def answer_typed(env: Env, me: Person, text: str, *, only_answers: bool = 
     (words that may be something else, as an idea for a campaign), when the words answer none of them."""
     waiting = await waiting_button_questions(env, me)
     answerable = [each for each in waiting if _typed_value(each[2], text) is not None]
-    if only_answers or len(answerable) == 1:  # "yes" with a scale and a yes-or-no question waiting
+    # "yes" with a scale and a yes-or-no question waiting is for the one, unless one is anonymous and the
+    # other not: then the person, thinking of the other, could give a named answer believing it anonymous.
+    alike = len({survey.anonymous for _run, survey, _item in waiting}) == 1
+    if only_answers or (len(answerable) == 1 and alike):
         waiting = answerable
+    elif len(waiting) > 1 and not answerable:  # "how do I see results?" is for neither
+        return None
     if not waiting:
         return None
     if len(waiting) > 1:

@@ -116,3 +116,27 @@ async def test_saying_one_is_on_leave_while_a_written_answer_waits_is_not_kept_a
         "You're away until Monday 14 December",
         "You're away until Friday 4 December",
     ]
+
+
+async def test_a_reply_naming_someone_away_is_flagged_as_for_anyone_and_the_day_is_forgotten_after(
+    bot: Bot,
+) -> None:
+    # The warning "It names Amira Hassan" came only for those asked: its absence told any manager she was
+    # away (perhaps off sick).
+    await bot.programme(PULSE)
+    await bot.play(
+        "amira: away until 2 Dec\nben: pulse send Quick pulse\nchloe: 4\nben: pulse close Quick pulse"
+    )
+
+    draft = messages(await bot.play("lena: pulse reply 1 Thanks Amira, your idea is noted."), "lena")[0]
+    kept = await _away_until(bot)
+    await bot.play("/clock +4d")  # Friday 4 December: her return has come everywhere on earth
+    forgotten = await _away_until(bot)
+
+    assert "It names Amira Hassan, of the teams it went to" in draft
+    assert kept is not None and forgotten is None
+
+
+async def _away_until(bot: Bot) -> object:
+    async with bot.app.store.engine.connect() as db:
+        return (await db.execute(text("SELECT away_until FROM people WHERE handle = 'amira'"))).scalar()

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tests.e2e.harness import Bot, messages, recipients
+from pathlib import Path
+
+from sqlalchemy import text
+
+from tests.e2e.harness import ORGANISATION, Bot, messages, recipients, start_bot
+
+COLUMNS = "handle,name,time_zone,roles,team,parent_team,slack_user_id,slack_team_id"
 
 PULSE = """
 [[pulse]]
@@ -35,7 +41,7 @@ async def test_the_other_staff_answer_every_question_and_their_teams_results_sho
     out = await bot.play("amira: /others")
 
     # Reablement's four others, Housing's two and Kate (an admin, not a manager): small teams answer in full.
-    assert "-- 7 of the 7 staff with questions waiting answered “Quick pulse” with made-up answers" in out
+    assert "-- 7 of the 7 staff with questions waiting gave made-up answers: 7 to “Quick pulse”" in out
     asked_on = {who for who in recipients(out) if not who.startswith("#")}
     assert asked_on == {"chloe", "dev", "ellie", "farah", "kate", "priya", "sam"}  # Q2 to Q4 came to them
     # The person at the keyboard, and the managers and leaders, still answer for themselves.
@@ -50,3 +56,28 @@ async def test_the_other_staff_answer_every_question_and_their_teams_results_sho
     # Each of the eight answered every question with buttons; the k rule applies to made-up answers too.
     assert result.count("Everyone: n=8,") == 3
     assert result.count("Withheld, fewer than 5 answers: Other teams") == 3
+
+
+async def test_where_real_people_are_on_slack_or_teams_nobody_is_made_to_answer(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Run on a copy of a live database, /others wrote made-up anonymous answers among real ones, which
+    # could never be told apart again.
+    on_slack = ORGANISATION.replace("handle,name,time_zone,roles,team,parent_team", COLUMNS).replace(
+        "chloe,Chloe Price,Europe/London,staff,Reablement,Adult Social Care",
+        "chloe,Chloe Price,Europe/London,staff,Reablement,Adult Social Care,U0CHLOE,T0COUNCIL",
+    )
+    bot = await start_bot(database_url, tmp_path, people=on_slack)
+    try:
+        await bot.programme(PULSE)
+        out = await bot.play("ben: pulse send Quick pulse\namira: /others")
+        async with bot.app.store.engine.connect() as db:
+            answers = (await db.execute(text("SELECT count(*) FROM answers"))).scalar()
+    finally:
+        await bot.app.close()
+
+    assert any(
+        line.startswith("!! /others makes up answers, so it runs only where nobody is on Slack")
+        for line in out
+    )
+    assert answers == 0

@@ -535,10 +535,8 @@ async def test_a_reply_that_names_someone_asked_is_flagged_before_it_goes(bot: B
     )
     plain = messages(await bot.play(f"ben: pulse reply {run} Handovers will be shorter."), "ben")
 
-    assert (
-        "It names Priya Nair, who was asked: everyone will read it, so check it gives away nobody's answer."
-        in (named[0])
-    )
+    warning = "It names Priya Nair, of the teams it went to: everyone will read it, so check it gives away "
+    assert warning + "nobody's answer." in named[0]
     assert "It names" not in plain[0]
 
 
@@ -563,9 +561,9 @@ async def test_a_first_name_that_is_an_everyday_word_is_a_name_only_as_names_are
         await bot.app.close()
 
     assert "It names" not in drafts[0]
-    assert "It names Will Foster, who was asked" in drafts[1]
-    assert "It names Chloe Price, who was asked" in drafts[2]  # a phone's lower case still names her
-    assert "It names Will Foster, who was asked" in drafts[3]  # and capitals name Will
+    assert "It names Will Foster, of the teams it went to" in drafts[1]
+    assert "It names Chloe Price, of the teams it" in drafts[2]  # a phone's lower case still names her
+    assert "It names Will Foster, of the teams it went to" in drafts[3]  # and capitals name Will
 
 
 async def test_a_typed_answer_is_not_guessed_when_two_surveys_wait(bot: Bot) -> None:
@@ -705,3 +703,40 @@ async def test_the_same_written_words_are_shown_once_with_how_many_wrote_them(bo
     result = messages(await bot.play("jo: pulse results Written"), "jo")[0]
 
     assert "\n5 written answers\n• Good team (×4)\n• The new rota\n" in result
+
+
+async def test_a_typed_answer_goes_to_neither_when_one_is_anonymous_and_words_for_neither_are_not_asked_about(
+    bot: Bot,
+) -> None:
+    named = '[[pulse]]\nname = "Support pulse"\nanonymous = false\n[[pulse.question]]\nkind = "yes_no"\n'
+    named += 'text = "Did you get support?"\n'
+    await bot.programme(PULSE + named)
+    await bot.play("ben: pulse send Quick pulse\nben: pulse send Support pulse")
+    amira = Identity("console", "", "amira")
+
+    no = await bot.app.dialogue.handle(Said(amira, "no"))
+    how = await bot.app.dialogue.handle(Said(amira, "how do I see results?"))
+
+    # "no" takes only the named question, but she may have had the anonymous one in mind: a tap says which.
+    assert no.messages[0].fallback().startswith("Questions wait for you in both")
+    assert how.messages[0].fallback().startswith("I didn't catch that. Type `help`")  # not "which is it for?"
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM answers"))).scalar() == 0
+
+
+async def test_after_a_pulse_closes_a_managers_words_still_reach_the_question_put_to_him(bot: Bot) -> None:
+    # For a day after close, any words from someone whose last question was a written one were told "the
+    # pulse closed", though he had answered it: his answer to a question put to him was swallowed.
+    await bot.programme(
+        PULSE.replace(
+            'kind = "enps"\ntext = "Would you recommend us?"', 'kind = "text"\ntext = "What would help?"'
+        )
+    )
+    await bot.play("amira: ask to @ben Can I swap my Friday visits?")
+    await bot.play("lena: pulse send Quick pulse\nben: 4\nben: More cover\nlena: pulse close Quick pulse")
+
+    said = messages(await bot.play("ben: Yes, swap with Chloe this week"), "ben")
+
+    assert said[0].startswith(
+        "Post this under your name, in the open, as your answer to a question put to you?"
+    )

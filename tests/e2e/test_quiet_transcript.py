@@ -94,3 +94,16 @@ async def test_quiet_says_which_hours_apply_and_refuses_what_it_cannot_read(
     )
     assert said[4].startswith("Your quiet hours are 22:00-06:00 (your own,")
     assert "or `quiet default` for your organisation's (21:00-07:00)" in said[4]
+
+
+async def test_someone_asleep_for_the_whole_of_a_short_pulse_is_not_asked_or_counted(bot: Bot) -> None:
+    # Her question came after the pulse had closed, she counted among those who did not answer, and its
+    # rows kept for good that she could not have answered an anonymous pulse.
+    await bot.programme(PULSE.replace("open_hours = 48\nremind_after_hours = 24", "open_hours = 2"))
+    sent = await bot.play("amira: quiet 07:00-16:00\nben: pulse send Quick pulse")
+    later = await bot.play("/clock +9h")
+
+    assert any(
+        m.startswith("Sent “Quick pulse” to 11 people.") for m in messages(sent, "ben")
+    )  # 12 less Amira
+    assert "amira" not in recipients(later)
