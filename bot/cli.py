@@ -676,13 +676,17 @@ Things to try, in this order:
   status 1 review Let's try this on the east patch
                        as Ben, move idea 1 on; Amira hears why
   pulse close Monday pulse
-                       as Ben, close the pulse early and read its results; then
-                       pulse reply <run> <what you will do> shows back, then sends everyone
-                       asked the overall figures and your words ("you said, we did")
+                       as Ben, close the pulse early (results show only once a run closes);
+  pulse results Monday pulse
+                       its figures by team; then pulse reply <run> <what you will do> shows
+                       back, then sends everyone asked the overall figures and your words
+                       ("you said, we did")
   /as amira            back to Amira
   /clock +1d1h         Tuesday 10:00: the "Fewer missed visits" campaign asks for ideas
   /clock +6d           next Monday 10:00: the week's pulse and check-in again; as Jo,
                        checkin results Director's weekly check-in reads the first (closed Wednesday)
+  away until Friday    on leave: left out of pulses, check-ins and campaigns until then
+  quiet 09:00-16:00    after night shifts: what you did not ask for waits until 16:00
 
 /help lists the console controls; quit (or Ctrl-D) leaves. The demo is kept for next time;
 nextpractice demo --fresh starts again.

@@ -58,7 +58,7 @@ async def _help(env: Env, me: Person, args: Args) -> Reply:
 COMMANDS: dict[str, CommandSpec] = {
     spec.name: spec
     for spec in (
-        CommandSpec("help", "help [command]", "what you can do here", _help),
+        CommandSpec("help", "help [command]", "what you can do here, or all one command can do", _help),
         CommandSpec(
             "idea",
             "idea [anon] <your idea>",
@@ -86,7 +86,7 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec(
             "quiet",
             "quiet <from>-<to> | quiet off",
-            "the hours you want no messages you did not ask for, e.g. quiet 22:00-07:00",
+            "the hours, in your own time, when messages you did not ask for wait",
             quiet.cmd_quiet,
         ),
         CommandSpec("vote", "vote <idea number>", "support an idea (one vote each)", ideas.cmd_vote),

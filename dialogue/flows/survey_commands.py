@@ -181,6 +181,13 @@ async def survey_command(env: Env, me: Person, args: Args, kind: SurveyKind) -> 
         number = args.number(f"the run number (`{kind.value} list` gives it)")
         if args.empty:
             raise Refusal(f"Please add what you will do: `{kind.value} reply {number} <what you will do>`.")
+        target = await env.tx.surveys.get_occurrence(number)
+        if target and target.kind.value != kind.value and target.kind is not OccurrenceKind.CAMPAIGN:
+            # Pulses and check-ins share run numbers: "only its owner can reply" would puzzle.
+            other = replies.command_for(target)
+            raise Refusal(
+                f"Run #{number} is a {kind_word(target.kind)}, not a {kind_word(kind)}: `{other} <text>`."
+            )
         return await replies.draft(env, me, number, args.rest())
     raise Refusal(f"I don't know `{kind.value} {sub}`. Try list, send, results, close or reply.")
 

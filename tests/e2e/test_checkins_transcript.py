@@ -737,3 +737,14 @@ async def test_the_owners_digest_shows_the_trend_across_runs(bot: Bot) -> None:
     # One run is no trend; from the second, the digest says how this week compares (as results did).
     assert "Trend across runs" not in digest_1
     assert "Trend across runs (oldest first):" in digest_2
+
+
+async def test_a_pulse_reply_to_a_check_in_run_says_which_command_replies(bot: Bot) -> None:
+    # Pulses and check-ins share run numbers: "pulse reply 1" on the check-in was told "Only the leader
+    # who owns this check-in can reply to it."
+    await bot.programme(CHECKIN)
+    await bot.play("/clock +1w2h\namira: 4\n/clock +2d4h")
+
+    said = messages(await bot.play("jo: pulse reply 1 Thank you all"), "jo")
+
+    assert said == ["Run #1 is a check-in, not a pulse: `checkin reply 1 <text>`."]
