@@ -16,6 +16,13 @@ from dialogue.surveys import Occurrence, Survey, SurveyKind, fit_owner
 from dialogue.text import Text, lines, t, user
 
 
+def withheld(k: int) -> str:
+    """The note under results: what is withheld, and what "Other teams" are."""
+    return (
+        f"Groups under {k} are withheld; “Other teams” counts together the teams with fewer than {k} asked."
+    )
+
+
 def reply_awaiting(occurrence_id: int) -> str:
     """The conversation state of an owner whose next message is their reply to a digest."""
     return f"checkin-reply:{occurrence_id}"
@@ -94,5 +101,5 @@ def _digest(
     )
     return Message(
         body,
-        context=f"Groups under {env.settings.min_group_size} are withheld; free text is shown without names.",
+        context=withheld(env.settings.min_group_size) + " Free text is shown without names.",
     )

@@ -96,11 +96,7 @@ async def _results(env: Env, me: Person, survey: Survey, *, run: Occurrence | No
             and replies.may_reply(me, closed, await checkins.acting(env, survey))
         ):
             parts.append(_reply_hint(closed))
-    return Reply(
-        messages=(
-            Message(lines(*parts), context=f"Groups under {env.settings.min_group_size} are withheld."),
-        )
-    )
+    return Reply(messages=(Message(lines(*parts), context=checkins.withheld(env.settings.min_group_size)),))
 
 
 async def _progress(env: Env, me: Person, survey: Survey, run: Occurrence) -> Text:

@@ -171,7 +171,7 @@ async def test_a_campaign_prompt_reply_is_shown_back_then_shared_and_the_prompt_
         amira: 1
         chloe: anon Share spare PPE between patches
         dev: thanks!
-        dev: I am on leave next week
+        dev: Busy on visits all week
         dev: 3
         dev: Carpool rota for the rural round
         ellie: Ask the rota team to publish rotas a week ahead

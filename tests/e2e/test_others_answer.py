@@ -56,6 +56,9 @@ async def test_the_other_staff_answer_every_question_and_their_teams_results_sho
     # Each of the eight answered every question with buttons; the k rule applies to made-up answers too.
     assert result.count("Everyone: n=8,") == 3
     assert result.count("Withheld, fewer than 5 answers: Other teams") == 3
+    assert result.endswith(
+        "“Other teams” counts together the teams with fewer than 5 asked."
+    )  # says what they are
 
 
 async def test_where_real_people_are_on_slack_or_teams_nobody_is_made_to_answer(

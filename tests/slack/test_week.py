@@ -172,7 +172,7 @@ async def test_words_written_after_a_campaign_prompt_are_shared_only_with_a_tap(
 
     # Words under the prompt are shown back with buttons, not taken as an idea at once.
     mark = bot.mark()
-    await bot.message(AMIRA, "I am on leave next week", channel=dm(AMIRA))
+    await bot.message(AMIRA, "Busy on visits all week", channel=dm(AMIRA))
     (preview,) = await bot.expect(mark, "chat.postMessage")
     assert "Share this as your idea for “Fewer missed visits”?" in shown(preview)
     held = next(m for m in reversed(bot.held(dm(AMIRA))) if m.get("blocks") == preview.get("blocks"))
