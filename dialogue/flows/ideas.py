@@ -23,7 +23,15 @@ from dialogue.ideas import (
     in_pipeline_order,
     parse_status,
 )
-from dialogue.limits import CHOICE_VALUE_MAX, COMMENT_MAX, IDEA_MAX, REASON_MAX, clean_text, utf16_units
+from dialogue.limits import (
+    CHOICE_VALUE_MAX,
+    COMMENT_MAX,
+    IDEA_MAX,
+    REASON_MAX,
+    clean_text,
+    same_words,
+    utf16_units,
+)
 from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Option, Reply, typed_label
 from dialogue.outbox import NewDelivery
 from dialogue.text import Text, lines, t, user
@@ -108,11 +116,21 @@ def is_author(env: Env, idea: Idea, person: Person) -> bool:
     return idea.route is not None and env.anon.owns(idea.route, person.id)
 
 
+DUPLICATES_READ = 200  # open ideas looked through for one shared in the same words
+
+
 async def submit(
     env: Env, me: Person, text: str, *, anonymous: bool, campaign_id: int | None, field: str | None = None
 ) -> Reply:
     """Store a new idea and thank its author."""
     body = clean_text(text, what="idea", limit=IDEA_MAX, field=field)
+    for shared in await env.tx.ideas.ideas(statuses=OPEN_STATUSES, limit=DUPLICATES_READ):
+        if same_words(shared.text, body):  # sent twice, or by two: one idea gathers the votes
+            raise Refusal(
+                f"That idea is in already, as #{shared.id} (`ideas {shared.id}`): `vote {shared.id}` "
+                "supports it, and you'll hear whenever it moves on.",
+                field=field,
+            )
     at = coarse(env.now) if anonymous else env.now
     enough = env.settings.min_group_size
     team_id = me.team_ids[0] if me.team_ids else None

@@ -19,6 +19,7 @@ from dialogue.limits import (
     QUESTION_MAX,
     REASON_MAX,
     clean_text,
+    same_words,
     utf16_units,
 )
 from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Option, Reply, typed_label
@@ -143,6 +144,7 @@ async def cmd_ask(env: Env, me: Person, args: Args) -> Reply:
 
 
 ASK_NAMED = "Ask it with my name"
+DUPLICATES_READ = 200  # open questions looked through for one asked in the same words
 
 
 async def check_ask(env: Env, me: Person, typed: str) -> Reply:
@@ -286,6 +288,14 @@ def fits_check(typed: str) -> bool:
 async def ask(env: Env, me: Person, text: str, *, anonymous: bool, addressed: Person | None = None) -> Reply:
     """Post a question in the open (or hold it for moderation), and tell the asker."""
     text = clean_text(text, what="question", limit=QUESTION_MAX)
+    # Sent twice (a slow signal, a second tap), it was posted twice in the open; asked by two, it splits the
+    # upvotes. Only posted questions are looked at: a held one must not show that it exists.
+    for posted in await env.tx.questions.questions(statuses={QuestionStatus.OPEN}, limit=DUPLICATES_READ):
+        if same_words(posted.text, text):
+            raise Refusal(
+                f"That was asked already, as #{posted.id} (`questions {posted.id}`): `upvote {posted.id}` "
+                "adds your support, and you'll hear its answers."
+            )
     held = anonymous and env.settings.premoderate_anonymous
     question = await env.tx.questions.add_question(
         text=text,

@@ -519,3 +519,17 @@ async def test_a_quick_win_goes_from_under_review_to_implemented_without_a_pilot
     # Before: "under review; it can move to: declined, piloting", and a pretend pilot to get there.
     assert messages(out, "ben")[0].startswith("#1 is now implemented")
     assert messages(out, "amira")[0].startswith("Your idea #1 moved from under review to implemented.")
+
+
+async def test_an_idea_shared_again_in_the_same_words_is_pointed_at_the_first(bot: Bot) -> None:
+    out = await bot.play(
+        "chloe: idea Text people when a visit will be late\n"
+        "chloe: idea Text people when a visit will be late.\n"
+        "dev: idea anon text people when a visit will be late"
+    )
+
+    refusal = "That idea is in already, as #1 (`ideas 1`): `vote 1` supports it, and you'll hear whenever it "
+    refusal += "moves on."
+    assert messages(out, "chloe")[-1] == refusal and messages(out, "dev") == [refusal]
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM ideas"))).scalar() == 1

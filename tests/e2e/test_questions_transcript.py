@@ -633,7 +633,7 @@ async def test_an_asker_withdraws_a_question_nobody_has_answered(bot: Bot) -> No
     # she typed ("delete 1", "that was mistake pls remove") could take either back.
     await bot.play(
         "farah: ask anon why mileage pay is always late\n"
-        "farah: ask why mileage pay is always late?\n"
+        "farah: ask why is mileage pay always late?\n"
         "dev: upvote 2\n"
         "chloe: ask Can the rota come out on Fridays?\n"
         "jo: answer 3 Yes, from next month."
@@ -653,7 +653,7 @@ async def test_an_asker_withdraws_a_question_nobody_has_answered(bot: Bot) -> No
     assert messages(refused, "chloe") == [
         "Only whoever asked #3 can withdraw it, and only before it is answered."
     ]
-    assert "why mileage pay is always late?" not in after and "#1" in after
+    assert "why is mileage pay always late?" not in after and "#1" in after
     # Nothing kept ties the withdrawn named twin to the anonymous one: not its words, not who asked it, not
     # the messages about it (its post keeps only its place in the channel).
     async with bot.app.store.engine.connect() as db:
@@ -721,3 +721,19 @@ async def test_an_answer_or_a_move_does_not_claim_to_reach_someone_no_longer_in_
         "#1 is now under review. Amira Hassan, who shared it, is no longer in the directory, so was not told."
         in said
     )
+
+
+async def test_a_question_asked_again_in_the_same_words_is_pointed_at_the_first(bot: Bot) -> None:
+    # Sent twice on a slow signal, it was posted twice in the open; asked by two, it split the upvotes.
+    out = await bot.play(
+        "amira: ask Will weekend rotas be published a month ahead?\n"
+        "amira: ask will weekend rotas be published a month ahead ?\n"
+        "chloe: ask anon Will weekend  rotas be published a month ahead?!"
+    )
+
+    refusal = (
+        "That was asked already, as #1 (`questions 1`): `upvote 1` adds your support, and you'll hear its "
+    )
+    refusal += "answers."
+    assert messages(out, "amira")[-1] == refusal and messages(out, "chloe") == [refusal]
+    assert len(messages(out, "#qa")) == 1
