@@ -14,6 +14,7 @@ REASON_MAX = 500
 PULSE_TEXT_MAX = 1000
 CHECKIN_REPLY_MAX = 2000
 MIN_LENGTH = 3
+FORM_QUOTE = 150  # characters of a question or idea quoted in a form's field label
 # What a button can carry back (words shown back to be shared with a tap), in UTF-16 code units: Slack's
 # limit on a button's value, the tightest of the platforms'.
 CHOICE_VALUE_MAX = 2000

@@ -26,6 +26,7 @@ from dialogue.ideas import (
 from dialogue.limits import (
     CHOICE_VALUE_MAX,
     COMMENT_MAX,
+    FORM_QUOTE,
     IDEA_MAX,
     REASON_MAX,
     clean_text,
@@ -93,7 +94,8 @@ def status_form(idea: Idea) -> Form:
             ),
             FormField(
                 name="reason",
-                label="Reason (the submitter sees it)",
+                # The form hides the idea it moves: a screen reader (or a busy manager) needs it here.
+                label=f"Why move “{shorten(idea.text, FORM_QUOTE)}” (its submitter sees this)",
                 kind=FieldKind.LONG_TEXT,
                 max_length=REASON_MAX,
             ),

@@ -15,6 +15,7 @@ from dialogue.formatting import day, plural, shorten, zone
 from dialogue.limits import (
     ANSWER_MAX,
     CHOICE_VALUE_MAX,
+    FORM_QUOTE,
     MIN_LENGTH,
     QUESTION_MAX,
     REASON_MAX,
@@ -64,7 +65,8 @@ def answer_form(question: Question) -> Form:
         fields=(
             FormField(
                 name="answer",
-                label="Your answer (everyone sees it)",
+                # The form hides the question it answers: a screen reader (or a busy leader) needs it here.
+                label=f"Your answer to “{shorten(question.text, FORM_QUOTE)}” (everyone sees it)",
                 kind=FieldKind.LONG_TEXT,
                 max_length=ANSWER_MAX,
             ),
