@@ -345,6 +345,9 @@ class Dialogue:
             how, _, written = event.value.partition(":")
             if how == ideas.COMMAND:
                 return await _as_command(env, me, written)
+            if how == ideas.ASK:  # shown back with the ways to ask (named or not): nothing is posted yet
+                asking = await questions.check_ask(env, me, written, words=written)
+                return replace(asking, replace=Message(lines(t("Not shared as an idea:"), t(user(written)))))
             return await ideas.share_campaign_reply(env, me, int(event.ref), event.value)
         if event.action == ideas.WHICH_ACTION:
             return await ideas.share_which(env, me, event.value)

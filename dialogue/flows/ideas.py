@@ -40,12 +40,21 @@ from dialogue.text import Text, lines, t, user
 IDEA_FORM = "idea.submit"
 CAMPAIGN_REPLY_ACTION = "campaign.reply"  # the buttons under words written after a campaign prompt
 # Their values: how to share, then the words themselves ("named:Text people when..."), or not an idea.
-NAMED, ANONYMOUS, NOT_AN_IDEA, COMMAND = "named", "anon", "no", "command"
+NAMED, ANONYMOUS, NOT_AN_IDEA, COMMAND, ASK = "named", "anon", "no", "command", "ask"
+ASK_LABEL = "Ask it as a question"
 SHARE_NAMED, SHARE_ANONYMOUSLY, NOT_AN_IDEA_LABEL = "Share with my name", "Share anonymously", "Not an idea"
 # The buttons under an idea shown back, as people type them.
 SHARE_BUTTONS = tuple(
     Option(label, "")
-    for label in (SHARE_NAMED, SHARE_ANONYMOUSLY, NOT_AN_IDEA_LABEL, "Share", "Share it", "Run as a command")
+    for label in (
+        SHARE_NAMED,
+        SHARE_ANONYMOUSLY,
+        NOT_AN_IDEA_LABEL,
+        ASK_LABEL,
+        "Share",
+        "Share it",
+        "Run as a command",
+    )
 )
 STATUS_FORM = "idea.status"
 # The buttons under `idea Anonymous surveys twice a year`: anonymously (without the word), with one's name
@@ -314,6 +323,8 @@ async def reply_to_campaign(
         Option(NOT_AN_IDEA_LABEL, NOT_AN_IDEA),
     ]
     context = "Or write it again to change it."
+    if command is None and "?" in body:  # a question written under the prompt is likely one to ask
+        options.insert(2, Option(ASK_LABEL, f"{ASK}:{body}"))
     if command is not None:
         options.append(Option("Run as a command", f"{COMMAND}:{body}"))
         context = f"It starts with `{command}`: if you meant that command, tap Run as a command. {context}"

@@ -149,13 +149,14 @@ ASK_NAMED = "Ask it with my name"
 DUPLICATES_READ = 200  # open questions looked through for one asked in the same words
 
 
-async def check_ask(env: Env, me: Person, typed: str) -> Reply:
+async def check_ask(env: Env, me: Person, typed: str, *, words: str | None = None) -> Reply:
     """Words typed in the chat that start with "ask" but read like a sentence, not a question ("Ask the
     families to tell us when nobody turns up"): shown back before anything is posted in the open under the
     person's name, with the choice of asking them, anonymously or not, sharing them as an idea, anonymously
     or not, or neither. What is shown is what any choice posts (:func:`typed_words`). The words ride in the
-    buttons, so nothing is kept until a tap."""
-    words = typed_words(typed)
+    buttons, so nothing is kept until a tap. ``words``: the words to ask, when ``typed`` did not start with
+    "ask" (a question written under a campaign prompt)."""
+    words = typed_words(typed) if words is None else clean_text(words, what="question", limit=QUESTION_MAX)
     if typed_label(typed, (Option(ASK_NAMED, ""),)) is not None:  # the button's words, typed
         raise Refusal(
             f"“{typed.strip()}” is what a button under your words says, so nothing was asked: tap it there. "

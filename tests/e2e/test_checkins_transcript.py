@@ -748,3 +748,23 @@ async def test_a_pulse_reply_to_a_check_in_run_says_which_command_replies(bot: B
     said = messages(await bot.play("jo: pulse reply 1 Thank you all"), "jo")
 
     assert said == ["Run #1 is a check-in, not a pulse: `checkin reply 1 <text>`."]
+
+
+async def test_a_question_written_under_a_campaign_prompt_can_be_asked_instead(bot: Bot) -> None:
+    # Everything written in a campaign's week was offered as an idea, a question too, with no way to ask it.
+    await bot.programme(CAMPAIGN)
+    await bot.play("/clock +1d2h")  # Tuesday 10:00: the campaign prompt
+    offered = messages(await bot.play("farah: Can we have more pool cars?"), "farah")[0]
+    asking = await bot.play("farah: 3")
+    asked = await bot.play("farah: 2")  # Ask anonymously
+
+    assert (
+        "[1] Share with my name  [2] Share anonymously  [3] Ask it as a question  [4] Not an idea" in offered
+    )
+    assert messages(asking, "farah")[0] == "Not shared as an idea:\nCan we have more pool cars?"
+    assert messages(asking, "farah")[1].startswith(
+        "Ask this in the open, in the Q&A channel, or share it as an idea?\nCan we have more pool cars?"
+    )
+    assert messages(asked, "#qa")[0].startswith("Question #1 from an anonymous colleague:\nCan we have more")
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM ideas"))).scalar() == 0
