@@ -68,6 +68,7 @@ OK, FAILED, BAD_CONFIG = 0, 1, 2
 CONSOLE_ZONE = ZoneInfo("Europe/London")
 DEMO_HANDLE = "amira"
 CLOCK_FILE = "console-clock.txt"  # where the console's moved clock is kept between runs
+SEEN_FILE = "console-seen.json"  # how far each person's messages were shown, for the next run
 REPORT_SECONDS = 15  # how often serve looks at the outbox to report progress
 
 log = logging.getLogger("nextpractice")
@@ -594,9 +595,27 @@ async def _known(app: App, handles: Iterable[str]) -> None:
         )
 
 
-def _session(app: App, sender: ConsoleSender, clock: MovableClock, handle: str) -> ConsoleSession:
+def _session(
+    app: App, sender: ConsoleSender, clock: MovableClock, handle: str, *, seen: dict[str, int] | None = None
+) -> ConsoleSession:
     host = AppConsoleHost(app, clock)
-    return ConsoleSession(host, sender, handle=handle, write=print, zone=CONSOLE_ZONE)
+    return ConsoleSession(host, sender, handle=handle, write=print, zone=CONSOLE_ZONE, seen=seen)
+
+
+async def _saved_seen(data_dir: Path) -> dict[str, int]:
+    """How far each person's messages were shown in earlier console runs (see ConsoleSession.seen)."""
+    try:
+        text = await asyncio.to_thread((data_dir / SEEN_FILE).read_text, encoding="utf-8")
+        saved = json.loads(text)
+    except (OSError, ValueError):
+        return {}
+    return {str(k): int(v) for k, v in saved.items()} if isinstance(saved, dict) else {}
+
+
+async def _save_seen(data_dir: Path, session: ConsoleSession) -> None:
+    await session.leave()
+    text = json.dumps(session.seen or {}, sort_keys=True)
+    await asyncio.to_thread((data_dir / SEEN_FILE).write_text, text, encoding="utf-8")
 
 
 def _console_sender(*, focus: bool) -> ConsoleSender:
@@ -629,8 +648,11 @@ async def console_command(settings: Settings, args: argparse.Namespace) -> int:
     sender = _console_sender(focus=script is None)
     async with _open(settings, clock=clock, senders={CONSOLE: sender}, concurrency=1) as app:
         await _known(app, handles)
-        session = _session(app, sender, clock, handles[0])
+        # At the keyboard, messages earlier runs held for someone are shown when they are next become.
+        seen = None if script is not None else await _saved_seen(data_dir)
+        session = _session(app, sender, clock, handles[0], seen=seen)
         try:
+            await session.begin()  # before catch_up: what it sends belongs to this run
             await catch_up(app.dialogue, app.store, clock.now())  # as serve does at start
             await session.host.settle()
             await session.switch(handles[0])  # with what an earlier run left waiting for them
@@ -641,6 +663,8 @@ async def console_command(settings: Settings, args: argparse.Namespace) -> int:
                 await run_interactive(session, report=print)
         finally:
             await _save_clock(data_dir, clock)
+            if seen is not None:
+                await _save_seen(data_dir, session)
     return OK
 
 
@@ -761,6 +785,7 @@ async def demo_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.fresh:
         await asyncio.to_thread(_delete_sqlite, url)
         await asyncio.to_thread((data_dir / CLOCK_FILE).unlink, missing_ok=True)
+        await asyncio.to_thread((data_dir / SEEN_FILE).unlink, missing_ok=True)
     # A new demo starts on Monday 08:00, so that the guide's "/clock +1h" reliably brings the Monday pulse;
     # an earlier one carries on where its clock stopped (a jump to the next Monday would skip a week).
     saved = await _saved_clock(data_dir)
@@ -775,17 +800,19 @@ async def demo_command(settings: Settings, args: argparse.Namespace) -> int:
                 "this database already holds another organisation, so the demo cannot use it; "
                 "set NEXTPRACTICE_DATA_DIR to an empty folder to try the demo"
             )
-        session = _session(app, sender, clock, DEMO_HANDLE)
+        session = _session(app, sender, clock, DEMO_HANDLE, seen=await _saved_seen(data_dir))
         start = clock.now().astimezone(CONSOLE_ZONE)
         print((DEMO_BACK if saved else DEMO_WELCOME).format(start=f"{start:%A} {start.day} {start:%B %H:%M}"))
         print(DEMO_GUIDE)
         try:
+            await session.begin()  # before catch_up: what it sends belongs to this run
             await catch_up(app.dialogue, app.store, clock.now())  # as serve does at start
             await session.host.settle()
             await session.switch(DEMO_HANDLE)  # with what an earlier run left waiting, as console does
             await run_interactive(session, report=print)
         finally:
             await _save_clock(data_dir, clock)
+            await _save_seen(data_dir, session)
     return OK
 
 

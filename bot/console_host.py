@@ -14,6 +14,7 @@ from dialogue.flows.surveys import ANSWER_ACTION
 from dialogue.messages import Message, Reply
 
 EARLIER_SHOWN = 5  # messages from earlier runs shown again: the newest that still have buttons
+NEWS_SHOWN = 10  # and the newest without buttons that came since the person was last watched
 
 
 class AppConsoleHost:
@@ -55,6 +56,21 @@ class AppConsoleHost:
         answered = await others_answer(self.app.dialogue, self.app.store, but=handle)
         await self.app.worker.drain()
         return answered
+
+    async def mark(self) -> int:
+        """Where the outbox stands: messages up to it are an earlier run's (see :meth:`news`)."""
+        async with self.app.store.transaction(read_only=True) as tx:
+            return await tx.outbox.newest_id()
+
+    async def news(self, handle: str, *, after: int | None, until: int) -> list[Message]:
+        """Messages without buttons an earlier run printed (or held) for ``handle``, between two marks."""
+        async with self.app.store.transaction(read_only=True) as tx:
+            person = await tx.directory.person_by_handle(handle)
+            if person is None:
+                return []
+            return await tx.outbox.sent_between(
+                person.id, CONSOLE, after=after, until=until, limit=NEWS_SHOWN
+            )
 
     async def still_to_pick(self, handle: str) -> list[tuple[str, Message]]:
         """Messages printed to ``handle`` by earlier console runs that still have buttons, oldest first."""

@@ -532,6 +532,18 @@ class OutboxRepo(Protocol):
         ``(platform_ref, latest version)``, oldest first; at most ``limit``, the newest of them."""
         ...
 
+    async def sent_between(
+        self, person_id: int, platform: str, *, after: int | None, until: int, limit: int
+    ) -> list[Message]:
+        """New messages (not updates) without choices sent to the person on ``platform``, of deliveries after
+        id ``after`` (from the first when None) up to id ``until``, oldest first; at most ``limit``, the
+        newest of them."""
+        ...
+
+    async def newest_id(self) -> int:
+        """The id of the newest delivery (0 when none): a mark for :meth:`sent_between`."""
+        ...
+
     async def forget_progress(self, occurrence_id: int, first_item_id: int) -> int:
         """Delete the run's sent (or failed) questions after the first, its reminders, and their updates; how
         many.

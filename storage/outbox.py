@@ -281,6 +281,29 @@ class SqlOutbox(Repo):
                 found.append((row.platform_ref, message))
         return found[::-1]
 
+    async def sent_between(
+        self, person_id: int, platform: str, *, after: int | None, until: int, limit: int
+    ) -> list[Message]:
+        """See :meth:`dialogue.ports.OutboxRepo.sent_between`."""
+        conditions = [
+            DeliveryRow.person_id == person_id,
+            DeliveryRow.platform == platform,
+            DeliveryRow.status == SENT,
+            DeliveryRow.replaces.is_(None),
+            DeliveryRow.id <= until,
+        ]
+        if after is not None:
+            conditions.append(DeliveryRow.id > after)
+        rows = await self.session.scalars(
+            select(DeliveryRow.message).where(*conditions).order_by(DeliveryRow.id.desc()).limit(_RECENT)
+        )
+        messages = [message for message in map(message_from_data, rows) if not message.choices]
+        return messages[:limit][::-1]
+
+    async def newest_id(self) -> int:
+        """See :meth:`dialogue.ports.OutboxRepo.newest_id`."""
+        return await self.session.scalar(select(func.max(DeliveryRow.id))) or 0
+
     async def forget_progress(self, occurrence_id: int, first_item_id: int) -> int:
         """See :meth:`dialogue.ports.OutboxRepo.forget_progress`."""
         run = f"occ:{occurrence_id}:item:"

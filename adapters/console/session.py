@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
-from adapters.console.render import OptionPick, block, clean, picks, render_field, render_form
+from adapters.console.render import OptionPick, block, clean, picks, render, render_field, render_form
 from adapters.console.sender import PLATFORM, ConsoleSender, Shown
 from dialogue.commands import lookup
 from dialogue.events import Chose, Event, Identity, Said, Submitted, ThreadReply
@@ -85,6 +85,15 @@ class ConsoleHost(Protocol):
         """Have the staff other than ``handle`` answer what waits for them, with made-up answers."""
         ...
 
+    async def mark(self) -> int:
+        """Where the outbox stands now (see :meth:`news`)."""
+        ...
+
+    async def news(self, handle: str, *, after: int | None, until: int) -> list[Message]:
+        """Messages without buttons earlier runs sent ``handle`` between two marks (after ``after``, from the
+        start when None), oldest first."""
+        ...
+
     async def still_to_pick(self, handle: str) -> list[tuple[str, Message]]:
         """Messages an earlier console run printed to ``handle`` that still have buttons, oldest first, as
         ``(ref, message)``."""
@@ -146,10 +155,16 @@ class ConsoleSession:
         handle: str,
         write: Callable[[str], None],
         zone: tzinfo = UTC,
+        seen: dict[str, int] | None = None,
     ) -> None:
         self.host = host
         self.sender = sender
         self.handle = handle.lower()
+        # For each handle, the outbox mark up to which earlier runs showed their messages (None: earlier
+        # runs' messages without buttons are not looked for, as in a transcript, which prints everything).
+        self.seen = seen
+        self._started: int | None = None  # the mark this run began at: later messages reach its sender
+        self._visited: set[str] = set()
         self.finished = False  # set by /quit
         self._write = write
         self._zone = zone
@@ -164,8 +179,16 @@ class ConsoleSession:
         """Act as ``handle`` from now on, first showing what they were sent meanwhile (focus mode), and what
         an earlier console run sent them that still waits for a tap (so a pulse sent in one run is answered
         by number in the next)."""
+        await self.leave()
         self.handle = handle.lower()
         self.sender.watch(self.handle)
+        if self.seen is not None and self._started is not None and self.handle not in self._visited:
+            news = await self.host.news(self.handle, after=self.seen.get(self.handle), until=self._started)
+            if news:
+                self._note(f"{_count(len(news), 'message')} came for {self.handle} in an earlier run:")
+                for message in news:
+                    self._write(render(self.handle, message))
+        self._visited.add(self.handle)
         earlier = [
             (ref, m) for ref, m in await self.host.still_to_pick(self.handle) if not self.sender.knows(ref)
         ]
@@ -179,6 +202,17 @@ class ConsoleSession:
             self._note(f"{_count(len(waiting), 'message')} came for {self.handle} while you were away:")
             for text in waiting:
                 self._write(text)
+
+    async def begin(self) -> None:
+        """Mark where the outbox stands as this run begins: what comes later reaches this run's sender."""
+        if self.seen is not None:
+            self._started = await self.host.mark()
+
+    async def leave(self) -> None:
+        """Note that the current person has seen everything sent them so far (on switching, and at the end of
+        the run, when :attr:`seen` is saved for the next)."""
+        if self.seen is not None and self._started is not None and self.handle in self._visited:
+            self.seen[self.handle] = await self.host.mark()
 
     def echo(self, text: str) -> None:
         """Print an input line the way transcripts show it: ``<- handle: text``."""

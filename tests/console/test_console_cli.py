@@ -403,3 +403,28 @@ def test_version_names_the_installed_release(capsys: pytest.CaptureFixture[str])
 
     assert done.value.code == 0
     assert re.fullmatch(r"nextpractice \d+\.\d+\.\d+\n", capsys.readouterr().out)
+
+
+def test_the_demo_in_sittings_shows_what_came_for_someone_in_an_earlier_run_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "-- 1 message went to amira; /as amira shows theirs", and a later run showed her nothing: messages
+    # without buttons (an answer to her question, "you said, we did") lived only in the first run's memory.
+    steps = "ask Will weekend rotas be published a month ahead?\n/as jo\nanswer 1 Yes, from January\n/quit\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(steps))
+    assert main(["demo", "--fresh"]) == 0
+    capsys.readouterr()
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("/as jo\n/as amira\n/quit\n"))
+    assert main(["demo"]) == 0
+    second = capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("/quit\n"))
+    assert main(["demo"]) == 0
+    third = capsys.readouterr().out
+
+    assert (
+        "-- 1 message came for amira in an earlier run:\n-> amira: Your question #1 has an answer from Jo"
+        in second
+    )
+    assert second.count("has an answer from Jo") == 1  # once, though she was become again in the run
+    assert "has an answer from Jo" not in third  # and not again in a later run

@@ -221,6 +221,39 @@ async def test_still_to_pick_gives_the_latest_versions_that_still_have_buttons(s
     assert elsewhere == []
 
 
+async def test_sent_between_gives_new_messages_without_buttons_between_two_marks(store: SqlStore) -> None:
+    ask = Choices("pulse.answer", "1:1", (Option("1", "1"), Option("2", "2")))
+    async with store.transaction() as tx:
+        amira = await person(tx, "amira")
+        before = await tx.outbox.newest_id()
+        await tx.outbox.enqueue(
+            [
+                NewDelivery(key="note1", person_id=amira.id, message=_message("first news")),
+                NewDelivery(key="q", person_id=amira.id, message=Message(t("Q"), choices=(ask,))),
+                NewDelivery(key="note1:closed", replaces="note1", message=_message("an update")),
+                NewDelivery(key="note2", person_id=amira.id, message=_message("second news")),
+            ],
+            now=at(0),
+        )
+        sent = await tx.outbox.claim(worker="w", now=at(0), limit=10, lease_seconds=LEASE)
+        await tx.outbox.mark_sent([Sent(d.id, "console", f"ref-{d.key}", at(1)) for d in sent])
+        middle = await tx.outbox.newest_id()
+        await tx.outbox.enqueue(
+            [NewDelivery(key="later", person_id=amira.id, message=_message("later"))], now=at(2)
+        )
+    async with store.transaction(read_only=True) as tx:
+        found = await tx.outbox.sent_between(amira.id, "console", after=before, until=middle, limit=5)
+        newest = await tx.outbox.sent_between(amira.id, "console", after=None, until=middle, limit=1)
+        none_after = await tx.outbox.sent_between(
+            amira.id, "console", after=middle, until=middle + 10, limit=5
+        )
+
+    # No buttons, no updates, oldest first; "later" is not sent yet.
+    assert [m.text.plain() for m in found] == ["first news", "second news"]
+    assert [m.text.plain() for m in newest] == ["second news"]
+    assert none_after == [] and before < middle
+
+
 async def test_failed_rows_are_queued_again_except_old_ones_and_those_of_closed_runs(store: SqlStore) -> None:
     async with store.transaction() as tx:
         done = await tx.surveys.add_occurrence(
