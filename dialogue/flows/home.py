@@ -11,7 +11,7 @@ from dialogue.flows.away import is_away
 from dialogue.flows.checkins import acting
 from dialogue.flows.env import Env
 from dialogue.flows.replies import command_for, may_reply
-from dialogue.flows.surveys import answered_items, kind_word, reached
+from dialogue.flows.surveys import answered_items, item_key, kind_word, reached
 from dialogue.formatting import day, plural, run_day, shorten, when
 from dialogue.ideas import OPEN_STATUSES, IdeaStatus
 from dialogue.messages import Message, Reply
@@ -35,13 +35,22 @@ async def overview(env: Env, me: Person) -> tuple[Message, ...]:
 async def _to_answer(env: Env, me: Person) -> Message:
     """Open pulses and check-ins sent to the person that they have not finished."""
     rows: list[Text | str] = []
+    coming: list[Text | str] = []
     for occurrence in await env.tx.surveys.open_occurrences():
         if occurrence.kind is OccurrenceKind.CAMPAIGN or occurrence.opens_at > env.now:
             continue
         if await env.tx.surveys.is_recipient(occurrence.id, me.id) is None:
             continue
         survey = await env.tx.surveys.get_survey(occurrence.target_id)
-        if survey is None or not survey.items or not await reached(env, occurrence, survey.items[0], me):
+        if survey is None or not survey.items:
+            continue
+        if not await reached(env, occurrence, survey.items[0], me):
+            # Held for the end of their quiet hours, or for nine o'clock where they are: "none" would mislead.
+            due = await env.tx.outbox.due_at(item_key(occurrence.id, survey.items[0].id, me.id))
+            if due is not None:
+                coming.append(
+                    t("Coming: ", user(survey.name), f" ({kind_word(survey.kind)}), {when(due, me)}")
+                )
             continue
         if len(await answered_items(env, survey, occurrence.id, me.id)) < len(survey.items):
             rows.append(
@@ -57,9 +66,14 @@ async def _to_answer(env: Env, me: Person) -> Message:
             "you out (`away off` when you're back)."
         )
     if not rows:
-        return Message(lines(*head, "Pulses and check-ins to answer: none right now."))
+        return Message(lines(*head, "Pulses and check-ins to answer: none right now.", *coming))
     return Message(
-        lines(*head, "Pulses and check-ins to answer (your chat with the bot has the questions):", *rows)
+        lines(
+            *head,
+            "Pulses and check-ins to answer (your chat with the bot has the questions):",
+            *rows,
+            *coming,
+        )
     )
 
 

@@ -637,7 +637,10 @@ async def test_a_local_time_check_in_is_nobodys_to_answer_before_their_own_nine_
     later = await bot.play("/clock +1h\namira: todo\namira: 4")
 
     # Before, Amira's todo said her chat had the questions, and "4" counted, an hour before they came.
-    assert early[0] == "Pulses and check-ins to answer: none right now."
+    assert early[0] == (
+        "Pulses and check-ins to answer: none right now.\n"
+        "Coming: Weekly check-in (check-in), Mon 07 Dec 09:00"
+    )
     assert early[1].startswith("I didn't catch that.")
     assert early[2].startswith("Pulses and check-ins to answer (your chat with the bot has the questions):")
     assert any(m.startswith(INTRO) for m in messages(later, "amira"))

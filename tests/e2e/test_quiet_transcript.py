@@ -47,6 +47,7 @@ async def test_a_night_worker_sleeping_by_day_gets_the_pulse_and_news_at_four_an
     await bot.play("amira: ask Will weekend rotas be published a month ahead?")
     set_hours = await bot.play("amira: quiet 08:00-16:00")
     day = await bot.play("ben: pulse send Quick pulse\n/clock +2h\njo: answer 1 Yes, from January.")
+    todo = messages(await bot.play("amira: todo"), "amira")[0]
     # Chloe, asked before she set the same hours, answers at 10:00, inside them.
     answered = await bot.play("chloe: quiet 08:00-16:00\nchloe: 4")
     woken = await bot.play("/clock +6h")  # 16:00
@@ -56,6 +57,8 @@ async def test_a_night_worker_sleeping_by_day_gets_the_pulse_and_news_at_four_an
         "and news that come then wait until they end."
     )
     assert "amira" not in recipients(day)
+    # Her todo says when the pulse comes, not "none right now".
+    assert "none right now.\nComing: Quick pulse (pulse), Mon 30 Nov 16:00" in todo
     said = messages(woken, "amira")
     assert said[0].startswith("Quick pulse (pulse, 2 questions, anonymous)")
     assert said[1].startswith("Your question #1 has an answer from Jo Adeyemi")
