@@ -22,7 +22,7 @@ _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _NUMERIC = re.compile(r"(\d{1,2})[/.](\d{1,2})(?:[/.](\d{2}|\d{4}))?")  # day first, as in the UK
 _WORDS = re.compile(r"(?:\w+day\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]{3,9})\.?(?:\s+(\d{4}))?")
 _WORDS_US = re.compile(r"(?:\w+day\s+)?([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?")
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SPAN = re.compile(r"(?:for\s+)?(a|\d{1,3})\s+(day|week)s?")
 EXAMPLE = "`away until 4 Jan` (or 2027-01-04, 4/1, Monday, for 2 weeks)"
 
@@ -47,8 +47,9 @@ def parse_day(text: str, after: date) -> date:
         return after + timedelta(days=1)
     if said == "next week":
         return after + timedelta(days=14 - after.weekday())
-    if said[:3] in _WEEKDAYS and said in _weekday_words(said[:3]):
-        return after + timedelta(days=(_WEEKDAYS.index(said[:3]) - after.weekday() - 1) % 7 + 1)
+    weekday = next((n for n, name in enumerate(_WEEKDAYS) if said in _weekday_words(name)), None)
+    if weekday is not None:  # Monday is 0
+        return after + timedelta(days=(weekday - after.weekday() - 1) % 7 + 1)
     if span := _SPAN.fullmatch(said):
         count = 1 if span[1] == "a" else int(span[1])
         return after + timedelta(days=count * (7 if span[2] == "week" else 1))
@@ -73,11 +74,9 @@ def parse_day(text: str, after: date) -> date:
         raise Refusal(f"“{text.strip()}” is not a day in the calendar. Try again, e.g. {EXAMPLE}.") from None
 
 
-def _weekday_words(short: str) -> set[str]:
-    """How a weekday is written: ``mon``, ``monday``, ``tues``..."""
-    full = {"mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday", "fri": "friday",
-            "sat": "saturday", "sun": "sunday"}[short]  # fmt: skip
-    return {short, full, full[:4], full[:5]}
+def _weekday_words(name: str) -> set[str]:
+    """How a weekday is written: ``mon``, ``tues``, ``thurs``, ``monday``..."""
+    return {name[:3], name[:4], name[:5], name}
 
 
 def _year(typed: str | None) -> int | None:

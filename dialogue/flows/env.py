@@ -35,8 +35,10 @@ class Env:
             return 0
         waiting = {d.person_id for d in batch if _may_wait(d) and d.person_id is not None}
         if waiting:
-            found = {p.id: p for p in await self.tx.directory.people_by_ids(waiting)}
-            batch = [self.in_quiet_time(d, found.get(d.person_id or 0)) if _may_wait(d) else d for d in batch]
+            people = {p.id: p for p in await self.tx.directory.people_by_ids(waiting)}
+            batch = [
+                self._in_quiet_time(d, people.get(d.person_id or 0)) if _may_wait(d) else d for d in batch
+            ]
         return await self.tx.outbox.enqueue(batch, now=self.now)
 
     def quiet_until(self, person: Person, at: datetime) -> datetime:
@@ -44,12 +46,11 @@ class Env:
         quiet = quiet_for(person.quiet_hours, self.settings.quiet_hours)
         return at if quiet is None else quiet.until(at, zone(person.time_zone))
 
-    def in_quiet_time(self, delivery: NewDelivery, person: Person | None) -> NewDelivery:
+    def _in_quiet_time(self, delivery: NewDelivery, person: Person | None) -> NewDelivery:
         """``delivery`` due once the person's quiet hours are over."""
-        if person is None:
-            return delivery
-        due = self.quiet_until(person, delivery.not_before or self.now)
-        return replace(delivery, not_before=due) if due != (delivery.not_before or self.now) else delivery
+        at = delivery.not_before or self.now
+        due = at if person is None else self.quiet_until(person, at)
+        return delivery if due == at else replace(delivery, not_before=due)
 
     async def person(self, person_id: int | None) -> Person | None:
         """The person, or None."""
