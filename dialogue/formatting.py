@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +52,20 @@ def rounded(value: float, places: int = 0) -> Decimal:
     """``value`` rounded as people round, halves away from zero (eNPS +12.5 is +13, a mean of 3.25 is 3.3,
     62.5% is 63%), not to the even neighbour as Python's ``round`` does, nor by binary floating point."""
     return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def percents(parts: Sequence[int]) -> list[str]:
+    """Each of ``parts`` as a whole percentage of their sum, adding up to 100% (the largest remainders are
+    rounded up: "34%, 33%, 34%" read as a mistake)."""
+    whole = sum(parts)
+    if not whole:
+        return ["0%"] * len(parts)
+    exact = [100 * part / whole for part in parts]
+    shares = [int(share) for share in exact]
+    by_remainder = sorted(range(len(parts)), key=lambda n: exact[n] - shares[n], reverse=True)
+    for n in by_remainder[: 100 - sum(shares)]:
+        shares[n] += 1
+    return [f"{share}%" for share in shares]
 
 
 def percent(part: int, whole: int) -> str:

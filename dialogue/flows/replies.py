@@ -12,7 +12,7 @@ from dialogue.errors import Refusal
 from dialogue.flows.checkins import acting, reply_awaiting
 from dialogue.flows.env import Env
 from dialogue.flows.surveys import audience_people, kind_word, run_result
-from dialogue.formatting import percent, plural, rounded, run_day
+from dialogue.formatting import percents, plural, rounded, run_day
 from dialogue.limits import CHECKIN_REPLY_MAX, clean_text
 from dialogue.messages import Choices, Message, Option, Reply, typed_label
 from dialogue.outbox import NewDelivery
@@ -93,8 +93,8 @@ def _headline(item_result: ItemResult) -> str:
         )
     if kind is ItemKind.SCALE and o.mean is not None:
         return f"average {rounded(o.mean, 1)} out of 5, where 5 is Strongly agree ({answers})"
-    given = sum(count for _label, count in o.counts)
-    shares = ", ".join(f"{label} {percent(count, given)}" for label, count in o.counts)
+    each = percents([count for _label, count in o.counts])
+    shares = ", ".join(f"{label} {share}" for (label, _count), share in zip(o.counts, each, strict=True))
     return f"{shares} ({answers})"
 
 

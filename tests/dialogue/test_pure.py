@@ -9,6 +9,7 @@ from dialogue.args import Args
 from dialogue.commands import COMMANDS, help_reply, unmistakable
 from dialogue.directory import Person, Role, parse_roles
 from dialogue.errors import Refusal
+from dialogue.formatting import percents
 from dialogue.ideas import TRANSITIONS, IdeaStatus, parse_status
 from dialogue.messages import (
     Choices,
@@ -159,3 +160,12 @@ def test_a_receipt_is_keyed_by_the_secret_and_says_nothing_of_what_it_records() 
     assert one.receipt(sent) == one.receipt(sent) != other.receipt(sent)
     assert one.receipt(sent) != one.receipt(sent + " ")
     assert "amira" not in one.receipt(sent) and len(one.receipt(sent)) == 40
+
+
+def test_shares_add_up_to_a_hundred_percent() -> None:
+    # Rounded alone, three equal thirds read "33%, 33%, 33%" and five of eight "63%, 38%" (101%); of equal
+    # remainders, the first listed is rounded up.
+    assert percents([1, 1, 1]) == ["34%", "33%", "33%"]
+    assert percents([5, 3]) == ["63%", "37%"]
+    assert percents([7, 0, 0]) == ["100%", "0%", "0%"]
+    assert percents([0, 0]) == ["0%", "0%"]

@@ -644,12 +644,12 @@ async def test_figures_round_halves_up_as_people_do_and_staff_hear_the_enps(bot:
     results = messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0]
     preview = messages(await bot.play("ben: pulse reply 1 Rotas will come a week earlier."), "ben")[0]
 
-    # Python's round() gave +12, 3.2 and 62% / 38% (halves to the even neighbour).
+    # Python's round() gave +12, 3.2 and 62% / 38% (halves to the even neighbour); shares add up to 100%.
     assert "Everyone: n=8, mean 3.3" in results
     assert "Everyone: n=8, eNPS +13, mean 7.6" in results
     assert "Q1. I can suggest improvements. — average 3.3 out of 5, where 5 is Strongly agree (8" in preview
     assert "Q2. Would you recommend us? — eNPS +13 (the share who gave 9 or 10 less the share who" in preview
-    assert "Q3. Did you get your rota on time? — Yes 63%, No 38% (8 answers)" in preview
+    assert "Q3. Did you get your rota on time? — Yes 63%, No 37% (8 answers)" in preview
 
 
 async def test_an_earlier_run_is_read_by_its_number(bot: Bot) -> None:
