@@ -100,9 +100,10 @@ async def _queue(env: Env, me: Person) -> Message:
     leaders, questions that waited too long), runs of theirs to reply to, ideas to decide, questions held."""
     rows: list[Text | str] = []
     overdue = env.now - timedelta(days=env.settings.overdue_days)
+    open_questions = await env.tx.questions.questions(statuses={QuestionStatus.OPEN}, limit=QUESTIONS_READ)
     asked = [
         question
-        for question in await env.tx.questions.questions(statuses={QuestionStatus.OPEN}, limit=QUESTIONS_READ)
+        for question in open_questions
         if question.addressed_to_id == me.id
         or (question.addressed_to_id is None and me.is_senior_leader and question.created_at < overdue)
     ]
@@ -119,6 +120,9 @@ async def _queue(env: Env, me: Person) -> Message:
     if len(asked) > QUESTIONS_SHOWN:
         more = len(asked) - QUESTIONS_SHOWN
         rows.append(f"• and {more} more {'question' if more == 1 else 'questions'} waiting → `questions`")
+    fresh = sum(q.addressed_to_id is None and q.created_at >= overdue for q in open_questions)
+    if me.is_senior_leader and fresh:  # listed once overdue; a leader may answer before, as many would
+        rows.append(f"• {plural(fresh, 'newer question')} in the open, not yet overdue → `questions`")
     rows += await _replies_waiting(env, me)
     if me.is_manager:
         # A pilot too: it ends in implemented or declined, and nothing else reminds its owner to say which.

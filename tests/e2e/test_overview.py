@@ -104,10 +104,11 @@ async def test_todo_gives_a_leader_what_waits_for_her_answer_reply_or_decision(b
     ben_after = messages(await bot.play("ben: todo"), "ben")
 
     # Jo: the question put to her; the check-in digest; the pulse nobody owns, which senior leaders close;
-    # not yet the unaddressed question (5 days), not Ben's pulse.
+    # not yet the unaddressed question (5 days), but that it is there; not Ben's pulse.
     assert len(jo) == 1  # one message, one notification
     assert jo[0].startswith("Waiting for you:\n• Question #1 to you, asked Mon 30 Nov (▲0): Will the")
     assert "→ `answer 1 <answer>`" in jo[0] and "parking" not in jo[0]
+    assert "• 1 newer question in the open, not yet overdue → `questions`" in jo[0]
     assert (
         "• Weekly check-in of Mon 30 Nov has closed: write its “you said, we did” → `checkin reply " in jo[0]
     )
