@@ -283,12 +283,13 @@ def _rows(buttons: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 
 def _ends(choices: Choices, cut: Cut) -> list[dict[str, Any]]:
-    """What a scale's ends mean, e.g. ``1 = Strongly disagree · 5 = Strongly agree``, in small print."""
+    """What a scale's ends mean, e.g. ``1 = Strongly disagree · 5 = Strongly agree``: in plain print, not
+    the small faint print of a note, as it is needed to answer and is the first thing lost at 200% zoom."""
     first, last = choices.options[0].label.strip(), choices.options[-1].label.strip()
     ends = [f"{first} = {choices.low_label}" if choices.low_label else ""]
     ends.append(f"{last} = {choices.high_label}" if choices.high_label else "")
     line = " · ".join(end for end in ends if end)
-    return _rich(Text((cut(line, limits.CONTEXT_TEXT),)), isSubtle=True, size="Small")
+    return _rich(Text((cut(line, limits.CONTEXT_TEXT),)))
 
 
 def _choice_set(input_id: str, options: tuple[Option, ...], cut: Cut) -> dict[str, Any]:
