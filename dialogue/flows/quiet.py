@@ -48,6 +48,8 @@ def _which(env: Env, own: str | None) -> Message:
         )
     default = env.settings.quiet_hours
     choices = f"Set yours with {EXAMPLE}, or `quiet off`"
+    if own:
+        choices = "Change them with `quiet <from>-<to>`, or `quiet off`"
     if default is not None and own is not None:
         choices += f", or `quiet default` for your organisation's ({default})"
     return Message(t(said), context=choices + ".")

@@ -96,7 +96,10 @@ async def test_quiet_says_which_hours_apply_and_refuses_what_it_cannot_read(
         "`quiet 22:00-07:00` (a night worker: `quiet 09:00-16:00`)."
     )
     assert said[4].startswith("Your quiet hours are 22:00-06:00 (your own,")
-    assert "or `quiet default` for your organisation's (21:00-07:00)" in said[4]
+    assert said[4].endswith(
+        "Change them with `quiet <from>-<to>`, or `quiet off`, or `quiet default` for your organisation's "
+        "(21:00-07:00)."
+    )
 
 
 async def test_someone_asleep_for_the_whole_of_a_short_pulse_is_not_asked_or_counted(bot: Bot) -> None:
