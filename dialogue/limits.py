@@ -25,15 +25,6 @@ def utf16_units(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def same_words(a: str, b: str) -> bool:
-    """Whether two texts say the same, case, spacing and end punctuation aside (a question sent twice)."""
-    return _folded(a) == _folded(b)
-
-
-def _folded(text: str) -> str:
-    return " ".join(text.casefold().split()).strip(" .!?")
-
-
 def clean_text(text: str, *, what: str, limit: int, field: str | None = None) -> str:
     """Strip the text and refuse it if it is empty (nothing visible), too short or longer than ``limit``
     characters."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from dialogue.text import Text, UserText
+from dialogue.text import Text, UserText, same_words
 
 
 class ChoiceStyle(StrEnum):
@@ -127,12 +127,7 @@ class Message:
 def typed_label(text: str, options: Iterable[Option]) -> Option | None:
     """The option whose button says what ``text`` says (case, spacing, quotes and end punctuation aside):
     people who type rather than tap, as many screen reader users do, type what the button says."""
-    said = _folded(text)
-    return next((o for o in options if _folded(o.label) == said), None)
-
-
-def _folded(text: str) -> str:
-    return " ".join(text.replace("’", "'").casefold().strip(" .!?*\"“”'").split())
+    return next((o for o in options if same_words(o.label, text)), None)
 
 
 @dataclass(frozen=True)

@@ -58,3 +58,13 @@ def lines(*parts: Text | str) -> Text:
             out.append("\n")
         out.append(part)
     return t(*out)
+
+
+def same_words(a: str, b: str) -> bool:
+    """Whether two texts say the same, case, spacing, quotes and end punctuation aside: a question sent
+    twice, or a button's words typed ("*Share anonymously*")."""
+    return _folded(a) == _folded(b)
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.replace("’", "'").casefold().strip(" .!?*\"“”'").split())

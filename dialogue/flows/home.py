@@ -11,7 +11,7 @@ from dialogue.flows.away import is_away
 from dialogue.flows.checkins import acting
 from dialogue.flows.env import Env
 from dialogue.flows.replies import command_for, may_reply
-from dialogue.flows.surveys import answered_items, item_key, kind_word, reached
+from dialogue.flows.surveys import answered_items, item_key, kind_word
 from dialogue.formatting import day, plural, run_day, shorten, when
 from dialogue.ideas import OPEN_STATUSES, IdeaStatus
 from dialogue.messages import Message, Reply
@@ -44,9 +44,9 @@ async def _to_answer(env: Env, me: Person) -> Message:
         survey = await env.tx.surveys.get_survey(occurrence.target_id)
         if survey is None or not survey.items:
             continue
-        if not await reached(env, occurrence, survey.items[0], me):
+        due = await env.tx.outbox.due_at(item_key(occurrence.id, survey.items[0].id, me.id))
+        if due is None or due > env.now:  # not reached them (see surveys.reached)
             # Held for the end of their quiet hours, or for nine o'clock where they are: "none" would mislead.
-            due = await env.tx.outbox.due_at(item_key(occurrence.id, survey.items[0].id, me.id))
             if due is not None:
                 coming.append(
                     t("Coming: ", user(survey.name), f" ({kind_word(survey.kind)}), {when(due, me)}")

@@ -30,12 +30,11 @@ from dialogue.limits import (
     IDEA_MAX,
     REASON_MAX,
     clean_text,
-    same_words,
     utf16_units,
 )
 from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Option, Reply, typed_label
 from dialogue.outbox import NewDelivery
-from dialogue.text import Text, lines, t, user
+from dialogue.text import Text, lines, same_words, t, user
 
 IDEA_FORM = "idea.submit"
 CAMPAIGN_REPLY_ACTION = "campaign.reply"  # the buttons under words written after a campaign prompt

@@ -20,13 +20,12 @@ from dialogue.limits import (
     QUESTION_MAX,
     REASON_MAX,
     clean_text,
-    same_words,
     utf16_units,
 )
 from dialogue.messages import Choices, FieldKind, Form, FormField, Message, Option, Reply, typed_label
 from dialogue.outbox import NewDelivery
 from dialogue.qa import ModerationEntry, QaPost, Question, QuestionStatus
-from dialogue.text import Text, lines, t, user
+from dialogue.text import Text, lines, same_words, t, user
 
 UPVOTE_ACTION = "question.upvote"
 ANSWER_ACTION = "question.answer"
