@@ -67,8 +67,8 @@ COMMANDS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "ideas",
-            "ideas [mine|owned|all|<status>|<number>] [page <n>]",
-            "see ideas, or one in full",
+            "ideas [mine|owned|all|<status>|<number>] [page <n>] | ideas withdraw <number>",
+            "see ideas, or one in full; withdraw your own while new",
             ideas.cmd_ideas,
         ),
         CommandSpec(

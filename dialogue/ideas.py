@@ -19,6 +19,7 @@ class IdeaStatus(StrEnum):
     IMPLEMENTED = "implemented"
     SPREAD = "spread"
     DECLINED = "declined"
+    WITHDRAWN = "withdrawn"  # taken back by its author while new: out of every list, its words deleted
 
     @property
     def label(self) -> str:
@@ -37,6 +38,7 @@ TRANSITIONS: dict[IdeaStatus, frozenset[IdeaStatus]] = {
     IdeaStatus.IMPLEMENTED: frozenset({IdeaStatus.SPREAD}),
     IdeaStatus.SPREAD: frozenset(),
     IdeaStatus.DECLINED: frozenset({IdeaStatus.UNDER_REVIEW}),  # "we will revisit in April"
+    IdeaStatus.WITHDRAWN: frozenset(),
 }
 
 
@@ -66,9 +68,10 @@ def parse_status(word: str) -> IdeaStatus | None:
     if cleaned in aliases:
         return aliases[cleaned]
     try:
-        return IdeaStatus(cleaned)
+        status = IdeaStatus(cleaned)
     except ValueError:
         return None
+    return None if status is IdeaStatus.WITHDRAWN else status  # its author's step, in no list
 
 
 @dataclass(frozen=True)

@@ -175,15 +175,22 @@ class IdeaRepo(Protocol):
         limit: int = 20,
         offset: int = 0,
     ) -> list[Idea]:
-        """Ideas matching every given filter, most votes first, then newest first."""
+        """Ideas matching every given filter (withdrawn ones only if asked for), most votes first, then newest
+        first."""
         ...
 
     async def count_ideas(self, *, statuses: Collection[IdeaStatus] | None = None) -> int:
-        """How many ideas have one of these statuses (any, if None)."""
+        """How many ideas have one of these statuses (any but withdrawn, if None)."""
         ...
 
     async def set_status(self, idea_id: int, expected: IdeaStatus, status: IdeaStatus) -> bool:
         """Move the idea from ``expected`` to ``status``; False if it was no longer ``expected``."""
+        ...
+
+    async def withdraw(self, idea_id: int) -> bool:
+        """Take a new idea back for its author: its words, who shared it, its comments and history and
+        the words of every message about it so far are not kept (a named idea withdrawn beside an anonymous
+        twin would otherwise tie the two). False if it was no longer new."""
         ...
 
     async def set_owner(self, idea_id: int, owner_id: int) -> None: ...

@@ -320,8 +320,8 @@ class Dialogue:
         if words and words[0].lower().strip(".!") in TAKE_BACK:
             raise Refusal(
                 "To take back a question of yours that nobody has answered yet, type "
-                "`questions withdraw <number>` (`questions mine` lists yours). An idea stays, but its status "
-                "will say what happens to it."
+                "`questions withdraw <number>` (`questions mine` lists yours); an idea of yours no manager "
+                "has moved on yet, `ideas withdraw <number>` (`ideas mine`)."
             )
         # Last: whether they had answered the written question is not known after close, so only words
         # nothing else takes are said to be too late for it.

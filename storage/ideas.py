@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 
 from dialogue.directory import Audience
 from dialogue.ideas import Adoption, Campaign, Comment, Idea, IdeaEvent, IdeaStatus
+from dialogue.messages import Message, message_to_data
+from dialogue.text import t
 from storage.directory import name_key
-from storage.models import AdoptionRow, CampaignRow, CommentRow, IdeaEventRow, IdeaRow, IdeaVoteRow
+from storage.models import (
+    AdoptionRow,
+    CampaignRow,
+    CommentRow,
+    DeliveryRow,
+    IdeaEventRow,
+    IdeaRow,
+    IdeaVoteRow,
+)
 from storage.sql import Repo
 
 
@@ -98,7 +108,7 @@ class SqlIdeas(Repo):
         """How many ideas each campaign has brought in (campaigns with none left out)."""
         rows = await self.session.execute(
             select(IdeaRow.campaign_id, func.count())
-            .where(IdeaRow.campaign_id.is_not(None))
+            .where(IdeaRow.campaign_id.is_not(None), _listed())
             .group_by(IdeaRow.campaign_id)
         )
         return {campaign_id: count for campaign_id, count in rows if campaign_id is not None}
@@ -147,10 +157,9 @@ class SqlIdeas(Repo):
         limit: int = 20,
         offset: int = 0,
     ) -> list[Idea]:
-        """Ideas matching every given filter, most votes first, then newest first."""
-        query = select(IdeaRow)
-        if statuses is not None:
-            query = query.where(_status_in(statuses))
+        """Ideas matching every given filter (withdrawn ones only if asked for), most votes first, then newest
+        first."""
+        query = select(IdeaRow).where(_status_in(statuses) if statuses is not None else _listed())
         if author_id is not None:
             query = query.where(IdeaRow.author_id == author_id)
         if owner_id is not None:
@@ -166,11 +175,9 @@ class SqlIdeas(Repo):
         return [_idea(row) for row in rows]
 
     async def count_ideas(self, *, statuses: Collection[IdeaStatus] | None = None) -> int:
-        """How many ideas have one of these statuses (any, if None)."""
-        query = select(func.count()).select_from(IdeaRow)
-        if statuses is not None:
-            query = query.where(_status_in(statuses))
-        return int(await self.session.scalar(query) or 0)
+        """How many ideas have one of these statuses (any but withdrawn, if None)."""
+        where = _status_in(statuses) if statuses is not None else _listed()
+        return int(await self.session.scalar(select(func.count()).select_from(IdeaRow).where(where)) or 0)
 
     async def set_status(self, idea_id: int, expected: IdeaStatus, status: IdeaStatus) -> bool:
         """Move the idea from ``expected`` to ``status``; False if it was no longer ``expected``."""
@@ -180,6 +187,24 @@ class SqlIdeas(Repo):
             .values(status=IdeaStatus(status).value)
         )
         return changed == 1
+
+    async def withdraw(self, idea_id: int) -> bool:
+        """See :meth:`dialogue.ports.IdeaRepo.withdraw`."""
+        withdrawn = await self.changed(
+            update(IdeaRow)
+            .where(IdeaRow.id == idea_id, IdeaRow.status == IdeaStatus.NEW.value)
+            .values(status=IdeaStatus.WITHDRAWN.value, text="", author_id=None, route=None)
+        )
+        if withdrawn != 1:
+            return False
+        await self.session.execute(delete(CommentRow).where(CommentRow.idea_id == idea_id))
+        await self.session.execute(delete(IdeaEventRow).where(IdeaEventRow.idea_id == idea_id))
+        await self.session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.key.startswith(f"idea:{idea_id}:", autoescape=True))
+            .values(message=message_to_data(Message(t("(withdrawn by whoever shared it)"))))
+        )
+        return True
 
     async def set_owner(self, idea_id: int, owner_id: int) -> None:
         """Make ``owner_id`` responsible for the idea."""
@@ -296,3 +321,8 @@ class SqlIdeas(Repo):
 
 def _status_in(statuses: Collection[IdeaStatus]) -> ColumnElement[bool]:
     return IdeaRow.status.in_([IdeaStatus(s).value for s in statuses])
+
+
+def _listed() -> ColumnElement[bool]:
+    """Every idea but those withdrawn, whose words are gone: what "any status" lists and counts."""
+    return IdeaRow.status != IdeaStatus.WITHDRAWN.value

@@ -116,6 +116,8 @@ async def get_idea(env: Env, idea_id: int) -> Idea:
     idea = await env.tx.ideas.get_idea(idea_id)
     if idea is None:
         raise Refusal(f"There is no idea #{idea_id}. Type `ideas` to see the list.")
+    if idea.status is IdeaStatus.WITHDRAWN:
+        raise Refusal(f"Idea #{idea_id} was withdrawn by whoever shared it. Type `ideas` to see the list.")
     return idea
 
 
@@ -379,6 +381,8 @@ async def cmd_ideas(env: Env, me: Person, args: Args) -> Reply:
     which = args.peek()
     if which.lstrip("#").isdigit():
         return await show(env, me, args.number("an idea number"))
+    if args.flag("withdraw"):
+        return await withdraw(env, me, args.number("the idea number"))
     rest = args.rest().strip().lower()  # a status may be two words, as lists show it: "under review"
     paged = re.fullmatch(r"(.*?)\s*\bpage\s+(\d+)", rest)
     page = int(paged[2]) if paged else 1
@@ -510,6 +514,35 @@ async def show(env: Env, me: Person, idea_id: int) -> Reply:
         options.append(Option("Change status", "status"))
     choices = (Choices(action="idea.act", ref=str(idea.id), options=tuple(options)),) if options else ()
     return Reply(messages=(Message(lines(*parts), choices=choices),))
+
+
+async def withdraw(env: Env, me: Person, idea_id: int) -> Reply:
+    """``ideas withdraw N``: the author takes back an idea no manager has moved on yet (shared with their name
+    when they meant it anonymously; a typo): it leaves every list with its words, and whoever voted for it,
+    commented on it or owns it is told. Anyone else is refused alike, so the refusal names no author."""
+    idea = await env.tx.ideas.get_idea(idea_id)
+    if idea is None or idea.status is IdeaStatus.WITHDRAWN or not is_author(env, idea, me):
+        raise Refusal(f"Only whoever shared #{idea_id} can withdraw it, and only while it is new.")
+    if idea.status is not IdeaStatus.NEW:
+        raise Refusal(
+            f"#{idea.id} is {idea.status.label} now: a manager has taken it on, so it stays. "
+            f"`comment {idea.id} <text>` adds to it."
+        )
+    commenters = {c.author_id for c in await env.tx.ideas.comments(idea.id) if c.author_id is not None}
+    told = (set(await env.tx.ideas.voters(idea.id)) | commenters) - {me.id}
+    # Its owner hears even if they shared it anonymously: a notice missing for them alone would say who.
+    if idea.owner_id is not None and (idea.anonymous or idea.owner_id != me.id):
+        told.add(idea.owner_id)
+    if not await env.tx.ideas.withdraw(idea.id):
+        raise Refusal(f"#{idea.id} changed just now. Check `ideas {idea.id}`.")
+    gone = Message(t(f"Idea #{idea.id} was withdrawn by whoever shared it."))
+    await env.send(
+        NewDelivery(key=f"idea:{idea.id}:withdrawn:{pid}", person_id=pid, message=gone)
+        for pid in sorted(told)
+    )
+    return Reply(
+        messages=(Message(t(f"Withdrawn: idea #{idea.id} is out of every list, and its words are deleted.")),)
+    )
 
 
 async def cmd_vote(env: Env, me: Person, args: Args) -> Reply:

@@ -533,3 +533,54 @@ async def test_an_idea_shared_again_in_the_same_words_is_pointed_at_the_first(bo
     assert messages(out, "chloe")[-1] == refusal and messages(out, "dev") == [refusal]
     async with bot.app.store.engine.connect() as db:
         assert (await db.execute(text("SELECT count(*) FROM ideas"))).scalar() == 1
+
+
+async def test_an_author_withdraws_an_idea_no_manager_has_moved_on(bot: Bot) -> None:
+    # Shared anonymously, then again with her name by mistake: side by side, the two named her, and an idea,
+    # unlike a question, could not be taken back at all.
+    await bot.play(
+        "farah: idea anon Mileage claims paid weekly\n"
+        "farah: idea Mileage claims paid every week\n"
+        "dev: vote 2\n"
+        "ellie: comment 2 Yes please, I wait six weeks\n"
+        "ben: owner 2 @ben\n"
+        "chloe: idea Rotas out on Fridays\n"
+        "ben: status 3 review Worth a look"
+    )
+    typed = messages(await bot.play("farah: delete my idea 2"), "farah")
+    out = await bot.play("farah: ideas withdraw 2")
+    refused = await bot.play("dev: ideas withdraw 1\nchloe: ideas withdraw 3\ndev: ideas withdraw 99")
+    after = await bot.play(
+        "amira: ideas\namira: ideas all\namira: ideas 2\ndev: vote 2\nben: status 2 review x"
+    )
+
+    assert "`ideas withdraw <number>`" in typed[0]
+    assert messages(out, "farah") == ["Withdrawn: idea #2 is out of every list, and its words are deleted."]
+    # Whoever voted, commented or owns it hears; nobody else does.
+    for who in ("dev", "ellie", "ben"):
+        assert messages(out, who) == ["Idea #2 was withdrawn by whoever shared it."], who
+    assert set(recipients(out)) == {"farah", "dev", "ellie", "ben"}
+    # Anyone else's, an unknown one, or one a manager has moved on stays, the first two refused alike.
+    assert messages(refused, "dev") == [
+        "Only whoever shared #1 can withdraw it, and only while it is new.",
+        "Only whoever shared #99 can withdraw it, and only while it is new.",
+    ]
+    assert messages(refused, "chloe") == [
+        "#3 is under review now: a manager has taken it on, so it stays. `comment 3 <text>` adds to it."
+    ]
+    listed = messages(after, "amira")
+    assert "Mileage claims paid every week" not in listed[0] + listed[1] and "#1" in listed[1]
+    assert listed[2] == "Idea #2 was withdrawn by whoever shared it. Type `ideas` to see the list."
+    assert messages(after, "dev") == listed[2:] and messages(after, "ben") == listed[2:]
+    # Nothing kept ties the withdrawn named twin to the anonymous one: not its words, not who shared it,
+    # not its comments or history, not the messages about it.
+    async with bot.app.store.engine.connect() as db:
+        row = (await db.execute(text("SELECT text, author_id, status FROM ideas WHERE id = 2"))).one()
+        left = [
+            (await db.execute(text(f"SELECT count(*) FROM {table} WHERE idea_id = 2"))).scalar()
+            for table in ("idea_comments", "idea_events")
+        ]
+        about = (await db.execute(text("SELECT message FROM deliveries WHERE key LIKE 'idea:2:%'"))).scalars()
+        kept = " ".join(str(m) for m in about)
+    assert tuple(row) == ("", None, "withdrawn") and left == [0, 0]
+    assert "six weeks" not in kept and "Ellie" not in kept
