@@ -99,9 +99,17 @@ def trigger(schedule: Schedule) -> CronTrigger:
 
 
 def next_fire(schedule: Schedule, after: datetime) -> datetime | None:
-    """The schedule's first fire time strictly after ``after``, in UTC."""
-    fire: datetime | None = trigger(schedule).get_next_fire_time(None, after + timedelta(microseconds=1))
-    return fire.astimezone(ZoneInfo("UTC")) if fire else None
+    """The schedule's first fire time strictly after ``after``, in UTC. A wall-clock time that comes twice on
+    the night the clocks go back fires the first time only: APScheduler gives both, and a daily 01:30 pulse
+    went out twice (once its first run had closed, the second was a new run)."""
+    utc = ZoneInfo("UTC")
+    at = after.astimezone(utc)
+    while True:
+        fire: datetime | None = trigger(schedule).get_next_fire_time(None, at + timedelta(microseconds=1))
+        # The wall time's first coming: the same instant read as the earlier of two (fold=0).
+        if fire is None or fire.replace(fold=0).astimezone(utc) == fire.astimezone(utc):
+            return fire.astimezone(utc) if fire else None
+        at = fire.astimezone(utc)
 
 
 def fire_times(schedule: Schedule, start: datetime, end: datetime) -> list[datetime]:

@@ -118,11 +118,24 @@ def _schedule(
                 f'{where}: unknown time zone {zone_name!r} (an IANA name or "local"){_meant(zone_name)}'
             )
             zone_ok = False
+        if zone_ok and _fixed_offset(zone_name):
+            problems.append(
+                f"{where}: time zone {zone_name!r} never follows summer time, so the schedule would run an "
+                'hour off for half the year; give the place, such as "Europe/London" or "America/New_York" '
+                '(or "UTC" if that is what you mean)'
+            )
     if len(cron.split()) != 5:
         problems.append(f"{where}: schedule cron {cron!r} needs five fields: minute hour day month weekday")
     elif check is not None and (problem := check(cron, zone_name if zone_ok else "UTC")):
         problems.append(f"{where}: {problem}")
     return (cron, zone_name) if len(problems) == found else None
+
+
+def _fixed_offset(zone_name: str) -> bool:
+    """Whether a zone reads as a place's time but is a fixed offset: "GMT" meant as UK time sent a 09:00 pulse
+    at 10:00 all summer."""
+    fixed = {"GMT", "GMT0", "GMT+0", "GMT-0", "GREENWICH", "EST", "MST", "HST", "UCT"}
+    return zone_name.upper() in fixed or (zone_name.startswith("Etc/") and zone_name != "Etc/UTC")
 
 
 def _meant(zone_name: str) -> str:
@@ -270,7 +283,9 @@ async def load_programme(
                 audience = await _audience(tx, entry, where, problems)
                 schedule = _schedule(entry, where, problems, check_cron)
                 items = _items(entry, kind.value, where, problems)
+                before = len(problems)
                 open_hours = _int(entry, "open_hours", 72, where, problems) or 72
+                hours_ok = len(problems) == before  # else the checks below would quote the default as theirs
                 # 0: no reminder at all (a short pulse to a team that answers anyway)
                 remind = (
                     None
@@ -278,12 +293,14 @@ async def load_programme(
                     else _int(entry, "remind_after_hours", 24, where, problems)
                 )
                 gap = cron_gap(schedule[0], schedule[1]) if schedule and cron_gap else None
-                if gap is not None and open_hours >= gap:  # the next run would find it open, and not start
+                if (
+                    hours_ok and gap is not None and open_hours >= gap
+                ):  # the next run would find it open, and not start
                     problems.append(
                         f"{where}: `open_hours` ({open_hours}) must be less than the {gap:g} hours between "
                         "its runs: a run still open when the next is due makes that one skip"
                     )
-                if remind is not None and remind >= open_hours and "remind_after_hours" in entry:
+                if hours_ok and remind is not None and remind >= open_hours and "remind_after_hours" in entry:
                     problems.append(
                         f"{where}: `remind_after_hours` ({remind}) must be less than `open_hours` "
                         f"({open_hours}): the run closes before the reminder would go"

@@ -94,3 +94,13 @@ def test_weekday_numbers_mean_what_they_mean_in_cron_monday_is_one_sunday_zero_o
         "Sat 05",
         "Sun 06",
     ]  # Sunday, Tuesday, ... as cron reads it
+
+
+def test_a_time_that_comes_twice_when_the_clocks_go_back_fires_once() -> None:
+    nightly = Schedule(
+        id=1, kind=OccurrenceKind.PULSE, target_id=1, cron="30 1 * * *", time_zone="Europe/London"
+    )
+    times = fire_times(nightly, datetime(2027, 10, 30, 12, tzinfo=UTC), datetime(2027, 11, 1, 12, tzinfo=UTC))
+
+    # 01:30 BST on 31 October (00:30 UTC), not again at 01:30 GMT an hour later; then 01:30 GMT on 1 November.
+    assert times == [datetime(2027, 10, 31, 0, 30, tzinfo=UTC), datetime(2027, 11, 1, 1, 30, tzinfo=UTC)]

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from bot.cli import check_cron
+from bot.cli import check_cron, cron_gap
 from dialogue.programme import ProgrammeError, load_programme
 from storage.store import SqlStore
 
@@ -94,6 +94,10 @@ txt = "I can suggest improvements."
             "unknown time zone 'London' (an IANA name or \"local\"); did you mean 'Europe/London'?",
         ),
         ('time_zone = "europe/london"', "; did you mean 'Europe/London'?"),
+        # Read as UK or US time, they never follow summer time: 09:00 came at 10:00 all summer.
+        ('time_zone = "GMT"', "time zone 'GMT' never follows summer time, so the schedule would run an hour"),
+        ('time_zone = "EST"', "time zone 'EST' never follows summer time"),
+        ('time_zone = "Etc/GMT-1"', "time zone 'Etc/GMT-1' never follows summer time"),
         (
             "timezone_missing = true",
             '`schedule` needs a `time_zone`: an IANA name such as "Europe/London", or "local"',
@@ -260,4 +264,20 @@ options = ["Never", "Always"]
         "pulse 1 (“Monday pulse”): `remind_after_hours` (24) must be less than `open_hours` (24): the "
         "run closes before the "
         "reminder would go",
+    ]
+
+
+async def test_an_open_time_that_is_no_whole_number_of_hours_is_named_once(store: SqlStore) -> None:
+    programme = PULSE.format(name="Monday pulse").replace(
+        "[[pulse.question]]",
+        'open_hours = 0.5\nschedule = { cron = "0 9 * * *", time_zone = "Europe/London" }\n'
+        "[[pulse.question]]",
+    )
+
+    with pytest.raises(ProgrammeError) as refused:
+        await load_programme(store, tomllib.loads(programme), check_cron=check_cron, cron_gap=cron_gap)
+
+    # Not also "`open_hours` (72) must be less than the 24 hours between its runs": the file never says 72.
+    assert refused.value.problems == [
+        "pulse 1 (“Monday pulse”): `open_hours` must be a whole number of hours between 1 and 1440"
     ]

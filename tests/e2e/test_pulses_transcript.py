@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -740,3 +741,21 @@ async def test_after_a_pulse_closes_a_managers_words_still_reach_the_question_pu
     assert said[0].startswith(
         "Post this under your name, in the open, as your answer to a question put to you?"
     )
+
+
+async def test_a_pulse_at_a_time_that_comes_twice_when_the_clocks_go_back_is_sent_once(bot: Bot) -> None:
+    # 01:30 came twice in London on 31 October 2027; with its first run closed within the hour, a daily
+    # night-shift pulse went out again at the second 01:30, its answers split over two runs.
+    bot.clock.set(datetime(2027, 10, 30, 22, 0, tzinfo=UTC))
+    await bot.programme(
+        PULSE.replace("open_hours = 48", "open_hours = 1")
+        .replace("Quick pulse", "Night pulse")
+        .replace(
+            "remind_after_hours = 24",
+            'schedule = { cron = "30 1 * * *", time_zone = "Europe/London" }',
+        )
+    )
+    out = await bot.play("/clock +7h")
+
+    asked = [m for m in messages(out, "amira") if m.startswith("Night pulse (pulse")]
+    assert len(asked) == 1, "\n---\n".join(asked)
