@@ -41,7 +41,7 @@ from dialogue.pages import paged_reply
 from dialogue.ports import Clock, Repositories, Store
 from dialogue.schedules import EARLIEST_ZONE, Schedule, occurrence_key
 from dialogue.settings import DialogueSettings
-from dialogue.smalltalk import is_greeting, is_stop, small_talk
+from dialogue.smalltalk import is_greeting, is_privacy_question, is_stop, small_talk
 from dialogue.surveys import Occurrence, OccurrenceKind
 from dialogue.text import lines, t, user
 
@@ -284,7 +284,8 @@ class Dialogue:
         ):
             return await _run_typed(env, me, text)
         # "thanks", "stop", "hello": not a pulse answer, an idea nor a reply to everyone asked.
-        if (talk := small_talk(text, env.settings.min_group_size)) is not None:
+        named = [s.name for s in await surveys.waiting_named(env, me)] if is_privacy_question(text) else []
+        if (talk := small_talk(text, env.settings.min_group_size, named=named)) is not None:
             # After "stop", nothing more is asked for.
             if kind in _STILL_WELCOME and await _still_waiting(env, kind, ref) and not is_stop(text):
                 talk = replace(talk, context=_STILL_WELCOME[kind])

@@ -7,6 +7,7 @@ be saved as a pulse answer or offered as an idea, and each deserves a plain answ
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from dialogue.messages import Message
 from dialogue.text import t
@@ -73,8 +74,14 @@ def is_greeting(text: str) -> bool:
     return _said(text) in GREETINGS
 
 
-def small_talk(text: str, min_group_size: int) -> Message | None:
-    """The bot's answer to ``text`` if it is small talk (see the module), else None."""
+def is_privacy_question(text: str) -> bool:
+    """ "Is this anonymous?", "can my manager see this?": answered with what is and is not seen."""
+    return _said(text) in PRIVACY
+
+
+def small_talk(text: str, min_group_size: int, *, named: Sequence[str] = ()) -> Message | None:
+    """The bot's answer to ``text`` if it is small talk (see the module), else None. ``named``: the surveys
+    that are not anonymous waiting for the person, if any, which a question about privacy is likely about."""
     said = _said(text)
     if said in THANKS or _NODS.match(said):
         # "ok" to news of a declined idea is no thanks: "You're welcome" would read as a shrug.
@@ -113,11 +120,20 @@ def small_talk(text: str, min_group_size: int) -> Message | None:
         )
     if said in PRIVACY:
         k = min_group_size
+        # Told "answers are anonymous" while a named pulse waited, staff wrote what they would not sign.
+        warning = "".join(
+            f"“{name}”, waiting for you, is NOT anonymous: your answers to it carry your name. "
+            for name in named
+        )
         return Message(
             t(
-                f"Pulse and check-in answers are anonymous: managers see results only for groups of {k} or"
-                f" more, and written answers only once {k} people write some. Ideas and questions show your"
-                " name unless you start them with `anon`, e.g. `idea anon ...` or `ask anon ...`."
+                warning,
+                "Pulse and check-in answers are anonymous unless one says “not anonymous” when it comes: "
+                f"managers see results only for groups of {k} or more, and written answers only once {k} "
+                "people write some. Ideas and questions show your name unless you start them with `anon` "
+                "(`idea anon ...`, `ask anon ...`); an anonymous idea still shows your team if it has "
+                f"{k} or more people besides its managers. Your chat app keeps its own record of what you "
+                "send here, which your organisation's IT can search.",
             )
         )
     if said and not any(c.isalnum() for c in said):  # emoji or marks alone, not a nod

@@ -148,9 +148,12 @@ async def submit(
     team_id = me.team_ids[0] if me.team_ids else None
     # Naming a tiny team would name its members; below the group size an anonymous idea has no team. (Filing
     # it under a larger team above would not do: those who could have written it are that team's own people
-    # and its small teams', which may be few.) Nor a campaign sent to fewer: it would name their circle.
-    if anonymous and team_id is not None and len(await env.tx.directory.people(team_ids=[team_id])) < enough:
-        team_id = None
+    # and its small teams', which may be few.) Its managers are not counted: they are who it must not name
+    # the author to. Nor a campaign sent to fewer: it would name their circle.
+    if anonymous and team_id is not None:
+        members = await env.tx.directory.people(team_ids=[team_id])
+        if sum(not person.is_manager for person in members) < enough:
+            team_id = None
     if anonymous and campaign_id is not None:
         campaign = await env.tx.ideas.get_campaign(campaign_id)
         if campaign is None or len(await audience_people(env, campaign.audience)) < enough:
@@ -174,12 +177,14 @@ async def submit(
             to_status=IdeaStatus.NEW,
         )
     )
-    note = (
-        " It is anonymous: nobody, managers included, can see it was you, but you will still hear"
-        " about every change."
-        if anonymous
-        else " You'll hear about every change."
-    )
+    note = " You'll hear about every change."
+    if anonymous:
+        # Said, so that an author in a team just big enough is not surprised by its name under the idea.
+        team = f", only that it came from {await env.team_name(team_id)}" if team_id is not None else ""
+        note = (
+            f" It is anonymous: nobody, managers included, can see it was you{team}; you will still hear"
+            " about every change."
+        )
     # Which campaign it went to, if any: an `idea` typed while a prompt waits answers that prompt.
     campaign = await env.tx.ideas.get_campaign(campaign_id) if campaign_id is not None else None
     answers = ("", "") if campaign is None else (", for the campaign “", "”")

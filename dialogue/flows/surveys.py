@@ -320,6 +320,24 @@ async def waiting_button_questions(env: Env, me: Person) -> list[tuple[Occurrenc
     return found
 
 
+async def waiting_named(env: Env, me: Person) -> list[Survey]:
+    """The surveys that are not anonymous with a question waiting for ``me``: "is this anonymous?" asked
+    while one waits is about that one."""
+    found = []
+    for run in await env.tx.surveys.open_occurrences():
+        if run.kind is OccurrenceKind.CAMPAIGN or await env.tx.surveys.is_recipient(run.id, me.id) is None:
+            continue
+        survey = await env.tx.surveys.get_survey(run.target_id)
+        if survey is None or survey.anonymous:
+            continue
+        answered = await answered_items(env, survey, run.id, me.id)
+        for item in survey.items:
+            if item.id not in answered and await reached(env, run, item, me):
+                found.append(survey)
+                break
+    return found
+
+
 async def answer_typed(env: Env, me: Person, text: str, *, only_answers: bool = False) -> Reply | None:
     """Words typed while questions with buttons wait (on Slack and Teams, typing reaches the bot as words):
     "4" or "yes" for the one waiting is stored as the tap would be, and said back with the survey's name and

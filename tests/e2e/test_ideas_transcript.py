@@ -188,7 +188,10 @@ async def test_a_manager_cannot_learn_who_wrote_an_anonymous_idea_yet_the_author
     assert "From: anonymous" in seen_by_others
     assert "The author: It came from the east patch rounds" in seen_by_others  # her comment, without a name
     amira = messages(out, "amira")
-    assert amira[0].startswith("Thanks! Your idea #1 is in. It is anonymous")
+    assert amira[0] == (
+        "Thanks! Your idea #1 is in. It is anonymous: nobody, managers included, can see it was you, only that "
+        "it came from Reablement; you will still hear about every change."
+    )
     assert any(m.startswith("Your idea #1 moved from new to under review.") for m in amira)
     assert any(m.startswith("Ben Carter commented on your idea #1") for m in amira)
     assert "#1 [under_review]" in amira[-2] or "#1 [under review]" in amira[-2]
@@ -584,3 +587,27 @@ async def test_an_author_withdraws_an_idea_no_manager_has_moved_on(bot: Bot) -> 
         kept = " ".join(str(m) for m in about)
     assert tuple(row) == ("", None, "withdrawn") and left == [0, 0]
     assert "six weeks" not in kept and "Ellie" not in kept
+
+
+async def test_an_anonymous_idea_names_no_team_of_fewer_than_five_besides_its_managers(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Night Team: a manager and four staff. Counted with her, the team reached five and the idea was filed
+    # under it, so she knew it came from one of her four.
+    night = "nm,Nia Moss,Europe/London,manager,Night Team,Adult Social Care\n" + "".join(
+        f"n{i},Night Nurse {i},Europe/London,staff,Night Team,Adult Social Care\n" for i in range(1, 5)
+    )
+    bot = await start_bot(database_url, tmp_path, people=ORGANISATION + night)
+    try:
+        await bot.play(
+            "n1: idea anon Handovers at night are rushed\nchloe: idea anon Shared vans on weekends"
+        )
+        todo = messages(await bot.play("nm: todo"), "nm")[0]
+        async with bot.app.store.engine.connect() as db:
+            teams = (await db.execute(text("SELECT team_id FROM ideas ORDER BY id"))).scalars().all()
+    finally:
+        await bot.app.close()
+
+    # Reablement has five staff besides Ben: Chloe's is filed there.
+    assert teams[0] is None and teams[1] is not None
+    assert "idea from your teams" not in todo

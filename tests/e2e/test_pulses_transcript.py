@@ -759,3 +759,24 @@ async def test_a_pulse_at_a_time_that_comes_twice_when_the_clocks_go_back_is_sen
 
     asked = [m for m in messages(out, "amira") if m.startswith("Night pulse (pulse")]
     assert len(asked) == 1, "\n---\n".join(asked)
+
+
+async def test_is_this_anonymous_while_a_named_pulse_waits_says_it_is_not(bot: Bot) -> None:
+    # Told "Pulse and check-in answers are anonymous" while a named pulse waited, Amira wrote what she would
+    # not have signed.
+    await bot.programme(
+        PULSE.replace("Quick pulse", "Team wellbeing").replace("open_hours = 48", "anonymous = false")
+    )
+    before = messages(await bot.play("amira: is this anonymous?"), "amira")
+    await bot.play("ben: pulse send Team wellbeing")
+    out = await bot.play("amira: can my manager see this")
+    done = await bot.play("amira: 4\namira: 9\namira: is this anonymous")
+
+    said = messages(out, "amira")[0]
+    assert said.startswith(
+        "“Team wellbeing”, waiting for you, is NOT anonymous: your answers to it carry your"
+    )
+    assert "Your chat app keeps its own record of what you send here" in said
+    # Nothing named waits for her before it was sent, nor once she has answered it.
+    assert before[0].startswith("Pulse and check-in answers are anonymous unless one says")
+    assert messages(done, "amira")[-1].startswith("Pulse and check-in answers are anonymous unless one says")
