@@ -24,7 +24,8 @@ _WORDS = re.compile(r"(?:\w+day\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]{3,9})\.?(
 _WORDS_US = re.compile(r"(?:\w+day\s+)?([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SPAN = re.compile(r"(?:for\s+)?(a|\d{1,3})\s+(day|week)s?")
-EXAMPLE = "`away until 4 Jan` (or 2027-01-04, 4/1, Monday, for 2 weeks)"
+EXAMPLE = "`away until 4 Jan` (or 4/1, Monday, next week, for 2 weeks)"
+JUST_GONE = timedelta(days=62)  # a day without a year this long ago or less is a slip, not next year's
 
 
 def is_away(person: Person, now: datetime) -> bool:
@@ -39,9 +40,10 @@ def today(person: Person, now: datetime) -> date:
 
 def parse_day(text: str, after: date) -> date:
     """The day ``text`` names: ``2027-01-04``, ``4/1/2027`` or ``4/1`` (day first), ``4 Jan``, ``Monday 4th
-    January 2027``, ``Jan 4``; without a year, the first such day after ``after``. Also the day one is back
-    from ``tomorrow``, ``Monday`` (the next), ``next week`` (the Monday after it), ``for 2 weeks``. Raises
-    Refusal."""
+    January 2027``, ``Jan 4``; without a year, the first such day after ``after``, unless that day is
+    ``after`` or came in the last two months (most likely a slip: taken as next year's, it left someone out of
+    everything for a year). Also the day one is back from ``tomorrow``, ``Monday`` (the next), ``next week``
+    (the Monday after it), ``for 2 weeks``. Raises Refusal."""
     said = text.strip().lower().rstrip(".")
     if said == "tomorrow":
         return after + timedelta(days=1)
@@ -69,9 +71,18 @@ def parse_day(text: str, after: date) -> date:
         if year:
             return date(year, month, day)
         found = date(after.year, month, day)
-        return found if found > after else date(after.year + 1, month, day)
+        if found > after:
+            return found
+        later = date(after.year + 1, month, day)
     except ValueError:
         raise Refusal(f"“{text.strip()}” is not a day in the calendar. Try again, e.g. {EXAMPLE}.") from None
+    if after - found <= JUST_GONE:
+        gone = "is today" if found == after else "has gone"
+        raise Refusal(
+            f"{found:%-d %B} {gone}. Write the day you're back, e.g. {EXAMPLE}; if you mean next year's, "
+            f"with its year: `away until {later:%-d %b %Y}`."
+        )
+    return later
 
 
 def _weekday_words(name: str) -> set[str]:
@@ -90,7 +101,7 @@ async def cmd_away(env: Env, me: Person, args: Args) -> Reply:
     said = re.sub(r"^(?:until|till|til|to|from now until)\s+", "", args.rest().strip(), flags=re.IGNORECASE)
     if not said:
         if is_away(me, env.now) and me.away_until is not None:
-            return Reply(messages=(_away_message(me.away_until),))
+            return Reply(messages=(_away_message(me.away_until, now),))
         return Reply(
             messages=(
                 Message(
@@ -111,15 +122,17 @@ async def cmd_away(env: Env, me: Person, args: Args) -> Reply:
     if back > now + AWAY_MAX:
         raise Refusal("That is more than a year away. Write the day you're back, within a year.")
     await env.tx.directory.set_away(me.id, back)
-    return Reply(messages=(_away_message(back),))
+    return Reply(messages=(_away_message(back, now),))
 
 
-def _away_message(back: date) -> Message:
+def _away_message(back: date, now: date) -> Message:
+    """What being away until ``back`` means; the year is said when it is not this one (a slip is seen)."""
+    year = f" {back.year}" if back.year != now.year else ""
     return Message(
         t(
-            f"You're away until {back:%A %-d %B}: pulses, check-ins and idea campaigns that start before "
-            "then leave you out (and you are not counted among those asked), and reminders stop. News of "
-            "your ideas and questions still comes here, to read when you're back."
+            f"You're away until {back:%A %-d %B}{year}: pulses, check-ins and idea campaigns that start "
+            "before then leave you out (and you are not counted among those asked), and reminders stop. News "
+            "of your ideas and questions still comes here, to read when you're back."
         ),
         context="`away off` if you're back sooner.",
     )

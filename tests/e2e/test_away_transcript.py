@@ -66,7 +66,7 @@ async def test_news_of_ones_own_question_still_comes_and_away_off_brings_pulses_
     assert any(
         m.startswith("Your question #1 has an answer from Jo Adeyemi") for m in messages(answered, "amira")
     )
-    assert status.startswith("You're away until Monday 1 February:")  # day first, in the next year
+    assert status.startswith("You're away until Monday 1 February 2027:")  # day first, in the next year
     assert messages(off, "amira")[0] == "Welcome back: pulses, check-ins and idea campaigns reach you again."
     assert _sent(off).startswith("Sent “Quick pulse” to 12 people.")
 
@@ -76,6 +76,11 @@ async def test_days_that_cannot_be_read_have_come_or_are_too_far_off_are_refused
         "away until soon": "I can't read “soon” as a day. Write the day you're back, e.g. `away until 4 Jan`",
         "away until 31 Feb": "“31 Feb” is not a day in the calendar.",
         "away until 2026-11-30": "30 November 2026 has come already.",
+        # Taken as next year's, a slip left her out of everything for a year, with no year said.
+        "away until 30 Nov": "30 November is today. Write the day you're back, e.g. `away until 4 Jan`",
+        "away until 27/11": "27 November has gone. Write the day you're back, e.g. `away until 4 Jan` (or "
+        "4/1, Monday, next week, for 2 weeks); if you mean next year's, with its year: `away until 27 Nov "
+        "2027`.",
         "away until 2028-01-05": "That is more than a year away.",
         "away": "You're not away: pulses, check-ins and idea campaigns reach you as usual.",
         "I'm on maternity leave until 4 March": "Away for a while? Write the day you're back, e.g. "

@@ -189,8 +189,8 @@ async def test_a_manager_cannot_learn_who_wrote_an_anonymous_idea_yet_the_author
     assert "The author: It came from the east patch rounds" in seen_by_others  # her comment, without a name
     amira = messages(out, "amira")
     assert amira[0] == (
-        "Thanks! Your idea #1 is in. It is anonymous: nobody, managers included, can see it was you, only that "
-        "it came from Reablement; you will still hear about every change."
+        "Thanks! Your idea #1 is in. It is anonymous: nobody, managers included, can see it was you, only "
+        "that it came from Reablement; you will still hear about every change."
     )
     assert any(m.startswith("Your idea #1 moved from new to under review.") for m in amira)
     assert any(m.startswith("Ben Carter commented on your idea #1") for m in amira)
