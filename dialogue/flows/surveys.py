@@ -169,9 +169,12 @@ async def start_run(
     people = [
         p
         for p in await audience_people(env, survey.audience)
-        if p.id != survey.owner_id and in_time(wall, p, env.now) and not is_away(p, env.now)
+        if p.id != survey.owner_id and in_time(wall, p, env.now)
     ]
     send_at = {p.id: max(env.now, local_send_time(wall, p)) if wall else env.now for p in people}
+    # Away on the day it reaches them, not on the day it first came somewhere: back on Monday, a Monday 09:00
+    # local-time check-in (fired on Sunday evening in UTC) left them out.
+    people = [p for p in people if not is_away(p, send_at[p.id])]
     first_send, last_send = min(send_at.values(), default=env.now), max(send_at.values(), default=env.now)
     closes_at = last_send + timedelta(hours=survey.open_hours)
     due = {p.id: env.quiet_until(p, send_at[p.id]) for p in people}

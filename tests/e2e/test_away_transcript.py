@@ -22,6 +22,17 @@ priority = "Independent lives at home"
 prompt = "What one change would help us miss fewer visits?"
 audience = ["Reablement"]
 """
+CHECKIN = """
+[[checkin]]
+name = "Weekly check-in"
+owner = "jo"
+open_hours = 48
+schedule = { cron = "0 9 * * MON", time_zone = "local" }
+
+[[checkin.question]]
+kind = "scale"
+text = "This week I had what I needed."
+"""
 
 
 def _sent(out: list[str]) -> str:
@@ -145,3 +156,17 @@ async def test_a_reply_naming_someone_away_is_flagged_as_for_anyone_and_the_day_
 async def _away_until(bot: Bot) -> object:
     async with bot.app.store.engine.connect() as db:
         return (await db.execute(text("SELECT away_until FROM people WHERE handle = 'amira'"))).scalar()
+
+
+async def test_back_on_a_monday_one_gets_that_mondays_local_time_check_in(bot: Bot) -> None:
+    # A Monday 09:00 check-in in each person's own time fires when 09:00 first comes on earth, Sunday evening
+    # in London: asked then whether they were away, those back on Monday were left out.
+    await bot.play("/clock +6d\namira: away until Monday\nchloe: away until 8 Dec")  # Sunday 6 December
+    await bot.programme(CHECKIN)
+    out = await bot.play("/clock +1d2h")
+
+    asked = {
+        who for who in recipients(out) if any(m.startswith("Weekly check-in (") for m in messages(out, who))
+    }
+    assert "amira" in asked and "dev" in asked
+    assert "chloe" not in asked  # back on Tuesday
