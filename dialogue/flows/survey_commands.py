@@ -14,7 +14,6 @@ from dialogue.flows.surveys import close_run, kind_word, render_result, run_resu
 from dialogue.formatting import plural, run_day, when
 from dialogue.messages import Message, Reply
 from dialogue.names import best_match
-from dialogue.results import RunResult
 from dialogue.surveys import Occurrence, OccurrenceKind, Survey, SurveyKind
 from dialogue.text import Text, lines, t, user
 
@@ -100,15 +99,27 @@ async def _results(env: Env, me: Person, survey: Survey, *, run: Occurrence | No
 
 
 async def _progress(env: Env, me: Person, survey: Survey, run: Occurrence) -> Text:
-    # Counted only: an open run's figures, and its written answers, are not read at all.
-    counts = await env.tx.surveys.counts(run.id)
-    result = RunResult(invited=await env.tx.surveys.invited(run.id), responded=counts.respondents, items=())
+    # Counted only: an open run's figures, and its written answers, are not read at all. The count goes up in
+    # steps of the group size: one that moved with each answer let a manager asking after each conversation
+    # see who had answered, and chase the rest by name.
+    k = env.settings.min_group_size
+    answered, invited = (
+        (await env.tx.surveys.counts(run.id)).respondents,
+        await env.tx.surveys.invited(run.id),
+    )
+    if invited and answered >= invited:
+        so_far = f"all {invited}"
+    elif answered < k:
+        so_far = f"not all of {invited}" if invited <= k else f"fewer than {k} of {invited}"
+    else:
+        so_far = f"at least {answered // k * k} of {invited}"
     return lines(
         t(user(survey.name), f" — run of {run_day(run, me)} (open until {when(run.closes_at, me)})"),
-        f"Responses so far: {result.responded} of {result.invited} ({result.share})",
+        f"Responses so far: {so_far}",
         t(
-            "Its answers are shown when it closes, so that nobody can work out one person's answer by "
-            f"comparing the figures before and after. `{survey.kind.value} close ",
+            f"While it is open the count goes up in steps of {k}, so that it never shows who has just "
+            "answered; its answers are shown when it closes, so that nobody can work out one person's answer "
+            f"by comparing the figures before and after. `{survey.kind.value} close ",
             user(survey.name),
             "` closes it now.",
         ),

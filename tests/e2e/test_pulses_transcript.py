@@ -67,7 +67,7 @@ async def test_a_pulse_is_answered_by_number_and_an_answer_can_be_changed(bot: B
     assert messages(out, "sam")[-1].endswith("You can change a tapped answer until Wed 02 Dec 03:00.")
     # While it is open, only how many answered: figures that move with each answer would give it away.
     progress = messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0]
-    assert "Responses so far: 8 of 12 (67%)" in progress
+    assert "Responses so far: at least 5 of 12" in progress  # 8, in steps of the group size
     assert "n=" not in progress and "eNPS" not in progress and "mean" not in progress
     # Amira's last "2" changed her eNPS answer from 9: the mean counts it once, as 2.
     out = await bot.play("ben: pulse close Quick pulse\nben: pulse results Quick pulse")
@@ -266,11 +266,18 @@ async def test_an_open_runs_figures_stay_hidden_so_no_answer_shows_as_a_differen
 
     before = messages(await bot.play("ben: pulse results Quick pulse"), "ben")[-1]
     after = messages(await bot.play("amira: 1\nben: pulse results Quick pulse"), "ben")[-1]
+    fifth = messages(await bot.play(ANSWERS.split("priya: 4")[0] + "ben: pulse results Quick pulse"), "ben")
+    everyone = "".join(
+        f"{who}: 3\n{who}: 7\n" for who in ("helen", "jo", "kate", "lena", "priya", "sam", "ben")
+    )
+    last = messages(await bot.play(everyone + "ben: pulse results Quick pulse"), "ben")
 
-    assert "Responses so far: 0 of 12 (0%)" in before and "Responses so far: 1 of 12 (8%)" in after
     assert "Everyone: n=8, eNPS +25" in before  # the last closed run's figures
-    # Nothing but the count moved with Amira's answer.
-    assert after == before.replace("0 of 12 (0%)", "1 of 12 (8%)")
+    # Nothing moved with Amira's answer, not even the count: a manager asking after each conversation saw
+    # who had answered. It moves in steps of five, and says when everyone has.
+    assert "Responses so far: fewer than 5 of 12" in before and after == before
+    assert "Responses so far: at least 5 of 12" in fifth[-1]
+    assert "Responses so far: all 12" in last[-1]
 
 
 CHANGED = PULSE.replace("I can suggest improvements.", "I feel listened to.")
