@@ -55,6 +55,6 @@ class ModerationEntry:
 
     question_id: int
     admin_id: int
-    decision: str  # "approved" or "rejected"
+    decision: str  # "approved", "rejected" (held, never posted) or "removed" (taken down once posted)
     reason: str
     at: datetime

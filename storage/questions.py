@@ -248,8 +248,19 @@ class SqlQuestions(Repo):
 
     async def moderation_log(self, limit: int = 50) -> list[ModerationEntry]:
         """Newest first."""
+        return await self._moderation(limit)
+
+    async def last_moderation(self, question_id: int) -> ModerationEntry | None:
+        """The question's latest moderation decision, if any."""
+        found = await self._moderation(1, ModerationRow.question_id == question_id)
+        return found[0] if found else None
+
+    async def _moderation(self, limit: int, *where: ColumnElement[bool]) -> list[ModerationEntry]:
         rows = await self.session.scalars(
-            select(ModerationRow).order_by(ModerationRow.at.desc(), ModerationRow.id.desc()).limit(limit)
+            select(ModerationRow)
+            .where(*where)
+            .order_by(ModerationRow.at.desc(), ModerationRow.id.desc())
+            .limit(limit)
         )
         return [
             ModerationEntry(

@@ -76,12 +76,25 @@ def answer_form(question: Question) -> Form:
 async def get_question(env: Env, question_id: int, *, live: bool = True) -> Question:
     """The question; with ``live``, only one that is posted (not held or rejected)."""
     question = await env.tx.questions.get_question(question_id)
+    if live and question is not None and await _removed(env, question):
+        raise Refusal(
+            f"Question #{question_id} was removed by a moderator. `questions {question_id}` says why."
+        )
     if question is None or (live and question.status not in LIVE):
         where = "`questions`" if live else "`moderate list` (the ones waiting)"
         raise Refusal(
             f"There is no {'open ' if live else ''}question #{question_id}. Type {where} to see them."
         )
     return question
+
+
+async def _removed(env: Env, question: Question) -> ModerationEntry | None:
+    """How a question posted and then taken down by a moderator was removed (a held one rejected was never
+    seen, and stays unknown to all but its asker)."""
+    if question.status is not QuestionStatus.REJECTED:
+        return None
+    entry = await env.tx.questions.last_moderation(question.id)
+    return entry if entry is not None and entry.decision == "removed" else None
 
 
 def is_asker(env: Env, question: Question, person: Person) -> bool:
@@ -360,7 +373,14 @@ async def cmd_questions(env: Env, me: Person, args: Args) -> Reply:
     """``questions [answered] [page N]`` lists open (or answered) questions, most upvoted first, then newest;
     ``questions N`` shows question #N with its answers and follow-ups."""
     if args.peek().lstrip("#").isdigit():
-        return await show_question(env, me, await get_question(env, args.number("the question number")))
+        number = args.number("the question number")
+        question = await env.tx.questions.get_question(number)
+        # What was taken down stays visible as such, with the moderator's reason: a hard question must not
+        # quietly vanish.
+        if question is not None and (removal := await _removed(env, question)) is not None:
+            said = f"Question #{number} was removed by a moderator on {day(removal.at, me)}, who said:"
+            return Reply(messages=(Message(lines(t(said), t(user(removal.reason)))),))
+        return await show_question(env, me, await get_question(env, number))
     if args.flag("mine"):
         return await _my_questions(env, me)
     if args.flag("withdraw"):
@@ -409,6 +429,9 @@ async def my_questions(env: Env, me: Person) -> list[Question]:
 async def _my_questions(env: Env, me: Person) -> Reply:
     """``questions mine``: one's own questions with where each stands; only they see which are theirs."""
     mine = await my_questions(env, me)
+    # Those a moderator took down or did not post stay listed for their asker, as such.
+    moderated = await env.tx.questions.questions(statuses={QuestionStatus.REJECTED}, limit=MINE_READ)
+    mine = sorted([*mine, *(q for q in moderated if is_asker(env, q, me))], key=lambda q: q.id, reverse=True)
     if not mine:
         return Reply(messages=(Message(t("Your questions: none yet. Ask one with `ask <your question>`.")),))
     rows: list[Text | str] = ["Your questions (only you see which are yours):"]
@@ -416,6 +439,7 @@ async def _my_questions(env: Env, me: Person) -> Reply:
         state = {
             QuestionStatus.ANSWERED: "answered",
             QuestionStatus.HELD: "waiting for moderation",
+            QuestionStatus.REJECTED: "removed by a moderator" if await _removed(env, q) else "not posted",
         }.get(q.status, "not answered yet")
         anon = " (anonymous)" if q.anonymous else ""
         rows.append(t(f"#{q.id}{anon} ▲{q.votes} ", user(shorten(q.text)), f" — {state}"))
@@ -1004,6 +1028,24 @@ async def _remove(env: Env, me: Person, question: Question, reason: str) -> Repl
             )
         ]
     )
+    # Whoever upvoted, answered or was asked it hears too: it must not vanish from under them unseen.
+    answerers = {p.author_id for p in await env.tx.questions.posts(question.id) if p.kind == "answer"}
+    following = {*await env.tx.questions.upvoters(question.id), *answerers, question.addressed_to_id}
+    told = sorted(pid for pid in following - {me.id, question.asker_id} if pid is not None)
+    gone = Message(
+        lines(t(f"Question #{question.id} was removed by a moderator, who said:"), t(user(reason)))
+    )
+    await env.send(
+        NewDelivery(key=f"question:{question.id}:removed:{pid}", person_id=pid, message=gone) for pid in told
+    )
     return Reply(
-        messages=(Message(t(f"#{question.id} removed: its post now says so, and the asker has been told.")),)
+        messages=(
+            Message(
+                t(
+                    f"#{question.id} removed: its post now says so, and the asker"
+                    f"{', and whoever upvoted, answered or was asked it,' if told else ''} has been told. "
+                    f"`questions {question.id}` shows anyone your reason."
+                )
+            ),
+        )
     )

@@ -350,10 +350,12 @@ async def test_a_posted_question_can_be_taken_down_by_a_moderator(bot: Bot) -> N
     kate = messages(out, "kate")
     assert kate[0] == "Your reason is empty. Please write something."
     assert kate[1:3] == [
-        "#1 removed: its post now says so, and the asker has been told.",
-        "#2 removed: its post now says so, and the asker has been told.",
+        "#1 removed: its post now says so, and the asker has been told. `questions 1` shows anyone your "
+        "reason.",
+        "#2 removed: its post now says so, and the asker has been told. `questions 2` shows anyone your "
+        "reason.",
     ]
-    assert kate[3] == "There is no open question #1. Type `questions` to see them."
+    assert kate[3] == "Question #1 was removed by a moderator. `questions 1` says why."
     assert messages(out, "#qa") == [
         "Question #1 was removed by a moderator.",
         "Question #2 was removed by a moderator.",
@@ -365,13 +367,41 @@ async def test_a_posted_question_can_be_taken_down_by_a_moderator(bot: Bot) -> N
     assert messages(out, "chloe") == [
         "Your question #2 was taken down by a moderator, who said:\nNames a colleague"
     ]
-    assert messages(out, "dev") == ["There is no open question #1. Type `questions` to see them."]
-    assert messages(out, "jo") == ["There is no open question #2. Type `questions` to see them."]
+    assert messages(out, "dev") == ["Question #1 was removed by a moderator. `questions 1` says why."]
+    assert messages(out, "jo") == ["Question #2 was removed by a moderator. `questions 2` says why."]
     assert kate[-1].splitlines()[1:3] == [
         "Mon 30 Nov #2 removed by Kate Morgan: Names a colleague",
         "Mon 30 Nov #1 removed by Kate Morgan: Personal remarks about a colleague",
     ]
     assert "Gary" not in messages(await bot.play("amira: questions"), "amira")[0]
+
+
+async def test_a_question_taken_down_stays_seen_as_such_with_the_reason_by_all_who_followed_it(
+    bot: Bot,
+) -> None:
+    # A hard question, answered and then removed, vanished: "There is no open question #1" to anyone looking,
+    # "none yet" in its asker's own list, and nothing to whoever had upvoted or answered it.
+    await bot.play(
+        "chloe: ask Why was the reablement budget cut without asking staff?\n"
+        "dev: upvote 1\nhelen: answer 1 We had to find savings.\ndev: ask anon Is the depot closing?"
+    )
+    out = await bot.play("kate: moderate remove 1 Under review by HR\nkate: moderate remove 2 Rumour")
+    later = await bot.play("amira: questions 1\nchloe: questions mine\ndev: questions mine\namira: upvote 1")
+
+    assert messages(out, "kate")[0] == (
+        "#1 removed: its post now says so, and the asker, and whoever upvoted, answered or was asked it, has "
+        "been told. `questions 1` shows anyone your reason."
+    )
+    for who in ("dev", "helen"):
+        assert "Question #1 was removed by a moderator, who said:\nUnder review by HR" in messages(out, who)
+    amira = messages(later, "amira")
+    assert amira[0] == "Question #1 was removed by a moderator on Mon 30 Nov, who said:\nUnder review by HR"
+    assert amira[1] == "Question #1 was removed by a moderator. `questions 1` says why."
+    assert (
+        "#1 ▲1 Why was the reablement budget cut without asking staff? — removed by a moderator"
+        in (messages(later, "chloe")[0])
+    )
+    assert "#2 (anonymous) ▲0 Is the depot closing? — removed by a moderator" in messages(later, "dev")[0]
 
 
 async def test_an_approved_question_waits_for_its_answer_from_when_it_was_posted(
