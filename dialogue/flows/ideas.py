@@ -624,12 +624,27 @@ async def cmd_status(env: Env, me: Person, args: Args) -> Reply:
     return await change_status(env, me, idea, status, args.rest())
 
 
+async def _may_decline(env: Env, me: Person, idea: Idea) -> bool:
+    """Whether ``me`` may end an idea: any manager may move one on, but one declined by a manager of another
+    team, minutes after it was shared, ended an uncomfortable idea before anyone could vote for it."""
+    if me.is_senior_leader or me.is_admin or idea.owner_id == me.id or idea.team_id is None:
+        return True
+    return idea.team_id in descendants(await env.tx.directory.teams(), me.team_ids)
+
+
 async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, reason_text: str) -> Reply:
     """Apply one pipeline transition, record it and tell the submitter."""
     allowed = TRANSITIONS[idea.status]
     if status not in allowed:
         nexts = ", ".join(s.label for s in in_pipeline_order(allowed)) or "nothing (it is finished)"
         raise Refusal(f"#{idea.id} is {idea.status.label}; it can move to: {nexts}.", field="status")
+    if status is IdeaStatus.DECLINED and not await _may_decline(env, me, idea):
+        team = await env.team_name(idea.team_id)
+        raise Refusal(
+            f"#{idea.id} comes from {team}: only its owner, a manager of {team}, a senior leader or an admin "
+            f"can decline it. To take it on yourself, `owner {idea.id} @{me.handle}` (its author is told).",
+            field="status",
+        )
     reason = clean_text(reason_text, what="reason", limit=REASON_MAX, field="reason")
     if not await env.tx.ideas.set_status(idea.id, idea.status, status):
         raise Refusal(f"#{idea.id} changed while you were looking. Check `ideas {idea.id}` and try again.")

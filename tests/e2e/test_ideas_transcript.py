@@ -611,3 +611,21 @@ async def test_an_anonymous_idea_names_no_team_of_fewer_than_five_besides_its_ma
     # Reablement has five staff besides Ben: Chloe's is filed there.
     assert teams[0] is None and teams[1] is not None
     assert "idea from your teams" not in todo
+
+
+async def test_only_those_responsible_for_an_idea_can_decline_it(bot: Bot) -> None:
+    # A manager of another directorate declined an uncomfortable idea a minute after it was shared, before
+    # anyone could vote; its own team's manager was never told.
+    await bot.play("sam: idea Repairs vans shared with Reablement\npriya: idea Rotas out on Fridays")
+    refused = await bot.play("ben: status 1 declined No budget\nben: status 2 review Worth a look")
+    out = await bot.play(
+        "lena: status 1 declined Not this year\nben: owner 2 @ben\nben: status 2 declined Tried it in 2024"
+    )
+
+    assert messages(refused, "ben") == [
+        "#1 comes from Housing: only its owner, a manager of Housing, a senior leader or an admin can "
+        "decline it. To take it on yourself, `owner 1 @ben` (its author is told).",
+        "#2 is now under review. The submitter has been told.",  # moving one on is anyone's
+    ]
+    assert messages(out, "lena")[0].startswith("#1 is now declined.")
+    assert messages(out, "ben")[-1].startswith("#2 is now declined.")
