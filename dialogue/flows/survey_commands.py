@@ -178,7 +178,7 @@ async def survey_command(env: Env, me: Person, args: Args, kind: SurveyKind) -> 
         survey = await find_survey(env, args, kind)
         await _owner_runs_it(env, me, survey, "close")
         run = await open_run(env, survey)
-        await finish(env, run)
+        await finish(env, run, by=me)
         closed = t("Closed “", user(survey.name), f"”. `{kind.value} results {survey.name}` shows them.")
         # An owner is invited by the digest; a run nobody answered has nothing to reply to.
         if survey.owner_id is None and await env.tx.surveys.respondent_count(run.id):
@@ -231,8 +231,9 @@ def _reply_hint(run: Occurrence) -> str:
     )
 
 
-async def finish(env: Env, occurrence: Occurrence) -> None:
-    """Close a run and send its owner, if it has one (every check-in does), the digest."""
-    survey = await close_run(env, occurrence)
+async def finish(env: Env, occurrence: Occurrence, *, by: Person | None = None) -> None:
+    """Close a run (by hand, if ``by``) and send its owner, if it has one (every check-in does), the
+    digest."""
+    survey = await close_run(env, occurrence, by=by)
     if survey is not None and (survey.owner_id is not None or survey.kind is SurveyKind.CHECKIN):
         await checkins.send_digest(env, survey, replace(occurrence, closed=True))

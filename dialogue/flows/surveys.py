@@ -696,17 +696,21 @@ async def remind(env: Env, occurrence: Occurrence) -> int:
     return len(deliveries)
 
 
-async def close_run(env: Env, occurrence: Occurrence) -> Survey | None:
-    """Close a run once: its questions are updated in place to say so. None if already closed."""
+async def close_run(env: Env, occurrence: Occurrence, *, by: Person | None = None) -> Survey | None:
+    """Close a run once: its questions are updated in place to say so (and, closed by ``by`` before its time,
+    who closed it early: the time it was open until was promised to everyone asked). None if already
+    closed."""
     if not await env.tx.surveys.close(occurrence.id, at=env.now):
         return None
     await env.tx.surveys.settle_answers(occurrence.id)  # no trace of who answered when: see settle_answers
     survey = await env.tx.surveys.get_survey(occurrence.target_id)
     if survey is None:
         return None
+    early = f" early by {by.display_name}" if by is not None and env.now < occurrence.closes_at else ""
     closed = t(
         user(survey.name),
-        f": this {kind_word(survey.kind)} has closed. Thank you to everyone who answered.",
+        f": this {kind_word(survey.kind)} {'was closed' + early if early else 'has closed'}. Thank you to "
+        "everyone who answered.",
     )
     # Each question keeps its words, so the chat still reads as a record (five identical lines, read out by
     # a screen reader, said nothing); the answer given is kept nowhere by person, so it cannot be shown.

@@ -154,8 +154,12 @@ async def test_a_closed_pulse_refuses_answers_and_its_questions_say_it_closed(bo
 
     typed = await bot.play("dev: 4\ndev: maybe\n/clock +4d\ndev: 4")
 
-    # The question keeps its words, so the chat still reads as a record of what was asked.
-    record = "Quick pulse: this pulse has closed. Thank you to everyone who answered.\nQ1/2: I can suggest "
+    # The question keeps its words, so the chat still reads as a record of what was asked; closed before the
+    # time everyone was promised, it says who closed it early.
+    record = (
+        "Quick pulse: this pulse was closed early by Ben Carter. Thank you to everyone who answered.\n"
+        "Q1/2: I can suggest "
+    )
     assert record in "\n".join(messages(out, "dev"))
     assert reply.messages[0].fallback().startswith("“Quick pulse” closed on Mon 30 Nov 10:00,")
     # "4" typed after it closed is told so, as the tap is; words that answer nothing, and "4" days later,
