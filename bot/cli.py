@@ -58,7 +58,7 @@ from dialogue.errors import Refusal
 from dialogue.ports import Clock, Sender, Store
 from dialogue.privacy import FORMER, forget_person, person_data
 from dialogue.programme import ProgrammeError, load_programme
-from dialogue.schedules import LOCAL_TIME, firing_zone
+from dialogue.schedules import Schedule, firing_zone
 from dialogue.surveys import OccurrenceKind
 from storage import migration_status
 
@@ -737,8 +737,8 @@ def check_cron(cron: str, zone: str) -> str | None:
     if len(fields) == 5 and "/" in fields[2]:  # read as "every 14 days", it restarts on each month's 1st
         return (
             f"schedule cron {cron!r}: a step in the day of the month starts again each month (*/14 runs on "
-            "the 1st, 15th and 29th, then the 1st again), so it cannot say every other week; name the days "
-            "(1,15) or a weekday (MON)"
+            "the 1st, 15th and 29th, then the 1st again); for every other week, write the day (MON) and add "
+            "`every_weeks = 2` to the schedule; or name the days of the month (1,15)"
         )
     if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:  # e.g. 30 February
         return f"schedule cron {cron!r} never fires: no date matches it"
@@ -748,13 +748,22 @@ def check_cron(cron: str, zone: str) -> str | None:
 GAP_FIRES = 12  # runs looked at for the shortest gap: enough for a weekday schedule's Friday to Monday
 
 
-def cron_gap(cron: str, zone: str) -> float | None:
+def cron_gap(cron: str, zone: str, every_weeks: int = 1) -> float | None:
     """The fewest hours between two of the schedule's next few runs (None if it runs less than twice)."""
-    trigger = cron_trigger(cron, zone if zone != LOCAL_TIME else "UTC")
+    now = datetime.now(UTC)
+    schedule = Schedule(
+        id=0,
+        kind=OccurrenceKind.PULSE,
+        target_id=0,
+        cron=cron,
+        time_zone=zone,
+        since=now,
+        every_weeks=every_weeks,
+    )
     fires: list[datetime] = []
-    at: datetime | None = datetime.now(UTC)
+    at: datetime | None = now
     while at is not None and len(fires) < GAP_FIRES:
-        at = trigger.get_next_fire_time(None, at + timedelta(seconds=1))
+        at = next_fire(schedule, at)
         if at is not None:
             fires.append(at)
     gaps = [(later - earlier).total_seconds() / 3600 for earlier, later in itertools.pairwise(fires)]
@@ -1289,13 +1298,14 @@ async def _schedules(store: Store, now: datetime) -> list[str]:
                 survey = await tx.surveys.get_survey(schedule.target_id)
                 name = survey.name if survey else "?"
             zone = "each person's own time" if schedule.local_time else schedule.time_zone
+            if schedule.every_weeks > 1:
+                zone += f", every {schedule.every_weeks} weeks"
             upcoming = next_fire(schedule, now)
-            # A local-time run starts in the earliest zone, at the wall time everyone then gets it at.
-            shown = (
-                f"{upcoming.astimezone(ZoneInfo(firing_zone(schedule))):%a %d %b %H:%M}"
-                if upcoming
-                else "none"
-            )
+            shown = "none"
+            if upcoming is not None:
+                # A local-time run starts in the earliest zone, at the wall time everyone then gets it at.
+                local = upcoming.astimezone(ZoneInfo(firing_zone(schedule)))
+                shown = f"{local:%a %d %b}{f' {local.year}' if local.year != now.year else ''} {local:%H:%M}"
             lines.append(f'{schedule.kind.value} "{name}": {schedule.cron} ({zone}), next {shown}')
     return lines
 

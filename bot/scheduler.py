@@ -72,7 +72,8 @@ def weekdays(field: str) -> str:
                 raise ValueError(f"{token!r}: a range of days runs forwards, e.g. 1-5 (Monday to Friday)")
         elif slash:  # "mon/2" reads as "every other week", which cron cannot say
             raise ValueError(
-                f"{token!r}: a step needs a range of days, e.g. 1-5/2; cron cannot say every other week"
+                f"{token!r}: a step needs a range of days, e.g. 1-5/2; for every other week, write the day "
+                "(MON) and add `every_weeks = 2` to the schedule"
             )
         else:
             first = last = _day(span)
@@ -98,18 +99,41 @@ def trigger(schedule: Schedule) -> CronTrigger:
     return _trigger(schedule.cron, firing_zone(schedule))
 
 
+# A Monday: the weeks of a schedule set before its `since` was kept count from it.
+EPOCH = datetime(1970, 1, 5, tzinfo=ZoneInfo("UTC"))
+
+
 def next_fire(schedule: Schedule, after: datetime) -> datetime | None:
     """The schedule's first fire time strictly after ``after``, in UTC. A wall-clock time that comes twice on
     the night the clocks go back fires the first time only: APScheduler gives both, and a daily 01:30 pulse
-    went out twice (once its first run had closed, the second was a new run)."""
+    went out twice (once its first run had closed, the second was a new run). With ``every_weeks``, only in
+    every n-th week from its first run."""
+    at = after.astimezone(ZoneInfo("UTC"))
+    while (fire := _cron_next(schedule, at)) is not None:
+        if schedule.every_weeks == 1 or _weeks_on(schedule, fire) % schedule.every_weeks == 0:
+            return fire
+        at = fire
+    return None
+
+
+def _cron_next(schedule: Schedule, after: datetime) -> datetime | None:
+    """The cron's first fire time strictly after ``after``, in UTC, each wall time once."""
     utc = ZoneInfo("UTC")
-    at = after.astimezone(utc)
     while True:
-        fire: datetime | None = trigger(schedule).get_next_fire_time(None, at + timedelta(microseconds=1))
+        fire: datetime | None = trigger(schedule).get_next_fire_time(None, after + timedelta(microseconds=1))
         # The wall time's first coming: the same instant read as the earlier of two (fold=0).
         if fire is None or fire.replace(fold=0).astimezone(utc) == fire.astimezone(utc):
             return fire.astimezone(utc) if fire else None
-        at = fire.astimezone(utc)
+        after = fire.astimezone(utc)
+
+
+def _weeks_on(schedule: Schedule, fire: datetime) -> int:
+    """Whole weeks (Monday to Sunday, in the schedule's zone) from its first run after ``since`` to
+    ``fire``."""
+    first = _cron_next(schedule, schedule.since or EPOCH) or fire
+    zone = ZoneInfo(firing_zone(schedule))
+    first_day, fire_day = first.astimezone(zone).date(), fire.astimezone(zone).date()
+    return (fire_day - first_day + timedelta(days=first_day.weekday() - fire_day.weekday())).days // 7
 
 
 def fire_times(schedule: Schedule, start: datetime, end: datetime) -> list[datetime]:

@@ -479,9 +479,10 @@ class ScheduleRepo(Protocol):
         cron: str,
         time_zone: str,
         since: datetime | None = None,
+        every_weeks: int = 1,
     ) -> Schedule:
         """Create or replace the schedule of this target (one per target); ``since`` (when its cadence was
-        set) changes only with the cadence."""
+        set) changes only with the cadence (cron, zone or ``every_weeks``)."""
         ...
 
     async def remove_schedule(self, kind: OccurrenceKind, target_id: int) -> None: ...

@@ -19,7 +19,8 @@ from dialogue.schedules import LOCAL_TIME
 from dialogue.surveys import ItemKind, OccurrenceKind, Survey, SurveyKind, fit_owner, owner_role
 
 CronCheck = Callable[[str, str], str | None]  # (cron, zone) -> problem or None
-CronGap = Callable[[str, str], float | None]  # (cron, zone) -> the fewest hours between two of its runs
+CronGap = Callable[[str, str, int], float | None]  # (cron, zone, weeks) -> fewest hours between two runs
+WEEKS_MAX = 8  # every_weeks: a run every other week up to every eighth (a quarterly one is a cron's months)
 Item = tuple[ItemKind, str, tuple[str, ...]]  # a question as the programme gives it: kind, text, options
 
 
@@ -90,7 +91,9 @@ async def _audience(tx: Repositories, entry: Mapping[str, Any], where: str, prob
 
 def _schedule(
     entry: Mapping[str, Any], where: str, problems: list[str], check: CronCheck | None
-) -> tuple[str, str] | None:
+) -> tuple[str, str, int] | None:
+    """The entry's schedule as (cron, zone, every_weeks), or None (none, or wrong: then ``problems`` says
+    why)."""
     schedule = entry.get("schedule")
     if schedule is None:
         return None
@@ -128,7 +131,13 @@ def _schedule(
         problems.append(f"{where}: schedule cron {cron!r} needs five fields: minute hour day month weekday")
     elif check is not None and (problem := check(cron, zone_name if zone_ok else "UTC")):
         problems.append(f"{where}: {problem}")
-    return (cron, zone_name) if len(problems) == found else None
+    weeks = schedule.get("every_weeks", 1)
+    if not (isinstance(weeks, int) and not isinstance(weeks, bool) and 1 <= weeks <= WEEKS_MAX):
+        problems.append(
+            f"{where}: schedule `every_weeks` must be a whole number from 1 to {WEEKS_MAX} (2: every other "
+            "week its cron matches)"
+        )
+    return (cron, zone_name, weeks) if len(problems) == found else None
 
 
 def _fixed_offset(zone_name: str) -> bool:
@@ -164,7 +173,7 @@ _KEYS = {
     "pulse": _SURVEY_KEYS | {"owner"},
     "checkin": _SURVEY_KEYS | {"owner"},
     "question": {"kind", "text", "options"},
-    "schedule": {"cron", "time_zone"},
+    "schedule": {"cron", "time_zone", "every_weeks"},
 }
 
 
@@ -292,7 +301,7 @@ async def load_programme(
                     if entry.get("remind_after_hours") == 0
                     else _int(entry, "remind_after_hours", 24, where, problems)
                 )
-                gap = cron_gap(schedule[0], schedule[1]) if schedule and cron_gap else None
+                gap = cron_gap(*schedule) if schedule and cron_gap else None
                 if (
                     hours_ok and gap is not None and open_hours >= gap
                 ):  # the next run would find it open, and not start
@@ -402,14 +411,19 @@ async def _set_schedule(
     tx: Repositories,
     kind: OccurrenceKind,
     target_id: int,
-    schedule: tuple[str, str] | None,
+    schedule: tuple[str, str, int] | None,
     now: datetime | None,
 ) -> int:
     if schedule is None:
         await tx.schedules.remove_schedule(kind, target_id)
         return 0
     await tx.schedules.set_schedule(
-        kind=kind, target_id=target_id, cron=schedule[0], time_zone=schedule[1], since=now
+        kind=kind,
+        target_id=target_id,
+        cron=schedule[0],
+        time_zone=schedule[1],
+        since=now,
+        every_weeks=schedule[2],
     )
     return 1
 

@@ -24,6 +24,9 @@ class Schedule:
     # When its cadence was set (None: not known, as before this was kept): it never fires for an earlier
     # time, so a schedule loaded at noon does not send that morning's run as a late one.
     since: datetime | None = None
+    # Runs only in every n-th week its cron matches, counted from the first run after ``since`` (a
+    # fortnightly check-in: cron cannot say "every other Monday").
+    every_weeks: int = 1
 
     @property
     def local_time(self) -> bool:

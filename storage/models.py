@@ -260,6 +260,7 @@ class ScheduleRow(Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     since: Mapped[datetime | None]  # when its cadence was set (see dialogue.schedules.Schedule)
+    every_weeks: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class OccurrenceRow(Base):

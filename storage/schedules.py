@@ -21,6 +21,7 @@ def _schedule(row: ScheduleRow) -> Schedule:
         time_zone=row.time_zone,
         active=row.active,
         since=row.since,
+        every_weeks=row.every_weeks,
     )
 
 
@@ -40,12 +41,16 @@ class SqlSchedules(Repo):
         cron: str,
         time_zone: str,
         since: datetime | None = None,
+        every_weeks: int = 1,
     ) -> Schedule:
         """Create or replace the schedule of this target (one per target); ``since`` is kept as the time
-        its cadence was set only when it is new or changes (cron, zone, or switched back on)."""
+        its cadence was set only when it is new or changes (cron, zone, weeks, or switched back on)."""
         insert = self.insert(ScheduleRow)
         changed = or_(
-            ScheduleRow.cron != cron, ScheduleRow.time_zone != time_zone, ScheduleRow.active.is_(False)
+            ScheduleRow.cron != cron,
+            ScheduleRow.time_zone != time_zone,
+            ScheduleRow.every_weeks != every_weeks,
+            ScheduleRow.active.is_(False),
         )
         row = await self.session.scalar(
             insert.values(
@@ -55,12 +60,14 @@ class SqlSchedules(Repo):
                 time_zone=time_zone,
                 active=True,
                 since=since,
+                every_weeks=every_weeks,
             )
             .on_conflict_do_update(
                 index_elements=[ScheduleRow.kind, ScheduleRow.target_id],
                 set_={
                     "cron": cron,
                     "time_zone": time_zone,
+                    "every_weeks": every_weeks,
                     "active": True,
                     "since": case((changed, insert.excluded.since), else_=ScheduleRow.since),
                 },

@@ -104,3 +104,22 @@ def test_a_time_that_comes_twice_when_the_clocks_go_back_fires_once() -> None:
 
     # 01:30 BST on 31 October (00:30 UTC), not again at 01:30 GMT an hour later; then 01:30 GMT on 1 November.
     assert times == [datetime(2027, 10, 31, 0, 30, tzinfo=UTC), datetime(2027, 11, 1, 1, 30, tzinfo=UTC)]
+
+
+def test_every_other_week_runs_in_every_second_week_from_its_first_run() -> None:
+    # Set on Wednesday 2 December: its first run is Monday 7 December, then 21 December, 4 January...
+    fortnightly = replace(weekly("Europe/London"), since=datetime(2026, 12, 2, 12, tzinfo=UTC), every_weeks=2)
+
+    times = fire_times(fortnightly, datetime(2026, 12, 2, 12, tzinfo=UTC), datetime(2027, 1, 20, tzinfo=UTC))
+
+    assert times == [datetime(2026, 12, d, 9, tzinfo=UTC) for d in (7, 21)] + [
+        datetime(2027, 1, d, 9, tzinfo=UTC) for d in (4, 18)
+    ]
+    # Monday and Thursday every other week: both days of the weeks it runs in, from its first run (Thursday
+    # 3 December).
+    twice = replace(fortnightly, cron="0 9 * * MON,THU")
+    days = [
+        t.day
+        for t in fire_times(twice, datetime(2026, 12, 2, 12, tzinfo=UTC), datetime(2026, 12, 25, tzinfo=UTC))
+    ]
+    assert days == [3, 14, 17]

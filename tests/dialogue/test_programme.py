@@ -81,7 +81,10 @@ txt = "I can suggest improvements."
     assert problems[0].startswith(
         "pulse 1 (“Monday pulse”): unknown `remind_after_hour` (known: anonymous, audience, intro,"
     )
-    assert "pulse 1 (“Monday pulse”) schedule: unknown `timezone` (known: cron, time_zone)" in problems
+    assert (
+        "pulse 1 (“Monday pulse”) schedule: unknown `timezone` (known: cron, every_weeks, time_zone)"
+        in problems
+    )
     assert "pulse 1 (“Monday pulse”): schedule cron '0 9 30 2 *' never fires: no date matches it" in problems
     assert "pulse 1 (“Monday pulse”) question 1: unknown `txt` (known: kind, options, text)" in problems
 
@@ -141,14 +144,14 @@ async def test_a_wrong_time_zone_does_not_hide_a_wrong_cron_in_the_same_schedule
         (
             "0 9 * * MON/2",
             "schedule cron '0 9 * * MON/2' is not valid: 'mon/2': a step needs a range of days, e.g. 1-5/2; "
-            "cron cannot say every other week",
+            "for every other week, write the day (MON) and add `every_weeks = 2` to the schedule",
         ),
         # "*/14" reads as fortnightly; it ran on Sun 29 Nov and then Tue 1 Dec.
         (
             "0 9 */14 * *",
             "schedule cron '0 9 */14 * *': a step in the day of the month starts again each month (*/14 "
-            "runs on the 1st, 15th and 29th, then the 1st again), so it cannot say every other week; name "
-            "the days (1,15) or a weekday (MON)",
+            "runs on the 1st, 15th and 29th, then the 1st again); for every other week, write the day (MON) "
+            "and add `every_weeks = 2` to the schedule; or name the days of the month (1,15)",
         ),
     ],
 )
@@ -281,3 +284,26 @@ async def test_an_open_time_that_is_no_whole_number_of_hours_is_named_once(store
     assert refused.value.problems == [
         "pulse 1 (“Monday pulse”): `open_hours` must be a whole number of hours between 1 and 1440"
     ]
+
+
+async def test_every_other_week_is_written_as_every_weeks_and_its_open_time_may_span_a_week(
+    store: SqlStore,
+) -> None:
+    # A fortnightly check-in could not be written ("MON/2" and "*/14" are refused): `every_weeks = 2`.
+    fortnightly = 'schedule = { cron = "0 9 * * MON", time_zone = "Europe/London", every_weeks = 2 }'
+    programme = PULSE.format(name="Monday pulse").replace(
+        "[[pulse.question]]", f"open_hours = 168\n{fortnightly}\n[[pulse.question]]"
+    )
+    await load_programme(store, tomllib.loads(programme), check_cron=check_cron, cron_gap=cron_gap)
+    async with store.transaction(read_only=True) as tx:
+        assert [s.every_weeks for s in await tx.schedules.schedules()] == [2]
+
+    weekly = programme.replace(", every_weeks = 2", "")
+    wrong = programme.replace("every_weeks = 2", "every_weeks = 0")
+    for text, said in (
+        (weekly, "`open_hours` (168) must be less than the 168 hours between its runs"),
+        (wrong, "schedule `every_weeks` must be a whole number from 1 to 8 (2: every other week its cron"),
+    ):
+        with pytest.raises(ProgrammeError) as refused:
+            await load_programme(store, tomllib.loads(text), check_cron=check_cron, cron_gap=cron_gap)
+        assert any(said in problem for problem in refused.value.problems), refused.value.problems

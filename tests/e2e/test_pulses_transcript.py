@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from bot.cli import check_cron
 from dialogue.events import Chose, Identity, Said
-from dialogue.programme import ProgrammeError
+from dialogue.programme import ProgrammeError, load_programme
 from tests.e2e.harness import ORGANISATION, Bot, messages, recipients, start_bot
 
 PULSE = """
@@ -791,3 +793,22 @@ async def test_is_this_anonymous_while_a_named_pulse_waits_says_it_is_not(bot: B
     # Nothing named waits for her before it was sent, nor once she has answered it.
     assert before[0].startswith("Pulse and check-in answers are anonymous unless one says")
     assert messages(done, "amira")[-1].startswith("Pulse and check-in answers are anonymous unless one says")
+
+
+async def test_a_fortnightly_pulse_comes_every_other_monday_from_its_first(bot: Bot) -> None:
+    fortnightly = PULSE.replace("Quick pulse", "Fortnightly pulse").replace(
+        "remind_after_hours = 24",
+        'schedule = { cron = "0 9 * * MON", time_zone = "Europe/London", every_weeks = 2 }',
+    )
+    # As `programme load` does: loaded at 08:00, its first run is that Monday's 09:00.
+    await load_programme(
+        bot.app.store, tomllib.loads(fortnightly), check_cron=check_cron, now=bot.clock.now()
+    )
+    out = await bot.play("/clock +4w2h")
+
+    asked = [line for line in out if line.startswith("-- ") or "Fortnightly pulse (pulse" in line]
+    runs = [m for m in messages(out, "amira") if m.startswith("Fortnightly pulse (pulse")]
+    # Mondays 30 November, 14 and 28 December; not 7 or 21 December.
+    assert len(runs) == 3, "\n".join(asked)
+    listed = messages(await bot.play("ben: pulse list"), "ben")[0]
+    assert "of Mon 28 Dec" in listed
