@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -58,6 +59,18 @@ def _zone_note(line: int, handle: str, zone_name: str, known: bool) -> str | Non
             "time; give the place, such as Europe/London"
         )
     return None
+
+
+def _same_name(name: str) -> str:
+    """A person's name as compared: "Sam  rivera" is Sam Rivera."""
+    return " ".join(name.casefold().split())
+
+
+def _own_handle(handle: str, name: str) -> str:
+    """A new starter's handle when theirs was a leaver's: the old one and their last name (sam.oneill)."""
+    words = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower().split()
+    last = re.sub(r"[^a-z0-9]", "", words[-1]) if words else ""
+    return f"{handle}.{last}"[:40] if last else f"{handle}2"
 
 
 def _same_team(name: str) -> str:
@@ -171,12 +184,21 @@ async def import_directory(
                     f"{accounts[taken]}"
                 )
                 continue
+            known = await directory.person_by_handle(handle)
+            display = row["name"].strip()
+            if (
+                known is not None
+                and not known.active
+                and _same_name(known.display_name) != _same_name(display)
+            ):
+                # Taking the row would give a new starter the leaver's questions, ideas and settings.
+                report.errors.append(await _reused(directory, line, handle, known.display_name, display))
+                continue
             first_line[handle] = line
             if team_key and parent_key:
                 placed[team_key] = parent_key
             accounts.update(dict.fromkeys(own, line))
             zone, roles, team_name = _cell(row, "time_zone"), _cell(row, "roles"), _cell(row, "team")
-            known = await directory.person_by_handle(handle) if not (zone and roles and team_name) else None
             if note := _zone_note(line, handle, zone, known is not None):
                 report.notes.append(note)
             for name in filter(None, (team_name, _cell(row, "parent_team"))):
@@ -199,7 +221,7 @@ async def import_directory(
                 team_ids = [home.id]
             person = await directory.upsert_person(
                 handle=handle,
-                display_name=row["name"].strip(),
+                display_name=display,
                 time_zone=zone or (known.time_zone if known is not None else "UTC"),
                 roles=parse_roles(roles) if roles or known is None else known.roles,
             )
@@ -231,6 +253,17 @@ async def import_directory(
                 )
     report.teams = len(seen_teams)
     return report
+
+
+async def _reused(directory: DirectoryRepo, line: int, handle: str, was: str, name: str) -> str:
+    """Why a row that gives a switched-off person's handle to someone of another name is refused."""
+    own = _own_handle(handle, name)
+    such = f" (such as {own})" if await directory.person_by_handle(own) is None else ""
+    return (
+        f"line {line}: {handle} was {was}, who was switched off; a new starter needs a handle of their own"
+        f"{such}. If this is {was} back under a new name, import the row once with the old name and "
+        "--complete (which switches them back on), then again with the new one"
+    )
 
 
 def _accounts(row: Mapping[str, str]) -> list[Identity]:

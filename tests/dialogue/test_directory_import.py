@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 from dialogue.directory import Role
 from dialogue.directory_import import import_directory
@@ -213,3 +214,43 @@ async def test_teams_accounts_must_be_entra_ids_and_match_in_any_case(store: Sql
             Identity("teams", TENANT, "aaaaaaaa-0000-4000-8000-000000000002")
         )
     assert found is not None and found.handle == "cno"
+
+
+async def test_a_leavers_handle_given_to_a_new_starter_is_refused_not_their_history(store: SqlStore) -> None:
+    await import_directory(store, rows("sam,Sam Rivera,staff,,,,\namira,Amira Haddad,staff,,,,\n"))
+    async with store.transaction() as tx:
+        sam = await tx.directory.person_by_handle("sam")
+        assert sam is not None
+        await tx.directory.set_away(sam.id, date(2030, 1, 1))
+        await tx.directory.set_quiet_hours(sam.id, "18:00-08:00")
+    await import_directory(store, rows("amira,Amira Haddad,staff,,,,\n"), complete=True)  # Sam left
+
+    report = await import_directory(
+        store, rows("amira,Amira Haddad,staff,,,,\nsam,Sam O'Neill,staff,,,,\n"), complete=True
+    )
+
+    assert report.errors == [
+        "line 3: sam was Sam Rivera, who was switched off; a new starter needs a handle of their own (such "
+        "as sam.oneill). If this is Sam Rivera back under a new name, import the row once with the old name "
+        "and --complete (which switches them back on), then again with the new one"
+    ]
+    async with store.transaction(read_only=True) as tx:
+        old = await tx.directory.person_by_handle("sam")
+        assert [p.handle for p in await tx.directory.people()] == ["amira"]
+    assert old is not None and (old.display_name, old.active) == ("Sam Rivera", False)
+
+    # Sam Rivera back (the name written another way is still his), then renamed while active: both allowed.
+    report = await import_directory(
+        store, rows("amira,Amira Haddad,staff,,,,\nsam, sam  RIVERA ,staff,,,,\n"), complete=True
+    )
+    assert report.errors == []
+    report = await import_directory(store, rows("sam,Sam Rivera-Jones,staff,,,,\n"))
+    assert report.errors == []
+    async with store.transaction(read_only=True) as tx:
+        back = await tx.directory.person_by_handle("sam")
+    assert back is not None and (back.display_name, back.active, back.away_until, back.quiet_hours) == (
+        "Sam Rivera-Jones",
+        True,
+        date(2030, 1, 1),
+        "18:00-08:00",
+    )
