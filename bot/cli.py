@@ -867,6 +867,14 @@ def _csv_rows(text: str, path: Path) -> list[dict[str, str]]:
     return rows
 
 
+SHOWN = 20  # names listed of one kind of change; a big organisation's weekly file is summed up in counts
+
+
+def _some(names: list[str]) -> str:
+    """The first few ``names``, and "..." when there are more."""
+    return ", ".join(names[:SHOWN]) + (", ..." if len(names) > SHOWN else "")
+
+
 async def directory_import_command(settings: Settings, args: argparse.Namespace) -> int:
     """``nextpractice directory import FILE.csv``."""
     rows = _csv_rows(await _read_text(args.file, "directory"), args.file)
@@ -879,11 +887,12 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
         finally:
             line.end()
     print(f"Imported {_count(report.people, 'person', 'people')} in {_count(report.teams, 'team')}.")
+    if report.new_teams:  # a misspelt team or parent team shows here
+        print(f"New teams ({len(report.new_teams)}): {_some(report.new_teams)}")
     if report.switched_off:
-        shown = ", ".join(report.switched_off[:20]) + (", ..." if len(report.switched_off) > 20 else "")
         print(
             f"Switched off {_count(len(report.switched_off), 'person', 'people')} the file leaves out "
-            f"(they get no more messages): {shown}"
+            f"(they get no more messages): {_some(report.switched_off)}"
         )
     for unowned in report.unowned:
         print(f"Please give a new owner: {unowned}.", file=sys.stderr)

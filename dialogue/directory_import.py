@@ -38,6 +38,7 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)  # rows taken that look like a mistake, to check
     switched_off: list[str] = field(default_factory=list)  # handles of people the file no longer lists
     unowned: list[str] = field(default_factory=list)  # pulses and check-ins whose owner is gone, and what now
+    new_teams: list[str] = field(default_factory=list)  # as first written: a misspelt parent shows here
 
 
 def _cell(row: Mapping[str, str], column: str) -> str:
@@ -138,7 +139,8 @@ async def import_directory(
     first_line: dict[str, int] = {}  # handle -> the line that imported it
     listed: set[str] = set()  # every handle the file names, its row taken or not
     accounts: dict[Identity, int] = {}  # a platform account -> the line that gave it
-    placed: dict[str, str] = {}  # team -> the parent this file last put it under (checked then)
+    # A team -> the parent the file first puts it under (lower-cased, as written) and on which line.
+    placed: dict[str, tuple[str, str, int]] = {}
     # What each team was last written with, and the result: thousands of rows name the same few hundred
     # teams, and writing a team again just as it was written last changes nothing.
     written: dict[str, tuple[tuple[str, ...], Team]] = {}
@@ -150,6 +152,8 @@ async def import_directory(
         if last is not None and last[0] == write:
             return last[1]
         existing = await directory.team_by_name(name)
+        if existing is None:
+            report.new_teams.append(name)
         if existing is not None and (write[0] == "parent" or parent is None):
             made = existing  # named as a parent, or with no parent given: a team keeps the parent it has
         else:
@@ -167,8 +171,20 @@ async def import_directory(
             listed.add(_cell(row, "handle").lower().lstrip("@"))
             problem = _check(line, row)
             team_key, parent_key = _cell(row, "team").lower(), _cell(row, "parent_team").lower()
-            if problem is None and parent_key and placed.get(team_key) != parent_key:  # a move: check it
+            first_parent = placed.get(team_key)
+            if problem is None and team_key and parent_key and first_parent is None:  # a move: check it
                 problem = await _moves_team_under_itself(directory, line, row)
+            elif problem is None and first_parent is not None and parent_key not in ("", first_parent[0]):
+                # One row's slip would otherwise move the whole team, and everyone in it, elsewhere.
+                who, name, parent_name = (
+                    _cell(row, "handle").lower().lstrip("@"),
+                    _cell(row, "team"),
+                    _cell(row, "parent_team"),
+                )
+                problem = (
+                    f"line {line}: {who}: team {name!r} is under {parent_name!r} here but under "
+                    f"{first_parent[1]!r} on line {first_parent[2]}; a team has one parent"
+                )
             if problem:
                 report.errors.append(problem)
                 continue
@@ -196,7 +212,7 @@ async def import_directory(
                 continue
             first_line[handle] = line
             if team_key and parent_key:
-                placed[team_key] = parent_key
+                placed.setdefault(team_key, (parent_key, _cell(row, "parent_team"), line))
             accounts.update(dict.fromkeys(own, line))
             zone, roles, team_name = _cell(row, "time_zone"), _cell(row, "roles"), _cell(row, "team")
             if note := _zone_note(line, handle, zone, known is not None):

@@ -44,16 +44,21 @@ async def test_a_three_level_organisation_keeps_every_parent(store: SqlStore) ->
     assert await parents(store) == expected
 
 
-async def test_the_last_row_naming_a_team_decides_its_parent(store: SqlStore) -> None:
-    await import_directory(
+async def test_a_file_gives_a_team_one_parent_and_a_later_file_may_move_it(store: SqlStore) -> None:
+    report = await import_directory(
         store,
         rows(
             "amira,Amira Haddad,staff,Referrals,Adults,,\n"
             "ben,Ben Okafor,staff,Referrals,,,\n"  # no parent given: Referrals stays under Adults
-            "cara,Cara Lewis,staff,Referrals,Children,,\n"  # moved
-            "dev,Dev Patel,staff,Referrals,Adults,,\n"  # and moved back
+            "cara,Cara Lewis,staff,Referrals,Children,,\n"  # a second parent: a slip, or a move half-typed
+            "dev,Dev Patel,staff,Referrals,adults,,\n"  # the first parent again, in another case
         ),
     )
+    assert report.errors == [
+        "line 4: cara: team 'Referrals' is under 'Children' here but under 'Adults' on line 2; a team has "
+        "one parent"
+    ]
+    assert report.people == 3
     assert (await parents(store))["Referrals"] == "Adults"
 
     await import_directory(store, rows("amira,Amira Haddad,staff,Referrals,Children,,\n"))
@@ -174,17 +179,18 @@ async def test_a_complete_file_switches_off_leavers_and_back_on_whoever_returns(
 
 
 async def test_a_team_moved_away_and_back_cannot_close_a_loop(store: SqlStore) -> None:
+    await import_directory(store, rows("a,A,staff,Housing,Repairs,,\n"))
     report = await import_directory(
         store,
         rows(
-            "a,A,staff,Housing,Repairs,,\n"
             "b,B,staff,Housing,Council,,\n"  # Housing moves under Council
             "c,C,staff,Repairs,Housing,,\n"  # so Repairs may go under Housing
-            "d,D,staff,Housing,Repairs,,\n"  # and Housing back under Repairs would close a loop
         ),
     )
+    assert report.errors == []
+    report = await import_directory(store, rows("d,D,staff,Housing,Repairs,,\n"))  # that would close a loop
 
-    assert report.errors == ["line 5: d: team 'Housing' cannot go under 'Repairs', which is inside it"]
+    assert report.errors == ["line 2: d: team 'Housing' cannot go under 'Repairs', which is inside it"]
     assert (await parents(store))["Repairs"] == "Housing"
 
 
@@ -254,3 +260,25 @@ async def test_a_leavers_handle_given_to_a_new_starter_is_refused_not_their_hist
         date(2030, 1, 1),
         "18:00-08:00",
     )
+
+
+async def test_one_rows_slip_in_a_parent_team_does_not_move_the_team_and_the_new_team_shows(
+    store: SqlStore,
+) -> None:
+    # Reablement under "Adult Social Car" on one row moved the whole team out of Adult Social Care.
+    organisation = "".join(f"p{n},Person {n},staff,Reablement,Adult Social Care,,\n" for n in range(6))
+    report = await import_directory(
+        store,
+        rows(
+            organisation + "kim,Kim Lee,staff,Reablement,Adult Social Car,,\nben,Ben Okafor,staff,Cafe,,,\n"
+        ),
+    )
+
+    assert report.errors == [
+        "line 8: kim: team 'Reablement' is under 'Adult Social Car' here but under 'Adult Social Care' on "
+        "line 2; a team has one parent"
+    ]
+    assert (await parents(store))["Reablement"] == "Adult Social Care"
+    assert report.new_teams == ["Adult Social Care", "Reablement", "Cafe"]
+    report = await import_directory(store, rows(organisation))
+    assert report.new_teams == []
