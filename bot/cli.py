@@ -53,7 +53,7 @@ from bot.settings import Settings
 from bot.slack_sync import SyncReport, sync_slack_directory
 from bot.teams_sync import sync_teams_directory
 from dialogue.directory import Role
-from dialogue.directory_import import COLUMNS, import_directory
+from dialogue.directory_import import COLUMNS, ImportReport, import_directory
 from dialogue.errors import Refusal
 from dialogue.ports import Clock, Sender, Store
 from dialogue.privacy import FORMER, forget_person, person_data
@@ -875,6 +875,44 @@ def _some(names: list[str]) -> str:
     return ", ".join(names[:SHOWN]) + (", ..." if len(names) > SHOWN else "")
 
 
+def _print_changes(report: ImportReport) -> None:
+    """What an import changed, a line for each kind of change: how many always, who when few."""
+    for told, changes in (
+        ("Added {}", report.added),
+        ("Renamed {}", report.renamed),
+        ("Moved {} to another team", report.moved),
+        ("Changed the roles of {}", report.roles_changed),
+        ("Changed the time zone of {}", report.zone_changed),
+        ("Gave a new Slack or Teams account to {}", report.accounts_linked),
+        ("Switched back on {}", report.switched_on),
+    ):
+        if changes:
+            print(f"{told.format(_count(len(changes), 'person', 'people'))}: {_some(changes)}")
+    if report.switched_off:
+        print(
+            f"Switched off {_count(len(report.switched_off), 'person', 'people')} the file leaves out "
+            f"(they get no more messages): {_some(report.switched_off)}"
+        )
+        for undone in report.open_work[:SHOWN]:
+            print(f"  {undone}")
+        if len(report.open_work) > SHOWN:
+            print(f"  ... and {len(report.open_work) - SHOWN} more who leave work open")
+    if report.new_teams:  # a misspelt team or parent team shows here
+        print(f"New teams ({len(report.new_teams)}): {_some(report.new_teams)}")
+    if report.regrouped:
+        print(f"Put under another parent team ({len(report.regrouped)}): {_some(report.regrouped)}")
+    if not report.changed:
+        print("No changes.")
+    for small in report.small_teams[:SHOWN]:
+        print(f"Note: {small}.")
+    if report.left_out:
+        n = len(report.left_out)
+        print(
+            f"{_count(n, 'person', 'people')} in the directory {'is' if n == 1 else 'are'} not in this file "
+            f"({_some(report.left_out)}): --complete switches them off."
+        )
+
+
 async def directory_import_command(settings: Settings, args: argparse.Namespace) -> int:
     """``nextpractice directory import FILE.csv``."""
     rows = _csv_rows(await _read_text(args.file, "directory"), args.file)
@@ -882,18 +920,16 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
     async with _open(settings) as app:
         try:
             report = await import_directory(
-                app.store, rows, ImportProgress(len(rows), line), complete=args.complete
+                app.store,
+                rows,
+                ImportProgress(len(rows), line),
+                complete=args.complete,
+                min_group_size=settings.min_group_size,
             )
         finally:
             line.end()
     print(f"Imported {_count(report.people, 'person', 'people')} in {_count(report.teams, 'team')}.")
-    if report.new_teams:  # a misspelt team or parent team shows here
-        print(f"New teams ({len(report.new_teams)}): {_some(report.new_teams)}")
-    if report.switched_off:
-        print(
-            f"Switched off {_count(len(report.switched_off), 'person', 'people')} the file leaves out "
-            f"(they get no more messages): {_some(report.switched_off)}"
-        )
+    _print_changes(report)
     for unowned in report.unowned:
         print(f"Please give a new owner: {unowned}.", file=sys.stderr)
     if report.notes:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dialogue.directory import Team, is_entra_id, parse_roles
+from dialogue.directory import Person, Role, Team, is_entra_id, parse_roles
 from dialogue.events import Identity
-from dialogue.ports import DirectoryRepo, Store
+from dialogue.formatting import plural
+from dialogue.ideas import OPEN_STATUSES
+from dialogue.ports import DirectoryRepo, Repositories, Store
+from dialogue.results import OTHER_TEAMS
+from dialogue.settings import DialogueSettings
 from dialogue.surveys import SurveyKind, fit_owner, owner_role
 
 COLUMNS = (
@@ -26,6 +31,7 @@ COLUMNS = (
     "teams_tenant",
 )
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
+MANY = 1000  # open ideas a leaver's are counted up to: more than anyone owns
 
 
 @dataclass
@@ -39,6 +45,36 @@ class ImportReport:
     switched_off: list[str] = field(default_factory=list)  # handles of people the file no longer lists
     unowned: list[str] = field(default_factory=list)  # pulses and check-ins whose owner is gone, and what now
     new_teams: list[str] = field(default_factory=list)  # as first written: a misspelt parent shows here
+    # What changed, one entry a person or team: "handle" or "handle (before -> after)".
+    added: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)  # people put in another team
+    roles_changed: list[str] = field(default_factory=list)
+    zone_changed: list[str] = field(default_factory=list)
+    accounts_linked: list[str] = field(default_factory=list)  # people known before, given a new account
+    switched_on: list[str] = field(default_factory=list)
+    regrouped: list[str] = field(default_factory=list)  # teams put under another parent team
+    left_out: list[str] = field(default_factory=list)  # active people not in a file that is not complete
+    open_work: list[str] = field(default_factory=list)  # what the people switched off leave undone
+    small_teams: list[str] = field(default_factory=list)  # teams named whose results are now withheld
+
+    @property
+    def changed(self) -> bool:
+        """Whether the import changed anything in the directory."""
+        return any(
+            (
+                self.new_teams,
+                self.added,
+                self.renamed,
+                self.moved,
+                self.roles_changed,
+                self.zone_changed,
+                self.accounts_linked,
+                self.switched_on,
+                self.switched_off,
+                self.regrouped,
+            )
+        )
 
 
 def _cell(row: Mapping[str, str], column: str) -> str:
@@ -123,6 +159,7 @@ async def import_directory(
     progress: Callable[[int], None] | None = None,
     *,
     complete: bool = False,
+    min_group_size: int = DialogueSettings.min_group_size,
 ) -> ImportReport:
     """Create or update people and their teams; each person also gets a console identity.
 
@@ -132,7 +169,8 @@ async def import_directory(
     ``complete``: the rows list everyone, so anyone active who is not among them (a leaver) is switched
     off and gets no more messages; someone switched off who is listed again is switched back on.
     Line numbers count the header as line 1. ``progress`` is told how many rows have been read so far,
-    after each row (to show progress on a long import).
+    after each row (to show progress on a long import). The report says what changed, and which teams
+    the file names have fewer active people than ``min_group_size`` (their results are withheld).
     """
     report = ImportReport()
     seen_teams: set[str] = set()
@@ -145,6 +183,8 @@ async def import_directory(
     # teams, and writing a team again just as it was written last changes nothing.
     written: dict[str, tuple[tuple[str, ...], Team]] = {}
     spelt: dict[str, tuple[str, str]] = {}  # a team name as meant -> how it was first written, and where
+    team_names: dict[int, str] = {}  # by id, for saying what moved
+    homes: set[int] = set()  # the teams the file puts people in
 
     async def team(directory: DirectoryRepo, write: tuple[str, ...], name: str, parent: Team | None) -> Team:
         key = name.lower()
@@ -158,6 +198,12 @@ async def import_directory(
             made = existing  # named as a parent, or with no parent given: a team keeps the parent it has
         else:
             made = await directory.upsert_team(name=name, parent_id=parent.id if parent else None)
+            if existing is not None and existing.parent_id != made.parent_id:
+                report.regrouped.append(
+                    f"{made.name} ({team_names.get(existing.parent_id or 0, 'no parent')} -> "
+                    f"{team_names.get(made.parent_id or 0, 'no parent')})"
+                )
+        team_names[made.id] = made.name
         written[key] = (write, made)
         return made
 
@@ -165,6 +211,8 @@ async def import_directory(
         directory = tx.directory
         for known_team in await directory.teams():
             spelt.setdefault(_same_team(known_team.name), (known_team.name, "already in the directory"))
+            team_names[known_team.id] = known_team.name
+        active = await directory.people()  # before the import: whom a file that leaves them out is about
         for line, row in enumerate(rows, start=2):
             if progress is not None:
                 progress(line - 2)
@@ -234,6 +282,7 @@ async def import_directory(
                     seen_teams.add(parent_name.lower())
                 home = await team(directory, ("team", team_name, parent_name), team_name, parent)
                 seen_teams.add(team_name.lower())
+                homes.add(home.id)
                 team_ids = [home.id]
             person = await directory.upsert_person(
                 handle=handle,
@@ -243,17 +292,39 @@ async def import_directory(
             )
             if team_ids is not None:
                 await directory.set_teams(person.id, team_ids)
+            if known is None:
+                report.added.append(handle)
+            else:
+                await _compare(directory, report, known, person, team_ids, team_names, own)
             if complete and not person.active:  # back, after a complete file had left them out
                 await directory.set_active(person.id, True)
+                report.switched_on.append(handle)
+            elif not person.active:
+                report.notes.append(
+                    f"line {line}: {handle} is switched off; --complete switches them back on"
+                )
             await directory.add_identity(person.id, Identity("console", "local", handle))
             for account in own:
                 await directory.add_identity(person.id, account)
             report.people += 1
+        leavers = [person for person in active if person.handle.lower() not in listed]
         if complete:
-            for person in await directory.people():
-                if person.handle not in listed:
-                    await directory.set_active(person.id, False)
-                    report.switched_off.append(person.handle)
+            for person in leavers:
+                await directory.set_active(person.id, False)
+                report.switched_off.append(person.handle)
+                if undone := await _open_work(tx, person):
+                    report.open_work.append(undone)
+        else:
+            report.left_out = [person.handle for person in leavers]
+        sizes = Counter(
+            p.team_ids[0] for p in await directory.people() if p.team_ids and p.team_ids[0] in homes
+        )
+        report.small_teams = [
+            f"{team_names[team_id]} has {plural(n, 'person', 'people')}: under {min_group_size}, its pulse "
+            f"results are withheld (shown within {OTHER_TEAMS!r})"
+            for team_id, n in sizes.items()
+            if n < min_group_size
+        ]
         for survey in await tx.surveys.surveys():
             owner = await directory.get_person(survey.owner_id) if survey.owner_id is not None else None
             if owner is not None and not fit_owner(owner, survey.kind):
@@ -269,6 +340,53 @@ async def import_directory(
                 )
     report.teams = len(seen_teams)
     return report
+
+
+async def _compare(
+    directory: DirectoryRepo,
+    report: ImportReport,
+    known: Person,
+    person: Person,
+    team_ids: list[int] | None,
+    team_names: Mapping[int, str],
+    own: list[Identity],
+) -> None:
+    """Add to ``report`` what a row changed of someone ``known`` before it (``person`` after it)."""
+    handle = person.handle
+    if known.display_name != person.display_name:
+        report.renamed.append(f"{handle} ({known.display_name} -> {person.display_name})")
+    if team_ids is not None and tuple(team_ids) != known.team_ids:
+        before = ", ".join(team_names.get(team_id, "?") for team_id in known.team_ids) or "no team"
+        report.moved.append(f"{handle} ({before} -> {', '.join(team_names[t] for t in team_ids)})")
+    if known.roles != person.roles:
+        report.roles_changed.append(f"{handle} ({_roles(known.roles)} -> {_roles(person.roles)})")
+    if known.time_zone != person.time_zone:
+        report.zone_changed.append(f"{handle} ({known.time_zone} -> {person.time_zone})")
+    if own and not set(own) <= set(await directory.identities(known.id)):
+        report.accounts_linked.append(handle)
+
+
+def _roles(roles: Collection[Role]) -> str:
+    return ", ".join(sorted(role.value for role in roles))
+
+
+async def _open_work(tx: Repositories, person: Person) -> str | None:
+    """What someone switched off leaves open: ideas they own, questions put to them; None if nothing."""
+    ideas = await tx.ideas.ideas(owner_id=person.id, statuses=OPEN_STATUSES, limit=MANY)
+    questions = await tx.questions.put_to(person.id)
+    left, what_now = [], []
+    if ideas:
+        numbers = ", ".join(f"#{idea.id}" for idea in sorted(ideas, key=lambda idea: idea.id))
+        left.append(f"{plural(len(ideas), 'open idea')} they own ({numbers})")
+        each = "it" if len(ideas) == 1 else "each"
+        what_now.append(f"`owner {min(idea.id for idea in ideas)} @someone` passes {each} on")
+    if questions:
+        numbers = ", ".join(f"#{question.id}" for question in questions)
+        left.append(f"{plural(len(questions), 'unanswered question')} put to them ({numbers})")
+        what_now.append(f"any senior leader may answer {'it' if len(questions) == 1 else 'them'}")
+    if not left:
+        return None
+    return f"{person.handle} leaves {' and '.join(left)}: {'; '.join(what_now)}"
 
 
 async def _reused(directory: DirectoryRepo, line: int, handle: str, was: str, name: str) -> str:

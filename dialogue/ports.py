@@ -438,6 +438,10 @@ class QuestionRepo(Protocol):
         """Answers and follow-ups in the order written (see :meth:`IdeaRepo.comments`)."""
         ...
 
+    async def put_to(self, person_id: int) -> list[Question]:
+        """Questions put to this person that nobody has answered yet (open, or held for moderation)."""
+        ...
+
     async def overdue(self, before: datetime) -> list[Question]:
         """Open (unanswered), unflagged questions asked at or before ``before``."""
         ...

@@ -101,6 +101,43 @@ def test_a_complete_directory_switches_off_leavers_and_says_who(
     )
 
 
+def test_an_import_says_what_it_changed_whom_the_file_leaves_out_and_when_nothing_changed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "all.csv").write_text(
+        "handle,name,roles,team\namira,Amira Hassan,staff,Reablement\nben,Ben Carter,manager,Reablement\n"
+        "dev,Dev Patel,staff,Repairs\n"
+    )
+    (tmp_path / "now.csv").write_text(
+        "handle,name,roles,team\namira,Amira Okafor,staff,Reablement\nben,Ben Carter,manager,Repairs\n"
+        "kim,Kim Lee,staff,Repairs\n"
+    )
+    assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+    first = capsys.readouterr().out
+    assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+    again = capsys.readouterr().out
+    assert main(["directory", "import", str(tmp_path / "now.csv")]) == 0
+    out, err = capsys.readouterr()
+
+    assert first.splitlines()[:3] == [
+        "Imported 3 people in 2 teams.",
+        "Added 3 people: amira, ben, dev",
+        "New teams (2): Reablement, Repairs",
+    ]
+    assert again.splitlines()[:2] == ["Imported 3 people in 2 teams.", "No changes."]
+    assert out.splitlines() == [
+        "Imported 3 people in 2 teams.",
+        "Added 1 person: kim",
+        "Renamed 1 person: amira (Amira Hassan -> Amira Okafor)",
+        "Moved 1 person to another team: ben (Reablement -> Repairs)",
+        "Note: Reablement has 1 person: under 5, its pulse results are withheld (shown within "
+        "'Other teams').",
+        "Note: Repairs has 3 people: under 5, its pulse results are withheld (shown within 'Other teams').",
+        "1 person in the directory is not in this file (dev): --complete switches them off.",
+    ]
+    assert "could not be imported" not in err
+
+
 def test_a_subject_access_export_and_an_erasure_from_the_command_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

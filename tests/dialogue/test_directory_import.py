@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 from dialogue.directory import Role
 from dialogue.directory_import import import_directory
 from dialogue.events import Identity
+from dialogue.ideas import IdeaStatus
+from dialogue.qa import QuestionStatus
 from storage.store import SqlStore
 
 HEADER = "handle,name,roles,team,parent_team,slack_user_id,slack_team_id\n"
@@ -249,9 +251,9 @@ async def test_a_leavers_handle_given_to_a_new_starter_is_refused_not_their_hist
     report = await import_directory(
         store, rows("amira,Amira Haddad,staff,,,,\nsam, sam  RIVERA ,staff,,,,\n"), complete=True
     )
-    assert report.errors == []
+    assert report.errors == [] and report.switched_on == ["sam"]
     report = await import_directory(store, rows("sam,Sam Rivera-Jones,staff,,,,\n"))
-    assert report.errors == []
+    assert report.errors == [] and report.renamed == ["sam (sam  RIVERA -> Sam Rivera-Jones)"]
     async with store.transaction(read_only=True) as tx:
         back = await tx.directory.person_by_handle("sam")
     assert back is not None and (back.display_name, back.active, back.away_until, back.quiet_hours) == (
@@ -282,3 +284,85 @@ async def test_one_rows_slip_in_a_parent_team_does_not_move_the_team_and_the_new
     assert report.new_teams == ["Adult Social Care", "Reablement", "Cafe"]
     report = await import_directory(store, rows(organisation))
     assert report.new_teams == []
+
+
+async def test_the_report_says_what_changed_and_nothing_when_nothing_did(store: SqlStore) -> None:
+    before = (
+        "amira,Amira Haddad,staff,Referrals,Adults,,\n"
+        "ben,Ben Okafor,manager,Referrals,Adults,U1,T1\n"
+        "cara,Cara Lewis,staff,Housing,,,\n"
+        "dev,Dev Patel,staff,Housing,,,\n"
+    )
+    await import_directory(store, rows(before))
+    assert not (await import_directory(store, rows(before))).changed
+
+    report = await import_directory(
+        store,
+        rows(
+            "amira,Amira Okafor,staff,Referrals,Children,,\n"  # married; her team moves under Children
+            "ben,Ben Okafor,senior_leader,Housing,,U2,T1\n"  # promoted, moved, a new Slack account
+            "cara,Cara Lewis,staff,Housing,,,\n"
+            "eve,Eve Adams,staff,Housing,,,\n"
+        ),
+    )
+
+    assert report.changed
+    assert report.added == ["eve"]
+    assert report.renamed == ["amira (Amira Haddad -> Amira Okafor)"]
+    assert report.moved == ["ben (Referrals -> Housing)"]
+    assert report.roles_changed == ["ben (manager, staff -> senior_leader, staff)"]
+    assert report.accounts_linked == ["ben"]
+    assert report.new_teams == ["Children"]
+    assert report.regrouped == ["Referrals (Adults -> Children)"]
+    assert report.left_out == ["dev"]  # not complete: said, not switched off
+    assert (report.switched_on, report.switched_off) == ([], [])
+    assert report.small_teams == [
+        "Referrals has 1 person: under 5, its pulse results are withheld (shown within 'Other teams')",
+        "Housing has 4 people: under 5, its pulse results are withheld (shown within 'Other teams')",
+    ]
+
+
+async def test_a_leaver_switched_off_is_said_to_leave_open_ideas_and_questions_put_to_them(
+    store: SqlStore,
+) -> None:
+    await import_directory(store, rows("gary,Gary Holt,manager,,,,\namira,Amira Haddad,staff,,,,\n"))
+    at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    async with store.transaction() as tx:
+        gary, amira = (
+            await tx.directory.person_by_handle("gary"),
+            await tx.directory.person_by_handle("amira"),
+        )
+        assert gary is not None and amira is not None
+        ideas = [
+            await tx.ideas.add_idea(
+                text=f"Idea {n}", at=at, author_id=amira.id, route=None, team_id=None, campaign_id=None
+            )
+            for n in range(3)
+        ]
+        for idea in ideas[:2]:
+            await tx.ideas.set_owner(idea.id, gary.id)
+        await tx.ideas.set_status(ideas[1].id, IdeaStatus.NEW, IdeaStatus.DECLINED)  # settled: not left open
+        question = await tx.questions.add_question(
+            text="When?",
+            at=at,
+            asker_id=amira.id,
+            route=None,
+            addressed_to_id=gary.id,
+            status=QuestionStatus.OPEN,
+        )
+        await tx.questions.add_question(
+            text="Why?",
+            at=at,
+            asker_id=amira.id,
+            route=None,
+            addressed_to_id=gary.id,
+            status=QuestionStatus.ANSWERED,
+        )
+
+    report = await import_directory(store, rows("amira,Amira Haddad,staff,,,,\n"), complete=True)
+
+    assert report.switched_off == ["gary"]
+    assert report.open_work == [
+        f"gary leaves 1 open idea they own (#{ideas[0].id}) and 1 unanswered question put to them "
+        f"(#{question.id}): `owner {ideas[0].id} @someone` passes it on; any senior leader may answer it"
+    ]
