@@ -134,7 +134,10 @@ The file is a spreadsheet saved as CSV (UTF-8), one row per person, with these c
 Importing again updates people and teams; rows with mistakes are listed and skipped. For someone
 already known, a blank time_zone, roles or team (or a file without that column) keeps what is
 known. Give --complete when the file lists everyone: people it leaves out (leavers) are then
-switched off and get no more messages. See bot/demo/organisation.csv for a complete example."""
+switched off and get no more messages. If that would switch off more than a quarter of the active
+people (and more than 5), as a filtered export would, nothing is changed unless you also give
+--allow-many-leavers. --dry-run says what the import would change, and changes nothing.
+See bot/demo/organisation.csv for a complete example."""
 
 TOML_HELP = """\
 The file lists [[campaign]], [[pulse]] and [[checkin]] entries with their questions and
@@ -208,7 +211,16 @@ def build_parser() -> argparse.ArgumentParser:
     directory_import.add_argument(
         "--complete",
         action="store_true",
-        help="the file lists everyone: switch off people it leaves out (leavers)",
+        help="the file lists everyone: switch off people it leaves out (leavers); refused if that is more "
+        "than a quarter of the active people and more than 5, unless --allow-many-leavers",
+    )
+    directory_import.add_argument(
+        "--allow-many-leavers",
+        action="store_true",
+        help="with --complete, switch off the people the file leaves out however many they are",
+    )
+    directory_import.add_argument(
+        "--dry-run", action="store_true", help="say what the import would change, and change nothing"
     )
     directory_import.set_defaults(run=directory_import_command)
     directory_sync = directory.add_parser(
@@ -867,6 +879,7 @@ def _csv_rows(text: str, path: Path) -> list[dict[str, str]]:
     return rows
 
 
+DRY_RUN = "Dry run: nothing was changed."
 SHOWN = 20  # names listed of one kind of change; a big organisation's weekly file is summed up in counts
 
 
@@ -925,9 +938,15 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
                 ImportProgress(len(rows), line),
                 complete=args.complete,
                 min_group_size=settings.min_group_size,
+                dry_run=args.dry_run,
+                allow_many_leavers=args.allow_many_leavers,
             )
         finally:
             line.end()
+    if report.refused:
+        raise CliError(report.refused)
+    if args.dry_run:
+        print(DRY_RUN)
     print(f"Imported {_count(report.people, 'person', 'people')} in {_count(report.teams, 'team')}.")
     _print_changes(report)
     for unowned in report.unowned:
@@ -942,8 +961,9 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
         print(f"{_count(len(report.errors), 'row')} could not be imported:", file=sys.stderr)
         for error in report.errors:
             print(f"  {error}", file=sys.stderr)
-        return FAILED
-    return OK
+    if args.dry_run:  # at the end too: a long report's first line has scrolled away
+        print(DRY_RUN)
+    return FAILED if report.errors else OK
 
 
 async def directory_sync_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,6 +33,20 @@ COLUMNS = (
 )
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 MANY = 1000  # open ideas a leaver's are counted up to: more than anyone owns
+# --complete with a file that leaves out more than this share and number of the active people is refused: a
+# filtered export (one department) would otherwise switch off the rest of the organisation.
+LEAVERS_SHARE, LEAVERS_FEW = 0.25, 5
+
+
+class _Undo(Exception):
+    """Raised inside the import's transaction to roll it back: a dry run, or too many leavers."""
+
+
+@contextlib.asynccontextmanager
+async def _undoable() -> AsyncIterator[None]:
+    """Around a transaction: an :class:`_Undo` raised in it rolls it back and goes no further."""
+    with contextlib.suppress(_Undo):
+        yield
 
 
 @dataclass
@@ -57,6 +72,7 @@ class ImportReport:
     left_out: list[str] = field(default_factory=list)  # active people not in a file that is not complete
     open_work: list[str] = field(default_factory=list)  # what the people switched off leave undone
     small_teams: list[str] = field(default_factory=list)  # teams named whose results are now withheld
+    refused: str | None = None  # why nothing was changed (too many leavers)
 
     @property
     def changed(self) -> bool:
@@ -160,6 +176,8 @@ async def import_directory(
     *,
     complete: bool = False,
     min_group_size: int = DialogueSettings.min_group_size,
+    dry_run: bool = False,
+    allow_many_leavers: bool = False,
 ) -> ImportReport:
     """Create or update people and their teams; each person also gets a console identity.
 
@@ -171,6 +189,9 @@ async def import_directory(
     Line numbers count the header as line 1. ``progress`` is told how many rows have been read so far,
     after each row (to show progress on a long import). The report says what changed, and which teams
     the file names have fewer active people than ``min_group_size`` (their results are withheld).
+    ``dry_run``: report all the same, but change nothing. With ``complete``, a file that would switch off
+    more than a quarter of the active people (and more than five) changes nothing, and ``refused`` says
+    so, unless ``allow_many_leavers``.
     """
     report = ImportReport()
     seen_teams: set[str] = set()
@@ -207,7 +228,7 @@ async def import_directory(
         written[key] = (write, made)
         return made
 
-    async with store.transaction() as tx:
+    async with _undoable(), store.transaction() as tx:  # rolled back, not written, on _Undo
         directory = tx.directory
         for known_team in await directory.teams():
             spelt.setdefault(_same_team(known_team.name), (known_team.name, "already in the directory"))
@@ -308,6 +329,10 @@ async def import_directory(
                 await directory.add_identity(person.id, account)
             report.people += 1
         leavers = [person for person in active if person.handle.lower() not in listed]
+        many = len(leavers) > LEAVERS_FEW and len(leavers) > LEAVERS_SHARE * len(active)
+        if complete and many and not allow_many_leavers:
+            report.refused = _too_many_leavers([person.handle for person in leavers], len(active))
+            raise _Undo
         if complete:
             for person in leavers:
                 await directory.set_active(person.id, False)
@@ -338,8 +363,21 @@ async def import_directory(
                     f"{survey.kind.value} {survey.name!r}: its owner {owner.handle} {gone}, so {falls} until "
                     "you name a new `owner` in the programme file and load it again"
                 )
+        if dry_run:
+            raise _Undo
     report.teams = len(seen_teams)
     return report
+
+
+def _too_many_leavers(handles: list[str], active: int) -> str:
+    """Why a complete file that leaves out many of the active people changes nothing."""
+    shown = ", ".join(handles[:10]) + (", ..." if len(handles) > 10 else "")
+    return (
+        f"--complete would switch off {len(handles)} of the {active} active people "
+        f"({len(handles) * 100 // active}%), as this file leaves them out ({shown}), so nothing was changed. "
+        "Is it the whole organisation's export, not a filtered one? If they have all left, run it again "
+        "with --allow-many-leavers"
+    )
 
 
 async def _compare(

@@ -138,6 +138,49 @@ def test_an_import_says_what_it_changed_whom_the_file_leaves_out_and_when_nothin
     assert "could not be imported" not in err
 
 
+def test_a_dry_run_says_so_and_a_filtered_complete_file_is_refused_unless_many_leavers_are_allowed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "all.csv").write_text("handle,name\n" + "".join(f"p{n},Person {n}\n" for n in range(10)))
+    (tmp_path / "some.csv").write_text("handle,name\np0,Person 0\np1,Person 1\np2,Person 2\n")
+    assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+    capsys.readouterr()
+
+    assert (
+        main(
+            [
+                "directory",
+                "import",
+                str(tmp_path / "some.csv"),
+                "--complete",
+                "--dry-run",
+                "--allow-many-leavers",
+            ]
+        )
+        == 0
+    )
+    dry = capsys.readouterr().out.splitlines()
+    refused = main(["directory", "import", str(tmp_path / "some.csv"), "--complete"])
+    said = capsys.readouterr()
+
+    assert dry[0] == dry[-1] == "Dry run: nothing was changed."
+    assert (
+        "Switched off 7 people the file leaves out (they get no more messages): p3, p4, p5, p6, p7, p8, p9"
+        in dry
+    )
+    assert refused != 0 and said.out == ""
+    assert said.err.startswith("nextpractice: --complete would switch off 7 of the 10 active people (70%)")
+    assert said.err.rstrip().endswith("run it again with --allow-many-leavers")
+    assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+    assert (
+        "No changes." in capsys.readouterr().out
+    )  # neither the dry run nor the refused import changed a thing
+    assert (
+        main(["directory", "import", str(tmp_path / "some.csv"), "--complete", "--allow-many-leavers"]) == 0
+    )
+    assert "Switched off 7 people" in capsys.readouterr().out
+
+
 def test_a_subject_access_export_and_an_erasure_from_the_command_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

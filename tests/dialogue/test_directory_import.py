@@ -366,3 +366,61 @@ async def test_a_leaver_switched_off_is_said_to_leave_open_ideas_and_questions_p
         f"gary leaves 1 open idea they own (#{ideas[0].id}) and 1 unanswered question put to them "
         f"(#{question.id}): `owner {ideas[0].id} @someone` passes it on; any senior leader may answer it"
     ]
+
+
+async def everything(store: SqlStore) -> tuple[object, ...]:
+    """What the directory holds: every person (switched off too) with their accounts, and every team."""
+    async with store.transaction(read_only=True) as tx:
+        people = await tx.directory.people_by_ids(range(1, 100))
+        accounts = [await tx.directory.identities(person.id) for person in people]
+        return people, accounts, await tx.directory.teams()
+
+
+async def test_a_dry_run_reports_the_same_and_writes_nothing(store: SqlStore) -> None:
+    await import_directory(
+        store, rows("amira,Amira Haddad,staff,Referrals,Adults,,\nben,Ben Okafor,manager,,,,\n")
+    )
+    held = await everything(store)
+    changed = rows(
+        "amira,Amira Okafor,manager,Reablement,Children,U1,T1\n"  # renamed, promoted, moved, an account
+        "kim,Kim Lee,staff,Reablement,Children,U2,T1\n"  # someone new, with an account
+    )
+
+    report = await import_directory(store, changed, complete=True, dry_run=True)
+
+    assert await everything(store) == held
+    assert report.added == ["kim"] and report.switched_off == ["ben"]
+    assert report.renamed == ["amira (Amira Haddad -> Amira Okafor)"]
+    assert report.new_teams == ["Children", "Reablement"]
+    # The same file for real reports the same.
+    assert await import_directory(store, changed, complete=True) == report
+    assert await everything(store) != held
+
+
+async def test_a_complete_file_leaving_out_many_changes_nothing_unless_allowed(store: SqlStore) -> None:
+    everyone = "".join(f"p{n},Person {n},staff,Team {n % 3},,,\n" for n in range(41))
+    await import_directory(store, rows(everyone))
+    held = await everything(store)
+    filtered = rows(
+        "p0,Person Zero,staff,Team 0,,,\n"
+        + "".join(f"p{n},Person {n},staff,Team {n % 3},,,\n" for n in range(1, 5))
+    )
+
+    report = await import_directory(store, filtered, complete=True)
+
+    assert report.refused == (
+        "--complete would switch off 36 of the 41 active people (87%), as this file leaves them out (p5, p6, "
+        "p7, p8, p9, p10, p11, p12, p13, p14, ...), so nothing was changed. Is it the whole organisation's "
+        "export, not a filtered one? If they have all left, run it again with --allow-many-leavers"
+    )
+    assert await everything(store) == held  # not even Person Zero's new name
+
+    # Five leavers, or a quarter of everyone, is a week's leavers: taken without asking.
+    report = await import_directory(store, rows(everyone.split("p36,")[0]), complete=True)
+    assert report.refused is None and report.switched_off == ["p36", "p37", "p38", "p39", "p40"]
+    report = await import_directory(store, filtered, complete=True, allow_many_leavers=True)
+    assert report.refused is None and len(report.switched_off) == 31
+    async with store.transaction(read_only=True) as tx:
+        left = await tx.directory.people()
+    assert [(p.handle, p.display_name) for p in left][:2] == [("p0", "Person Zero"), ("p1", "Person 1")]
+    assert len(left) == 5
