@@ -862,6 +862,8 @@ def _csv_rows(text: str, path: Path) -> list[dict[str, str]]:
                 f"column {c!r} is not one I know: did you mean {known!r}?" for c, known in near.items()
             )
         )
+    if "handle" not in columns and any(";" in column for column in columns):  # as Excel saves it in Europe
+        raise CliError(f"{path}: the file is separated by semicolons: save it as CSV UTF-8 (comma delimited)")
     missing = [c for c in ("handle", "name") if c not in columns]
     if missing:
         found = ", ".join(c for c in columns if c) or "none"
@@ -947,7 +949,15 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
         raise CliError(report.refused)
     if args.dry_run:
         print(DRY_RUN)
-    print(f"Imported {_count(report.people, 'person', 'people')} in {_count(report.teams, 'team')}.")
+    if report.errors and not report.people:
+        print(f"Nothing was imported: {_count(len(report.errors), 'row')} could not be.")
+    elif report.errors:  # said first: the list of them comes last, and may be long
+        print(
+            f"{_count(len(report.errors), 'row')} could not be imported; the other {report.people} "
+            f"{'was' if report.people == 1 else 'were'}, in {_count(report.teams, 'team')}."
+        )
+    else:
+        print(f"Imported {_count(report.people, 'person', 'people')} in {_count(report.teams, 'team')}.")
     _print_changes(report)
     for unowned in report.unowned:
         print(f"Please give a new owner: {unowned}.", file=sys.stderr)
@@ -958,7 +968,7 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
         if len(report.notes) > NOTES_SHOWN:
             print(f"  ... and {len(report.notes) - NOTES_SHOWN} more like these", file=sys.stderr)
     if report.errors:
-        print(f"{_count(len(report.errors), 'row')} could not be imported:", file=sys.stderr)
+        print(f"{_count(len(report.errors), 'row')} not imported:", file=sys.stderr)
         for error in report.errors:
             print(f"  {error}", file=sys.stderr)
     if args.dry_run:  # at the end too: a long report's first line has scrolled away

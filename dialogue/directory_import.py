@@ -237,6 +237,11 @@ async def import_directory(
         for line, row in enumerate(rows, start=2):
             if progress is not None:
                 progress(line - 2)
+            if not any(
+                str(value or "").strip() for value in row.values()
+            ):  # not a handle error: no row at all
+                report.errors.append(f"line {line} is blank")
+                continue
             listed.add(_cell(row, "handle").lower().lstrip("@"))
             problem = _check(line, row)
             team_key, parent_key = _cell(row, "team").lower(), _cell(row, "parent_team").lower()
@@ -286,6 +291,11 @@ async def import_directory(
             zone, roles, team_name = _cell(row, "time_zone"), _cell(row, "roles"), _cell(row, "team")
             if note := _zone_note(line, handle, zone, known is not None):
                 report.notes.append(note)
+            if known is None and not team_name:
+                report.notes.append(
+                    f"line {line}: {handle} has no team, so their pulse answers count within "
+                    f"{OTHER_TEAMS!r}; give the team they work in"
+                )
             for name in filter(None, (team_name, _cell(row, "parent_team"))):
                 first, where = spelt.setdefault(_same_team(name), (name, f"line {line}"))
                 if first != name:

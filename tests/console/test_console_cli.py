@@ -508,3 +508,32 @@ def test_the_demo_in_sittings_shows_what_came_for_someone_in_an_earlier_run_once
     )
     assert second.count("has an answer from Jo") == 1  # once, though she was become again in the run
     assert "has an answer from Jo" not in third  # and not again in a later run
+
+
+def test_a_blank_row_a_semicolon_file_a_new_starter_without_a_team_and_refused_rows_are_said_plainly(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "people.csv").write_text(
+        "handle,name,time_zone,team\n"
+        "amira,Amira Hassan,Europe/London,Reablement\n"
+        ",,,\n"  # a row deleted in the spreadsheet, its line left
+        "kevin,Kevin Doyle,Europe/London,\n"
+        "BAD HANDLE,Nobody,Europe/London,Reablement\n"
+    )
+    (tmp_path / "europe.csv").write_text("handle;name;time_zone\namira;Amira Hassan;Europe/London\n")
+
+    assert main(["directory", "import", str(tmp_path / "people.csv")]) == 1
+    out, err = capsys.readouterr()
+    assert main(["directory", "import", str(tmp_path / "europe.csv")]) == 1
+    semicolons = capsys.readouterr().err
+
+    assert out.splitlines()[0] == "2 rows could not be imported; the other 2 were, in 1 team."
+    assert "  line 3 is blank" in err.splitlines()
+    assert (
+        "  line 4: kevin has no team, so their pulse answers count within 'Other teams'; give the team they "
+        "work in" in err.splitlines()
+    )
+    assert semicolons == (
+        f"nextpractice: {tmp_path / 'europe.csv'}: the file is separated by semicolons: save it as CSV UTF-8 "
+        "(comma delimited)\n"
+    )
