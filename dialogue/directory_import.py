@@ -233,7 +233,10 @@ async def import_directory(
         for known_team in await directory.teams():
             spelt.setdefault(_same_team(known_team.name), (known_team.name, "already in the directory"))
             team_names[known_team.id] = known_team.name
-        active = await directory.people()  # before the import: whom a file that leaves them out is about
+        # Everyone before the import, to say what each row changes: read at once, not a query a row.
+        held = {person.handle.lower(): person for person in await directory.everyone()}
+        identities = await directory.all_identities()
+        active = [person for person in held.values() if person.active]
         for line, row in enumerate(rows, start=2):
             if progress is not None:
                 progress(line - 2)
@@ -274,7 +277,7 @@ async def import_directory(
                     f"{accounts[taken]}"
                 )
                 continue
-            known = await directory.person_by_handle(handle)
+            known = held.get(handle)
             display = row["name"].strip()
             if (
                 known is not None
@@ -326,7 +329,9 @@ async def import_directory(
             if known is None:
                 report.added.append(handle)
             else:
-                await _compare(directory, report, known, person, team_ids, team_names, own)
+                _compare(report, known, person, team_ids, team_names)
+                if not set(own) <= identities.get(known.id, set()):
+                    report.accounts_linked.append(handle)
             if complete and not person.active:  # back, after a complete file had left them out
                 await directory.set_active(person.id, True)
                 report.switched_on.append(handle)
@@ -390,14 +395,12 @@ def _too_many_leavers(handles: list[str], active: int) -> str:
     )
 
 
-async def _compare(
-    directory: DirectoryRepo,
+def _compare(
     report: ImportReport,
     known: Person,
     person: Person,
     team_ids: list[int] | None,
     team_names: Mapping[int, str],
-    own: list[Identity],
 ) -> None:
     """Add to ``report`` what a row changed of someone ``known`` before it (``person`` after it)."""
     handle = person.handle
@@ -410,8 +413,6 @@ async def _compare(
         report.roles_changed.append(f"{handle} ({_roles(known.roles)} -> {_roles(person.roles)})")
     if known.time_zone != person.time_zone:
         report.zone_changed.append(f"{handle} ({known.time_zone} -> {person.time_zone})")
-    if own and not set(own) <= set(await directory.identities(known.id)):
-        report.accounts_linked.append(handle)
 
 
 def _roles(roles: Collection[Role]) -> str:

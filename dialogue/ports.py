@@ -132,6 +132,14 @@ class DirectoryRepo(Protocol):
         """Active people holding ``role``, ordered by id."""
         ...
 
+    async def everyone(self) -> list[Person]:
+        """Every person, switched off too, ordered by id (an import compares each row with them)."""
+        ...
+
+    async def all_identities(self) -> dict[int, set[Identity]]:
+        """Every person's identities, by person id, in one query (an import looks for new accounts)."""
+        ...
+
 
 class IdeaRepo(Protocol):
     """Campaigns, ideas, their history, votes, comments and adoptions."""
