@@ -53,7 +53,7 @@ from bot.settings import Settings
 from bot.slack_sync import SyncReport, sync_slack_directory
 from bot.teams_sync import sync_teams_directory
 from dialogue.directory import Role
-from dialogue.directory_import import COLUMNS, import_directory
+from dialogue.directory_import import COLUMNS, ImportReport, import_directory
 from dialogue.errors import Refusal
 from dialogue.ports import Clock, Sender, Store
 from dialogue.privacy import FORMER, forget_person, person_data
@@ -134,7 +134,10 @@ The file is a spreadsheet saved as CSV (UTF-8), one row per person, with these c
 Importing again updates people and teams; rows with mistakes are listed and skipped. For someone
 already known, a blank time_zone, roles or team (or a file without that column) keeps what is
 known. Give --complete when the file lists everyone: people it leaves out (leavers) are then
-switched off and get no more messages. See bot/demo/organisation.csv for a complete example."""
+switched off and get no more messages. If that would switch off more than a quarter of the active
+people (and more than 5), as a filtered export would, nothing is changed unless you also give
+--allow-many-leavers. --dry-run says what the import would change, and changes nothing.
+See bot/demo/organisation.csv for a complete example."""
 
 TOML_HELP = """\
 The file lists [[campaign]], [[pulse]] and [[checkin]] entries with their questions and
@@ -208,7 +211,16 @@ def build_parser() -> argparse.ArgumentParser:
     directory_import.add_argument(
         "--complete",
         action="store_true",
-        help="the file lists everyone: switch off people it leaves out (leavers)",
+        help="the file lists everyone: switch off people it leaves out (leavers); refused if that is more "
+        "than a quarter of the active people and more than 5, unless --allow-many-leavers",
+    )
+    directory_import.add_argument(
+        "--allow-many-leavers",
+        action="store_true",
+        help="with --complete, switch off the people the file leaves out however many they are",
+    )
+    directory_import.add_argument(
+        "--dry-run", action="store_true", help="say what the import would change, and change nothing"
     )
     directory_import.set_defaults(run=directory_import_command)
     directory_sync = directory.add_parser(
@@ -859,6 +871,8 @@ def _csv_rows(text: str, path: Path) -> list[dict[str, str]]:
                 f"column {c!r} is not one I know: did you mean {known!r}?" for c, known in near.items()
             )
         )
+    if "handle" not in columns and any(";" in column for column in columns):  # as Excel saves it in Europe
+        raise CliError(f"{path}: the file is separated by semicolons: save it as CSV UTF-8 (comma delimited)")
     missing = [c for c in ("handle", "name") if c not in columns]
     if missing:
         found = ", ".join(c for c in columns if c) or "none"
@@ -876,6 +890,53 @@ def _csv_rows(text: str, path: Path) -> list[dict[str, str]]:
     return rows
 
 
+DRY_RUN = "Dry run: nothing was changed."
+SHOWN = 20  # names listed of one kind of change; a big organisation's weekly file is summed up in counts
+
+
+def _some(names: list[str]) -> str:
+    """The first few ``names``, and "..." when there are more."""
+    return ", ".join(names[:SHOWN]) + (", ..." if len(names) > SHOWN else "")
+
+
+def _print_changes(report: ImportReport) -> None:
+    """What an import changed, a line for each kind of change: how many always, who when few."""
+    for told, changes in (
+        ("Added {}", report.added),
+        ("Renamed {}", report.renamed),
+        ("Moved {} to another team", report.moved),
+        ("Changed the roles of {}", report.roles_changed),
+        ("Changed the time zone of {}", report.zone_changed),
+        ("Gave a new Slack or Teams account to {}", report.accounts_linked),
+        ("Switched back on {}", report.switched_on),
+    ):
+        if changes:
+            print(f"{told.format(_count(len(changes), 'person', 'people'))}: {_some(changes)}")
+    if report.switched_off:
+        print(
+            f"Switched off {_count(len(report.switched_off), 'person', 'people')} the file leaves out "
+            f"(they get no more messages): {_some(report.switched_off)}"
+        )
+        for undone in report.open_work[:SHOWN]:
+            print(f"  {undone}")
+        if len(report.open_work) > SHOWN:
+            print(f"  ... and {len(report.open_work) - SHOWN} more who leave work open")
+    if report.new_teams:  # a misspelt team or parent team shows here
+        print(f"New teams ({len(report.new_teams)}): {_some(report.new_teams)}")
+    if report.regrouped:
+        print(f"Put under another parent team ({len(report.regrouped)}): {_some(report.regrouped)}")
+    if not report.changed:
+        print("No changes.")
+    for small in report.small_teams[:SHOWN]:
+        print(f"Note: {small}.")
+    if report.left_out:
+        n = len(report.left_out)
+        print(
+            f"{_count(n, 'person', 'people')} in the directory {'is' if n == 1 else 'are'} not in this file "
+            f"({_some(report.left_out)}): --complete switches them off."
+        )
+
+
 async def directory_import_command(settings: Settings, args: argparse.Namespace) -> int:
     """``nextpractice directory import FILE.csv``."""
     rows = _csv_rows(await _read_text(args.file, "directory"), args.file)
@@ -883,17 +944,30 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
     async with _open(settings) as app:
         try:
             report = await import_directory(
-                app.store, rows, ImportProgress(len(rows), line), complete=args.complete
+                app.store,
+                rows,
+                ImportProgress(len(rows), line),
+                complete=args.complete,
+                min_group_size=settings.min_group_size,
+                dry_run=args.dry_run,
+                allow_many_leavers=args.allow_many_leavers,
             )
         finally:
             line.end()
-    print(f"Imported {_count(report.people, 'person', 'people')} in {_count(report.teams, 'team')}.")
-    if report.switched_off:
-        shown = ", ".join(report.switched_off[:20]) + (", ..." if len(report.switched_off) > 20 else "")
+    if report.refused:
+        raise CliError(report.refused)
+    if args.dry_run:
+        print(DRY_RUN)
+    if report.errors and not report.people:
+        print(f"Nothing was imported: {_count(len(report.errors), 'row')} could not be.")
+    elif report.errors:  # said first: the list of them comes last, and may be long
         print(
-            f"Switched off {_count(len(report.switched_off), 'person', 'people')} the file leaves out "
-            f"(they get no more messages): {shown}"
+            f"{_count(len(report.errors), 'row')} could not be imported; the other {report.people} "
+            f"{'was' if report.people == 1 else 'were'}, in {_count(report.teams, 'team')}."
         )
+    else:
+        print(f"Imported {_count(report.people, 'person', 'people')} in {_count(report.teams, 'team')}.")
+    _print_changes(report)
     for unowned in report.unowned:
         print(f"Please give a new owner: {unowned}.", file=sys.stderr)
     if report.notes:
@@ -903,11 +977,12 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
         if len(report.notes) > NOTES_SHOWN:
             print(f"  ... and {len(report.notes) - NOTES_SHOWN} more like these", file=sys.stderr)
     if report.errors:
-        print(f"{_count(len(report.errors), 'row')} could not be imported:", file=sys.stderr)
+        print(f"{_count(len(report.errors), 'row')} not imported:", file=sys.stderr)
         for error in report.errors:
             print(f"  {error}", file=sys.stderr)
-        return FAILED
-    return OK
+    if args.dry_run:  # at the end too: a long report's first line has scrolled away
+        print(DRY_RUN)
+    return FAILED if report.errors else OK
 
 
 async def directory_sync_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+import unicodedata
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dialogue.directory import Team, is_entra_id, parse_roles
+from dialogue.directory import Person, Role, Team, is_entra_id, parse_roles
 from dialogue.events import Identity
-from dialogue.ports import DirectoryRepo, Store
+from dialogue.formatting import plural
+from dialogue.ideas import OPEN_STATUSES
+from dialogue.ports import DirectoryRepo, Repositories, Store
+from dialogue.results import OTHER_TEAMS
+from dialogue.settings import DialogueSettings
 from dialogue.surveys import SurveyKind, fit_owner, owner_role
 
 COLUMNS = (
@@ -25,6 +32,21 @@ COLUMNS = (
     "teams_tenant",
 )
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
+MANY = 1000  # open ideas a leaver's are counted up to: more than anyone owns
+# --complete with a file that leaves out more than this share and number of the active people is refused: a
+# filtered export (one department) would otherwise switch off the rest of the organisation.
+LEAVERS_SHARE, LEAVERS_FEW = 0.25, 5
+
+
+class _Undo(Exception):
+    """Raised inside the import's transaction to roll it back: a dry run, or too many leavers."""
+
+
+@contextlib.asynccontextmanager
+async def _undoable() -> AsyncIterator[None]:
+    """Around a transaction: an :class:`_Undo` raised in it rolls it back and goes no further."""
+    with contextlib.suppress(_Undo):
+        yield
 
 
 @dataclass
@@ -37,6 +59,38 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)  # rows taken that look like a mistake, to check
     switched_off: list[str] = field(default_factory=list)  # handles of people the file no longer lists
     unowned: list[str] = field(default_factory=list)  # pulses and check-ins whose owner is gone, and what now
+    new_teams: list[str] = field(default_factory=list)  # as first written: a misspelt parent shows here
+    # What changed, one entry a person or team: "handle" or "handle (before -> after)".
+    added: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)  # people put in another team
+    roles_changed: list[str] = field(default_factory=list)
+    zone_changed: list[str] = field(default_factory=list)
+    accounts_linked: list[str] = field(default_factory=list)  # people known before, given a new account
+    switched_on: list[str] = field(default_factory=list)
+    regrouped: list[str] = field(default_factory=list)  # teams put under another parent team
+    left_out: list[str] = field(default_factory=list)  # active people not in a file that is not complete
+    open_work: list[str] = field(default_factory=list)  # what the people switched off leave undone
+    small_teams: list[str] = field(default_factory=list)  # teams named whose results are now withheld
+    refused: str | None = None  # why nothing was changed (too many leavers)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the import changed anything in the directory."""
+        return any(
+            (
+                self.new_teams,
+                self.added,
+                self.renamed,
+                self.moved,
+                self.roles_changed,
+                self.zone_changed,
+                self.accounts_linked,
+                self.switched_on,
+                self.switched_off,
+                self.regrouped,
+            )
+        )
 
 
 def _cell(row: Mapping[str, str], column: str) -> str:
@@ -58,6 +112,18 @@ def _zone_note(line: int, handle: str, zone_name: str, known: bool) -> str | Non
             "time; give the place, such as Europe/London"
         )
     return None
+
+
+def _same_name(name: str) -> str:
+    """A person's name as compared: "Sam  rivera" is Sam Rivera."""
+    return " ".join(name.casefold().split())
+
+
+def _own_handle(handle: str, name: str) -> str:
+    """A new starter's handle when theirs was a leaver's: the old one and their last name (sam.oneill)."""
+    words = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower().split()
+    last = re.sub(r"[^a-z0-9]", "", words[-1]) if words else ""
+    return f"{handle}.{last}"[:40] if last else f"{handle}2"
 
 
 def _same_team(name: str) -> str:
@@ -109,6 +175,9 @@ async def import_directory(
     progress: Callable[[int], None] | None = None,
     *,
     complete: bool = False,
+    min_group_size: int = DialogueSettings.min_group_size,
+    dry_run: bool = False,
+    allow_many_leavers: bool = False,
 ) -> ImportReport:
     """Create or update people and their teams; each person also gets a console identity.
 
@@ -118,18 +187,25 @@ async def import_directory(
     ``complete``: the rows list everyone, so anyone active who is not among them (a leaver) is switched
     off and gets no more messages; someone switched off who is listed again is switched back on.
     Line numbers count the header as line 1. ``progress`` is told how many rows have been read so far,
-    after each row (to show progress on a long import).
+    after each row (to show progress on a long import). The report says what changed, and which teams
+    the file names have fewer active people than ``min_group_size`` (their results are withheld).
+    ``dry_run``: report all the same, but change nothing. With ``complete``, a file that would switch off
+    more than a quarter of the active people (and more than five) changes nothing, and ``refused`` says
+    so, unless ``allow_many_leavers``.
     """
     report = ImportReport()
     seen_teams: set[str] = set()
     first_line: dict[str, int] = {}  # handle -> the line that imported it
     listed: set[str] = set()  # every handle the file names, its row taken or not
     accounts: dict[Identity, int] = {}  # a platform account -> the line that gave it
-    placed: dict[str, str] = {}  # team -> the parent this file last put it under (checked then)
+    # A team -> the parent the file first puts it under (lower-cased, as written) and on which line.
+    placed: dict[str, tuple[str, str, int]] = {}
     # What each team was last written with, and the result: thousands of rows name the same few hundred
     # teams, and writing a team again just as it was written last changes nothing.
     written: dict[str, tuple[tuple[str, ...], Team]] = {}
     spelt: dict[str, tuple[str, str]] = {}  # a team name as meant -> how it was first written, and where
+    team_names: dict[int, str] = {}  # by id, for saying what moved
+    homes: set[int] = set()  # the teams the file puts people in
 
     async def team(directory: DirectoryRepo, write: tuple[str, ...], name: str, parent: Team | None) -> Team:
         key = name.lower()
@@ -137,25 +213,55 @@ async def import_directory(
         if last is not None and last[0] == write:
             return last[1]
         existing = await directory.team_by_name(name)
+        if existing is None:
+            report.new_teams.append(name)
         if existing is not None and (write[0] == "parent" or parent is None):
             made = existing  # named as a parent, or with no parent given: a team keeps the parent it has
         else:
             made = await directory.upsert_team(name=name, parent_id=parent.id if parent else None)
+            if existing is not None and existing.parent_id != made.parent_id:
+                report.regrouped.append(
+                    f"{made.name} ({team_names.get(existing.parent_id or 0, 'no parent')} -> "
+                    f"{team_names.get(made.parent_id or 0, 'no parent')})"
+                )
+        team_names[made.id] = made.name
         written[key] = (write, made)
         return made
 
-    async with store.transaction() as tx:
+    async with _undoable(), store.transaction() as tx:  # rolled back, not written, on _Undo
         directory = tx.directory
         for known_team in await directory.teams():
             spelt.setdefault(_same_team(known_team.name), (known_team.name, "already in the directory"))
+            team_names[known_team.id] = known_team.name
+        # Everyone before the import, to say what each row changes: read at once, not a query a row.
+        held = {person.handle.lower(): person for person in await directory.everyone()}
+        identities = await directory.all_identities()
+        active = [person for person in held.values() if person.active]
         for line, row in enumerate(rows, start=2):
             if progress is not None:
                 progress(line - 2)
+            if not any(
+                str(value or "").strip() for value in row.values()
+            ):  # not a handle error: no row at all
+                report.errors.append(f"line {line} is blank")
+                continue
             listed.add(_cell(row, "handle").lower().lstrip("@"))
             problem = _check(line, row)
             team_key, parent_key = _cell(row, "team").lower(), _cell(row, "parent_team").lower()
-            if problem is None and parent_key and placed.get(team_key) != parent_key:  # a move: check it
+            first_parent = placed.get(team_key)
+            if problem is None and team_key and parent_key and first_parent is None:  # a move: check it
                 problem = await _moves_team_under_itself(directory, line, row)
+            elif problem is None and first_parent is not None and parent_key not in ("", first_parent[0]):
+                # One row's slip would otherwise move the whole team, and everyone in it, elsewhere.
+                who, name, parent_name = (
+                    _cell(row, "handle").lower().lstrip("@"),
+                    _cell(row, "team"),
+                    _cell(row, "parent_team"),
+                )
+                problem = (
+                    f"line {line}: {who}: team {name!r} is under {parent_name!r} here but under "
+                    f"{first_parent[1]!r} on line {first_parent[2]}; a team has one parent"
+                )
             if problem:
                 report.errors.append(problem)
                 continue
@@ -171,14 +277,28 @@ async def import_directory(
                     f"{accounts[taken]}"
                 )
                 continue
+            known = held.get(handle)
+            display = row["name"].strip()
+            if (
+                known is not None
+                and not known.active
+                and _same_name(known.display_name) != _same_name(display)
+            ):
+                # Taking the row would give a new starter the leaver's questions, ideas and settings.
+                report.errors.append(await _reused(directory, line, handle, known.display_name, display))
+                continue
             first_line[handle] = line
             if team_key and parent_key:
-                placed[team_key] = parent_key
+                placed.setdefault(team_key, (parent_key, _cell(row, "parent_team"), line))
             accounts.update(dict.fromkeys(own, line))
             zone, roles, team_name = _cell(row, "time_zone"), _cell(row, "roles"), _cell(row, "team")
-            known = await directory.person_by_handle(handle) if not (zone and roles and team_name) else None
             if note := _zone_note(line, handle, zone, known is not None):
                 report.notes.append(note)
+            if known is None and not team_name:
+                report.notes.append(
+                    f"line {line}: {handle} has no team, so their pulse answers count within "
+                    f"{OTHER_TEAMS!r}; give the team they work in"
+                )
             for name in filter(None, (team_name, _cell(row, "parent_team"))):
                 first, where = spelt.setdefault(_same_team(name), (name, f"line {line}"))
                 if first != name:
@@ -196,26 +316,55 @@ async def import_directory(
                     seen_teams.add(parent_name.lower())
                 home = await team(directory, ("team", team_name, parent_name), team_name, parent)
                 seen_teams.add(team_name.lower())
+                homes.add(home.id)
                 team_ids = [home.id]
             person = await directory.upsert_person(
                 handle=handle,
-                display_name=row["name"].strip(),
+                display_name=display,
                 time_zone=zone or (known.time_zone if known is not None else "UTC"),
                 roles=parse_roles(roles) if roles or known is None else known.roles,
             )
             if team_ids is not None:
                 await directory.set_teams(person.id, team_ids)
+            if known is None:
+                report.added.append(handle)
+            else:
+                _compare(report, known, person, team_ids, team_names)
+                if not set(own) <= identities.get(known.id, set()):
+                    report.accounts_linked.append(handle)
             if complete and not person.active:  # back, after a complete file had left them out
                 await directory.set_active(person.id, True)
+                report.switched_on.append(handle)
+            elif not person.active:
+                report.notes.append(
+                    f"line {line}: {handle} is switched off; --complete switches them back on"
+                )
             await directory.add_identity(person.id, Identity("console", "local", handle))
             for account in own:
                 await directory.add_identity(person.id, account)
             report.people += 1
+        leavers = [person for person in active if person.handle.lower() not in listed]
+        many = len(leavers) > LEAVERS_FEW and len(leavers) > LEAVERS_SHARE * len(active)
+        if complete and many and not allow_many_leavers:
+            report.refused = _too_many_leavers([person.handle for person in leavers], len(active))
+            raise _Undo
         if complete:
-            for person in await directory.people():
-                if person.handle not in listed:
-                    await directory.set_active(person.id, False)
-                    report.switched_off.append(person.handle)
+            for person in leavers:
+                await directory.set_active(person.id, False)
+                report.switched_off.append(person.handle)
+                if undone := await _open_work(tx, person):
+                    report.open_work.append(undone)
+        else:
+            report.left_out = [person.handle for person in leavers]
+        sizes = Counter(
+            p.team_ids[0] for p in await directory.people() if p.team_ids and p.team_ids[0] in homes
+        )
+        report.small_teams = [
+            f"{team_names[team_id]} has {plural(n, 'person', 'people')}: under {min_group_size}, its pulse "
+            f"results are withheld (shown within {OTHER_TEAMS!r})"
+            for team_id, n in sizes.items()
+            if n < min_group_size
+        ]
         for survey in await tx.surveys.surveys():
             owner = await directory.get_person(survey.owner_id) if survey.owner_id is not None else None
             if owner is not None and not fit_owner(owner, survey.kind):
@@ -229,8 +378,75 @@ async def import_directory(
                     f"{survey.kind.value} {survey.name!r}: its owner {owner.handle} {gone}, so {falls} until "
                     "you name a new `owner` in the programme file and load it again"
                 )
+        if dry_run:
+            raise _Undo
     report.teams = len(seen_teams)
     return report
+
+
+def _too_many_leavers(handles: list[str], active: int) -> str:
+    """Why a complete file that leaves out many of the active people changes nothing."""
+    shown = ", ".join(handles[:10]) + (", ..." if len(handles) > 10 else "")
+    return (
+        f"--complete would switch off {len(handles)} of the {active} active people "
+        f"({len(handles) * 100 // active}%), as this file leaves them out ({shown}), so nothing was changed. "
+        "Is it the whole organisation's export, not a filtered one? If they have all left, run it again "
+        "with --allow-many-leavers"
+    )
+
+
+def _compare(
+    report: ImportReport,
+    known: Person,
+    person: Person,
+    team_ids: list[int] | None,
+    team_names: Mapping[int, str],
+) -> None:
+    """Add to ``report`` what a row changed of someone ``known`` before it (``person`` after it)."""
+    handle = person.handle
+    if known.display_name != person.display_name:
+        report.renamed.append(f"{handle} ({known.display_name} -> {person.display_name})")
+    if team_ids is not None and tuple(team_ids) != known.team_ids:
+        before = ", ".join(team_names.get(team_id, "?") for team_id in known.team_ids) or "no team"
+        report.moved.append(f"{handle} ({before} -> {', '.join(team_names[t] for t in team_ids)})")
+    if known.roles != person.roles:
+        report.roles_changed.append(f"{handle} ({_roles(known.roles)} -> {_roles(person.roles)})")
+    if known.time_zone != person.time_zone:
+        report.zone_changed.append(f"{handle} ({known.time_zone} -> {person.time_zone})")
+
+
+def _roles(roles: Collection[Role]) -> str:
+    return ", ".join(sorted(role.value for role in roles))
+
+
+async def _open_work(tx: Repositories, person: Person) -> str | None:
+    """What someone switched off leaves open: ideas they own, questions put to them; None if nothing."""
+    ideas = await tx.ideas.ideas(owner_id=person.id, statuses=OPEN_STATUSES, limit=MANY)
+    questions = await tx.questions.put_to(person.id)
+    left, what_now = [], []
+    if ideas:
+        numbers = ", ".join(f"#{idea.id}" for idea in sorted(ideas, key=lambda idea: idea.id))
+        left.append(f"{plural(len(ideas), 'open idea')} they own ({numbers})")
+        each = "it" if len(ideas) == 1 else "each"
+        what_now.append(f"`owner {min(idea.id for idea in ideas)} @someone` passes {each} on")
+    if questions:
+        numbers = ", ".join(f"#{question.id}" for question in questions)
+        left.append(f"{plural(len(questions), 'unanswered question')} put to them ({numbers})")
+        what_now.append(f"any senior leader may answer {'it' if len(questions) == 1 else 'them'}")
+    if not left:
+        return None
+    return f"{person.handle} leaves {' and '.join(left)}: {'; '.join(what_now)}"
+
+
+async def _reused(directory: DirectoryRepo, line: int, handle: str, was: str, name: str) -> str:
+    """Why a row that gives a switched-off person's handle to someone of another name is refused."""
+    own = _own_handle(handle, name)
+    such = f" (such as {own})" if await directory.person_by_handle(own) is None else ""
+    return (
+        f"line {line}: {handle} was {was}, who was switched off; a new starter needs a handle of their own"
+        f"{such}. If this is {was} back under a new name, import the row once with the old name and "
+        "--complete (which switches them back on), then again with the new one"
+    )
 
 
 def _accounts(row: Mapping[str, str]) -> list[Identity]:

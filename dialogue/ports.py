@@ -132,6 +132,14 @@ class DirectoryRepo(Protocol):
         """Active people holding ``role``, ordered by id."""
         ...
 
+    async def everyone(self) -> list[Person]:
+        """Every person, switched off too, ordered by id (an import compares each row with them)."""
+        ...
+
+    async def all_identities(self) -> dict[int, set[Identity]]:
+        """Every person's identities, by person id, in one query (an import looks for new accounts)."""
+        ...
+
 
 class IdeaRepo(Protocol):
     """Campaigns, ideas, their history, votes, comments and adoptions."""
@@ -436,6 +444,10 @@ class QuestionRepo(Protocol):
     async def add_post(self, post: QaPost) -> None: ...
     async def posts(self, question_id: int) -> list[QaPost]:
         """Answers and follow-ups in the order written (see :meth:`IdeaRepo.comments`)."""
+        ...
+
+    async def put_to(self, person_id: int) -> list[Question]:
+        """Questions put to this person that nobody has answered yet (open, or held for moderation)."""
         ...
 
     async def overdue(self, before: datetime) -> list[Question]:

@@ -415,3 +415,17 @@ class SqlDirectory(Repo):
         """Active people holding ``role``, ordered by id."""
         holders = select(PersonRoleRow.person_id).where(PersonRoleRow.role == Role(role).value)
         return await self._people(PersonRow.active.is_(True), PersonRow.id.in_(holders))
+
+    async def everyone(self) -> list[Person]:
+        """Every person, switched off too, ordered by id."""
+        return await self._people()
+
+    async def all_identities(self) -> dict[int, set[Identity]]:
+        """Every person's identities, by person id."""
+        rows = await self.session.execute(
+            select(IdentityRow.person_id, IdentityRow.platform, IdentityRow.tenant, IdentityRow.user_id)
+        )
+        found: dict[int, set[Identity]] = {}
+        for person_id, platform, tenant, user_id in rows:
+            found.setdefault(person_id, set()).add(Identity(platform, tenant, user_id))
+        return found

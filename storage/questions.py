@@ -195,6 +195,19 @@ class SqlQuestions(Repo):
             for r in rows
         ]
 
+    async def put_to(self, person_id: int) -> list[Question]:
+        """Questions put to this person that nobody has answered yet (open, or held), oldest first."""
+        rows = await self.session.scalars(
+            select(QuestionRow)
+            .where(
+                QuestionRow.addressed_to_id == person_id,
+                QuestionRow.status.in_([QuestionStatus.OPEN.value, QuestionStatus.HELD.value]),
+            )
+            .order_by(QuestionRow.created_at, QuestionRow.id)
+            .execution_options(populate_existing=True)
+        )
+        return [_question(row) for row in rows]
+
     async def overdue(self, before: datetime) -> list[Question]:
         """Open (unanswered), unflagged questions asked at or before ``before``, oldest first."""
         return await self._unflagged(_WAITING, before)

@@ -101,6 +101,86 @@ def test_a_complete_directory_switches_off_leavers_and_says_who(
     )
 
 
+def test_an_import_says_what_it_changed_whom_the_file_leaves_out_and_when_nothing_changed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "all.csv").write_text(
+        "handle,name,roles,team\namira,Amira Hassan,staff,Reablement\nben,Ben Carter,manager,Reablement\n"
+        "dev,Dev Patel,staff,Repairs\n"
+    )
+    (tmp_path / "now.csv").write_text(
+        "handle,name,roles,team\namira,Amira Okafor,staff,Reablement\nben,Ben Carter,manager,Repairs\n"
+        "kim,Kim Lee,staff,Repairs\n"
+    )
+    assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+    first = capsys.readouterr().out
+    assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+    again = capsys.readouterr().out
+    assert main(["directory", "import", str(tmp_path / "now.csv")]) == 0
+    out, err = capsys.readouterr()
+
+    assert first.splitlines()[:3] == [
+        "Imported 3 people in 2 teams.",
+        "Added 3 people: amira, ben, dev",
+        "New teams (2): Reablement, Repairs",
+    ]
+    assert again.splitlines()[:2] == ["Imported 3 people in 2 teams.", "No changes."]
+    assert out.splitlines() == [
+        "Imported 3 people in 2 teams.",
+        "Added 1 person: kim",
+        "Renamed 1 person: amira (Amira Hassan -> Amira Okafor)",
+        "Moved 1 person to another team: ben (Reablement -> Repairs)",
+        "Note: Reablement has 1 person: under 5, its pulse results are withheld (shown within "
+        "'Other teams').",
+        "Note: Repairs has 3 people: under 5, its pulse results are withheld (shown within 'Other teams').",
+        "1 person in the directory is not in this file (dev): --complete switches them off.",
+    ]
+    assert "could not be imported" not in err
+
+
+def test_a_dry_run_says_so_and_a_filtered_complete_file_is_refused_unless_many_leavers_are_allowed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "all.csv").write_text("handle,name\n" + "".join(f"p{n},Person {n}\n" for n in range(10)))
+    (tmp_path / "some.csv").write_text("handle,name\np0,Person 0\np1,Person 1\np2,Person 2\n")
+    assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+    capsys.readouterr()
+
+    assert (
+        main(
+            [
+                "directory",
+                "import",
+                str(tmp_path / "some.csv"),
+                "--complete",
+                "--dry-run",
+                "--allow-many-leavers",
+            ]
+        )
+        == 0
+    )
+    dry = capsys.readouterr().out.splitlines()
+    refused = main(["directory", "import", str(tmp_path / "some.csv"), "--complete"])
+    said = capsys.readouterr()
+
+    assert dry[0] == dry[-1] == "Dry run: nothing was changed."
+    assert (
+        "Switched off 7 people the file leaves out (they get no more messages): p3, p4, p5, p6, p7, p8, p9"
+        in dry
+    )
+    assert refused != 0 and said.out == ""
+    assert said.err.startswith("nextpractice: --complete would switch off 7 of the 10 active people (70%)")
+    assert said.err.rstrip().endswith("run it again with --allow-many-leavers")
+    assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+    assert (
+        "No changes." in capsys.readouterr().out
+    )  # neither the dry run nor the refused import changed a thing
+    assert (
+        main(["directory", "import", str(tmp_path / "some.csv"), "--complete", "--allow-many-leavers"]) == 0
+    )
+    assert "Switched off 7 people" in capsys.readouterr().out
+
+
 def test_a_subject_access_export_and_an_erasure_from_the_command_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -428,3 +508,32 @@ def test_the_demo_in_sittings_shows_what_came_for_someone_in_an_earlier_run_once
     )
     assert second.count("has an answer from Jo") == 1  # once, though she was become again in the run
     assert "has an answer from Jo" not in third  # and not again in a later run
+
+
+def test_a_blank_row_a_semicolon_file_a_new_starter_without_a_team_and_refused_rows_are_said_plainly(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "people.csv").write_text(
+        "handle,name,time_zone,team\n"
+        "amira,Amira Hassan,Europe/London,Reablement\n"
+        ",,,\n"  # a row deleted in the spreadsheet, its line left
+        "kevin,Kevin Doyle,Europe/London,\n"
+        "BAD HANDLE,Nobody,Europe/London,Reablement\n"
+    )
+    (tmp_path / "europe.csv").write_text("handle;name;time_zone\namira;Amira Hassan;Europe/London\n")
+
+    assert main(["directory", "import", str(tmp_path / "people.csv")]) == 1
+    out, err = capsys.readouterr()
+    assert main(["directory", "import", str(tmp_path / "europe.csv")]) == 1
+    semicolons = capsys.readouterr().err
+
+    assert out.splitlines()[0] == "2 rows could not be imported; the other 2 were, in 1 team."
+    assert "  line 3 is blank" in err.splitlines()
+    assert (
+        "  line 4: kevin has no team, so their pulse answers count within 'Other teams'; give the team they "
+        "work in" in err.splitlines()
+    )
+    assert semicolons == (
+        f"nextpractice: {tmp_path / 'europe.csv'}: the file is separated by semicolons: save it as CSV UTF-8 "
+        "(comma delimited)\n"
+    )

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, date, datetime
 
 from dialogue.directory import Role
 from dialogue.directory_import import import_directory
 from dialogue.events import Identity
+from dialogue.ideas import IdeaStatus
+from dialogue.qa import QuestionStatus
 from storage.store import SqlStore
 
 HEADER = "handle,name,roles,team,parent_team,slack_user_id,slack_team_id\n"
@@ -43,16 +46,21 @@ async def test_a_three_level_organisation_keeps_every_parent(store: SqlStore) ->
     assert await parents(store) == expected
 
 
-async def test_the_last_row_naming_a_team_decides_its_parent(store: SqlStore) -> None:
-    await import_directory(
+async def test_a_file_gives_a_team_one_parent_and_a_later_file_may_move_it(store: SqlStore) -> None:
+    report = await import_directory(
         store,
         rows(
             "amira,Amira Haddad,staff,Referrals,Adults,,\n"
             "ben,Ben Okafor,staff,Referrals,,,\n"  # no parent given: Referrals stays under Adults
-            "cara,Cara Lewis,staff,Referrals,Children,,\n"  # moved
-            "dev,Dev Patel,staff,Referrals,Adults,,\n"  # and moved back
+            "cara,Cara Lewis,staff,Referrals,Children,,\n"  # a second parent: a slip, or a move half-typed
+            "dev,Dev Patel,staff,Referrals,adults,,\n"  # the first parent again, in another case
         ),
     )
+    assert report.errors == [
+        "line 4: cara: team 'Referrals' is under 'Children' here but under 'Adults' on line 2; a team has "
+        "one parent"
+    ]
+    assert report.people == 3
     assert (await parents(store))["Referrals"] == "Adults"
 
     await import_directory(store, rows("amira,Amira Haddad,staff,Referrals,Children,,\n"))
@@ -173,17 +181,18 @@ async def test_a_complete_file_switches_off_leavers_and_back_on_whoever_returns(
 
 
 async def test_a_team_moved_away_and_back_cannot_close_a_loop(store: SqlStore) -> None:
+    await import_directory(store, rows("a,A,staff,Housing,Repairs,,\n"))
     report = await import_directory(
         store,
         rows(
-            "a,A,staff,Housing,Repairs,,\n"
             "b,B,staff,Housing,Council,,\n"  # Housing moves under Council
             "c,C,staff,Repairs,Housing,,\n"  # so Repairs may go under Housing
-            "d,D,staff,Housing,Repairs,,\n"  # and Housing back under Repairs would close a loop
         ),
     )
+    assert report.errors == []
+    report = await import_directory(store, rows("d,D,staff,Housing,Repairs,,\n"))  # that would close a loop
 
-    assert report.errors == ["line 5: d: team 'Housing' cannot go under 'Repairs', which is inside it"]
+    assert report.errors == ["line 2: d: team 'Housing' cannot go under 'Repairs', which is inside it"]
     assert (await parents(store))["Repairs"] == "Housing"
 
 
@@ -213,3 +222,205 @@ async def test_teams_accounts_must_be_entra_ids_and_match_in_any_case(store: Sql
             Identity("teams", TENANT, "aaaaaaaa-0000-4000-8000-000000000002")
         )
     assert found is not None and found.handle == "cno"
+
+
+async def test_a_leavers_handle_given_to_a_new_starter_is_refused_not_their_history(store: SqlStore) -> None:
+    await import_directory(store, rows("sam,Sam Rivera,staff,,,,\namira,Amira Haddad,staff,,,,\n"))
+    async with store.transaction() as tx:
+        sam = await tx.directory.person_by_handle("sam")
+        assert sam is not None
+        await tx.directory.set_away(sam.id, date(2030, 1, 1))
+        await tx.directory.set_quiet_hours(sam.id, "18:00-08:00")
+    await import_directory(store, rows("amira,Amira Haddad,staff,,,,\n"), complete=True)  # Sam left
+
+    report = await import_directory(
+        store, rows("amira,Amira Haddad,staff,,,,\nsam,Sam O'Neill,staff,,,,\n"), complete=True
+    )
+
+    assert report.errors == [
+        "line 3: sam was Sam Rivera, who was switched off; a new starter needs a handle of their own (such "
+        "as sam.oneill). If this is Sam Rivera back under a new name, import the row once with the old name "
+        "and --complete (which switches them back on), then again with the new one"
+    ]
+    async with store.transaction(read_only=True) as tx:
+        old = await tx.directory.person_by_handle("sam")
+        assert [p.handle for p in await tx.directory.people()] == ["amira"]
+    assert old is not None and (old.display_name, old.active) == ("Sam Rivera", False)
+
+    # Sam Rivera back (the name written another way is still his), then renamed while active: both allowed.
+    report = await import_directory(
+        store, rows("amira,Amira Haddad,staff,,,,\nsam, sam  RIVERA ,staff,,,,\n"), complete=True
+    )
+    assert report.errors == [] and report.switched_on == ["sam"]
+    report = await import_directory(store, rows("sam,Sam Rivera-Jones,staff,,,,\n"))
+    assert report.errors == [] and report.renamed == ["sam (sam  RIVERA -> Sam Rivera-Jones)"]
+    async with store.transaction(read_only=True) as tx:
+        back = await tx.directory.person_by_handle("sam")
+    assert back is not None and (back.display_name, back.active, back.away_until, back.quiet_hours) == (
+        "Sam Rivera-Jones",
+        True,
+        date(2030, 1, 1),
+        "18:00-08:00",
+    )
+
+
+async def test_one_rows_slip_in_a_parent_team_does_not_move_the_team_and_the_new_team_shows(
+    store: SqlStore,
+) -> None:
+    # Reablement under "Adult Social Car" on one row moved the whole team out of Adult Social Care.
+    organisation = "".join(f"p{n},Person {n},staff,Reablement,Adult Social Care,,\n" for n in range(6))
+    report = await import_directory(
+        store,
+        rows(
+            organisation + "kim,Kim Lee,staff,Reablement,Adult Social Car,,\nben,Ben Okafor,staff,Cafe,,,\n"
+        ),
+    )
+
+    assert report.errors == [
+        "line 8: kim: team 'Reablement' is under 'Adult Social Car' here but under 'Adult Social Care' on "
+        "line 2; a team has one parent"
+    ]
+    assert (await parents(store))["Reablement"] == "Adult Social Care"
+    assert report.new_teams == ["Adult Social Care", "Reablement", "Cafe"]
+    report = await import_directory(store, rows(organisation))
+    assert report.new_teams == []
+
+
+async def test_the_report_says_what_changed_and_nothing_when_nothing_did(store: SqlStore) -> None:
+    before = (
+        "amira,Amira Haddad,staff,Referrals,Adults,,\n"
+        "ben,Ben Okafor,manager,Referrals,Adults,U1,T1\n"
+        "cara,Cara Lewis,staff,Housing,,,\n"
+        "dev,Dev Patel,staff,Housing,,,\n"
+    )
+    await import_directory(store, rows(before))
+    assert not (await import_directory(store, rows(before))).changed
+
+    report = await import_directory(
+        store,
+        rows(
+            "amira,Amira Okafor,staff,Referrals,Children,,\n"  # married; her team moves under Children
+            "ben,Ben Okafor,senior_leader,Housing,,U2,T1\n"  # promoted, moved, a new Slack account
+            "cara,Cara Lewis,staff,Housing,,,\n"
+            "eve,Eve Adams,staff,Housing,,,\n"
+        ),
+    )
+
+    assert report.changed
+    assert report.added == ["eve"]
+    assert report.renamed == ["amira (Amira Haddad -> Amira Okafor)"]
+    assert report.moved == ["ben (Referrals -> Housing)"]
+    assert report.roles_changed == ["ben (manager, staff -> senior_leader, staff)"]
+    assert report.accounts_linked == ["ben"]
+    assert report.new_teams == ["Children"]
+    assert report.regrouped == ["Referrals (Adults -> Children)"]
+    assert report.left_out == ["dev"]  # not complete: said, not switched off
+    assert (report.switched_on, report.switched_off) == ([], [])
+    assert report.small_teams == [
+        "Referrals has 1 person: under 5, its pulse results are withheld (shown within 'Other teams')",
+        "Housing has 4 people: under 5, its pulse results are withheld (shown within 'Other teams')",
+    ]
+
+
+async def test_a_leaver_switched_off_is_said_to_leave_open_ideas_and_questions_put_to_them(
+    store: SqlStore,
+) -> None:
+    await import_directory(store, rows("gary,Gary Holt,manager,,,,\namira,Amira Haddad,staff,,,,\n"))
+    at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    async with store.transaction() as tx:
+        gary, amira = (
+            await tx.directory.person_by_handle("gary"),
+            await tx.directory.person_by_handle("amira"),
+        )
+        assert gary is not None and amira is not None
+        ideas = [
+            await tx.ideas.add_idea(
+                text=f"Idea {n}", at=at, author_id=amira.id, route=None, team_id=None, campaign_id=None
+            )
+            for n in range(3)
+        ]
+        for idea in ideas[:2]:
+            await tx.ideas.set_owner(idea.id, gary.id)
+        await tx.ideas.set_status(ideas[1].id, IdeaStatus.NEW, IdeaStatus.DECLINED)  # settled: not left open
+        question = await tx.questions.add_question(
+            text="When?",
+            at=at,
+            asker_id=amira.id,
+            route=None,
+            addressed_to_id=gary.id,
+            status=QuestionStatus.OPEN,
+        )
+        await tx.questions.add_question(
+            text="Why?",
+            at=at,
+            asker_id=amira.id,
+            route=None,
+            addressed_to_id=gary.id,
+            status=QuestionStatus.ANSWERED,
+        )
+
+    report = await import_directory(store, rows("amira,Amira Haddad,staff,,,,\n"), complete=True)
+
+    assert report.switched_off == ["gary"]
+    assert report.open_work == [
+        f"gary leaves 1 open idea they own (#{ideas[0].id}) and 1 unanswered question put to them "
+        f"(#{question.id}): `owner {ideas[0].id} @someone` passes it on; any senior leader may answer it"
+    ]
+
+
+async def everything(store: SqlStore) -> tuple[object, ...]:
+    """What the directory holds: every person (switched off too) with their accounts, and every team."""
+    async with store.transaction(read_only=True) as tx:
+        people = await tx.directory.people_by_ids(range(1, 100))
+        accounts = [await tx.directory.identities(person.id) for person in people]
+        return people, accounts, await tx.directory.teams()
+
+
+async def test_a_dry_run_reports_the_same_and_writes_nothing(store: SqlStore) -> None:
+    await import_directory(
+        store, rows("amira,Amira Haddad,staff,Referrals,Adults,,\nben,Ben Okafor,manager,,,,\n")
+    )
+    held = await everything(store)
+    changed = rows(
+        "amira,Amira Okafor,manager,Reablement,Children,U1,T1\n"  # renamed, promoted, moved, an account
+        "kim,Kim Lee,staff,Reablement,Children,U2,T1\n"  # someone new, with an account
+    )
+
+    report = await import_directory(store, changed, complete=True, dry_run=True)
+
+    assert await everything(store) == held
+    assert report.added == ["kim"] and report.switched_off == ["ben"]
+    assert report.renamed == ["amira (Amira Haddad -> Amira Okafor)"]
+    assert report.new_teams == ["Children", "Reablement"]
+    # The same file for real reports the same.
+    assert await import_directory(store, changed, complete=True) == report
+    assert await everything(store) != held
+
+
+async def test_a_complete_file_leaving_out_many_changes_nothing_unless_allowed(store: SqlStore) -> None:
+    everyone = "".join(f"p{n},Person {n},staff,Team {n % 3},,,\n" for n in range(41))
+    await import_directory(store, rows(everyone))
+    held = await everything(store)
+    filtered = rows(
+        "p0,Person Zero,staff,Team 0,,,\n"
+        + "".join(f"p{n},Person {n},staff,Team {n % 3},,,\n" for n in range(1, 5))
+    )
+
+    report = await import_directory(store, filtered, complete=True)
+
+    assert report.refused == (
+        "--complete would switch off 36 of the 41 active people (87%), as this file leaves them out (p5, p6, "
+        "p7, p8, p9, p10, p11, p12, p13, p14, ...), so nothing was changed. Is it the whole organisation's "
+        "export, not a filtered one? If they have all left, run it again with --allow-many-leavers"
+    )
+    assert await everything(store) == held  # not even Person Zero's new name
+
+    # Five leavers, or a quarter of everyone, is a week's leavers: taken without asking.
+    report = await import_directory(store, rows(everyone.split("p36,")[0]), complete=True)
+    assert report.refused is None and report.switched_off == ["p36", "p37", "p38", "p39", "p40"]
+    report = await import_directory(store, filtered, complete=True, allow_many_leavers=True)
+    assert report.refused is None and len(report.switched_off) == 31
+    async with store.transaction(read_only=True) as tx:
+        left = await tx.directory.people()
+    assert [(p.handle, p.display_name) for p in left][:2] == [("p0", "Person Zero"), ("p1", "Person 1")]
+    assert len(left) == 5
