@@ -225,6 +225,16 @@ def test_a_run_open_longer_than_its_cadence_is_refused_at_load(
         "still open when the next is due makes that one skip" in capsys.readouterr().err
     )
 
+    # Every other week, the same run may stay open a week, and the schedule says so when loaded.
+    fortnightly = (
+        (tmp_path / "programme.toml")
+        .read_text()
+        .replace('"Asia/Kolkata" }', '"Asia/Kolkata", every_weeks = 2 }')
+    )
+    (tmp_path / "programme.toml").write_text(fortnightly)
+    assert main(["programme", "load", str(tmp_path / "programme.toml")]) == 0
+    assert 'checkin "Weekly": 0 9 * * MON (Asia/Kolkata, every 2 weeks), next Mon ' in capsys.readouterr().out
+
 
 def test_outbox_prune_takes_a_retention_period_in_days(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
