@@ -372,7 +372,8 @@ async def import_directory(
                 falls = (
                     "its digests go to every senior leader"
                     if survey.kind is SurveyKind.CHECKIN
-                    else "nobody gets its results at close (any manager may read them and reply)"
+                    else "nobody gets its results at close (any manager may read them; a senior leader may "
+                    "reply)"
                 )
                 report.unowned.append(
                     f"{survey.kind.value} {survey.name!r}: its owner {owner.handle} {gone}, so {falls} until "

@@ -185,7 +185,7 @@ async def _replies_waiting(env: Env, me: Person) -> list[Text | str]:
             if run.closed
             and not run.reply_text
             and run.closes_at >= env.now - REPLY_WINDOW
-            and may_reply(me, run, survey)
+            and await may_reply(env, me, run, survey)
             and await env.tx.surveys.respondent_count(run.id)  # nobody answered: nothing said to reply to
         ]
         if not waiting:

@@ -7,7 +7,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-from dialogue.directory import Person
+from dialogue.directory import Person, descendants
 from dialogue.errors import Refusal
 from dialogue.flows.checkins import acting, reply_awaiting
 from dialogue.flows.env import Env
@@ -36,15 +36,20 @@ def command_for(occurrence: Occurrence) -> str:
     return f"{occurrence.kind.value} reply {occurrence.id}"
 
 
-def may_reply(me: Person, occurrence: Occurrence, survey: Survey) -> bool:
+async def may_reply(env: Env, me: Person, occurrence: Occurrence, survey: Survey) -> bool:
     """Whether ``me`` may write the run's reply: for a check-in its owner only (it goes out in their name, as
     the check-in does), or any senior leader once it has none (:func:`checkins.acting`); for a pulse its owner
-    or an admin, or, if it has none, any manager or admin."""
+    or an admin, or, if it has none, a senior leader, an admin, or a manager of every team it went to (one
+    team's manager took the organisation-wide pulse's one reply with his team's plans)."""
     if occurrence.kind is OccurrenceKind.CHECKIN:
         return me.id == survey.owner_id if survey.owner_id is not None else me.is_senior_leader
     if survey.owner_id is not None:
         return me.id == survey.owner_id or me.is_admin
-    return me.is_manager or me.is_admin
+    if me.is_senior_leader or me.is_admin:
+        return True
+    if not me.is_manager or survey.audience.everyone:
+        return False
+    return set(survey.audience.team_ids) <= descendants(await env.tx.directory.teams(), me.team_ids)
 
 
 async def _awaiting_reply(env: Env, me: Person, occurrence_id: int) -> tuple[Occurrence, Survey]:
@@ -59,11 +64,11 @@ async def _awaiting_reply(env: Env, me: Person, occurrence_id: int) -> tuple[Occ
             "latest run of each."
         )
     word = kind_word(occurrence.kind)
-    if not may_reply(me, occurrence, survey):
-        who = f"the leader who owns this {word}" if survey.owner_id is not None else "a manager"
-        if survey.owner_id is None and occurrence.kind is OccurrenceKind.CHECKIN:
-            who = "a senior leader"
-        raise Refusal(f"Only {who} can reply to it.")
+    if not await may_reply(env, me, occurrence, survey):
+        who = f"the leader who owns this {word}" if survey.owner_id is not None else "a senior leader"
+        if survey.owner_id is None and occurrence.kind is OccurrenceKind.PULSE:
+            who = "a senior leader, an admin or a manager of every team it went to"
+        raise Refusal(f"Only {who} can reply to it: the reply goes to everyone it was sent to.")
     if not occurrence.closed:
         raise Refusal(
             f"This {word} is still open; you can reply once it closes "

@@ -89,10 +89,12 @@ async def _results(env: Env, me: Person, survey: Survey, *, run: Occurrence | No
         history = await trend(env, survey, me, known={closed.id: result})
         if history:
             parts.append(history)
+        if closed.reply_text:  # what everyone asked was told, beside what they said
+            parts.append(t("Reply sent to everyone asked (“you said, we did”): ", user(closed.reply_text)))
         if (
             not closed.reply_text
             and result.responded
-            and replies.may_reply(me, closed, await checkins.acting(env, survey))
+            and await replies.may_reply(env, me, closed, await checkins.acting(env, survey))
         ):
             parts.append(_reply_hint(closed))
     return Reply(messages=(Message(lines(*parts), context=checkins.withheld(env.settings.min_group_size)),))
@@ -214,7 +216,7 @@ async def _list(env: Env, me: Person, kind: SurveyKind) -> Reply:
             if (
                 run.closed
                 and not run.reply_text
-                and replies.may_reply(me, run, acting)
+                and await replies.may_reply(env, me, run, acting)
                 and await env.tx.surveys.respondent_count(run.id)  # nothing said: nothing to reply to
             ):
                 last += f"; reply with `{replies.command_for(run)} <what you will do>`"

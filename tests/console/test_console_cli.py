@@ -96,8 +96,8 @@ def test_a_complete_directory_switches_off_leavers_and_says_who(
     # Ben owned a pulse: whoever imports hears that its results now reach nobody at close.
     assert (
         "Please give a new owner: pulse 'Quick': its owner ben is switched off, so nobody gets its results "
-        "at close (any manager may read them and reply) until you name a new `owner` in the programme file "
-        "and load it again." in err
+        "at close (any manager may read them; a senior leader may reply) until you name a new `owner` in the "
+        "programme file and load it again." in err
     )
 
 

@@ -144,7 +144,7 @@ async def test_a_reply_naming_someone_away_is_flagged_as_for_anyone_and_the_day_
         "amira: away until 2 Dec\nben: pulse send Quick pulse\nchloe: 4\nben: pulse close Quick pulse"
     )
 
-    draft = messages(await bot.play("lena: pulse reply 1 Thanks Amira, your idea is noted."), "lena")[0]
+    draft = messages(await bot.play("helen: pulse reply 1 Thanks Amira, your idea is noted."), "helen")[0]
     kept = await _away_until(bot)
     await bot.play("/clock +4d")  # Friday 4 December: her return has come everywhere on earth
     forgotten = await _away_until(bot)

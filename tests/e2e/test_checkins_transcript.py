@@ -392,14 +392,13 @@ async def test_a_reply_previewed_is_sent_by_typing_what_its_button_says(bot: Bot
 async def test_a_pulse_reply_is_sent_or_dropped_by_the_command_with_its_buttons_words(bot: Bot) -> None:
     await bot.programme(QUICK)
     await bot.play("ben: pulse send Quick pulse\namira: 1\nben: pulse close Quick pulse")
-    await bot.play("ben: pulse reply 1 More travel time from January")
-    dropped = await bot.play("ben: pulse reply 1 don't send")
-    await bot.play("ben: pulse reply 1 More travel time from February")
-    sent = await bot.play("ben: pulse reply 1 send it")
+    await bot.play("jo: pulse reply 1 More travel time from January")
+    dropped = await bot.play("jo: pulse reply 1 don't send")
+    await bot.play("jo: pulse reply 1 More travel time from February")
+    sent = await bot.play("jo: pulse reply 1 send it")
 
     assert (
-        messages(dropped, "ben")[-1]
-        == "Not sent. Write it again when you are ready (`pulse reply 1 <text>`)."
+        messages(dropped, "jo")[-1] == "Not sent. Write it again when you are ready (`pulse reply 1 <text>`)."
     )
     assert "amira" not in recipients(dropped)
     assert any("More travel time from February" in m for m in messages(sent, "amira"))
@@ -506,7 +505,9 @@ async def test_the_reply_command_shows_back_too_and_only_the_owner_may_use_it(bo
     sent = await bot.play("jo: 1")
 
     # An admin is not the leader the check-in speaks for; the owner is not then told she replied.
-    assert messages(by_admin, "kate") == ["Only the leader who owns this check-in can reply to it."]
+    assert messages(by_admin, "kate") == [
+        "Only the leader who owns this check-in can reply to it: the reply goes to everyone it was sent to."
+    ]
     assert recipients(preview) == ["jo"]  # the command shows back what everyone will get, as the chat does
     assert messages(preview, "jo")[0].startswith("Send this to all 11 people the check-in went to?\n")
     said = "Jo Adeyemi: We will freeze rota changes."

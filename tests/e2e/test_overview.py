@@ -129,7 +129,9 @@ async def test_todo_gives_a_leader_what_waits_for_her_answer_reply_or_decision(b
         m.startswith("Your pulse digest is ready.\nQuick pulse — run of") for m in messages(setup, "ben")
     )
     lena = messages(await bot.play(f"lena: pulse reply {run[1]} Me too"), "lena")
-    assert lena == ["Only the leader who owns this pulse can reply to it."]
+    assert lena == [
+        "Only the leader who owns this pulse can reply to it: the reply goes to everyone it was sent to."
+    ]
 
 
 async def test_a_pulse_nobody_replies_to_takes_one_line_of_todo_however_many_runs_wait(bot: Bot) -> None:

@@ -379,65 +379,77 @@ async def test_a_day_after_a_run_closes_nothing_says_how_far_each_person_got(bot
     assert messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0] == before
 
 
-async def test_a_manager_closes_the_loop_with_the_overall_figures_after_a_preview(bot: Bot) -> None:
+async def test_a_leader_closes_the_loop_with_the_overall_figures_after_a_preview(bot: Bot) -> None:
     await bot.programme(PULSE)
     await bot.play("ben: pulse send Quick pulse\n" + ANSWERS)
     run = int(re.search(r"last run #(\d+)", messages(await bot.play("ben: pulse list"), "ben")[0])[1])
 
-    early = messages(await bot.play(f"ben: pulse reply {run} We hear you"), "ben")[0]
+    early = messages(await bot.play(f"jo: pulse reply {run} We hear you"), "jo")[0]
     closed = messages(await bot.play("ben: pulse close Quick pulse"), "ben")[0]
     refused = messages(await bot.play(f"amira: pulse reply {run} Hello all"), "amira")[0]
-    preview = await bot.play(f"ben: pulse reply {run} We will add a suggestions slot to every team meeting.")
-    sent = await bot.play("ben: 1")
+    # One team's manager does not answer for the whole organisation: its reply goes to everyone asked.
+    local = messages(await bot.play(f"ben: pulse reply {run} Reablement will trial it"), "ben")[0]
+    preview = await bot.play(f"jo: pulse reply {run} We will add a suggestions slot to every team meeting.")
+    sent = await bot.play("jo: 1")
 
     assert early.startswith("This pulse is still open; you can reply once it closes")
     assert f"`pulse reply {run} <what you will do>` sends everyone it went to" in closed
     assert refused.startswith("Sorry, only managers can use `pulse`")
+    assert local == (
+        "Only a senior leader, an admin or a manager of every team it went to can reply to it: the reply "
+        "goes to everyone it was sent to."
+    )
     said = (
         "You said, we did: Quick pulse of Mon 30 Nov\n"
         "8 of 12 people answered (67%).\n"
         "Q1. I can suggest improvements. — average 3.9 out of 5, where 5 is Strongly agree (8 answers)\n"
         "Q2. Would you recommend us? — eNPS +25 (the share who gave 9 or 10 less the share who gave 0 to 6), "
         "average 7.6 out of 10 (8 answers)\n"
-        "Ben Carter: We will add a suggestions slot to every team meeting."
+        "Jo Adeyemi: We will add a suggestions slot to every team meeting."
     )
-    assert recipients(preview) == ["ben"]  # nothing goes out before Send
-    assert messages(preview, "ben")[0].startswith(
+    assert recipients(preview) == ["jo"]  # nothing goes out before Send
+    assert messages(preview, "jo")[0].startswith(
         "Send this to the 11 other people the pulse went to?\n" + said + "\n[1] Send it"
     )
     assert "Reablement" not in said  # staff get the overall figure only, no team that could be small
     everyone = {who for who in recipients(sent) if said in messages(sent, who)}
-    # Everyone asked but Ben, who has just read it in the preview.
-    assert len(everyone) == 11 and "amira" in everyone and "lena" in everyone and "ben" not in everyone
+    # Everyone asked but Jo, who has just read it in the preview.
+    assert len(everyone) == 11 and "amira" in everyone and "ben" in everyone and "jo" not in everyone
     thanks = "Thank you. Your reply is on its way to the 11 other people the pulse went to."
-    assert thanks in messages(sent, "ben")
-    again = messages(await bot.play(f"ben: pulse reply {run} Twice"), "ben")[0]
+    assert thanks in messages(sent, "jo")
+    again = messages(await bot.play(f"helen: pulse reply {run} Twice"), "helen")[0]
     assert again == "This pulse of Mon 30 Nov has already had its reply."
-    assert "reply with" not in messages(await bot.play("ben: pulse list"), "ben")[0]
+    assert "reply with" not in messages(await bot.play("jo: pulse list"), "jo")[0]
+    # What everyone was told stays beside what they said.
+    results = messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0]
+    assert (
+        "Reply sent to everyone asked (“you said, we did”): We will add a suggestions slot to every team "
+        "meeting." in results
+    )
 
 
 async def test_a_send_button_sends_the_words_it_previewed_not_another_managers_later_draft(bot: Bot) -> None:
     await bot.programme(PULSE)
     await bot.play("ben: pulse send Quick pulse\n" + ANSWERS + "ben: pulse close Quick pulse")
     run = int(re.search(r"last run #(\d+)", messages(await bot.play("ben: pulse list"), "ben")[0])[1])
-    await bot.play(f"ben: pulse reply {run} Ben's words")
-    bens = bot.session.sender.last_choices("ben")
-    assert bens is not None
+    await bot.play(f"helen: pulse reply {run} Helen's words")
+    helens = bot.session.sender.last_choices("helen")
+    assert helens is not None
     await bot.play(f"jo: pulse reply {run} Jo's words")
 
     stale = await bot.app.dialogue.handle(
         Chose(
-            Identity("console", "", "ben"),
-            bens.message.choices[0].action,
-            bens.message.choices[0].ref,
-            bens.message.choices[0].options[0].value,
+            Identity("console", "", "helen"),
+            helens.message.choices[0].action,
+            helens.message.choices[0].ref,
+            helens.message.choices[0].options[0].value,
         )
     )
     out = await bot.play("jo: 1")
 
     assert stale.messages[0].fallback().startswith("This reply has been written again since")
     assert any("Jo Adeyemi: Jo's words" in m for m in messages(out, "amira"))
-    assert not any("Ben's words" in m for who in recipients(out) for m in messages(out, who))
+    assert not any("Helen's words" in m for who in recipients(out) for m in messages(out, who))
 
 
 async def test_a_scheduled_run_does_not_start_while_one_sent_by_hand_is_still_open(bot: Bot) -> None:
@@ -545,9 +557,9 @@ async def test_a_reply_that_names_someone_asked_is_flagged_before_it_goes(bot: B
     run = int(re.search(r"last run #(\d+)", messages(await bot.play("ben: pulse list"), "ben")[0])[1])
 
     named = messages(
-        await bot.play(f"ben: pulse reply {run} Priya, your point about handovers is noted."), "ben"
+        await bot.play(f"jo: pulse reply {run} Priya, your point about handovers is noted."), "jo"
     )
-    plain = messages(await bot.play(f"ben: pulse reply {run} Handovers will be shorter."), "ben")
+    plain = messages(await bot.play(f"jo: pulse reply {run} Handovers will be shorter."), "jo")
 
     warning = "It names Priya Nair, of the teams it went to: everyone will read it, so check it gives away "
     assert warning + "nobody's answer." in named[0]
@@ -567,7 +579,7 @@ async def test_a_first_name_that_is_an_everyday_word_is_a_name_only_as_names_are
         )
         run = int(re.search(r"last run #(\d+)", messages(await bot.play("ben: pulse list"), "ben")[0])[1])
         drafts = [
-            messages(await bot.play(f"ben: pulse reply {run} {reply}"), "ben")[0]
+            messages(await bot.play(f"jo: pulse reply {run} {reply}"), "jo")[0]
             for reply in ("We will report back in January.", "Will, thanks for the handover idea.",
                           "chloe, your point is noted.", "THANKS WILL FOR THE IDEA")
         ]  # fmt: skip
@@ -656,7 +668,7 @@ async def test_figures_round_halves_up_as_people_do_and_staff_hear_the_enps(bot:
     await bot.play("ben: pulse send Quick pulse\n" + script + "ben: pulse close Quick pulse")
 
     results = messages(await bot.play("ben: pulse results Quick pulse"), "ben")[0]
-    preview = messages(await bot.play("ben: pulse reply 1 Rotas will come a week earlier."), "ben")[0]
+    preview = messages(await bot.play("jo: pulse reply 1 Rotas will come a week earlier."), "jo")[0]
 
     # Python's round() gave +12, 3.2 and 62% / 38% (halves to the even neighbour); shares add up to 100%.
     assert "Everyone: n=8, mean 3.3" in results
@@ -812,3 +824,17 @@ async def test_a_fortnightly_pulse_comes_every_other_monday_from_its_first(bot: 
     assert len(runs) == 3, "\n".join(asked)
     listed = messages(await bot.play("ben: pulse list"), "ben")[0]
     assert "of Mon 28 Dec" in listed
+
+
+async def test_a_teams_own_pulse_is_replied_to_by_its_manager_and_not_by_another_teams(bot: Bot) -> None:
+    team = PULSE.replace("Quick pulse", "Reablement pulse").replace(
+        "open_hours = 48", 'open_hours = 48\naudience = ["Reablement"]'
+    )
+    await bot.programme(team)
+    await bot.play("ben: pulse send Reablement pulse\n" + ANSWERS + "ben: pulse close Reablement pulse")
+
+    other = messages(await bot.play("lena: pulse reply 1 Housing will look at it"), "lena")[0]
+    own = messages(await bot.play("ben: pulse reply 1 We will trial travel-free mornings."), "ben")[0]
+
+    assert other.startswith("Only a senior leader, an admin or a manager of every team it went to can reply")
+    assert own.startswith("Send this to the 5 other people the pulse went to?")

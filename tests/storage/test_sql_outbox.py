@@ -172,13 +172,18 @@ async def test_concurrent_claimers_never_share_a_row(database_url: str, store: S
         rows = [NewDelivery(key=f"k{i}", message=_message(), channel="c", platform="p") for i in range(200)]
         assert await tx.outbox.enqueue(rows, now=at(0)) == 200
     stores = [SqlStore(database_url), SqlStore(database_url)]
+    # Each claimer's first batch is held until all four hold one: their claims overlap for certain (on a
+    # busy machine, two drained everything before the other two had started).
+    together = asyncio.Barrier(4)
 
     async def drain(worker: str, other_store: SqlStore) -> list[int]:
         claimed: list[int] = []
         while True:
             async with other_store.transaction() as tx:
                 batch = await tx.outbox.claim(worker=worker, now=at(1), limit=7, lease_seconds=LEASE)
-                await asyncio.sleep(0)  # hold the row locks while the other claimer runs
+                if not claimed:
+                    await asyncio.wait_for(together.wait(), timeout=30)
+                await asyncio.sleep(0)  # hold the row locks while the other claimers run
             if not batch:
                 return claimed
             claimed.extend(d.id for d in batch)
