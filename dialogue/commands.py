@@ -156,7 +156,7 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec(
             "campaign",
             "campaign list | send <name> | ideas <name>",
-            "send an idea campaign's prompt now, or read the ideas it brought in",
+            "list idea campaigns, send one's prompt now, or read the ideas it brought in",
             campaigns.cmd_campaign,
             managers,
             "managers",

@@ -11,7 +11,7 @@ from dialogue.flows.away import is_away
 from dialogue.flows.checkins import acting
 from dialogue.flows.env import Env
 from dialogue.flows.replies import command_for, may_reply
-from dialogue.flows.surveys import answered_items, item_key, kind_word
+from dialogue.flows.surveys import answered_items, item_key, kind_word, prompt_key
 from dialogue.formatting import day, plural, run_day, shorten, when
 from dialogue.ideas import OPEN_STATUSES, IdeaStatus
 from dialogue.messages import Message, Reply
@@ -36,8 +36,23 @@ async def _to_answer(env: Env, me: Person) -> Message:
     """Open pulses and check-ins sent to the person that they have not finished."""
     rows: list[Text | str] = []
     coming: list[Text | str] = []
+    campaigns: list[Text | str] = []
     for occurrence in await env.tx.surveys.open_occurrences():
-        if occurrence.kind is OccurrenceKind.CAMPAIGN or occurrence.opens_at > env.now:
+        if occurrence.kind is OccurrenceKind.CAMPAIGN:
+            # An open invitation rather than something left undone: it stays until it closes (an anonymous
+            # idea must leave no trace of who sent one).
+            due = await env.tx.outbox.due_at(prompt_key(occurrence.id, me.id))
+            campaign = await env.tx.ideas.get_campaign(occurrence.target_id)
+            if due is not None and due <= env.now and campaign is not None:
+                campaigns.append(
+                    t(
+                        "Idea campaign “",
+                        user(campaign.name),
+                        f"” takes ideas until {when(occurrence.closes_at, me)}: write yours in reply to it",
+                    )
+                )
+            continue
+        if occurrence.opens_at > env.now:
             continue
         if await env.tx.surveys.is_recipient(occurrence.id, me.id) is None:
             continue
@@ -66,13 +81,14 @@ async def _to_answer(env: Env, me: Person) -> Message:
             "you out (`away off` when you're back)."
         )
     if not rows:
-        return Message(lines(*head, "Pulses and check-ins to answer: none right now.", *coming))
+        return Message(lines(*head, "Pulses and check-ins to answer: none right now.", *coming, *campaigns))
     return Message(
         lines(
             *head,
             "Pulses and check-ins to answer (your chat with the bot has the questions):",
             *rows,
             *coming,
+            *campaigns,
         )
     )
 

@@ -488,7 +488,10 @@ async def show(env: Env, me: Person, idea_id: int) -> Reply:
     parts.append("History:")
     for event in await env.tx.ideas.history(idea.id):
         who = f" by {await env.name(event.by_id)}" if event.by_id is not None else ""
-        if event.kind == "status" and event.from_status and event.to_status:
+        if event.kind == "status" and event.to_status is IdeaStatus.SPREAD and event.from_status:
+            # The adoption just above says who took it where: "spread by <the adopter>" read as their doing.
+            parts.append(f"  {day(event.at, me)}: {event.from_status.label} → spread, once adopted elsewhere")
+        elif event.kind == "status" and event.from_status and event.to_status:
             parts.append(
                 t(
                     f"  {day(event.at, me)}: {event.from_status.label} → {event.to_status.label}{who}: ",
@@ -496,7 +499,7 @@ async def show(env: Env, me: Person, idea_id: int) -> Reply:
                 )
             )
         elif event.kind == "adopted":
-            parts.append(t(f"  {day(event.at, me)}: adopted{who}: ", user(event.reason)))
+            parts.append(t(f"  {day(event.at, me)}: adopted{who} for ", user(event.reason)))
         elif event.kind == "owner":
             if event.reason:
                 parts.append(t(f"  {day(event.at, me)}: owner set to ", user(event.reason), who))
@@ -666,22 +669,23 @@ async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, re
     note = _moved(
         f"Your idea #{idea.id} moved {move}.", idea, t(f"Reason from {me.display_name}: ", user(reason))
     )
-    await env.send(
-        [
-            to_author(
-                f"idea:{idea.id}:status:{step}:{status.value}",
-                note,
-                person_id=idea.author_id,
-                route=idea.route,
-            )
-        ]
-    )
+    if idea.author_id != me.id:  # a manager moving their own named idea needs no news of it
+        await env.send(
+            [
+                to_author(
+                    f"idea:{idea.id}:status:{step}:{status.value}",
+                    note,
+                    person_id=idea.author_id,
+                    route=idea.route,
+                )
+            ]
+        )
     moved = _moved(
         f"{me.display_name} moved idea #{idea.id}, which you own, {move}.", idea, t("Reason: ", user(reason))
     )
     owner = await _tell_owner(env, me, idea, f"idea:{idea.id}:status:{step}:{status.value}:owner", moved)
     backed = _moved(
-        f"Idea #{idea.id}, which you supported, moved {move}.",
+        f"Idea #{idea.id}, which you voted for or commented on, moved {move}.",
         idea,
         t(f"Reason from {me.display_name}: ", user(reason)),
     )
@@ -859,7 +863,7 @@ async def cmd_adopt(env: Env, me: Person, args: Args) -> Reply:
     await env.send(deliveries)
     backed = Message(
         lines(
-            t(f"Idea #{idea.id}, which you supported, has been adopted by {team}."),
+            t(f"Idea #{idea.id}, which you voted for or commented on, has been adopted by {team}."),
             t("“", user(shorten(idea.text, 120)), "”"),
             t(f"{me.display_name}: ", user(note_text)),
         ),

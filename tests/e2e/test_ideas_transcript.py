@@ -132,7 +132,7 @@ async def test_good_practice_reaches_those_who_backed_it_and_every_team_under_th
     finally:
         await bot.app.close()
 
-    backed = "Idea #1, which you supported, has been adopted by Housing Services."
+    backed = "Idea #1, which you voted for or commented on, has been adopted by Housing Services."
     assert messages(out, "helen")[0].startswith(backed) and messages(out, "kate")[0].startswith(backed)
     arriving = "Good practice arriving: Marcus Reid has adopted idea #1 for Housing Services."
     for handle in ("tom", "rae"):
@@ -325,9 +325,9 @@ async def test_supporters_hear_where_an_idea_went_and_a_declined_idea_can_come_b
     # Everyone who voted or commented hears each move once, with its reason; the author as before.
     for backer in ("dev", "ellie", "farah"):
         assert moves(backer) == [
-            "Idea #1, which you supported, moved from new to declined.",
-            "Idea #1, which you supported, moved from declined to under review.",
-            "Idea #1, which you supported, moved from under review to declined.",
+            "Idea #1, which you voted for or commented on, moved from new to declined.",
+            "Idea #1, which you voted for or commented on, moved from declined to under review.",
+            "Idea #1, which you voted for or commented on, moved from under review to declined.",
         ], backer
     assert "Reason from Ben Carter: The supplier pulled out" in messages(out, "dev")[-1]
     # Declined twice, told twice: each move is its own message.
@@ -629,3 +629,34 @@ async def test_only_those_responsible_for_an_idea_can_decline_it(bot: Bot) -> No
     ]
     assert messages(out, "lena")[0].startswith("#1 is now declined.")
     assert messages(out, "ben")[-1].startswith("#2 is now declined.")
+
+
+async def test_a_manager_moving_their_own_idea_is_not_told_and_its_history_reads_plainly(bot: Bot) -> None:
+    out = await bot.play(
+        "ben: idea Key safes at every client's door\n"
+        "ben: status 1 review Quick to try\n"
+        "ben: status 1 implemented Done across Reablement\n"
+        "lena: adopt 1 Housing will fit them in sheltered flats"
+    )
+    history = messages(await bot.play("amira: ideas 1"), "amira")[0]
+
+    # News of his own move, signed by himself, told him nothing.
+    assert not any(m.startswith("Your idea #1 moved") for m in messages(out, "ben"))
+    assert "adopted by Lena Kowalski for Housing: Housing will fit them in sheltered flats" in history
+    assert "implemented → spread, once adopted elsewhere" in history
+    assert "spread by Lena" not in history
+
+
+async def test_todo_says_which_idea_campaign_is_taking_ideas(bot: Bot) -> None:
+    # Staff were reminded of an open campaign prompt by the chat, while todo said nothing waited.
+    await bot.programme(CAMPAIGN + 'audience = ["Reablement"]\n')
+    await bot.play("ben: campaign send Fewer missed visits")
+    todo = messages(await bot.play("amira: todo"), "amira")
+
+    assert any(
+        "Idea campaign “Fewer missed visits” takes ideas until Mon 07 Dec 08:00: write yours in reply to it"
+        in m
+        for m in todo
+    ), todo
+    lena = messages(await bot.play("lena: todo"), "lena")  # not in its audience
+    assert not any("Fewer missed visits" in m for m in lena)
