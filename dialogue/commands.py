@@ -12,8 +12,10 @@ from dialogue.directory import Person
 from dialogue.errors import Refusal
 from dialogue.flows import away, campaigns, home, ideas, questions, quiet, survey_commands
 from dialogue.flows.env import Env
+from dialogue.flows.surveys import waiting_named
 from dialogue.ideas import parse_status
 from dialogue.messages import Message, Reply
+from dialogue.smalltalk import privacy_answer
 from dialogue.text import lines, t
 
 Handler = Callable[[Env, Person, Args], Awaitable[Reply]]
@@ -51,8 +53,15 @@ class CommandSpec:
     who: str = ""  # who may run it, for the refusal ("managers")
 
 
+PRIVACY_TOPICS = {"anon", "anonymous", "anonymity", "anonymously", "privacy", "private", "confidential"}
+
+
 async def _help(env: Env, me: Person, args: Args) -> Reply:
-    return help_reply(me, args.rest().strip().lower().lstrip("/"))
+    topic = args.rest().strip().lower().lstrip("/")
+    if topic in PRIVACY_TOPICS:  # "help anon": what is hidden and what is not, before writing anonymously
+        named = [survey.name for survey in await waiting_named(env, me)]
+        return Reply(messages=(privacy_answer(env.settings.min_group_size, named),))
+    return help_reply(me, topic)
 
 
 COMMANDS: dict[str, CommandSpec] = {
@@ -295,8 +304,9 @@ def help_reply(me: Person, topic: str = "") -> Reply:
             Message(
                 lines(t(hello + " is what you can do, with an example of each:"), *rows),
                 context=(
-                    "`help` and a command's name shows all it can do, e.g. `help ideas`. Reply to a prompt "
-                    "by just typing. Numbers like 12 and #12 both work."
+                    "`help` and a command's name shows all it can do, e.g. `help ideas`; `help anon` says "
+                    "what is anonymous and what is not. Reply to a prompt by just typing. Numbers like 12 "
+                    "and #12 both work."
                 ),
             ),
         )

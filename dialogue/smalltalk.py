@@ -119,23 +119,27 @@ def small_talk(text: str, min_group_size: int, *, named: Sequence[str] = ()) -> 
             )
         )
     if said in PRIVACY:
-        k = min_group_size
-        # Told "answers are anonymous" while a named pulse waited, staff wrote what they would not sign.
-        warning = "".join(
-            f"“{name}”, waiting for you, is NOT anonymous: your answers to it carry your name. "
-            for name in named
-        )
-        return Message(
-            t(
-                warning,
-                "Pulse and check-in answers are anonymous unless one says “not anonymous” when it comes: "
-                f"managers see results only for groups of {k} or more, and written answers only once {k} "
-                "people write some. Ideas and questions show your name unless you start them with `anon` "
-                "(`idea anon ...`, `ask anon ...`); an anonymous idea still shows your team if it has "
-                f"{k} or more people besides its managers. Your chat app keeps its own record of what you "
-                "send here, which your organisation's IT can search.",
-            )
-        )
+        return privacy_answer(min_group_size, named)
     if said and not any(c.isalnum() for c in said):  # emoji or marks alone, not a nod
         return Message(t("I can only read words, I'm afraid. Type `help` to see what you can do."))
     return None
+
+
+def privacy_answer(k: int, named: Sequence[str] = ()) -> Message:
+    """What is anonymous and what is not (``k``: the minimum group size); ``named``: the surveys that are not
+    anonymous waiting for the person, which a question about privacy is likely about."""
+    # Told "answers are anonymous" while a named pulse waited, staff wrote what they would not sign.
+    warning = "".join(
+        f"“{name}”, waiting for you, is NOT anonymous: your answers to it carry your name. " for name in named
+    )
+    return Message(
+        t(
+            warning,
+            "Pulse and check-in answers are anonymous unless one says “not anonymous” when it comes: "
+            f"managers see results only for groups of {k} or more, and written answers only once {k} "
+            "people write some. Ideas and questions show your name unless you start them with `anon` "
+            "(`idea anon ...`, `ask anon ...`); an anonymous idea still shows your team if it has "
+            f"{k} or more people besides its managers. Your chat app keeps its own record of what you "
+            "send here, which your organisation's IT can search.",
+        )
+    )

@@ -449,8 +449,7 @@ async def _listed(
         row = idea_line(idea)
         if idea.status in (IdeaStatus.IMPLEMENTED, IdeaStatus.SPREAD):
             adopted = len(await env.tx.ideas.adoptions(idea.id))
-            named = not idea.anonymous and idea.team_id is not None
-            where = f"from {await env.team_name(idea.team_id)}" if named else ""
+            where = f"from {await env.team_name(idea.team_id)}" if idea.team_id is not None else ""
             taken = f"adopted by {plural(adopted, 'team')}" if adopted else ""
             if where or taken:
                 row = t(*row.spans, f" ({', '.join(filter(None, (where, taken)))})")
@@ -472,10 +471,13 @@ async def show(env: Env, me: Person, idea_id: int) -> Reply:
     """One idea with its history, comments and adoptions; anonymous authors stay hidden."""
     idea = await get_idea(env, idea_id)
     author = "anonymous" if idea.anonymous else await env.name(idea.author_id)
+    # An anonymous idea keeps a team only when it has enough people besides its managers (see submit), as
+    # its author was told: a team copying it needs to know whom to ask how it went.
+    team = f" ({await env.team_name(idea.team_id)})" if idea.team_id is not None else ""
     parts: list[Text | str] = [
         t(f"Idea #{idea.id} [{idea.status.label}] ▲{idea.votes}"),
         t(user(idea.text)),
-        t(f"From: {author}" + ("" if idea.anonymous else f" ({await env.team_name(idea.team_id)})")),
+        t(f"From: {author}{team}"),
     ]
     campaign = await env.tx.ideas.get_campaign(idea.campaign_id) if idea.campaign_id is not None else None
     if campaign is not None:
@@ -829,7 +831,12 @@ async def cmd_adopt(env: Env, me: Person, args: Args) -> Reply:
             t(f"{me.display_name}: ", user(note_text)),
         )
     )
-    origin = await env.tx.directory.people(team_ids=[idea.team_id]) if idea.team_id is not None else []
+    # Its team hears when it first spreads; after that, those who backed it do (eight people told of every
+    # adoption, three in a morning, was noise).
+    first = len(await env.tx.ideas.adoptions(idea.id)) == 1
+    origin = (
+        await env.tx.directory.people(team_ids=[idea.team_id]) if idea.team_id is not None and first else []
+    )
     deliveries = [
         to_author(f"idea:{idea.id}:adopted:{team_id}:{p.id}", news, person_id=p.id, route=None)
         for p in origin
@@ -880,4 +887,5 @@ async def cmd_adopt(env: Env, me: Person, args: Args) -> Reply:
             )
         )
         await _tell_owner(env, me, idea, f"idea:{idea.id}:adopted:{team_id}:owner", owned)
-    return Reply(messages=(Message(t(f"{team} has adopted #{idea.id}. Its team and yours have been told.")),))
+    told_of = "Its team and yours have" if first else "Its author, whoever backed it and your team have"
+    return Reply(messages=(Message(t(f"{team} has adopted #{idea.id}. {told_of} been told.")),))

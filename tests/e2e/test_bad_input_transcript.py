@@ -72,8 +72,8 @@ async def test_help_lists_only_what_the_caller_may_do(bot: Bot) -> None:
     assert "`checkin list" in leader and "`answer 3 Yes, from January`" in leader
     assert "`moderate" in admin and "`moderate" not in leader
     assert staff.endswith(
-        "`help` and a command's name shows all it can do, e.g. `help ideas`. Reply to a "
-        "prompt by just typing. Numbers like 12 and #12 both work."
+        "`help` and a command's name shows all it can do, e.g. `help ideas`; `help anon` says what is "
+        "anonymous and what is not. Reply to a prompt by just typing. Numbers like 12 and #12 both work."
     )
 
 

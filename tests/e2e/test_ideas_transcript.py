@@ -660,3 +660,25 @@ async def test_todo_says_which_idea_campaign_is_taking_ideas(bot: Bot) -> None:
     ), todo
     lena = messages(await bot.play("lena: todo"), "lena")  # not in its audience
     assert not any("Fewer missed visits" in m for m in lena)
+
+
+async def test_an_ideas_team_hears_when_it_first_spreads_and_its_author_and_backers_after(bot: Bot) -> None:
+    # Eight Reablement people were each told of three adoptions in one morning.
+    await bot.play(
+        "chloe: idea Share spare PPE between patches\ndev: vote 1\n"
+        "ben: status 1 review Trying it\nben: status 1 implemented Works"
+    )
+    first = await bot.play("lena: adopt 1 Housing officers will carry spare PPE too")
+    second = await bot.play("helen: adopt 1 The executive office will keep a spare box")
+
+    news = "Good practice spreading: Housing has adopted idea #1 from your team."
+    assert all(any(m.startswith(news) for m in messages(first, who)) for who in ("amira", "chloe", "dev"))
+    assert "amira" not in recipients(second)  # her team heard it spread; she backed nothing
+    assert any("Executive Team has adopted idea #1" in m for m in messages(second, "chloe"))  # its author
+    assert any(
+        "which you voted for or commented on, has been adopted by Executive Team" in m
+        for m in messages(second, "dev")
+    )
+    assert messages(second, "helen")[-1] == (
+        "Executive Team has adopted #1. Its author, whoever backed it and your team have been told."
+    )

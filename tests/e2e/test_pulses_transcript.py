@@ -838,3 +838,14 @@ async def test_a_teams_own_pulse_is_replied_to_by_its_manager_and_not_by_another
 
     assert other.startswith("Only a senior leader, an admin or a manager of every team it went to can reply")
     assert own.startswith("Send this to the 5 other people the pulse went to?")
+
+
+async def test_help_anon_says_what_is_anonymous_and_what_is_not(bot: Bot) -> None:
+    out = await bot.play("amira: help anon\namira: help")
+    said = messages(out, "amira")
+
+    assert said[0].startswith("Pulse and check-in answers are anonymous unless one says “not anonymous”")
+    assert (
+        "an anonymous idea still shows your team if it has 5 or more people besides its managers" in said[0]
+    )
+    assert "`help anon` says what is anonymous and what is not" in said[1]
