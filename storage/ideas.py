@@ -9,8 +9,6 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 
 from dialogue.directory import Audience
 from dialogue.ideas import Adoption, Campaign, Comment, Idea, IdeaEvent, IdeaStatus
-from dialogue.messages import Message, message_to_data
-from dialogue.text import t
 from storage.directory import name_key
 from storage.models import (
     AdoptionRow,
@@ -199,10 +197,11 @@ class SqlIdeas(Repo):
             return False
         await self.session.execute(delete(CommentRow).where(CommentRow.idea_id == idea_id))
         await self.session.execute(delete(IdeaEventRow).where(IdeaEventRow.idea_id == idea_id))
+        await self.session.execute(delete(IdeaVoteRow).where(IdeaVoteRow.idea_id == idea_id))
+        # The messages about it go too, not only their words: a comment's notice went to its author alone,
+        # so its row (a person, or an anonymous author's route) would still say who shared it.
         await self.session.execute(
-            update(DeliveryRow)
-            .where(DeliveryRow.key.startswith(f"idea:{idea_id}:", autoescape=True))
-            .values(message=message_to_data(Message(t("(withdrawn by whoever shared it)"))))
+            delete(DeliveryRow).where(DeliveryRow.key.startswith(f"idea:{idea_id}:", autoescape=True))
         )
         return True
 

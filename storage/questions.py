@@ -132,10 +132,13 @@ class SqlQuestions(Repo):
         if withdrawn != 1:
             return False
         await self.session.execute(delete(QaPostRow).where(QaPostRow.question_id == question_id))
-        # The post keeps its platform reference (it is replaced in place), not its words.
+        about = DeliveryRow.key.startswith(f"question:{question_id}:", autoescape=True)
+        # The post keeps its platform reference (it is replaced in place), not its words; the messages to
+        # its asker go altogether (their person, or anonymous route, would still say who asked it).
+        await self.session.execute(delete(DeliveryRow).where(about, DeliveryRow.channel.is_(None)))
         await self.session.execute(
             update(DeliveryRow)
-            .where(DeliveryRow.key.startswith(f"question:{question_id}:", autoescape=True))
+            .where(about)
             .values(message=message_to_data(Message(t("(withdrawn by whoever asked it)"))))
         )
         return True

@@ -769,3 +769,32 @@ async def test_a_question_asked_again_in_the_same_words_is_pointed_at_the_first(
     refusal += "answers."
     assert messages(out, "amira")[-1] == refusal and messages(out, "chloe") == [refusal]
     assert len(messages(out, "#qa")) == 1
+
+
+async def test_an_anonymous_question_withdrawn_keeps_no_message_that_leads_to_its_asker(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Its approval notice went to the asker alone, by her keyed route: kept, anyone with the key and the
+    # database could still name who had asked the question she took back.
+    bot = await start_bot(database_url, tmp_path, premoderate_anonymous=True)
+    try:
+        await bot.play(
+            "amira: ask anon Is the depot closing?\nkate: moderate approve 1\namira: questions withdraw 1"
+        )
+        async with bot.app.store.engine.connect() as db:
+            routed = (
+                (
+                    await db.execute(
+                        text(
+                            "SELECT key FROM deliveries WHERE key LIKE 'question:1:%' "
+                            "AND (person_id IS NOT NULL OR route IS NOT NULL)"
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+    finally:
+        await bot.app.close()
+
+    assert all(":withdrawn:" in key for key in routed), routed
