@@ -104,24 +104,23 @@ async def _progress(env: Env, me: Person, survey: Survey, run: Occurrence) -> Te
     # Counted only: an open run's figures, and its written answers, are not read at all. The count goes up in
     # steps of the group size: one that moved with each answer let a manager asking after each conversation
     # see who had answered, and chase the rest by name.
+    # No "all of them" either: it named the last to answer, whom a manager had been chasing.
     k = env.settings.min_group_size
-    answered, invited = (
-        (await env.tx.surveys.counts(run.id)).respondents,
-        await env.tx.surveys.invited(run.id),
-    )
-    if invited and answered >= invited:
-        so_far = f"all {invited}"
+    answered = (await env.tx.surveys.counts(run.id)).respondents
+    invited = await env.tx.surveys.invited(run.id)
+    if invited <= k:
+        so_far = f"shown when it closes, as it went to {invited}, no more than {k}"
     elif answered < k:
-        so_far = f"not all of {invited}" if invited <= k else f"fewer than {k} of {invited}"
+        so_far = f"fewer than {k} of {invited}"
     else:
         so_far = f"at least {answered // k * k} of {invited}"
     return lines(
         t(user(survey.name), f" — run of {run_day(run, me)} (open until {when(run.closes_at, me)})"),
         f"Responses so far: {so_far}",
         t(
-            f"While it is open the count goes up in steps of {k}, so that it never shows who has just "
-            "answered; its answers are shown when it closes, so that nobody can work out one person's answer "
-            f"by comparing the figures before and after. `{survey.kind.value} close ",
+            f"While it is open the count goes up in steps of {k}, so that asking after each conversation "
+            "does not show who has answered; its answers are shown when it closes, so that nobody can work "
+            f"out one person's answer by comparing the figures before and after. `{survey.kind.value} close ",
             user(survey.name),
             "` closes it now.",
         ),
