@@ -54,6 +54,13 @@ _ON_LEAVE = re.compile(
     r"(?: (?:until|till|til|to|back on|back) (?P<back>.{1,30})| (?:next|this) week| from \S+(?: \S+)?"
     r"| for (?:a|\d+) (?:days?|weeks?|months?)| today| tomorrow)?"
 )
+# "Can my manager see what I write?", said any way: asked while a written answer waits, it was kept as the
+# (perhaps signed) answer. A short question about who sees or knows, or whether it is anonymous.
+_PRIVACY_ASKED = re.compile(
+    r"(?:can|could|does|do|will|would|is|are|who|how|am)\b.{0,60}?\b(?:anonymous|anonymously|anon|"
+    r"private|confidential|my name|it was me|who i am|"
+    r"(?:see|sees|read|reads|know|knows) (?:this|it|what|my|that|who))\b"
+)
 # Emoji people send as a nod, in any skin tone: thumbs up, OK, folded hands, hearts, smiles, a tick.
 _NOD_EMOJI = "👍👌🙏❤💙💚💜😊🙂😀☺✅"
 _NODS = re.compile(f"^(?:[{_NOD_EMOJI}][\U0001f3fb-\U0001f3ff\ufe0f]*)+$")
@@ -75,8 +82,9 @@ def is_greeting(text: str) -> bool:
 
 
 def is_privacy_question(text: str) -> bool:
-    """ "Is this anonymous?", "can my manager see this?": answered with what is and is not seen."""
-    return _said(text) in PRIVACY
+    """ "Is this anonymous?", "can my manager see what I write?": answered with what is and is not seen."""
+    said = _said(text).replace("’", "'")
+    return said in PRIVACY or (len(said.split()) <= 12 and _PRIVACY_ASKED.match(said) is not None)
 
 
 def small_talk(text: str, min_group_size: int, *, named: Sequence[str] = ()) -> Message | None:
@@ -118,7 +126,7 @@ def small_talk(text: str, min_group_size: int, *, named: Sequence[str] = ()) -> 
                 "back sooner.",
             )
         )
-    if said in PRIVACY:
+    if is_privacy_question(text):
         return privacy_answer(min_group_size, named)
     if said and not any(c.isalnum() for c in said):  # emoji or marks alone, not a nod
         return Message(t("I can only read words, I'm afraid. Type `help` to see what you can do."))

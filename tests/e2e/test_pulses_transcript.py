@@ -865,3 +865,20 @@ async def test_an_open_run_to_five_or_fewer_shows_no_count_at_all(bot: Bot) -> N
 
     assert "Responses so far: shown when it closes, as it went to 3, no more than 5" in before
     assert after[-1] == before
+
+
+async def test_a_privacy_question_in_other_words_is_answered_not_kept_as_a_named_answer(bot: Bot) -> None:
+    # "can my manager see what I write?" was stored as Amira's signed written answer.
+    named = PULSE.replace("Quick pulse", "Named one").replace("open_hours = 48", "anonymous = false")
+    named = named.replace(
+        'kind = "scale"\ntext = "I can suggest improvements."', 'kind = "text"\ntext = "Anything?"'
+    )
+    await bot.programme(named)
+    await bot.play("ben: pulse send Named one")
+
+    out = await bot.play("amira: can my manager see what I write?\namira: Will they know it was me")
+
+    for said in messages(out, "amira"):
+        assert said.startswith("“Named one”, waiting for you, is NOT anonymous"), said
+    async with bot.app.store.engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM answers"))).scalar() == 0
