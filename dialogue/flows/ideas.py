@@ -632,9 +632,12 @@ async def cmd_status(env: Env, me: Person, args: Args) -> Reply:
 async def _may_decline(env: Env, me: Person, idea: Idea) -> bool:
     """Whether ``me`` may end an idea: any manager may move one on, but one declined by a manager of another
     team, minutes after it was shared, ended an uncomfortable idea before anyone could vote for it."""
-    if me.is_senior_leader or me.is_admin or idea.owner_id == me.id or idea.team_id is None:
+    if me.is_senior_leader or me.is_admin or idea.owner_id == me.id:
         return True
-    return idea.team_id in descendants(await env.tx.directory.teams(), me.team_ids)
+    # An anonymous idea from a small team carries none: it is no more any manager's to end than another.
+    return idea.team_id is not None and idea.team_id in descendants(
+        await env.tx.directory.teams(), me.team_ids
+    )
 
 
 async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, reason_text: str) -> Reply:
@@ -644,10 +647,15 @@ async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, re
         nexts = ", ".join(s.label for s in in_pipeline_order(allowed)) or "nothing (it is finished)"
         raise Refusal(f"#{idea.id} is {idea.status.label}; it can move to: {nexts}.", field="status")
     if status is IdeaStatus.DECLINED and not await _may_decline(env, me, idea):
-        team = await env.team_name(idea.team_id)
+        team = await env.team_name(idea.team_id) if idea.team_id is not None else None
+        who = (
+            f"comes from {team}: only its owner, a manager of {team},"
+            if team
+            else "names no team: only its owner,"
+        )
         raise Refusal(
-            f"#{idea.id} comes from {team}: only its owner, a manager of {team}, a senior leader or an admin "
-            f"can decline it. To take it on yourself, `owner {idea.id} @{me.handle}` (its author is told).",
+            f"#{idea.id} {who} a senior leader or an admin can decline it. To take it on yourself, "
+            f"`owner {idea.id} @{me.handle}` (its author is told).",
             field="status",
         )
     reason = clean_text(reason_text, what="reason", limit=REASON_MAX, field="reason")
@@ -770,6 +778,25 @@ async def cmd_owner(env: Env, me: Person, args: Args) -> Reply:
     await env.tx.ideas.add_event(
         IdeaEvent(idea_id=idea.id, at=env.now, by_id=me.id, kind="owner", reason=owner.display_name)
     )
+    # Its author hears who carries it now: taking an idea on is what lets a manager decline it.
+    if idea.anonymous or idea.author_id not in (me.id, owner.id):
+        news = Message(
+            t(
+                f"Your idea #{idea.id} now has an owner, {owner.display_name}, who carries it through: ",
+                user(shorten(idea.text)),
+            ),
+            context=f"`ideas {idea.id}` shows its history; `comment {idea.id} <text>` reaches them.",
+        )
+        await env.send(
+            [
+                to_author(
+                    f"idea:{idea.id}:owned-by:{owner.id}:{env.now.isoformat()}",
+                    news,
+                    person_id=idea.author_id,
+                    route=idea.route,
+                )
+            ]
+        )
     if owner.id != me.id:
         note = Message(
             t(f"{me.display_name} made you the owner of idea #{idea.id}: ", user(shorten(idea.text))),

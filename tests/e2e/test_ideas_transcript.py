@@ -632,6 +632,31 @@ async def test_only_those_responsible_for_an_idea_can_decline_it(bot: Bot) -> No
     assert messages(out, "ben")[-1].startswith("#2 is now declined.")
 
 
+async def test_an_anonymous_idea_with_no_team_is_declined_only_by_those_responsible(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Too small a team to name, it was any manager's to end at once.
+    therapy = "olu,Olu Bakare,Europe/London,manager,Occupational Therapy,Adult Social Care\n"
+    therapy += "isla,Isla Fraser,Europe/London,staff,Occupational Therapy,Adult Social Care\n"
+    bot = await start_bot(database_url, tmp_path, people=ORGANISATION + therapy)
+    try:
+        await bot.play("isla: idea anon Order small kit direct from the supplier")
+        out = await bot.play("ben: status 1 declined No")
+        owned = await bot.play("ben: owner 1 @ben\nben: status 1 declined We buy through the framework")
+    finally:
+        await bot.app.close()
+
+    assert messages(out, "ben") == [
+        "#1 names no team: only its owner, a senior leader or an admin can decline it. To take it on "
+        "yourself, `owner 1 @ben` (its author is told)."
+    ]
+    # Taking it on, the step before ending it, is told to its author, as the refusal says.
+    assert messages(owned, "isla")[0].startswith(
+        "Your idea #1 now has an owner, Ben Carter, who carries it through: Order small kit direct"
+    )
+    assert messages(owned, "ben")[-1].startswith("#1 is now declined.")
+
+
 async def test_a_manager_moving_their_own_idea_is_not_told_and_its_history_reads_plainly(bot: Bot) -> None:
     out = await bot.play(
         "ben: idea Key safes at every client's door\n"
