@@ -102,9 +102,8 @@ async def _results(env: Env, me: Person, survey: Survey, *, run: Occurrence | No
 
 async def _progress(env: Env, me: Person, survey: Survey, run: Occurrence) -> Text:
     # Counted only: an open run's figures, and its written answers, are not read at all. The count goes up in
-    # steps of the group size: one that moved with each answer let a manager asking after each conversation
-    # see who had answered, and chase the rest by name.
-    # No "all of them" either: it named the last to answer, whom a manager had been chasing.
+    # steps of the group size, and never says "all": one that moved with each answer let a manager asking
+    # after each conversation see who had answered, and chase the rest (or the last) by name.
     k = env.settings.min_group_size
     answered = (await env.tx.surveys.counts(run.id)).respondents
     invited = await env.tx.surveys.invited(run.id)
