@@ -136,7 +136,10 @@ already known, a blank time_zone, roles or team (or a file without that column) 
 known. Give --complete when the file lists everyone: people it leaves out (leavers) are then
 switched off and get no more messages. If that would switch off more than a quarter of the active
 people (and more than 5), as a filtered export would, nothing is changed unless you also give
---allow-many-leavers. --dry-run says what the import would change, and changes nothing.
+--allow-many-leavers. A row giving someone in the directory another name (a handle given to
+someone new, or a new surname: the file cannot tell which) is refused unless you give
+--allow-renames, as the handle carries its person's questions, ideas and settings.
+--dry-run says what the import would change, and changes nothing.
 See bot/demo/organisation.csv for a complete example."""
 
 TOML_HELP = """\
@@ -218,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-many-leavers",
         action="store_true",
         help="with --complete, switch off the people the file leaves out however many they are",
+    )
+    directory_import.add_argument(
+        "--allow-renames",
+        action="store_true",
+        help="give people in the directory the new names the file has for them (without it, such a row is "
+        "refused: a new starter given a leaver's handle would get the leaver's questions and ideas)",
     )
     directory_import.add_argument(
         "--dry-run", action="store_true", help="say what the import would change, and change nothing"
@@ -951,6 +960,7 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
                 min_group_size=settings.min_group_size,
                 dry_run=args.dry_run,
                 allow_many_leavers=args.allow_many_leavers,
+                allow_renames=args.allow_renames,
             )
         finally:
             line.end()

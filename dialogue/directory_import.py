@@ -178,6 +178,7 @@ async def import_directory(
     min_group_size: int = DialogueSettings.min_group_size,
     dry_run: bool = False,
     allow_many_leavers: bool = False,
+    allow_renames: bool = False,
 ) -> ImportReport:
     """Create or update people and their teams; each person also gets a console identity.
 
@@ -191,7 +192,9 @@ async def import_directory(
     the file names have fewer active people than ``min_group_size`` (their results are withheld).
     ``dry_run``: report all the same, but change nothing. With ``complete``, a file that would switch off
     more than a quarter of the active people (and more than five) changes nothing, and ``refused`` says
-    so, unless ``allow_many_leavers``.
+    so, unless ``allow_many_leavers``. A row that gives someone in the directory (switched off or not)
+    another name is refused unless ``allow_renames``: a reused handle would hand a new starter a leaver's
+    anonymous questions and ideas, and a name change looks the same.
     """
     report = ImportReport()
     seen_teams: set[str] = set()
@@ -281,11 +284,12 @@ async def import_directory(
             display = row["name"].strip()
             if (
                 known is not None
-                and not known.active
+                and not allow_renames
                 and _same_name(known.display_name) != _same_name(display)
             ):
-                # Taking the row would give a new starter the leaver's questions, ideas and settings.
-                report.errors.append(await _reused(directory, line, handle, known.display_name, display))
+                # A new starter given a leaver's handle (even in the file that leaves the leaver out) would
+                # get their questions, ideas and settings; the file cannot tell that from a new surname.
+                report.errors.append(await _renamed(directory, line, handle, known.display_name, display))
                 continue
             first_line[handle] = line
             if team_key and parent_key:
@@ -439,14 +443,14 @@ async def _open_work(tx: Repositories, person: Person) -> str | None:
     return f"{person.handle} leaves {' and '.join(left)}: {'; '.join(what_now)}"
 
 
-async def _reused(directory: DirectoryRepo, line: int, handle: str, was: str, name: str) -> str:
-    """Why a row that gives a switched-off person's handle to someone of another name is refused."""
+async def _renamed(directory: DirectoryRepo, line: int, handle: str, was: str, name: str) -> str:
+    """Why a row that gives someone in the directory another name is refused without ``allow_renames``."""
     own = _own_handle(handle, name)
     such = f" (such as {own})" if await directory.person_by_handle(own) is None else ""
     return (
-        f"line {line}: {handle} was {was}, who was switched off; a new starter needs a handle of their own"
-        f"{such}. If this is {was} back under a new name, import the row once with the old name and "
-        "--complete (which switches them back on), then again with the new one"
+        f"line {line}: {handle} is {was} in the directory but {name} here. If this is the same person under "
+        "a new name, import again with --allow-renames; if it is someone new, give them a handle of their "
+        f"own{such}: the old one carries {was}'s questions, ideas and settings"
     )
 
 

@@ -116,7 +116,9 @@ def test_an_import_says_what_it_changed_whom_the_file_leaves_out_and_when_nothin
     first = capsys.readouterr().out
     assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
     again = capsys.readouterr().out
-    assert main(["directory", "import", str(tmp_path / "now.csv")]) == 0
+    assert main(["directory", "import", str(tmp_path / "now.csv"), "--dry-run"]) == 1  # amira's new name
+    refused = capsys.readouterr().err
+    assert main(["directory", "import", str(tmp_path / "now.csv"), "--allow-renames"]) == 0
     out, err = capsys.readouterr()
 
     assert first.splitlines()[:3] == [
@@ -136,6 +138,10 @@ def test_an_import_says_what_it_changed_whom_the_file_leaves_out_and_when_nothin
         "1 person in the directory is not in this file (dev): --complete switches them off.",
     ]
     assert "could not be imported" not in err
+    assert (
+        "  line 2: amira is Amira Hassan in the directory but Amira Okafor here. If this is the same person "
+        "under a new name, import again with --allow-renames;" in refused
+    )
 
 
 def test_a_dry_run_says_so_and_a_filtered_complete_file_is_refused_unless_many_leavers_are_allowed(

@@ -69,7 +69,9 @@ async def test_a_file_gives_a_team_one_parent_and_a_later_file_may_move_it(store
 
 async def test_a_new_import_updates_roles_teams_and_accounts(store: SqlStore) -> None:
     await import_directory(store, rows('amira,Amira Haddad,"manager,staff",Referrals,Adults,U1,T1\n'))
-    report = await import_directory(store, rows("amira,Amira H.,staff,Reablement,Adults,U1,T1\n"))
+    report = await import_directory(
+        store, rows("amira,Amira H.,staff,Reablement,Adults,U1,T1\n"), allow_renames=True
+    )
 
     assert report.errors == []
     async with store.transaction(read_only=True) as tx:
@@ -118,7 +120,7 @@ async def test_a_file_of_handles_and_names_keeps_what_is_known_of_each_person(st
     await import_directory(store, list(csv.DictReader(io.StringIO(full))))
 
     renamed = "handle,name,time_zone,roles,team\nsarah,Sarah Jones-Smith,,,\nnew,New Starter,,,\n"
-    report = await import_directory(store, list(csv.DictReader(io.StringIO(renamed))))
+    report = await import_directory(store, list(csv.DictReader(io.StringIO(renamed))), allow_renames=True)
     await import_directory(store, list(csv.DictReader(io.StringIO("handle,name\nsarah,Sarah Jones-Smith\n"))))
 
     assert report.errors == []
@@ -238,21 +240,21 @@ async def test_a_leavers_handle_given_to_a_new_starter_is_refused_not_their_hist
     )
 
     assert report.errors == [
-        "line 3: sam was Sam Rivera, who was switched off; a new starter needs a handle of their own (such "
-        "as sam.oneill). If this is Sam Rivera back under a new name, import the row once with the old name "
-        "and --complete (which switches them back on), then again with the new one"
+        "line 3: sam is Sam Rivera in the directory but Sam O'Neill here. If this is the same person under a "
+        "new name, import again with --allow-renames; if it is someone new, give them a handle of their own "
+        "(such as sam.oneill): the old one carries Sam Rivera's questions, ideas and settings"
     ]
     async with store.transaction(read_only=True) as tx:
         old = await tx.directory.person_by_handle("sam")
         assert [p.handle for p in await tx.directory.people()] == ["amira"]
     assert old is not None and (old.display_name, old.active) == ("Sam Rivera", False)
 
-    # Sam Rivera back (the name written another way is still his), then renamed while active: both allowed.
+    # Sam Rivera back (the name written another way is still his), then renamed as allowed.
     report = await import_directory(
         store, rows("amira,Amira Haddad,staff,,,,\nsam, sam  RIVERA ,staff,,,,\n"), complete=True
     )
     assert report.errors == [] and report.switched_on == ["sam"]
-    report = await import_directory(store, rows("sam,Sam Rivera-Jones,staff,,,,\n"))
+    report = await import_directory(store, rows("sam,Sam Rivera-Jones,staff,,,,\n"), allow_renames=True)
     assert report.errors == [] and report.renamed == ["sam (sam  RIVERA -> Sam Rivera-Jones)"]
     async with store.transaction(read_only=True) as tx:
         back = await tx.directory.person_by_handle("sam")
@@ -262,6 +264,34 @@ async def test_a_leavers_handle_given_to_a_new_starter_is_refused_not_their_hist
         date(2030, 1, 1),
         "18:00-08:00",
     )
+
+
+async def test_a_leavers_handle_given_to_a_new_starter_in_the_same_file_is_refused_unless_renames_are_allowed(
+    store: SqlStore,
+) -> None:
+    # Olu Bakare leaves and Olivia Brown starts in the same week: the file that leaves Olu out gives Olivia
+    # the handle olu, while Olu is still active, and Olivia got Olu's anonymous questions and ideas.
+    await import_directory(store, rows("olu,Olu Bakare,staff,,,U1,T1\namira,Amira Haddad,staff,,,,\n"))
+
+    report = await import_directory(
+        store, rows("amira,Amira Haddad,staff,,,,\nolu,Olivia Brown,staff,,,,\n"), complete=True
+    )
+
+    assert report.errors == [
+        "line 3: olu is Olu Bakare in the directory but Olivia Brown here. If this is the same person under "
+        "a new name, import again with --allow-renames; if it is someone new, give them a handle of their "
+        "own (such as olu.brown): the old one carries Olu Bakare's questions, ideas and settings"
+    ]
+    assert (report.renamed, report.switched_off) == ([], [])
+    async with store.transaction(read_only=True) as tx:
+        olu = await tx.directory.person_by_handle("olu")
+    assert olu is not None and (olu.display_name, olu.active) == ("Olu Bakare", True)
+
+    # The same name written another way is no rename; a marriage name is, once allowed.
+    report = await import_directory(store, rows("olu, olu  BAKARE ,staff,,,,\n"))
+    assert report.errors == []
+    report = await import_directory(store, rows("olu,Olu Adeyemi,staff,,,,\n"), allow_renames=True)
+    assert report.errors == [] and report.renamed == ["olu (olu  BAKARE -> Olu Adeyemi)"]
 
 
 async def test_one_rows_slip_in_a_parent_team_does_not_move_the_team_and_the_new_team_shows(
@@ -304,6 +334,7 @@ async def test_the_report_says_what_changed_and_nothing_when_nothing_did(store: 
             "cara,Cara Lewis,staff,Housing,,,\n"
             "eve,Eve Adams,staff,Housing,,,\n"
         ),
+        allow_renames=True,
     )
 
     assert report.changed
@@ -386,14 +417,14 @@ async def test_a_dry_run_reports_the_same_and_writes_nothing(store: SqlStore) ->
         "kim,Kim Lee,staff,Reablement,Children,U2,T1\n"  # someone new, with an account
     )
 
-    report = await import_directory(store, changed, complete=True, dry_run=True)
+    report = await import_directory(store, changed, complete=True, dry_run=True, allow_renames=True)
 
     assert await everything(store) == held
     assert report.added == ["kim"] and report.switched_off == ["ben"]
     assert report.renamed == ["amira (Amira Haddad -> Amira Okafor)"]
     assert report.new_teams == ["Children", "Reablement"]
     # The same file for real reports the same.
-    assert await import_directory(store, changed, complete=True) == report
+    assert await import_directory(store, changed, complete=True, allow_renames=True) == report
     assert await everything(store) != held
 
 
@@ -418,7 +449,9 @@ async def test_a_complete_file_leaving_out_many_changes_nothing_unless_allowed(s
     # Five leavers, or a quarter of everyone, is a week's leavers: taken without asking.
     report = await import_directory(store, rows(everyone.split("p36,")[0]), complete=True)
     assert report.refused is None and report.switched_off == ["p36", "p37", "p38", "p39", "p40"]
-    report = await import_directory(store, filtered, complete=True, allow_many_leavers=True)
+    report = await import_directory(
+        store, filtered, complete=True, allow_many_leavers=True, allow_renames=True
+    )
     assert report.refused is None and len(report.switched_off) == 31
     async with store.transaction(read_only=True) as tx:
         left = await tx.directory.people()
