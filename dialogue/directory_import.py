@@ -201,8 +201,8 @@ async def import_directory(
     first_line: dict[str, int] = {}  # handle -> the line that imported it
     listed: set[str] = set()  # every handle the file names, its row taken or not
     accounts: dict[Identity, int] = {}  # a platform account -> the line that gave it
-    # A team -> the parent the file first puts it under (lower-cased, as written) and on which line.
-    placed: dict[str, tuple[str, str, int]] = {}
+    table = list(rows)  # read twice: first for the parent each team is given most
+    placed: set[str] = set()  # teams whose move under their parent a row has made (or checked)
     # What each team was last written with, and the result: thousands of rows name the same few hundred
     # teams, and writing a team again just as it was written last changes nothing.
     written: dict[str, tuple[tuple[str, ...], Team]] = {}
@@ -233,14 +233,23 @@ async def import_directory(
 
     async with _undoable(), store.transaction() as tx:  # rolled back, not written, on _Undo
         directory = tx.directory
-        for known_team in await directory.teams():
+        known_teams = await directory.teams()
+        for known_team in known_teams:
             spelt.setdefault(_same_team(known_team.name), (known_team.name, "already in the directory"))
             team_names[known_team.id] = known_team.name
         # Everyone before the import, to say what each row changes: read at once, not a query a row.
         held = {person.handle.lower(): person for person in await directory.everyone()}
+        parent_of = _parents(
+            table,
+            {
+                known_team.name.lower(): team_names[known_team.parent_id].lower()
+                for known_team in known_teams
+                if known_team.parent_id is not None
+            },
+        )
         identities = await directory.all_identities()
         active = [person for person in held.values() if person.active]
-        for line, row in enumerate(rows, start=2):
+        for line, row in enumerate(table, start=2):
             if progress is not None:
                 progress(line - 2)
             if not any(
@@ -251,10 +260,8 @@ async def import_directory(
             listed.add(_cell(row, "handle").lower().lstrip("@"))
             problem = _check(line, row)
             team_key, parent_key = _cell(row, "team").lower(), _cell(row, "parent_team").lower()
-            first_parent = placed.get(team_key)
-            if problem is None and team_key and parent_key and first_parent is None:  # a move: check it
-                problem = await _moves_team_under_itself(directory, line, row)
-            elif problem is None and first_parent is not None and parent_key not in ("", first_parent[0]):
+            chosen = parent_of.get(team_key)
+            if problem is None and chosen is not None and parent_key not in ("", chosen.key):
                 # One row's slip would otherwise move the whole team, and everyone in it, elsewhere.
                 who, name, parent_name = (
                     _cell(row, "handle").lower().lstrip("@"),
@@ -263,8 +270,11 @@ async def import_directory(
                 )
                 problem = (
                     f"line {line}: {who}: team {name!r} is under {parent_name!r} here but under "
-                    f"{first_parent[1]!r} on line {first_parent[2]}; a team has one parent"
+                    f"{chosen.written!r} on {_lines(chosen.lines)}"
+                    f"{' and in the directory' if chosen.held else ''}; a team has one parent"
                 )
+            elif problem is None and team_key and parent_key and team_key not in placed:  # a move: check it
+                problem = await _moves_team_under_itself(directory, line, row)
             if problem:
                 report.errors.append(problem)
                 continue
@@ -292,8 +302,8 @@ async def import_directory(
                 report.errors.append(await _renamed(directory, line, handle, known.display_name, display))
                 continue
             first_line[handle] = line
-            if team_key and parent_key:
-                placed.setdefault(team_key, (parent_key, _cell(row, "parent_team"), line))
+            if parent_key:
+                placed.add(team_key)
             accounts.update(dict.fromkeys(own, line))
             zone, roles, team_name = _cell(row, "time_zone"), _cell(row, "roles"), _cell(row, "team")
             if note := _zone_note(line, handle, zone, known is not None):
@@ -387,6 +397,51 @@ async def import_directory(
             raise _Undo
     report.teams = len(seen_teams)
     return report
+
+
+@dataclass(frozen=True)
+class _Parent:
+    """The parent team a file gives a team: lower-cased, as first written, and the lines that give it."""
+
+    key: str
+    written: str
+    lines: list[int]
+    held: bool  # the team's parent in the directory already
+
+
+def _parents(rows: list[Mapping[str, str]], held: Mapping[str, str]) -> dict[str, _Parent]:
+    """The parent each team is put under, by lower-cased team name, when the ``rows`` give a team
+    several: the one it has in the directory (``held``, lower-cased) if any row gives it, else the one
+    most rows give (on a tie, the first). Rows are sorted by handle, so which comes first is chance."""
+    given: dict[str, dict[str, list[int]]] = {}
+    written: dict[str, str] = {}
+    for line, row in enumerate(rows, start=2):
+        team, parent = _cell(row, "team").lower(), _cell(row, "parent_team").lower()
+        if team and parent and team != parent:
+            given.setdefault(team, {}).setdefault(parent, []).append(line)
+            written.setdefault(parent, _cell(row, "parent_team"))
+    chosen = {}
+    for team, parents in given.items():
+        kept = held.get(team)
+        parent = kept if kept in parents else max(parents, key=lambda key: len(parents[key]))
+        chosen[team] = _Parent(parent, written[parent], parents[parent], parent == kept)
+    return chosen
+
+
+def _lines(numbers: list[int]) -> str:
+    """Line numbers as read: "line 4", "lines 2-7 and 9", "lines 2-7, 9, 12 and 30 others"."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and runs[-1][-1] == number - 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    if len(numbers) == 1:
+        return f"line {numbers[0]}"
+    said = [f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]) for run in runs[:3]]
+    if len(runs) > 3:
+        return f"lines {', '.join(said)} and {len(numbers) - sum(len(run) for run in runs[:3])} others"
+    return f"lines {', '.join(said[:-1])} and {said[-1]}" if len(said) > 1 else f"lines {said[0]}"
 
 
 def _too_many_leavers(handles: list[str], active: int) -> str:

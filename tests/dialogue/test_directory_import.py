@@ -57,8 +57,8 @@ async def test_a_file_gives_a_team_one_parent_and_a_later_file_may_move_it(store
         ),
     )
     assert report.errors == [
-        "line 4: cara: team 'Referrals' is under 'Children' here but under 'Adults' on line 2; a team has "
-        "one parent"
+        "line 4: cara: team 'Referrals' is under 'Children' here but under 'Adults' on lines 2 and 5; a team "
+        "has one parent"
     ]
     assert report.people == 3
     assert (await parents(store))["Referrals"] == "Adults"
@@ -308,12 +308,46 @@ async def test_one_rows_slip_in_a_parent_team_does_not_move_the_team_and_the_new
 
     assert report.errors == [
         "line 8: kim: team 'Reablement' is under 'Adult Social Car' here but under 'Adult Social Care' on "
-        "line 2; a team has one parent"
+        "lines 2-7; a team has one parent"
     ]
     assert (await parents(store))["Reablement"] == "Adult Social Care"
     assert report.new_teams == ["Adult Social Care", "Reablement", "Cafe"]
     report = await import_directory(store, rows(organisation))
     assert report.new_teams == []
+
+
+async def test_a_slip_in_a_teams_first_row_does_not_move_it_the_parent_most_rows_or_the_directory_give_wins(
+    store: SqlStore,
+) -> None:
+    # Rows are sorted by handle: aaron's slip came first, moved Reablement and refused its six right rows.
+    right = "".join(f"p{n},Person {n},staff,Reablement,Adult Social Care,,\n" for n in range(6))
+    report = await import_directory(
+        store, rows("aaron,Aaron Lee,staff,Reablement,Adult Socal Care,,\n" + right + "q,Q,staff,Cafe,,,\n")
+    )
+
+    assert report.errors == [
+        "line 2: aaron: team 'Reablement' is under 'Adult Socal Care' here but under 'Adult Social Care' on "
+        "lines 3-8; a team has one parent"
+    ]
+    assert report.people == 7 and "Adult Socal Care" not in report.new_teams
+    assert (await parents(store))["Reablement"] == "Adult Social Care"
+
+    # A file giving the parent the team already has keeps it, though more of its rows give another.
+    report = await import_directory(
+        store,
+        rows(
+            "a,A,staff,Reablement,Community Care,,\n"
+            "b,B,staff,Reablement,adult social care,,\n"
+            "c,C,staff,Reablement,Community Care,,\n"
+        ),
+    )
+
+    assert [error.split(": ", 1)[0] for error in report.errors] == ["line 2", "line 4"]
+    assert report.errors[0] == (
+        "line 2: a: team 'Reablement' is under 'Community Care' here but under 'adult social care' on line 3 "
+        "and in the directory; a team has one parent"
+    )
+    assert (await parents(store))["Reablement"] == "Adult Social Care"
 
 
 async def test_the_report_says_what_changed_and_nothing_when_nothing_did(store: SqlStore) -> None:
