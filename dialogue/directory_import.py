@@ -248,6 +248,11 @@ async def import_directory(
             },
         )
         identities = await directory.all_identities()
+        holders = {account: person_id for person_id, owned in identities.items() for account in owned}
+        by_id = {person.id: person for person in held.values()}
+        gives: dict[str, set[Identity]] = {}  # a handle -> the accounts its (first) row gives
+        for row in table:
+            gives.setdefault(_cell(row, "handle").lower().lstrip("@"), set(_accounts(row)))
         active = [person for person in held.values() if person.active]
         for line, row in enumerate(table, start=2):
             if progress is not None:
@@ -291,6 +296,14 @@ async def import_directory(
                 )
                 continue
             known = held.get(handle)
+            if (held_by := _held_elsewhere(own, known, holders, by_id, gives)) is not None:
+                # A copy-paste slip would silently take the account from its holder, who would be lost.
+                account, holder = held_by
+                report.errors.append(
+                    f"line {line}: {handle}'s {account.platform} account {account.user_id} belongs to "
+                    f"{holder}; remove it from {holder}'s row first if it is now {handle}'s"
+                )
+                continue
             display = row["name"].strip()
             if (
                 known is not None
@@ -507,6 +520,25 @@ async def _renamed(directory: DirectoryRepo, line: int, handle: str, was: str, n
         "a new name, import again with --allow-renames; if it is someone new, give them a handle of their "
         f"own{such}: the old one carries {was}'s questions, ideas and settings"
     )
+
+
+def _held_elsewhere(
+    own: list[Identity],
+    known: Person | None,
+    holders: Mapping[Identity, int],
+    by_id: Mapping[int, Person],
+    gives: Mapping[str, set[Identity]],
+) -> tuple[Identity, str] | None:
+    """An account of ``own`` that someone else in the directory holds, and their handle, unless the file
+    has a row for them without it (so the file itself moves it); None if there is none."""
+    for account in own:
+        holder = by_id.get(holders.get(account, -1))
+        if holder is None or (known is not None and holder.id == known.id):
+            continue
+        theirs = gives.get(holder.handle.lower())
+        if theirs is None or account in theirs:
+            return account, holder.handle
+    return None
 
 
 def _accounts(row: Mapping[str, str]) -> list[Identity]:

@@ -165,6 +165,37 @@ async def test_a_team_under_itself_and_an_account_on_two_rows_or_without_its_wor
     assert ned is not None and ned.handle == "ned"
 
 
+async def test_an_account_someone_else_holds_is_refused_unless_the_file_takes_it_off_their_row(
+    store: SqlStore,
+) -> None:
+    await import_directory(store, rows("uma,Uma Shah,staff,,,U123,T1\nvictor,Victor Hale,staff,,,,\n"))
+
+    # A later week's file: Uma's Slack id pasted on Victor's row; Uma is not in it, or comes after him.
+    report = await import_directory(store, rows("victor,Victor Hale,staff,,,U123,T1\n"))
+    assert report.errors == [
+        "line 2: victor's slack account U123 belongs to uma; remove it from uma's row first if it is now "
+        "victor's"
+    ]
+    report = await import_directory(
+        store, rows("alex,Alex Kerr,staff,,,U123,T1\numa,Uma Shah,staff,,,U123,T1\n")
+    )
+    assert report.errors == [
+        "line 2: alex's slack account U123 belongs to uma; remove it from uma's row first if it is now alex's"
+    ]
+    async with store.transaction(read_only=True) as tx:
+        holder = await tx.directory.person_by_identity(Identity("slack", "T1", "U123"))
+    assert holder is not None and holder.handle == "uma"
+
+    # It was Victor's all along: a file giving Uma's row without it moves it.
+    report = await import_directory(
+        store, rows("uma,Uma Shah,staff,,,,\nvictor,Victor Hale,staff,,,U123,T1\n")
+    )
+    assert report.errors == [] and report.accounts_linked == ["victor"]
+    async with store.transaction(read_only=True) as tx:
+        holder = await tx.directory.person_by_identity(Identity("slack", "T1", "U123"))
+    assert holder is not None and holder.handle == "victor"
+
+
 async def test_a_complete_file_switches_off_leavers_and_back_on_whoever_returns(store: SqlStore) -> None:
     await import_directory(store, rows("amira,Amira Haddad,staff,,,,\nben,Ben Okafor,manager,,,,\n"))
 
