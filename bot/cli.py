@@ -134,12 +134,12 @@ The file is a spreadsheet saved as CSV (UTF-8), one row per person, with these c
 Importing again updates people and teams; rows with mistakes are listed and skipped. For someone
 already known, a blank time_zone, roles or team (or a file without that column) keeps what is
 known. Give --complete when the file lists everyone: people it leaves out (leavers) are then
-switched off and get no more messages. If that would switch off more than a quarter of the active
-people (and more than 5), as a filtered export would, nothing is changed unless you also give
---allow-many-leavers. A row giving someone in the directory another name (a handle given to
-someone new, or a new surname: the file cannot tell which) is refused unless you give
---allow-renames, as the handle carries its person's questions, ideas and settings.
---dry-run says what the import would change, and changes nothing.
+switched off and get no more messages (nobody is while any row is refused). If that would switch
+off more than a quarter of the active people (and more than 5), as a filtered export would,
+nothing is changed unless you also give --allow-many-leavers. A row giving someone in the
+directory another name (a handle given to someone new, or a new surname: the file cannot tell
+which) is refused unless you give --allow-renames, as the handle carries its person's questions,
+ideas and settings. --dry-run says what the import would change, and changes nothing.
 See bot/demo/organisation.csv for a complete example."""
 
 TOML_HELP = """\
@@ -938,11 +938,18 @@ def _print_changes(report: ImportReport) -> None:
         print("No changes.")
     for small in report.small_teams[:SHOWN]:
         print(f"Note: {small}.")
+    if report.held_back:
+        print(f"{report.held_back}.")
     if report.left_out:
         n = len(report.left_out)
+        then = (
+            "they are switched off once every row imports"
+            if report.held_back
+            else "--complete switches them off"
+        )
         print(
             f"{_count(n, 'person', 'people')} in the directory {'is' if n == 1 else 'are'} not in this file "
-            f"({_some(report.left_out)}): --complete switches them off."
+            f"({_some(report.left_out)}): {then}."
         )
 
 

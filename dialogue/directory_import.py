@@ -73,6 +73,7 @@ class ImportReport:
     open_work: list[str] = field(default_factory=list)  # what the people switched off leave undone
     small_teams: list[str] = field(default_factory=list)  # teams named whose results are now withheld
     refused: str | None = None  # why nothing was changed (too many leavers)
+    held_back: str | None = None  # why a complete file switched nobody off (rows refused); ``left_out`` who
 
     @property
     def changed(self) -> bool:
@@ -186,7 +187,8 @@ async def import_directory(
     For someone already known, an empty ``time_zone``, ``roles`` or ``team`` (or a file without that
     column) leaves what is known: a file of handles and names must not make everyone staff in UTC.
     ``complete``: the rows list everyone, so anyone active who is not among them (a leaver) is switched
-    off and gets no more messages; someone switched off who is listed again is switched back on.
+    off and gets no more messages; someone switched off who is listed again is switched back on; but if
+    any row is refused, nobody is switched off (``held_back`` says so), as its person may be among them.
     Line numbers count the header as line 1. ``progress`` is told how many rows have been read so far,
     after each row (to show progress on a long import). The report says what changed, and which teams
     the file names have fewer active people than ``min_group_size`` (their results are withheld).
@@ -375,7 +377,14 @@ async def import_directory(
         if complete and many and not allow_many_leavers:
             report.refused = _too_many_leavers([person.handle for person in leavers], len(active))
             raise _Undo
-        if complete:
+        if complete and leavers and report.errors:
+            # A refused row (an email for a handle, say) leaves its person out of the file as a leaver would.
+            report.held_back = (
+                f"{plural(len(report.errors), 'row')} could not be imported, so nobody was switched off: fix "
+                "them and import again"
+            )
+            report.left_out = [person.handle for person in leavers]
+        elif complete:
             for person in leavers:
                 await directory.set_active(person.id, False)
                 report.switched_off.append(person.handle)

@@ -187,6 +187,23 @@ def test_a_dry_run_says_so_and_a_filtered_complete_file_is_refused_unless_many_l
     assert "Switched off 7 people" in capsys.readouterr().out
 
 
+def test_a_complete_file_with_a_refused_row_says_nobody_was_switched_off(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "all.csv").write_text("handle,name\namira,Amira Hassan\nben,Ben Carter\n")
+    (tmp_path / "now.csv").write_text("handle,name\namira,Amira Hassan\nben@council.gov.uk,Ben Carter\n")
+    assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+    capsys.readouterr()
+
+    assert main(["directory", "import", str(tmp_path / "now.csv"), "--complete"]) == 1
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [
+        "1 row could not be imported, so nobody was switched off: fix them and import again.",
+        "1 person in the directory is not in this file (ben): they are switched off once every row imports.",
+    ]
+
+
 def test_a_subject_access_export_and_an_erasure_from_the_command_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

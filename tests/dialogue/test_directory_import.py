@@ -213,6 +213,35 @@ async def test_a_complete_file_switches_off_leavers_and_back_on_whoever_returns(
         assert [p.handle for p in await tx.directory.people()] == ["amira", "ben"]
 
 
+async def test_a_complete_file_with_a_refused_row_switches_nobody_off_and_imports_the_rest(
+    store: SqlStore,
+) -> None:
+    await import_directory(
+        store, rows("amira,Amira Haddad,staff,,,,\nben,Ben Okafor,staff,,,,\ncara,Cara Lewis,staff,,,,\n")
+    )
+
+    # Cara's handle typed as her email: her row is refused, and she was switched off as a leaver.
+    report = await import_directory(
+        store,
+        rows("amira,Amira Haddad,manager,,,,\ncara@council.gov.uk,Cara Lewis,staff,,,,\n"),
+        complete=True,
+    )
+
+    assert len(report.errors) == 1 and report.switched_off == []
+    assert report.held_back == (
+        "1 row could not be imported, so nobody was switched off: fix them and import again"
+    )
+    assert report.left_out == ["ben", "cara"]
+    assert report.roles_changed == ["amira (staff -> manager, staff)"]
+    async with store.transaction(read_only=True) as tx:
+        assert [p.handle for p in await tx.directory.people()] == ["amira", "ben", "cara"]
+
+    report = await import_directory(
+        store, rows("amira,Amira Haddad,manager,,,,\ncara,Cara Lewis,staff,,,,\n"), complete=True
+    )
+    assert (report.held_back, report.switched_off) == (None, ["ben"])
+
+
 async def test_a_team_moved_away_and_back_cannot_close_a_loop(store: SqlStore) -> None:
     await import_directory(store, rows("a,A,staff,Housing,Repairs,,\n"))
     report = await import_directory(
