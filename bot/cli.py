@@ -135,8 +135,8 @@ Importing again updates people and teams; rows with mistakes are listed and skip
 already known, a blank time_zone, roles or team (or a file without that column) keeps what is
 known. Give --complete when the file lists everyone: people it leaves out (leavers) are then
 switched off and get no more messages (nobody is while any row is refused). If that would switch
-off more than a quarter of the active people (and more than 5), as a filtered export would,
-nothing is changed unless you also give --allow-many-leavers. A row giving someone in the
+off more than 10% of the active people (and more than 5), as a filtered export would, nothing is
+changed unless you also give --allow-many-leavers. A row giving someone in the
 directory another name (a handle given to someone new, or a new surname: the file cannot tell
 which) is refused unless you give --allow-renames, as the handle carries its person's questions,
 ideas and settings. --dry-run says what the import would change, and changes nothing.
@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--complete",
         action="store_true",
         help="the file lists everyone: switch off people it leaves out (leavers); refused if that is more "
-        "than a quarter of the active people and more than 5, unless --allow-many-leavers",
+        "than 10%% of the active people and more than 5, unless --allow-many-leavers",
     )
     directory_import.add_argument(
         "--allow-many-leavers",

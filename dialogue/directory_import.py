@@ -33,9 +33,10 @@ COLUMNS = (
 )
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 MANY = 1000  # open ideas a leaver's are counted up to: more than anyone owns
-# --complete with a file that leaves out more than this share and number of the active people is refused: a
-# filtered export (one department) would otherwise switch off the rest of the organisation.
-LEAVERS_SHARE, LEAVERS_FEW = 0.25, 5
+# --complete with a file that leaves out more than this percentage and number of the active people is
+# refused: a filtered export (one department) would otherwise switch off the rest of the organisation. A
+# week's leavers are rarely a tenth, and an export missing a fifth of 5,575 people got through a quarter.
+LEAVERS_PERCENT, LEAVERS_FEW = 10, 5
 
 
 class _Undo(Exception):
@@ -193,10 +194,10 @@ async def import_directory(
     after each row (to show progress on a long import). The report says what changed, and which teams
     the file names have fewer active people than ``min_group_size`` (their results are withheld).
     ``dry_run``: report all the same, but change nothing. With ``complete``, a file that would switch off
-    more than a quarter of the active people (and more than five) changes nothing, and ``refused`` says
-    so, unless ``allow_many_leavers``. A row that gives someone in the directory (switched off or not)
-    another name is refused unless ``allow_renames``: a reused handle would hand a new starter a leaver's
-    anonymous questions and ideas, and a name change looks the same.
+    more than ``LEAVERS_PERCENT``% of the active people (and more than ``LEAVERS_FEW``) changes nothing,
+    and ``refused`` says so, unless ``allow_many_leavers``. A row that gives someone in the directory
+    (switched off or not) another name is refused unless ``allow_renames``: a reused handle would hand a
+    new starter a leaver's anonymous questions and ideas, and a name change looks the same.
     """
     report = ImportReport()
     seen_teams: set[str] = set()
@@ -373,7 +374,7 @@ async def import_directory(
                 await directory.add_identity(person.id, account)
             report.people += 1
         leavers = [person for person in active if person.handle.lower() not in listed]
-        many = len(leavers) > LEAVERS_FEW and len(leavers) > LEAVERS_SHARE * len(active)
+        many = len(leavers) > LEAVERS_FEW and len(leavers) * 100 > LEAVERS_PERCENT * len(active)
         if complete and many and not allow_many_leavers:
             report.refused = _too_many_leavers([person.handle for person in leavers], len(active))
             raise _Undo
@@ -468,12 +469,14 @@ def _lines(numbers: list[int]) -> str:
 
 def _too_many_leavers(handles: list[str], active: int) -> str:
     """Why a complete file that leaves out many of the active people changes nothing."""
-    shown = ", ".join(handles[:10]) + (", ..." if len(handles) > 10 else "")
+    shown = ", ".join(handles[:10]) + (f" and {len(handles) - 10} more" if len(handles) > 10 else "")
+    share = -(-len(handles) * 100 // active)  # rounded up: 10.2% is over the limit, not "10%"
     return (
-        f"--complete would switch off {len(handles)} of the {active} active people "
-        f"({len(handles) * 100 // active}%), as this file leaves them out ({shown}), so nothing was changed. "
-        "Is it the whole organisation's export, not a filtered one? If they have all left, run it again "
-        "with --allow-many-leavers"
+        f"--complete would switch off {len(handles)} of the {active} active people ({share}%), as this file "
+        f"leaves them out ({shown}), so nothing was changed: more than {LEAVERS_FEW} people and "
+        f"{LEAVERS_PERCENT}% of the active people at once is too many to take without asking. Is it the "
+        "whole organisation's export, not a filtered one? If they have all left, run it again with "
+        "--allow-many-leavers"
     )
 
 

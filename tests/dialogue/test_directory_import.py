@@ -534,13 +534,15 @@ async def test_a_complete_file_leaving_out_many_changes_nothing_unless_allowed(s
     report = await import_directory(store, filtered, complete=True)
 
     assert report.refused == (
-        "--complete would switch off 36 of the 41 active people (87%), as this file leaves them out (p5, p6, "
-        "p7, p8, p9, p10, p11, p12, p13, p14, ...), so nothing was changed. Is it the whole organisation's "
-        "export, not a filtered one? If they have all left, run it again with --allow-many-leavers"
+        "--complete would switch off 36 of the 41 active people (88%), as this file leaves them out (p5, p6, "
+        "p7, p8, p9, p10, p11, p12, p13, p14 and 26 more), so nothing was changed: more than 5 people and "
+        "10% of the active people at once is too many to take without asking. Is it the whole "
+        "organisation's export, not a filtered one? If they have all left, run it again with "
+        "--allow-many-leavers"
     )
     assert await everything(store) == held  # not even Person Zero's new name
 
-    # Five leavers, or a quarter of everyone, is a week's leavers: taken without asking.
+    # Five leavers, or a tenth of everyone, is a week's leavers: taken without asking.
     report = await import_directory(store, rows(everyone.split("p36,")[0]), complete=True)
     assert report.refused is None and report.switched_off == ["p36", "p37", "p38", "p39", "p40"]
     report = await import_directory(
@@ -551,3 +553,18 @@ async def test_a_complete_file_leaving_out_many_changes_nothing_unless_allowed(s
         left = await tx.directory.people()
     assert [(p.handle, p.display_name) for p in left][:2] == [("p0", "Person Zero"), ("p1", "Person 1")]
     assert len(left) == 5
+
+
+async def test_more_than_a_tenth_of_everyone_leaving_at_once_is_too_many_without_asking(
+    store: SqlStore,
+) -> None:
+    # A file missing 1,045 of 5,575 people (19%) was taken: under a quarter.
+    everyone = [f"p{n:02},Person {n},staff,Team {n % 6},,,\n" for n in range(60)]
+    await import_directory(store, rows("".join(everyone)))
+
+    report = await import_directory(store, rows("".join(everyone[:53])), complete=True, dry_run=True)
+    assert report.refused is not None and report.refused.startswith(
+        "--complete would switch off 7 of the 60 active people (12%)"
+    )
+    report = await import_directory(store, rows("".join(everyone[:54])), complete=True)
+    assert report.refused is None and len(report.switched_off) == 6  # exactly a tenth
