@@ -904,11 +904,11 @@ SHOWN = 20  # names listed of one kind of change; a big organisation's weekly fi
 
 
 def _some(names: list[str]) -> str:
-    """The first few ``names``, and "..." when there are more."""
-    return ", ".join(names[:SHOWN]) + (", ..." if len(names) > SHOWN else "")
+    """The first few ``names``, and how many more there are."""
+    return ", ".join(names[:SHOWN]) + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
 
 
-def _print_changes(report: ImportReport) -> None:
+def _print_changes(report: ImportReport, min_group_size: int) -> None:
     """What an import changed, a line for each kind of change: how many always, who when few."""
     for told, changes in (
         ("Added {}", report.added),
@@ -936,8 +936,10 @@ def _print_changes(report: ImportReport) -> None:
         print(f"Put under another parent team ({len(report.regrouped)}): {_some(report.regrouped)}")
     if not report.changed:
         print("No changes.")
-    for small in report.small_teams[:SHOWN]:
+    for small in report.small_teams[:NOTES_SHOWN]:  # the report puts the teams it made small first
         print(f"Note: {small}.")
+    if len(report.small_teams) > NOTES_SHOWN:
+        print(f"Note: ... and {len(report.small_teams) - NOTES_SHOWN} more teams under {min_group_size}.")
     if report.held_back:
         print(f"{report.held_back}.")
     if report.left_out:
@@ -984,7 +986,7 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
         )
     else:
         print(f"Imported {_count(report.people, 'person', 'people')} in {_count(report.teams, 'team')}.")
-    _print_changes(report)
+    _print_changes(report, settings.min_group_size)
     for unowned in report.unowned:
         print(f"Please give a new owner: {unowned}.", file=sys.stderr)
     if report.notes:

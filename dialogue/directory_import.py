@@ -72,7 +72,8 @@ class ImportReport:
     regrouped: list[str] = field(default_factory=list)  # teams put under another parent team
     left_out: list[str] = field(default_factory=list)  # active people not in a file that is not complete
     open_work: list[str] = field(default_factory=list)  # what the people switched off leave undone
-    small_teams: list[str] = field(default_factory=list)  # teams named whose results are now withheld
+    # Teams named whose results are now withheld: first those the import made small (or made, small).
+    small_teams: list[str] = field(default_factory=list)
     refused: str | None = None  # why nothing was changed (too many leavers)
     held_back: str | None = None  # why a complete file switched nobody off (rows refused); ``left_out`` who
 
@@ -396,11 +397,19 @@ async def import_directory(
         sizes = Counter(
             p.team_ids[0] for p in await directory.people() if p.team_ids and p.team_ids[0] in homes
         )
+        before = Counter(p.team_ids[0] for p in active if p.team_ids)
+        existed = {known_team.id for known_team in known_teams}
+        small = [team_id for team_id, n in sizes.items() if n < min_group_size]
+        # Those already small before are last: a new small team is the one the reader has not seen.
+        small.sort(key=lambda team_id: team_id in existed and 0 < before[team_id] < min_group_size)
         report.small_teams = [
-            f"{team_names[team_id]} has {plural(n, 'person', 'people')}: under {min_group_size}, its pulse "
-            f"results are withheld (shown within {OTHER_TEAMS!r})"
-            for team_id, n in sizes.items()
-            if n < min_group_size
+            _small_team(
+                team_names[team_id],
+                sizes[team_id],
+                before[team_id] if team_id in existed else None,
+                min_group_size,
+            )
+            for team_id in small
         ]
         for survey in await tx.surveys.surveys():
             owner = await directory.get_person(survey.owner_id) if survey.owner_id is not None else None
@@ -465,6 +474,18 @@ def _lines(numbers: list[int]) -> str:
     if len(runs) > 3:
         return f"lines {', '.join(said)} and {len(numbers) - sum(len(run) for run in runs[:3])} others"
     return f"lines {', '.join(said[:-1])} and {said[-1]}" if len(said) > 1 else f"lines {said[0]}"
+
+
+def _small_team(name: str, n: int, before: int | None, min_group_size: int) -> str:
+    """Why a team's results are withheld, and (if it was not small before) what it was: ``before`` is
+    its people before the import, None for a team the import made."""
+    if before is None:
+        said = f"{name}, a new team, has {plural(n, 'person', 'people')}"
+    elif 0 < before < min_group_size:
+        said = f"{name} has {plural(n, 'person', 'people')}"
+    else:
+        said = f"{name} has {plural(n, 'person', 'people')}, {before or 'none'} before this import"
+    return f"{said}: under {min_group_size}, its pulse results are withheld (shown within {OTHER_TEAMS!r})"
 
 
 def _too_many_leavers(handles: list[str], active: int) -> str:

@@ -204,6 +204,27 @@ def test_a_complete_file_with_a_refused_row_says_nobody_was_switched_off(
     ]
 
 
+def test_small_team_notes_put_the_newly_small_first_and_say_how_many_more_there_are(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # 34 one-person teams, and Big of 5: Ezra moves to a new team, leaving Big with 4.
+    singles = "".join(f"s{n:02},Single {n},Team {n:02}\n" for n in range(34))
+    big = "".join(f"b{n},Big {n},Big\n" for n in range(4))
+    (tmp_path / "all.csv").write_text("handle,name,team\n" + singles + big + "ezra,Ezra Cole,Big\n")
+    (tmp_path / "now.csv").write_text("handle,name,team\n" + singles + big + "ezra,Ezra Cole,Zeta\n")
+    assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+    first = capsys.readouterr().out.splitlines()
+
+    assert main(["directory", "import", str(tmp_path / "now.csv")]) == 0
+
+    assert first[1].startswith("Added 39 people: s00, s01,") and first[1].endswith(", s19 and 19 more")
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Note: ")]
+    assert len(notes) == 31
+    assert notes[0].startswith("Note: Big has 4 people, 5 before this import: under 5")
+    assert notes[1].startswith("Note: Zeta, a new team, has 1 person: under 5")
+    assert notes[-1] == "Note: ... and 6 more teams under 5."
+
+
 def test_a_subject_access_export_and_an_erasure_from_the_command_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

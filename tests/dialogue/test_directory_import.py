@@ -447,6 +447,25 @@ async def test_the_report_says_what_changed_and_nothing_when_nothing_did(store: 
     ]
 
 
+async def test_teams_the_import_makes_small_or_makes_come_first_among_the_small_teams(
+    store: SqlStore,
+) -> None:
+    before = "".join(f"a{n},A {n},staff,Alpha,,,\n" for n in range(6)) + "b0,B 0,staff,Beta,,,\n"
+    await import_directory(store, rows(before))
+
+    after = "".join(f"a{n},A {n},staff,{'Gamma' if n < 2 else 'Alpha'},,,\n" for n in range(6))
+
+    report = await import_directory(store, rows(after + "b0,B 0,staff,Beta,,,\n"))
+
+    assert report.small_teams == [
+        "Gamma, a new team, has 2 people: under 5, its pulse results are withheld (shown within "
+        "'Other teams')",
+        "Alpha has 4 people, 6 before this import: under 5, its pulse results are withheld (shown within "
+        "'Other teams')",
+        "Beta has 1 person: under 5, its pulse results are withheld (shown within 'Other teams')",
+    ]
+
+
 async def test_a_leaver_switched_off_is_said_to_leave_open_ideas_and_questions_put_to_them(
     store: SqlStore,
 ) -> None:
