@@ -332,7 +332,7 @@ async def import_directory(
                 )
             for name in filter(None, (team_name, _cell(row, "parent_team"))):
                 first, where = spelt.setdefault(_same_team(name), (name, f"line {line}"))
-                if first != name:
+                if first.lower() != name.lower():  # team names match in any case: 'reablement' is Reablement
                     report.notes.append(
                         f"line {line}: team {name!r} looks like {first!r} ({where}) written another way; "
                         "they are two teams unless written the same"

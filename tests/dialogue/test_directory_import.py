@@ -410,6 +410,24 @@ async def test_a_slip_in_a_teams_first_row_does_not_move_it_the_parent_most_rows
     assert (await parents(store))["Reablement"] == "Adult Social Care"
 
 
+async def test_a_team_written_in_another_case_is_the_same_team_and_no_slip(store: SqlStore) -> None:
+    await import_directory(store, rows("amira,Amira Haddad,staff,Reablement,Adult Social Care,,\n"))
+
+    report = await import_directory(
+        store,
+        rows(
+            "ben,Ben Okafor,staff,reablement,ADULT SOCIAL CARE,,\n"
+            "cara,Cara Lewis,staff,Intake,Adult Social-Care,,\n"
+        ),
+    )
+
+    assert [note for note in report.notes if "looks like" in note] == [
+        "line 3: team 'Adult Social-Care' looks like 'Adult Social Care' (already in the directory) written "
+        "another way; they are two teams unless written the same"
+    ]
+    assert report.errors == [] and report.new_teams == ["Adult Social-Care", "Intake"]
+
+
 async def test_the_report_says_what_changed_and_nothing_when_nothing_did(store: SqlStore) -> None:
     before = (
         "amira,Amira Haddad,staff,Referrals,Adults,,\n"
