@@ -140,7 +140,14 @@ changed unless you also give --allow-many-leavers. A row giving someone in the
 directory another name (a handle given to someone new, or a new surname: the file cannot tell
 which) is refused unless you give --allow-renames, as the handle carries its person's questions,
 ideas and settings. --dry-run says what the import would change, and changes nothing.
-See bot/demo/organisation.csv for a complete example."""
+Blank rows, and rows the same as an earlier one, are skipped with a note.
+See bot/demo/organisation.csv for a complete example.
+
+Exit codes, for a scheduled job (a dry run exits as the import would):
+  0  every row was imported (notes to check may have been printed)
+  1  some rows were refused and are listed; the others were imported
+  2  nothing was imported: the file could not be read, every row was refused, --complete would
+     switch off too many, or the database could not be used"""
 
 TOML_HELP = """\
 The file lists [[campaign]], [[pulse]] and [[checkin]] entries with their questions and
@@ -957,7 +964,10 @@ def _print_changes(report: ImportReport, min_group_size: int) -> None:
 
 async def directory_import_command(settings: Settings, args: argparse.Namespace) -> int:
     """``nextpractice directory import FILE.csv``."""
-    rows = _csv_rows(await _read_text(args.file, "directory"), args.file)
+    try:
+        rows = _csv_rows(await _read_text(args.file, "directory"), args.file)
+    except CliError as exc:  # nothing imported: said by the exit code, as the help says
+        raise CliError(str(exc), BAD_CONFIG) from None
     line = ProgressLine()
     async with _open(settings) as app:
         try:
@@ -971,10 +981,12 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
                 allow_many_leavers=args.allow_many_leavers,
                 allow_renames=args.allow_renames,
             )
+        except SQLAlchemyError as exc:  # the import is one transaction: none of it was written
+            raise CliError(f"nothing was imported: the database failed: {exc}", BAD_CONFIG) from exc
         finally:
             line.end()
     if report.refused:
-        raise CliError(report.refused)
+        raise CliError(report.refused, BAD_CONFIG)
     if args.dry_run:
         print(DRY_RUN)
     if report.errors and not report.people:
@@ -1001,7 +1013,9 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
             print(f"  {error}", file=sys.stderr)
     if args.dry_run:  # at the end too: a long report's first line has scrolled away
         print(DRY_RUN)
-    return FAILED if report.errors else OK
+    if report.errors:
+        return FAILED if report.people else BAD_CONFIG
+    return OK
 
 
 async def directory_sync_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -185,7 +185,8 @@ async def import_directory(
 ) -> ImportReport:
     """Create or update people and their teams; each person also gets a console identity.
 
-    Rows with problems are skipped and reported; the others are imported, all in one transaction.
+    Rows with problems are skipped and reported; the others are imported, all in one transaction. Blank
+    rows and rows the same as an earlier one are skipped with a note, as there is nothing in them to fix.
     For someone already known, an empty ``time_zone``, ``roles`` or ``team`` (or a file without that
     column) leaves what is known: a file of handles and names must not make everyone staff in UTC.
     ``complete``: the rows list everyone, so anyone active who is not among them (a leaver) is switched
@@ -205,6 +206,7 @@ async def import_directory(
     first_line: dict[str, int] = {}  # handle -> the line that imported it
     listed: set[str] = set()  # every handle the file names, its row taken or not
     accounts: dict[Identity, int] = {}  # a platform account -> the line that gave it
+    copies: dict[tuple[tuple[str, str], ...], int] = {}  # a row's cells -> the line they were first on
     table = list(rows)  # read twice: first for the parent each team is given most
     placed: set[str] = set()  # teams whose move under their parent a row has made (or checked)
     # What each team was last written with, and the result: thousands of rows name the same few hundred
@@ -261,10 +263,12 @@ async def import_directory(
         for line, row in enumerate(table, start=2):
             if progress is not None:
                 progress(line - 2)
-            if not any(
-                str(value or "").strip() for value in row.values()
-            ):  # not a handle error: no row at all
-                report.errors.append(f"line {line} is blank")
+            cells = tuple(sorted((str(column), str(value or "").strip()) for column, value in row.items()))
+            if not any(value for _, value in cells):  # a row deleted in the spreadsheet: nothing to import
+                report.notes.append(f"line {line} is blank, so it was skipped")
+                continue
+            if (copied := copies.setdefault(cells, line)) != line:  # pasted twice: the first row says it all
+                report.notes.append(f"line {line} is the same as line {copied}, so it was skipped")
                 continue
             listed.add(_cell(row, "handle").lower().lstrip("@"))
             problem = _check(line, row)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.cli import CONSOLE_ZONE, CliError, ImportProgress, _csv_rows, main, next_monday_morning
 
@@ -174,7 +175,7 @@ def test_a_dry_run_says_so_and_a_filtered_complete_file_is_refused_unless_many_l
         "Switched off 7 people the file leaves out (they get no more messages): p3, p4, p5, p6, p7, p8, p9"
         in dry
     )
-    assert refused != 0 and said.out == ""
+    assert refused == 2 and said.out == ""
     assert said.err.startswith("nextpractice: --complete would switch off 7 of the 10 active people (70%)")
     assert said.err.rstrip().endswith("run it again with --allow-many-leavers")
     assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
@@ -355,7 +356,7 @@ def test_a_missing_script_is_one_clear_line(capsys: pytest.CaptureFixture[str], 
 def test_a_missing_directory_file_is_one_clear_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    assert main(["directory", "import", str(tmp_path / "people.csv")]) == 1
+    assert main(["directory", "import", str(tmp_path / "people.csv")]) == 2  # nothing imported
     assert capsys.readouterr().err.startswith("nextpractice: there is no directory file")
 
 
@@ -564,7 +565,7 @@ def test_the_demo_in_sittings_shows_what_came_for_someone_in_an_earlier_run_once
     assert "has an answer from Jo" not in third  # and not again in a later run
 
 
-def test_a_blank_row_a_semicolon_file_a_new_starter_without_a_team_and_refused_rows_are_said_plainly(
+def test_a_blank_row_a_semicolon_file_a_new_starter_without_a_team_and_a_refused_row_are_said_plainly(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     (tmp_path / "people.csv").write_text(
@@ -578,11 +579,11 @@ def test_a_blank_row_a_semicolon_file_a_new_starter_without_a_team_and_refused_r
 
     assert main(["directory", "import", str(tmp_path / "people.csv")]) == 1
     out, err = capsys.readouterr()
-    assert main(["directory", "import", str(tmp_path / "europe.csv")]) == 1
+    assert main(["directory", "import", str(tmp_path / "europe.csv")]) == 2
     semicolons = capsys.readouterr().err
 
-    assert out.splitlines()[0] == "2 rows could not be imported; the other 2 were, in 1 team."
-    assert "  line 3 is blank" in err.splitlines()
+    assert out.splitlines()[0] == "1 row could not be imported; the other 2 were, in 1 team."
+    assert "  line 3 is blank, so it was skipped" in err.splitlines()
     assert (
         "  line 4: kevin has no team, so their pulse answers count within 'Other teams'; give the team they "
         "work in" in err.splitlines()
@@ -591,3 +592,40 @@ def test_a_blank_row_a_semicolon_file_a_new_starter_without_a_team_and_refused_r
         f"nextpractice: {tmp_path / 'europe.csv'}: the file is separated by semicolons: save it as CSV UTF-8 "
         "(comma delimited)\n"
     )
+
+
+def test_an_imports_exit_code_says_whether_every_row_some_or_none_went_in(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A scheduled job alerted every week: a blank row or a row pasted twice exited 1, as refused rows do.
+    (tmp_path / "ok.csv").write_text(
+        "handle,name,time_zone,team\n"
+        "amira,Amira Hassan,Europe/London,Reablement\n"
+        ",,,\n"
+        "amira,Amira Hassan,Europe/London,Reablement\n"
+    )
+    (tmp_path / "some.csv").write_text("handle,name\namira,Amira Hassan\nBAD HANDLE,Nobody\n")
+    (tmp_path / "none.csv").write_text("handle,name\nBAD HANDLE,Nobody\n")
+
+    assert main(["directory", "import", str(tmp_path / "ok.csv")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert main(["directory", "import", str(tmp_path / "some.csv")]) == 1
+    assert main(["directory", "import", str(tmp_path / "none.csv")]) == 2
+    assert "Nothing was imported: 1 row could not be." in capsys.readouterr().out
+
+    assert err[1:] == [
+        "  line 3 is blank, so it was skipped",
+        "  line 4 is the same as line 2, so it was skipped",
+    ]
+    help_text = io.StringIO()
+    monkeypatch.setattr("sys.stdout", help_text)
+    with pytest.raises(SystemExit):
+        main(["directory", "import", "--help"])
+    assert "  1  some rows were refused and are listed; the others were imported" in help_text.getvalue()
+
+    async def failing(*args: object, **kwargs: object) -> None:
+        raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr("bot.cli.import_directory", failing)
+    assert main(["directory", "import", str(tmp_path / "ok.csv")]) == 2
+    assert "nextpractice: nothing was imported: the database failed: " in capsys.readouterr().err
