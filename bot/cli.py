@@ -227,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     directory_import.add_argument(
         "--allow-many-leavers",
         action="store_true",
-        help="with --complete, switch off the people the file leaves out however many they are",
+        help="with --complete (and refused without it), switch off the people the file leaves out however "
+        "many they are",
     )
     directory_import.add_argument(
         "--allow-renames",
@@ -964,6 +965,8 @@ def _print_changes(report: ImportReport, min_group_size: int) -> None:
 
 async def directory_import_command(settings: Settings, args: argparse.Namespace) -> int:
     """``nextpractice directory import FILE.csv``."""
+    if args.allow_many_leavers and not args.complete:  # a job's author may think it does something alone
+        raise CliError("--allow-many-leavers only means something with --complete", BAD_CONFIG)
     try:
         rows = _csv_rows(await _read_text(args.file, "directory"), args.file)
     except CliError as exc:  # nothing imported: said by the exit code, as the help says

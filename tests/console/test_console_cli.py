@@ -178,10 +178,15 @@ def test_a_dry_run_says_so_and_a_filtered_complete_file_is_refused_unless_many_l
     assert refused == 2 and said.out == ""
     assert said.err.startswith("nextpractice: --complete would switch off 7 of the 10 active people (70%)")
     assert said.err.rstrip().endswith("run it again with --allow-many-leavers")
+    alone = main(["directory", "import", str(tmp_path / "some.csv"), "--allow-many-leavers"])
+    assert (alone, capsys.readouterr().err) == (
+        2,
+        "nextpractice: --allow-many-leavers only means something with --complete\n",
+    )
     assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
     assert (
         "No changes." in capsys.readouterr().out
-    )  # neither the dry run nor the refused import changed a thing
+    )  # neither the dry run nor the refused imports changed a thing
     assert (
         main(["directory", "import", str(tmp_path / "some.csv"), "--complete", "--allow-many-leavers"]) == 0
     )
