@@ -134,10 +134,20 @@ The file is a spreadsheet saved as CSV (UTF-8), one row per person, with these c
 Importing again updates people and teams; rows with mistakes are listed and skipped. For someone
 already known, a blank time_zone, roles or team (or a file without that column) keeps what is
 known. Give --complete when the file lists everyone: people it leaves out (leavers) are then
-switched off and get no more messages. If that would switch off more than a quarter of the active
-people (and more than 5), as a filtered export would, nothing is changed unless you also give
---allow-many-leavers. --dry-run says what the import would change, and changes nothing.
-See bot/demo/organisation.csv for a complete example."""
+switched off and get no more messages (nobody is while any row is refused). If that would switch
+off more than 10% of the active people (and more than 5), as a filtered export would, nothing is
+changed unless you also give --allow-many-leavers. A row giving someone in the
+directory another name (a handle given to someone new, or a new surname: the file cannot tell
+which) is refused unless you give --allow-renames, as the handle carries its person's questions,
+ideas and settings. --dry-run says what the import would change, and changes nothing.
+Blank rows, and rows the same as an earlier one, are skipped with a note.
+See bot/demo/organisation.csv for a complete example.
+
+Exit codes, for a scheduled job (a dry run exits as the import would):
+  0  every row was imported (notes to check may have been printed)
+  1  some rows were refused and are listed; the others were imported
+  2  nothing was imported: the file could not be read, every row was refused, --complete would
+     switch off too many, or the database could not be used"""
 
 TOML_HELP = """\
 The file lists [[campaign]], [[pulse]] and [[checkin]] entries with their questions and
@@ -212,12 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--complete",
         action="store_true",
         help="the file lists everyone: switch off people it leaves out (leavers); refused if that is more "
-        "than a quarter of the active people and more than 5, unless --allow-many-leavers",
+        "than 10%% of the active people and more than 5, unless --allow-many-leavers",
     )
     directory_import.add_argument(
         "--allow-many-leavers",
         action="store_true",
-        help="with --complete, switch off the people the file leaves out however many they are",
+        help="with --complete (and refused without it), switch off the people the file leaves out however "
+        "many they are",
+    )
+    directory_import.add_argument(
+        "--allow-renames",
+        action="store_true",
+        help="give people in the directory the new names the file has for them (without it, such a row is "
+        "refused: a new starter given a leaver's handle would get the leaver's questions and ideas)",
     )
     directory_import.add_argument(
         "--dry-run", action="store_true", help="say what the import would change, and change nothing"
@@ -895,11 +912,11 @@ SHOWN = 20  # names listed of one kind of change; a big organisation's weekly fi
 
 
 def _some(names: list[str]) -> str:
-    """The first few ``names``, and "..." when there are more."""
-    return ", ".join(names[:SHOWN]) + (", ..." if len(names) > SHOWN else "")
+    """The first few ``names``, and how many more there are."""
+    return ", ".join(names[:SHOWN]) + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
 
 
-def _print_changes(report: ImportReport) -> None:
+def _print_changes(report: ImportReport, min_group_size: int) -> None:
     """What an import changed, a line for each kind of change: how many always, who when few."""
     for told, changes in (
         ("Added {}", report.added),
@@ -927,19 +944,33 @@ def _print_changes(report: ImportReport) -> None:
         print(f"Put under another parent team ({len(report.regrouped)}): {_some(report.regrouped)}")
     if not report.changed:
         print("No changes.")
-    for small in report.small_teams[:SHOWN]:
+    for small in report.small_teams[:NOTES_SHOWN]:  # the report puts the teams it made small first
         print(f"Note: {small}.")
+    if len(report.small_teams) > NOTES_SHOWN:
+        print(f"Note: ... and {len(report.small_teams) - NOTES_SHOWN} more teams under {min_group_size}.")
+    if report.held_back:
+        print(f"{report.held_back}.")
     if report.left_out:
         n = len(report.left_out)
+        then = (
+            "they are switched off once every row imports"
+            if report.held_back
+            else "--complete switches them off"
+        )
         print(
             f"{_count(n, 'person', 'people')} in the directory {'is' if n == 1 else 'are'} not in this file "
-            f"({_some(report.left_out)}): --complete switches them off."
+            f"({_some(report.left_out)}): {then}."
         )
 
 
 async def directory_import_command(settings: Settings, args: argparse.Namespace) -> int:
     """``nextpractice directory import FILE.csv``."""
-    rows = _csv_rows(await _read_text(args.file, "directory"), args.file)
+    if args.allow_many_leavers and not args.complete:  # a job's author may think it does something alone
+        raise CliError("--allow-many-leavers only means something with --complete", BAD_CONFIG)
+    try:
+        rows = _csv_rows(await _read_text(args.file, "directory"), args.file)
+    except CliError as exc:  # nothing imported: said by the exit code, as the help says
+        raise CliError(str(exc), BAD_CONFIG) from None
     line = ProgressLine()
     async with _open(settings) as app:
         try:
@@ -951,11 +982,14 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
                 min_group_size=settings.min_group_size,
                 dry_run=args.dry_run,
                 allow_many_leavers=args.allow_many_leavers,
+                allow_renames=args.allow_renames,
             )
+        except SQLAlchemyError as exc:  # the import is one transaction: none of it was written
+            raise CliError(f"nothing was imported: the database failed: {exc}", BAD_CONFIG) from exc
         finally:
             line.end()
     if report.refused:
-        raise CliError(report.refused)
+        raise CliError(report.refused, BAD_CONFIG)
     if args.dry_run:
         print(DRY_RUN)
     if report.errors and not report.people:
@@ -967,7 +1001,7 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
         )
     else:
         print(f"Imported {_count(report.people, 'person', 'people')} in {_count(report.teams, 'team')}.")
-    _print_changes(report)
+    _print_changes(report, settings.min_group_size)
     for unowned in report.unowned:
         print(f"Please give a new owner: {unowned}.", file=sys.stderr)
     if report.notes:
@@ -982,7 +1016,9 @@ async def directory_import_command(settings: Settings, args: argparse.Namespace)
             print(f"  {error}", file=sys.stderr)
     if args.dry_run:  # at the end too: a long report's first line has scrolled away
         print(DRY_RUN)
-    return FAILED if report.errors else OK
+    if report.errors:
+        return FAILED if report.people else BAD_CONFIG
+    return OK
 
 
 async def directory_sync_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -33,9 +33,10 @@ COLUMNS = (
 )
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 MANY = 1000  # open ideas a leaver's are counted up to: more than anyone owns
-# --complete with a file that leaves out more than this share and number of the active people is refused: a
-# filtered export (one department) would otherwise switch off the rest of the organisation.
-LEAVERS_SHARE, LEAVERS_FEW = 0.25, 5
+# --complete with a file that leaves out more than this percentage and number of the active people is
+# refused: a filtered export (one department) would otherwise switch off the rest of the organisation. A
+# week's leavers are rarely a tenth, and an export missing a fifth of 5,575 people got through a quarter.
+LEAVERS_PERCENT, LEAVERS_FEW = 10, 5
 
 
 class _Undo(Exception):
@@ -71,8 +72,10 @@ class ImportReport:
     regrouped: list[str] = field(default_factory=list)  # teams put under another parent team
     left_out: list[str] = field(default_factory=list)  # active people not in a file that is not complete
     open_work: list[str] = field(default_factory=list)  # what the people switched off leave undone
-    small_teams: list[str] = field(default_factory=list)  # teams named whose results are now withheld
+    # Teams named whose results are now withheld: first those the import made small (or made, small).
+    small_teams: list[str] = field(default_factory=list)
     refused: str | None = None  # why nothing was changed (too many leavers)
+    held_back: str | None = None  # why a complete file switched nobody off (rows refused); ``left_out`` who
 
     @property
     def changed(self) -> bool:
@@ -178,28 +181,34 @@ async def import_directory(
     min_group_size: int = DialogueSettings.min_group_size,
     dry_run: bool = False,
     allow_many_leavers: bool = False,
+    allow_renames: bool = False,
 ) -> ImportReport:
     """Create or update people and their teams; each person also gets a console identity.
 
-    Rows with problems are skipped and reported; the others are imported, all in one transaction.
+    Rows with problems are skipped and reported; the others are imported, all in one transaction. Blank
+    rows and rows the same as an earlier one are skipped with a note, as there is nothing in them to fix.
     For someone already known, an empty ``time_zone``, ``roles`` or ``team`` (or a file without that
     column) leaves what is known: a file of handles and names must not make everyone staff in UTC.
     ``complete``: the rows list everyone, so anyone active who is not among them (a leaver) is switched
-    off and gets no more messages; someone switched off who is listed again is switched back on.
+    off and gets no more messages; someone switched off who is listed again is switched back on; but if
+    any row is refused, nobody is switched off (``held_back`` says so), as its person may be among them.
     Line numbers count the header as line 1. ``progress`` is told how many rows have been read so far,
     after each row (to show progress on a long import). The report says what changed, and which teams
     the file names have fewer active people than ``min_group_size`` (their results are withheld).
     ``dry_run``: report all the same, but change nothing. With ``complete``, a file that would switch off
-    more than a quarter of the active people (and more than five) changes nothing, and ``refused`` says
-    so, unless ``allow_many_leavers``.
+    more than ``LEAVERS_PERCENT``% of the active people (and more than ``LEAVERS_FEW``) changes nothing,
+    and ``refused`` says so, unless ``allow_many_leavers``. A row that gives someone in the directory
+    (switched off or not) another name is refused unless ``allow_renames``: a reused handle would hand a
+    new starter a leaver's anonymous questions and ideas, and a name change looks the same.
     """
     report = ImportReport()
     seen_teams: set[str] = set()
     first_line: dict[str, int] = {}  # handle -> the line that imported it
     listed: set[str] = set()  # every handle the file names, its row taken or not
     accounts: dict[Identity, int] = {}  # a platform account -> the line that gave it
-    # A team -> the parent the file first puts it under (lower-cased, as written) and on which line.
-    placed: dict[str, tuple[str, str, int]] = {}
+    copies: dict[tuple[tuple[str, str], ...], int] = {}  # a row's cells -> the line they were first on
+    table = list(rows)  # read twice: first for the parent each team is given most
+    placed: set[str] = set()  # teams whose move under their parent a row has made (or checked)
     # What each team was last written with, and the result: thousands of rows name the same few hundred
     # teams, and writing a team again just as it was written last changes nothing.
     written: dict[str, tuple[tuple[str, ...], Team]] = {}
@@ -230,28 +239,42 @@ async def import_directory(
 
     async with _undoable(), store.transaction() as tx:  # rolled back, not written, on _Undo
         directory = tx.directory
-        for known_team in await directory.teams():
+        known_teams = await directory.teams()
+        for known_team in known_teams:
             spelt.setdefault(_same_team(known_team.name), (known_team.name, "already in the directory"))
             team_names[known_team.id] = known_team.name
         # Everyone before the import, to say what each row changes: read at once, not a query a row.
         held = {person.handle.lower(): person for person in await directory.everyone()}
+        parent_of = _parents(
+            table,
+            {
+                known_team.name.lower(): team_names[known_team.parent_id].lower()
+                for known_team in known_teams
+                if known_team.parent_id is not None
+            },
+        )
         identities = await directory.all_identities()
+        holders = {account: person_id for person_id, owned in identities.items() for account in owned}
+        by_id = {person.id: person for person in held.values()}
+        gives: dict[str, set[Identity]] = {}  # a handle -> the accounts its (first) row gives
+        for row in table:
+            gives.setdefault(_cell(row, "handle").lower().lstrip("@"), set(_accounts(row)))
         active = [person for person in held.values() if person.active]
-        for line, row in enumerate(rows, start=2):
+        for line, row in enumerate(table, start=2):
             if progress is not None:
                 progress(line - 2)
-            if not any(
-                str(value or "").strip() for value in row.values()
-            ):  # not a handle error: no row at all
-                report.errors.append(f"line {line} is blank")
+            cells = tuple(sorted((str(column), str(value or "").strip()) for column, value in row.items()))
+            if not any(value for _, value in cells):  # a row deleted in the spreadsheet: nothing to import
+                report.notes.append(f"line {line} is blank, so it was skipped")
+                continue
+            if (copied := copies.setdefault(cells, line)) != line:  # pasted twice: the first row says it all
+                report.notes.append(f"line {line} is the same as line {copied}, so it was skipped")
                 continue
             listed.add(_cell(row, "handle").lower().lstrip("@"))
             problem = _check(line, row)
             team_key, parent_key = _cell(row, "team").lower(), _cell(row, "parent_team").lower()
-            first_parent = placed.get(team_key)
-            if problem is None and team_key and parent_key and first_parent is None:  # a move: check it
-                problem = await _moves_team_under_itself(directory, line, row)
-            elif problem is None and first_parent is not None and parent_key not in ("", first_parent[0]):
+            chosen = parent_of.get(team_key)
+            if problem is None and chosen is not None and parent_key not in ("", chosen.key):
                 # One row's slip would otherwise move the whole team, and everyone in it, elsewhere.
                 who, name, parent_name = (
                     _cell(row, "handle").lower().lstrip("@"),
@@ -260,8 +283,11 @@ async def import_directory(
                 )
                 problem = (
                     f"line {line}: {who}: team {name!r} is under {parent_name!r} here but under "
-                    f"{first_parent[1]!r} on line {first_parent[2]}; a team has one parent"
+                    f"{chosen.written!r} on {_lines(chosen.lines)}"
+                    f"{' and in the directory' if chosen.held else ''}; a team has one parent"
                 )
+            elif problem is None and team_key and parent_key and team_key not in placed:  # a move: check it
+                problem = await _moves_team_under_itself(directory, line, row)
             if problem:
                 report.errors.append(problem)
                 continue
@@ -278,18 +304,27 @@ async def import_directory(
                 )
                 continue
             known = held.get(handle)
+            if (held_by := _held_elsewhere(own, known, holders, by_id, gives)) is not None:
+                # A copy-paste slip would silently take the account from its holder, who would be lost.
+                account, holder = held_by
+                report.errors.append(
+                    f"line {line}: {handle}'s {account.platform} account {account.user_id} belongs to "
+                    f"{holder}; remove it from {holder}'s row first if it is now {handle}'s"
+                )
+                continue
             display = row["name"].strip()
             if (
                 known is not None
-                and not known.active
+                and not allow_renames
                 and _same_name(known.display_name) != _same_name(display)
             ):
-                # Taking the row would give a new starter the leaver's questions, ideas and settings.
-                report.errors.append(await _reused(directory, line, handle, known.display_name, display))
+                # A new starter given a leaver's handle (even in the file that leaves the leaver out) would
+                # get their questions, ideas and settings; the file cannot tell that from a new surname.
+                report.errors.append(await _renamed(directory, line, handle, known.display_name, display))
                 continue
             first_line[handle] = line
-            if team_key and parent_key:
-                placed.setdefault(team_key, (parent_key, _cell(row, "parent_team"), line))
+            if parent_key:
+                placed.add(team_key)
             accounts.update(dict.fromkeys(own, line))
             zone, roles, team_name = _cell(row, "time_zone"), _cell(row, "roles"), _cell(row, "team")
             if note := _zone_note(line, handle, zone, known is not None):
@@ -301,7 +336,7 @@ async def import_directory(
                 )
             for name in filter(None, (team_name, _cell(row, "parent_team"))):
                 first, where = spelt.setdefault(_same_team(name), (name, f"line {line}"))
-                if first != name:
+                if first.lower() != name.lower():  # team names match in any case: 'reablement' is Reablement
                     report.notes.append(
                         f"line {line}: team {name!r} looks like {first!r} ({where}) written another way; "
                         "they are two teams unless written the same"
@@ -344,11 +379,18 @@ async def import_directory(
                 await directory.add_identity(person.id, account)
             report.people += 1
         leavers = [person for person in active if person.handle.lower() not in listed]
-        many = len(leavers) > LEAVERS_FEW and len(leavers) > LEAVERS_SHARE * len(active)
+        many = len(leavers) > LEAVERS_FEW and len(leavers) * 100 > LEAVERS_PERCENT * len(active)
         if complete and many and not allow_many_leavers:
             report.refused = _too_many_leavers([person.handle for person in leavers], len(active))
             raise _Undo
-        if complete:
+        if complete and leavers and report.errors:
+            # A refused row (an email for a handle, say) leaves its person out of the file as a leaver would.
+            report.held_back = (
+                f"{plural(len(report.errors), 'row')} could not be imported, so nobody was switched off: fix "
+                "them and import again"
+            )
+            report.left_out = [person.handle for person in leavers]
+        elif complete:
             for person in leavers:
                 await directory.set_active(person.id, False)
                 report.switched_off.append(person.handle)
@@ -359,11 +401,19 @@ async def import_directory(
         sizes = Counter(
             p.team_ids[0] for p in await directory.people() if p.team_ids and p.team_ids[0] in homes
         )
+        before = Counter(p.team_ids[0] for p in active if p.team_ids)
+        existed = {known_team.id for known_team in known_teams}
+        small = [team_id for team_id, n in sizes.items() if n < min_group_size]
+        # Those already small before are last: a new small team is the one the reader has not seen.
+        small.sort(key=lambda team_id: team_id in existed and 0 < before[team_id] < min_group_size)
         report.small_teams = [
-            f"{team_names[team_id]} has {plural(n, 'person', 'people')}: under {min_group_size}, its pulse "
-            f"results are withheld (shown within {OTHER_TEAMS!r})"
-            for team_id, n in sizes.items()
-            if n < min_group_size
+            _small_team(
+                team_names[team_id],
+                sizes[team_id],
+                before[team_id] if team_id in existed else None,
+                min_group_size,
+            )
+            for team_id in small
         ]
         for survey in await tx.surveys.surveys():
             owner = await directory.get_person(survey.owner_id) if survey.owner_id is not None else None
@@ -385,14 +435,73 @@ async def import_directory(
     return report
 
 
+@dataclass(frozen=True)
+class _Parent:
+    """The parent team a file gives a team: lower-cased, as first written, and the lines that give it."""
+
+    key: str
+    written: str
+    lines: list[int]
+    held: bool  # the team's parent in the directory already
+
+
+def _parents(rows: list[Mapping[str, str]], held: Mapping[str, str]) -> dict[str, _Parent]:
+    """The parent each team is put under, by lower-cased team name, when the ``rows`` give a team
+    several: the one it has in the directory (``held``, lower-cased) if any row gives it, else the one
+    most rows give (on a tie, the first). Rows are sorted by handle, so which comes first is chance."""
+    given: dict[str, dict[str, list[int]]] = {}
+    written: dict[str, str] = {}
+    for line, row in enumerate(rows, start=2):
+        team, parent = _cell(row, "team").lower(), _cell(row, "parent_team").lower()
+        if team and parent and team != parent:
+            given.setdefault(team, {}).setdefault(parent, []).append(line)
+            written.setdefault(parent, _cell(row, "parent_team"))
+    chosen = {}
+    for team, parents in given.items():
+        kept = held.get(team)
+        parent = kept if kept in parents else max(parents, key=lambda key: len(parents[key]))
+        chosen[team] = _Parent(parent, written[parent], parents[parent], parent == kept)
+    return chosen
+
+
+def _lines(numbers: list[int]) -> str:
+    """Line numbers as read: "line 4", "lines 2-7 and 9", "lines 2-7, 9, 12 and 30 others"."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and runs[-1][-1] == number - 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    if len(numbers) == 1:
+        return f"line {numbers[0]}"
+    said = [f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]) for run in runs[:3]]
+    if len(runs) > 3:
+        return f"lines {', '.join(said)} and {len(numbers) - sum(len(run) for run in runs[:3])} others"
+    return f"lines {', '.join(said[:-1])} and {said[-1]}" if len(said) > 1 else f"lines {said[0]}"
+
+
+def _small_team(name: str, n: int, before: int | None, min_group_size: int) -> str:
+    """Why a team's results are withheld, and (if it was not small before) what it was: ``before`` is
+    its people before the import, None for a team the import made."""
+    if before is None:
+        said = f"{name}, a new team, has {plural(n, 'person', 'people')}"
+    elif 0 < before < min_group_size:
+        said = f"{name} has {plural(n, 'person', 'people')}"
+    else:
+        said = f"{name} has {plural(n, 'person', 'people')}, {before or 'none'} before this import"
+    return f"{said}: under {min_group_size}, its pulse results are withheld (shown within {OTHER_TEAMS!r})"
+
+
 def _too_many_leavers(handles: list[str], active: int) -> str:
     """Why a complete file that leaves out many of the active people changes nothing."""
-    shown = ", ".join(handles[:10]) + (", ..." if len(handles) > 10 else "")
+    shown = ", ".join(handles[:10]) + (f" and {len(handles) - 10} more" if len(handles) > 10 else "")
+    share = -(-len(handles) * 100 // active)  # rounded up: 10.2% is over the limit, not "10%"
     return (
-        f"--complete would switch off {len(handles)} of the {active} active people "
-        f"({len(handles) * 100 // active}%), as this file leaves them out ({shown}), so nothing was changed. "
-        "Is it the whole organisation's export, not a filtered one? If they have all left, run it again "
-        "with --allow-many-leavers"
+        f"--complete would switch off {len(handles)} of the {active} active people ({share}%), as this file "
+        f"leaves them out ({shown}), so nothing was changed: more than {LEAVERS_FEW} people and "
+        f"{LEAVERS_PERCENT}% of the active people at once is too many to take without asking. Is it the "
+        "whole organisation's export, not a filtered one? If they have all left, run it again with "
+        "--allow-many-leavers"
     )
 
 
@@ -439,15 +548,34 @@ async def _open_work(tx: Repositories, person: Person) -> str | None:
     return f"{person.handle} leaves {' and '.join(left)}: {'; '.join(what_now)}"
 
 
-async def _reused(directory: DirectoryRepo, line: int, handle: str, was: str, name: str) -> str:
-    """Why a row that gives a switched-off person's handle to someone of another name is refused."""
+async def _renamed(directory: DirectoryRepo, line: int, handle: str, was: str, name: str) -> str:
+    """Why a row that gives someone in the directory another name is refused without ``allow_renames``."""
     own = _own_handle(handle, name)
     such = f" (such as {own})" if await directory.person_by_handle(own) is None else ""
     return (
-        f"line {line}: {handle} was {was}, who was switched off; a new starter needs a handle of their own"
-        f"{such}. If this is {was} back under a new name, import the row once with the old name and "
-        "--complete (which switches them back on), then again with the new one"
+        f"line {line}: {handle} is {was} in the directory but {name} here. If this is the same person under "
+        "a new name, import again with --allow-renames; if it is someone new, give them a handle of their "
+        f"own{such}: the old one carries {was}'s questions, ideas and settings"
     )
+
+
+def _held_elsewhere(
+    own: list[Identity],
+    known: Person | None,
+    holders: Mapping[Identity, int],
+    by_id: Mapping[int, Person],
+    gives: Mapping[str, set[Identity]],
+) -> tuple[Identity, str] | None:
+    """An account of ``own`` that someone else in the directory holds, and their handle, unless the file
+    has a row for them without it (so the file itself moves it); None if there is none."""
+    for account in own:
+        holder = by_id.get(holders.get(account, -1))
+        if holder is None or (known is not None and holder.id == known.id):
+            continue
+        theirs = gives.get(holder.handle.lower())
+        if theirs is None or account in theirs:
+            return account, holder.handle
+    return None
 
 
 def _accounts(row: Mapping[str, str]) -> list[Identity]:

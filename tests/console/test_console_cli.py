@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.cli import CONSOLE_ZONE, CliError, ImportProgress, _csv_rows, main, next_monday_morning
 
@@ -116,7 +117,9 @@ def test_an_import_says_what_it_changed_whom_the_file_leaves_out_and_when_nothin
     first = capsys.readouterr().out
     assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
     again = capsys.readouterr().out
-    assert main(["directory", "import", str(tmp_path / "now.csv")]) == 0
+    assert main(["directory", "import", str(tmp_path / "now.csv"), "--dry-run"]) == 1  # amira's new name
+    refused = capsys.readouterr().err
+    assert main(["directory", "import", str(tmp_path / "now.csv"), "--allow-renames"]) == 0
     out, err = capsys.readouterr()
 
     assert first.splitlines()[:3] == [
@@ -136,6 +139,10 @@ def test_an_import_says_what_it_changed_whom_the_file_leaves_out_and_when_nothin
         "1 person in the directory is not in this file (dev): --complete switches them off.",
     ]
     assert "could not be imported" not in err
+    assert (
+        "  line 2: amira is Amira Hassan in the directory but Amira Okafor here. If this is the same person "
+        "under a new name, import again with --allow-renames;" in refused
+    )
 
 
 def test_a_dry_run_says_so_and_a_filtered_complete_file_is_refused_unless_many_leavers_are_allowed(
@@ -168,17 +175,60 @@ def test_a_dry_run_says_so_and_a_filtered_complete_file_is_refused_unless_many_l
         "Switched off 7 people the file leaves out (they get no more messages): p3, p4, p5, p6, p7, p8, p9"
         in dry
     )
-    assert refused != 0 and said.out == ""
+    assert refused == 2 and said.out == ""
     assert said.err.startswith("nextpractice: --complete would switch off 7 of the 10 active people (70%)")
     assert said.err.rstrip().endswith("run it again with --allow-many-leavers")
+    alone = main(["directory", "import", str(tmp_path / "some.csv"), "--allow-many-leavers"])
+    assert (alone, capsys.readouterr().err) == (
+        2,
+        "nextpractice: --allow-many-leavers only means something with --complete\n",
+    )
     assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
     assert (
         "No changes." in capsys.readouterr().out
-    )  # neither the dry run nor the refused import changed a thing
+    )  # neither the dry run nor the refused imports changed a thing
     assert (
         main(["directory", "import", str(tmp_path / "some.csv"), "--complete", "--allow-many-leavers"]) == 0
     )
     assert "Switched off 7 people" in capsys.readouterr().out
+
+
+def test_a_complete_file_with_a_refused_row_says_nobody_was_switched_off(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "all.csv").write_text("handle,name\namira,Amira Hassan\nben,Ben Carter\n")
+    (tmp_path / "now.csv").write_text("handle,name\namira,Amira Hassan\nben@council.gov.uk,Ben Carter\n")
+    assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+    capsys.readouterr()
+
+    assert main(["directory", "import", str(tmp_path / "now.csv"), "--complete"]) == 1
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [
+        "1 row could not be imported, so nobody was switched off: fix them and import again.",
+        "1 person in the directory is not in this file (ben): they are switched off once every row imports.",
+    ]
+
+
+def test_small_team_notes_put_the_newly_small_first_and_say_how_many_more_there_are(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # 34 one-person teams, and Big of 5: Ezra moves to a new team, leaving Big with 4.
+    singles = "".join(f"s{n:02},Single {n},Team {n:02}\n" for n in range(34))
+    big = "".join(f"b{n},Big {n},Big\n" for n in range(4))
+    (tmp_path / "all.csv").write_text("handle,name,team\n" + singles + big + "ezra,Ezra Cole,Big\n")
+    (tmp_path / "now.csv").write_text("handle,name,team\n" + singles + big + "ezra,Ezra Cole,Zeta\n")
+    assert main(["directory", "import", str(tmp_path / "all.csv")]) == 0
+    first = capsys.readouterr().out.splitlines()
+
+    assert main(["directory", "import", str(tmp_path / "now.csv")]) == 0
+
+    assert first[1].startswith("Added 39 people: s00, s01,") and first[1].endswith(", s19 and 19 more")
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Note: ")]
+    assert len(notes) == 31
+    assert notes[0].startswith("Note: Big has 4 people, 5 before this import: under 5")
+    assert notes[1].startswith("Note: Zeta, a new team, has 1 person: under 5")
+    assert notes[-1] == "Note: ... and 6 more teams under 5."
 
 
 def test_a_subject_access_export_and_an_erasure_from_the_command_line(
@@ -311,7 +361,7 @@ def test_a_missing_script_is_one_clear_line(capsys: pytest.CaptureFixture[str], 
 def test_a_missing_directory_file_is_one_clear_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    assert main(["directory", "import", str(tmp_path / "people.csv")]) == 1
+    assert main(["directory", "import", str(tmp_path / "people.csv")]) == 2  # nothing imported
     assert capsys.readouterr().err.startswith("nextpractice: there is no directory file")
 
 
@@ -520,7 +570,7 @@ def test_the_demo_in_sittings_shows_what_came_for_someone_in_an_earlier_run_once
     assert "has an answer from Jo" not in third  # and not again in a later run
 
 
-def test_a_blank_row_a_semicolon_file_a_new_starter_without_a_team_and_refused_rows_are_said_plainly(
+def test_a_blank_row_a_semicolon_file_a_new_starter_without_a_team_and_a_refused_row_are_said_plainly(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     (tmp_path / "people.csv").write_text(
@@ -534,11 +584,11 @@ def test_a_blank_row_a_semicolon_file_a_new_starter_without_a_team_and_refused_r
 
     assert main(["directory", "import", str(tmp_path / "people.csv")]) == 1
     out, err = capsys.readouterr()
-    assert main(["directory", "import", str(tmp_path / "europe.csv")]) == 1
+    assert main(["directory", "import", str(tmp_path / "europe.csv")]) == 2
     semicolons = capsys.readouterr().err
 
-    assert out.splitlines()[0] == "2 rows could not be imported; the other 2 were, in 1 team."
-    assert "  line 3 is blank" in err.splitlines()
+    assert out.splitlines()[0] == "1 row could not be imported; the other 2 were, in 1 team."
+    assert "  line 3 is blank, so it was skipped" in err.splitlines()
     assert (
         "  line 4: kevin has no team, so their pulse answers count within 'Other teams'; give the team they "
         "work in" in err.splitlines()
@@ -547,3 +597,40 @@ def test_a_blank_row_a_semicolon_file_a_new_starter_without_a_team_and_refused_r
         f"nextpractice: {tmp_path / 'europe.csv'}: the file is separated by semicolons: save it as CSV UTF-8 "
         "(comma delimited)\n"
     )
+
+
+def test_an_imports_exit_code_says_whether_every_row_some_or_none_went_in(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A scheduled job alerted every week: a blank row or a row pasted twice exited 1, as refused rows do.
+    (tmp_path / "ok.csv").write_text(
+        "handle,name,time_zone,team\n"
+        "amira,Amira Hassan,Europe/London,Reablement\n"
+        ",,,\n"
+        "amira,Amira Hassan,Europe/London,Reablement\n"
+    )
+    (tmp_path / "some.csv").write_text("handle,name\namira,Amira Hassan\nBAD HANDLE,Nobody\n")
+    (tmp_path / "none.csv").write_text("handle,name\nBAD HANDLE,Nobody\n")
+
+    assert main(["directory", "import", str(tmp_path / "ok.csv")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert main(["directory", "import", str(tmp_path / "some.csv")]) == 1
+    assert main(["directory", "import", str(tmp_path / "none.csv")]) == 2
+    assert "Nothing was imported: 1 row could not be." in capsys.readouterr().out
+
+    assert err[1:] == [
+        "  line 3 is blank, so it was skipped",
+        "  line 4 is the same as line 2, so it was skipped",
+    ]
+    help_text = io.StringIO()
+    monkeypatch.setattr("sys.stdout", help_text)
+    with pytest.raises(SystemExit):
+        main(["directory", "import", "--help"])
+    assert "  1  some rows were refused and are listed; the others were imported" in help_text.getvalue()
+
+    async def failing(*args: object, **kwargs: object) -> None:
+        raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr("bot.cli.import_directory", failing)
+    assert main(["directory", "import", str(tmp_path / "ok.csv")]) == 2
+    assert "nextpractice: nothing was imported: the database failed: " in capsys.readouterr().err

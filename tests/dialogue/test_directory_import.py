@@ -57,8 +57,8 @@ async def test_a_file_gives_a_team_one_parent_and_a_later_file_may_move_it(store
         ),
     )
     assert report.errors == [
-        "line 4: cara: team 'Referrals' is under 'Children' here but under 'Adults' on line 2; a team has "
-        "one parent"
+        "line 4: cara: team 'Referrals' is under 'Children' here but under 'Adults' on lines 2 and 5; a team "
+        "has one parent"
     ]
     assert report.people == 3
     assert (await parents(store))["Referrals"] == "Adults"
@@ -69,7 +69,9 @@ async def test_a_file_gives_a_team_one_parent_and_a_later_file_may_move_it(store
 
 async def test_a_new_import_updates_roles_teams_and_accounts(store: SqlStore) -> None:
     await import_directory(store, rows('amira,Amira Haddad,"manager,staff",Referrals,Adults,U1,T1\n'))
-    report = await import_directory(store, rows("amira,Amira H.,staff,Reablement,Adults,U1,T1\n"))
+    report = await import_directory(
+        store, rows("amira,Amira H.,staff,Reablement,Adults,U1,T1\n"), allow_renames=True
+    )
 
     assert report.errors == []
     async with store.transaction(read_only=True) as tx:
@@ -118,7 +120,7 @@ async def test_a_file_of_handles_and_names_keeps_what_is_known_of_each_person(st
     await import_directory(store, list(csv.DictReader(io.StringIO(full))))
 
     renamed = "handle,name,time_zone,roles,team\nsarah,Sarah Jones-Smith,,,\nnew,New Starter,,,\n"
-    report = await import_directory(store, list(csv.DictReader(io.StringIO(renamed))))
+    report = await import_directory(store, list(csv.DictReader(io.StringIO(renamed))), allow_renames=True)
     await import_directory(store, list(csv.DictReader(io.StringIO("handle,name\nsarah,Sarah Jones-Smith\n"))))
 
     assert report.errors == []
@@ -163,6 +165,37 @@ async def test_a_team_under_itself_and_an_account_on_two_rows_or_without_its_wor
     assert ned is not None and ned.handle == "ned"
 
 
+async def test_an_account_someone_else_holds_is_refused_unless_the_file_takes_it_off_their_row(
+    store: SqlStore,
+) -> None:
+    await import_directory(store, rows("uma,Uma Shah,staff,,,U123,T1\nvictor,Victor Hale,staff,,,,\n"))
+
+    # A later week's file: Uma's Slack id pasted on Victor's row; Uma is not in it, or comes after him.
+    report = await import_directory(store, rows("victor,Victor Hale,staff,,,U123,T1\n"))
+    assert report.errors == [
+        "line 2: victor's slack account U123 belongs to uma; remove it from uma's row first if it is now "
+        "victor's"
+    ]
+    report = await import_directory(
+        store, rows("alex,Alex Kerr,staff,,,U123,T1\numa,Uma Shah,staff,,,U123,T1\n")
+    )
+    assert report.errors == [
+        "line 2: alex's slack account U123 belongs to uma; remove it from uma's row first if it is now alex's"
+    ]
+    async with store.transaction(read_only=True) as tx:
+        holder = await tx.directory.person_by_identity(Identity("slack", "T1", "U123"))
+    assert holder is not None and holder.handle == "uma"
+
+    # It was Victor's all along: a file giving Uma's row without it moves it.
+    report = await import_directory(
+        store, rows("uma,Uma Shah,staff,,,,\nvictor,Victor Hale,staff,,,U123,T1\n")
+    )
+    assert report.errors == [] and report.accounts_linked == ["victor"]
+    async with store.transaction(read_only=True) as tx:
+        holder = await tx.directory.person_by_identity(Identity("slack", "T1", "U123"))
+    assert holder is not None and holder.handle == "victor"
+
+
 async def test_a_complete_file_switches_off_leavers_and_back_on_whoever_returns(store: SqlStore) -> None:
     await import_directory(store, rows("amira,Amira Haddad,staff,,,,\nben,Ben Okafor,manager,,,,\n"))
 
@@ -178,6 +211,35 @@ async def test_a_complete_file_switches_off_leavers_and_back_on_whoever_returns(
     assert report.switched_off == [] and len(report.errors) == 1
     async with store.transaction(read_only=True) as tx:
         assert [p.handle for p in await tx.directory.people()] == ["amira", "ben"]
+
+
+async def test_a_complete_file_with_a_refused_row_switches_nobody_off_and_imports_the_rest(
+    store: SqlStore,
+) -> None:
+    await import_directory(
+        store, rows("amira,Amira Haddad,staff,,,,\nben,Ben Okafor,staff,,,,\ncara,Cara Lewis,staff,,,,\n")
+    )
+
+    # Cara's handle typed as her email: her row is refused, and she was switched off as a leaver.
+    report = await import_directory(
+        store,
+        rows("amira,Amira Haddad,manager,,,,\ncara@council.gov.uk,Cara Lewis,staff,,,,\n"),
+        complete=True,
+    )
+
+    assert len(report.errors) == 1 and report.switched_off == []
+    assert report.held_back == (
+        "1 row could not be imported, so nobody was switched off: fix them and import again"
+    )
+    assert report.left_out == ["ben", "cara"]
+    assert report.roles_changed == ["amira (staff -> manager, staff)"]
+    async with store.transaction(read_only=True) as tx:
+        assert [p.handle for p in await tx.directory.people()] == ["amira", "ben", "cara"]
+
+    report = await import_directory(
+        store, rows("amira,Amira Haddad,manager,,,,\ncara,Cara Lewis,staff,,,,\n"), complete=True
+    )
+    assert (report.held_back, report.switched_off) == (None, ["ben"])
 
 
 async def test_a_team_moved_away_and_back_cannot_close_a_loop(store: SqlStore) -> None:
@@ -238,21 +300,21 @@ async def test_a_leavers_handle_given_to_a_new_starter_is_refused_not_their_hist
     )
 
     assert report.errors == [
-        "line 3: sam was Sam Rivera, who was switched off; a new starter needs a handle of their own (such "
-        "as sam.oneill). If this is Sam Rivera back under a new name, import the row once with the old name "
-        "and --complete (which switches them back on), then again with the new one"
+        "line 3: sam is Sam Rivera in the directory but Sam O'Neill here. If this is the same person under a "
+        "new name, import again with --allow-renames; if it is someone new, give them a handle of their own "
+        "(such as sam.oneill): the old one carries Sam Rivera's questions, ideas and settings"
     ]
     async with store.transaction(read_only=True) as tx:
         old = await tx.directory.person_by_handle("sam")
         assert [p.handle for p in await tx.directory.people()] == ["amira"]
     assert old is not None and (old.display_name, old.active) == ("Sam Rivera", False)
 
-    # Sam Rivera back (the name written another way is still his), then renamed while active: both allowed.
+    # Sam Rivera back (the name written another way is still his), then renamed as allowed.
     report = await import_directory(
         store, rows("amira,Amira Haddad,staff,,,,\nsam, sam  RIVERA ,staff,,,,\n"), complete=True
     )
     assert report.errors == [] and report.switched_on == ["sam"]
-    report = await import_directory(store, rows("sam,Sam Rivera-Jones,staff,,,,\n"))
+    report = await import_directory(store, rows("sam,Sam Rivera-Jones,staff,,,,\n"), allow_renames=True)
     assert report.errors == [] and report.renamed == ["sam (sam  RIVERA -> Sam Rivera-Jones)"]
     async with store.transaction(read_only=True) as tx:
         back = await tx.directory.person_by_handle("sam")
@@ -262,6 +324,34 @@ async def test_a_leavers_handle_given_to_a_new_starter_is_refused_not_their_hist
         date(2030, 1, 1),
         "18:00-08:00",
     )
+
+
+async def test_a_leavers_handle_given_to_a_new_starter_in_the_same_file_is_refused_unless_renames_are_allowed(
+    store: SqlStore,
+) -> None:
+    # Olu Bakare leaves and Olivia Brown starts in the same week: the file that leaves Olu out gives Olivia
+    # the handle olu, while Olu is still active, and Olivia got Olu's anonymous questions and ideas.
+    await import_directory(store, rows("olu,Olu Bakare,staff,,,U1,T1\namira,Amira Haddad,staff,,,,\n"))
+
+    report = await import_directory(
+        store, rows("amira,Amira Haddad,staff,,,,\nolu,Olivia Brown,staff,,,,\n"), complete=True
+    )
+
+    assert report.errors == [
+        "line 3: olu is Olu Bakare in the directory but Olivia Brown here. If this is the same person under "
+        "a new name, import again with --allow-renames; if it is someone new, give them a handle of their "
+        "own (such as olu.brown): the old one carries Olu Bakare's questions, ideas and settings"
+    ]
+    assert (report.renamed, report.switched_off) == ([], [])
+    async with store.transaction(read_only=True) as tx:
+        olu = await tx.directory.person_by_handle("olu")
+    assert olu is not None and (olu.display_name, olu.active) == ("Olu Bakare", True)
+
+    # The same name written another way is no rename; a marriage name is, once allowed.
+    report = await import_directory(store, rows("olu, olu  BAKARE ,staff,,,,\n"))
+    assert report.errors == []
+    report = await import_directory(store, rows("olu,Olu Adeyemi,staff,,,,\n"), allow_renames=True)
+    assert report.errors == [] and report.renamed == ["olu (olu  BAKARE -> Olu Adeyemi)"]
 
 
 async def test_one_rows_slip_in_a_parent_team_does_not_move_the_team_and_the_new_team_shows(
@@ -278,12 +368,64 @@ async def test_one_rows_slip_in_a_parent_team_does_not_move_the_team_and_the_new
 
     assert report.errors == [
         "line 8: kim: team 'Reablement' is under 'Adult Social Car' here but under 'Adult Social Care' on "
-        "line 2; a team has one parent"
+        "lines 2-7; a team has one parent"
     ]
     assert (await parents(store))["Reablement"] == "Adult Social Care"
     assert report.new_teams == ["Adult Social Care", "Reablement", "Cafe"]
     report = await import_directory(store, rows(organisation))
     assert report.new_teams == []
+
+
+async def test_a_slip_in_a_teams_first_row_does_not_move_it_the_parent_most_rows_or_the_directory_give_wins(
+    store: SqlStore,
+) -> None:
+    # Rows are sorted by handle: aaron's slip came first, moved Reablement and refused its six right rows.
+    right = "".join(f"p{n},Person {n},staff,Reablement,Adult Social Care,,\n" for n in range(6))
+    report = await import_directory(
+        store, rows("aaron,Aaron Lee,staff,Reablement,Adult Socal Care,,\n" + right + "q,Q,staff,Cafe,,,\n")
+    )
+
+    assert report.errors == [
+        "line 2: aaron: team 'Reablement' is under 'Adult Socal Care' here but under 'Adult Social Care' on "
+        "lines 3-8; a team has one parent"
+    ]
+    assert report.people == 7 and "Adult Socal Care" not in report.new_teams
+    assert (await parents(store))["Reablement"] == "Adult Social Care"
+
+    # A file giving the parent the team already has keeps it, though more of its rows give another.
+    report = await import_directory(
+        store,
+        rows(
+            "a,A,staff,Reablement,Community Care,,\n"
+            "b,B,staff,Reablement,adult social care,,\n"
+            "c,C,staff,Reablement,Community Care,,\n"
+        ),
+    )
+
+    assert [error.split(": ", 1)[0] for error in report.errors] == ["line 2", "line 4"]
+    assert report.errors[0] == (
+        "line 2: a: team 'Reablement' is under 'Community Care' here but under 'adult social care' on line 3 "
+        "and in the directory; a team has one parent"
+    )
+    assert (await parents(store))["Reablement"] == "Adult Social Care"
+
+
+async def test_a_team_written_in_another_case_is_the_same_team_and_no_slip(store: SqlStore) -> None:
+    await import_directory(store, rows("amira,Amira Haddad,staff,Reablement,Adult Social Care,,\n"))
+
+    report = await import_directory(
+        store,
+        rows(
+            "ben,Ben Okafor,staff,reablement,ADULT SOCIAL CARE,,\n"
+            "cara,Cara Lewis,staff,Intake,Adult Social-Care,,\n"
+        ),
+    )
+
+    assert [note for note in report.notes if "looks like" in note] == [
+        "line 3: team 'Adult Social-Care' looks like 'Adult Social Care' (already in the directory) written "
+        "another way; they are two teams unless written the same"
+    ]
+    assert report.errors == [] and report.new_teams == ["Adult Social-Care", "Intake"]
 
 
 async def test_the_report_says_what_changed_and_nothing_when_nothing_did(store: SqlStore) -> None:
@@ -304,6 +446,7 @@ async def test_the_report_says_what_changed_and_nothing_when_nothing_did(store: 
             "cara,Cara Lewis,staff,Housing,,,\n"
             "eve,Eve Adams,staff,Housing,,,\n"
         ),
+        allow_renames=True,
     )
 
     assert report.changed
@@ -319,6 +462,25 @@ async def test_the_report_says_what_changed_and_nothing_when_nothing_did(store: 
     assert report.small_teams == [
         "Referrals has 1 person: under 5, its pulse results are withheld (shown within 'Other teams')",
         "Housing has 4 people: under 5, its pulse results are withheld (shown within 'Other teams')",
+    ]
+
+
+async def test_teams_the_import_makes_small_or_makes_come_first_among_the_small_teams(
+    store: SqlStore,
+) -> None:
+    before = "".join(f"a{n},A {n},staff,Alpha,,,\n" for n in range(6)) + "b0,B 0,staff,Beta,,,\n"
+    await import_directory(store, rows(before))
+
+    after = "".join(f"a{n},A {n},staff,{'Gamma' if n < 2 else 'Alpha'},,,\n" for n in range(6))
+
+    report = await import_directory(store, rows(after + "b0,B 0,staff,Beta,,,\n"))
+
+    assert report.small_teams == [
+        "Gamma, a new team, has 2 people: under 5, its pulse results are withheld (shown within "
+        "'Other teams')",
+        "Alpha has 4 people, 6 before this import: under 5, its pulse results are withheld (shown within "
+        "'Other teams')",
+        "Beta has 1 person: under 5, its pulse results are withheld (shown within 'Other teams')",
     ]
 
 
@@ -386,14 +548,14 @@ async def test_a_dry_run_reports_the_same_and_writes_nothing(store: SqlStore) ->
         "kim,Kim Lee,staff,Reablement,Children,U2,T1\n"  # someone new, with an account
     )
 
-    report = await import_directory(store, changed, complete=True, dry_run=True)
+    report = await import_directory(store, changed, complete=True, dry_run=True, allow_renames=True)
 
     assert await everything(store) == held
     assert report.added == ["kim"] and report.switched_off == ["ben"]
     assert report.renamed == ["amira (Amira Haddad -> Amira Okafor)"]
     assert report.new_teams == ["Children", "Reablement"]
     # The same file for real reports the same.
-    assert await import_directory(store, changed, complete=True) == report
+    assert await import_directory(store, changed, complete=True, allow_renames=True) == report
     assert await everything(store) != held
 
 
@@ -409,18 +571,37 @@ async def test_a_complete_file_leaving_out_many_changes_nothing_unless_allowed(s
     report = await import_directory(store, filtered, complete=True)
 
     assert report.refused == (
-        "--complete would switch off 36 of the 41 active people (87%), as this file leaves them out (p5, p6, "
-        "p7, p8, p9, p10, p11, p12, p13, p14, ...), so nothing was changed. Is it the whole organisation's "
-        "export, not a filtered one? If they have all left, run it again with --allow-many-leavers"
+        "--complete would switch off 36 of the 41 active people (88%), as this file leaves them out (p5, p6, "
+        "p7, p8, p9, p10, p11, p12, p13, p14 and 26 more), so nothing was changed: more than 5 people and "
+        "10% of the active people at once is too many to take without asking. Is it the whole "
+        "organisation's export, not a filtered one? If they have all left, run it again with "
+        "--allow-many-leavers"
     )
     assert await everything(store) == held  # not even Person Zero's new name
 
-    # Five leavers, or a quarter of everyone, is a week's leavers: taken without asking.
+    # Five leavers, or a tenth of everyone, is a week's leavers: taken without asking.
     report = await import_directory(store, rows(everyone.split("p36,")[0]), complete=True)
     assert report.refused is None and report.switched_off == ["p36", "p37", "p38", "p39", "p40"]
-    report = await import_directory(store, filtered, complete=True, allow_many_leavers=True)
+    report = await import_directory(
+        store, filtered, complete=True, allow_many_leavers=True, allow_renames=True
+    )
     assert report.refused is None and len(report.switched_off) == 31
     async with store.transaction(read_only=True) as tx:
         left = await tx.directory.people()
     assert [(p.handle, p.display_name) for p in left][:2] == [("p0", "Person Zero"), ("p1", "Person 1")]
     assert len(left) == 5
+
+
+async def test_more_than_a_tenth_of_everyone_leaving_at_once_is_too_many_without_asking(
+    store: SqlStore,
+) -> None:
+    # A file missing 1,045 of 5,575 people (19%) was taken: under a quarter.
+    everyone = [f"p{n:02},Person {n},staff,Team {n % 6},,,\n" for n in range(60)]
+    await import_directory(store, rows("".join(everyone)))
+
+    report = await import_directory(store, rows("".join(everyone[:53])), complete=True, dry_run=True)
+    assert report.refused is not None and report.refused.startswith(
+        "--complete would switch off 7 of the 60 active people (12%)"
+    )
+    report = await import_directory(store, rows("".join(everyone[:54])), complete=True)
+    assert report.refused is None and len(report.switched_off) == 6  # exactly a tenth
