@@ -599,9 +599,7 @@ async def cmd_comment(env: Env, me: Person, args: Args) -> Reply:
             t(f"{me.display_name} commented on your idea #{idea.id}: ", user(text)),
             context=f"`ideas {idea.id}` shows the whole thread.",
         )
-        await env.send(
-            [to_author(f"idea:{idea.id}:comment:{count}", note, person_id=idea.author_id, route=idea.route)]
-        )
+        await _tell_author(env, idea, f"idea:{idea.id}:comment:{count}", note)
     # The manager carrying it through hears too (a reply to a decline would otherwise reach nobody); not of
     # an anonymous author's comment, whose message's exact time would undo the comment's hour.
     if not hidden:
@@ -680,16 +678,7 @@ async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, re
         f"Your idea #{idea.id} moved {move}.", idea, t(f"Reason from {me.display_name}: ", user(reason))
     )
     if idea.author_id != me.id:  # a manager moving their own named idea needs no news of it
-        await env.send(
-            [
-                to_author(
-                    f"idea:{idea.id}:status:{step}:{status.value}",
-                    note,
-                    person_id=idea.author_id,
-                    route=idea.route,
-                )
-            ]
-        )
+        await _tell_author(env, idea, f"idea:{idea.id}:status:{step}:{status.value}", note)
     moved = _moved(
         f"{me.display_name} moved idea #{idea.id}, which you own, {move}.", idea, t("Reason: ", user(reason))
     )
@@ -710,6 +699,11 @@ async def change_status(env: Env, me: Person, idea: Idea, status: IdeaStatus, re
         if owner is not None:
             told = f"Its owner, {owner.display_name}, has been told; {told}"
     return Reply(messages=(Message(t(f"#{idea.id} is now {status.label}. {told}")),))
+
+
+async def _tell_author(env: Env, idea: Idea, key: str, message: Message) -> None:
+    """Send its author, named or anonymous, news of their idea."""
+    await env.send([to_author(key, message, person_id=idea.author_id, route=idea.route)])
 
 
 def _moved(headline: str, idea: Idea, reason: Text) -> Message:
@@ -787,16 +781,7 @@ async def cmd_owner(env: Env, me: Person, args: Args) -> Reply:
             ),
             context=f"`ideas {idea.id}` shows its history; `comment {idea.id} <text>` reaches them.",
         )
-        await env.send(
-            [
-                to_author(
-                    f"idea:{idea.id}:owned-by:{owner.id}:{env.now.isoformat()}",
-                    news,
-                    person_id=idea.author_id,
-                    route=idea.route,
-                )
-            ]
-        )
+        await _tell_author(env, idea, f"idea:{idea.id}:owned-by:{owner.id}:{env.now.isoformat()}", news)
     if owner.id != me.id:
         note = Message(
             t(f"{me.display_name} made you the owner of idea #{idea.id}: ", user(shorten(idea.text))),
