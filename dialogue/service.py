@@ -469,7 +469,14 @@ class Dialogue:
                 survey = await env.tx.surveys.get_survey(schedule.target_id)
                 if survey is None or not survey.items:
                     return None
-                started = await surveys.start_run(env, survey, key=key, schedule_id=schedule.id, wall=wall)
+                started = await surveys.start_run(
+                    env,
+                    survey,
+                    key=key,
+                    schedule_id=schedule.id,
+                    wall=wall,
+                    zone_name=None if schedule.local_time else schedule.time_zone,
+                )
             return started[0].id if started else None
 
     async def tick(self) -> None:

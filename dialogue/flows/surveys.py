@@ -159,12 +159,20 @@ def item_key(occurrence_id: int, item_id: int, person_id: int) -> str:
 
 
 async def start_run(
-    env: Env, survey: Survey, *, key: str, schedule_id: int | None, wall: datetime | None = None
+    env: Env,
+    survey: Survey,
+    *,
+    key: str,
+    schedule_id: int | None,
+    wall: datetime | None = None,
+    zone_name: str | None = None,
 ) -> tuple[Occurrence, int] | None:
     """Open a run and queue its first question for everyone in the audience.
 
     ``wall`` (naive) makes it a local-time run: each person gets it at that wall-clock time
-    in their own zone. Returns None when a run with ``key`` exists (a repeated firing).
+    in their own zone. ``zone_name``, a schedule's zone: its open hours are counted on that zone's clocks (a
+    Friday 09:00 pulse open 72 hours across the clocks going back closed at 08:00 on Monday). Returns None
+    when a run with ``key`` exists (a repeated firing).
     """
     people = [
         p
@@ -176,7 +184,7 @@ async def start_run(
     # local-time check-in (fired on Sunday evening in UTC) left them out.
     people = [p for p in people if not is_away(p, send_at[p.id])]
     first_send, last_send = min(send_at.values(), default=env.now), max(send_at.values(), default=env.now)
-    closes_at = last_send + timedelta(hours=survey.open_hours)
+    closes_at = _hours_on(last_send, survey.open_hours, zone_name)
     due = {p.id: env.quiet_until(p, send_at[p.id]) for p in people}
     # Someone whose quiet hours outlast the run is not asked: the question would come once it had closed,
     # and they would count among those who did not answer.
@@ -215,6 +223,14 @@ async def start_run(
         for p in people:
             await env.tx.conversations.set_awaiting(p.id, f"item:{occurrence.id}:{first.id}", at=env.now)
     return occurrence, len(people)
+
+
+def _hours_on(at: datetime, hours: int, zone_name: str | None) -> datetime:
+    """``hours`` after ``at`` as the clocks of ``zone_name`` read them (real hours without a zone)."""
+    if zone_name is None:
+        return at + timedelta(hours=hours)
+    local = at.astimezone(zone(zone_name)).replace(tzinfo=None) + timedelta(hours=hours)
+    return local.replace(tzinfo=zone(zone_name)).astimezone(zone("UTC"))
 
 
 async def _open_run(env: Env, me: Person, occurrence_id: int) -> tuple[Occurrence, Survey, Recipient]:

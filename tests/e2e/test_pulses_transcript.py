@@ -882,3 +882,17 @@ async def test_a_privacy_question_in_other_words_is_answered_not_kept_as_a_named
         assert said.startswith("“Named one”, waiting for you, is NOT anonymous"), said
     async with bot.app.store.engine.connect() as db:
         assert (await db.execute(text("SELECT count(*) FROM answers"))).scalar() == 0
+
+
+async def test_a_scheduled_pulses_open_hours_are_counted_on_its_zones_clocks(bot: Bot) -> None:
+    # Sent at 09:00 on Friday 29 October 2027 and open 72 hours, it said "Open until Mon 01 Nov 08:00":
+    # the clocks went back on the Sunday.
+    bot.clock.set(datetime(2027, 10, 29, 7, 0, tzinfo=UTC))
+    friday = PULSE.replace("open_hours = 48", "open_hours = 72").replace(
+        "remind_after_hours = 24",
+        'remind_after_hours = 24\nschedule = { cron = "0 9 * * FRI", time_zone = "Europe/London" }',
+    )
+    await load_programme(bot.app.store, tomllib.loads(friday), check_cron=check_cron, now=bot.clock.now())
+    out = await bot.play("/clock +2h")
+
+    assert "Open until Mon 01 Nov 09:00" in messages(out, "amira")[0]
