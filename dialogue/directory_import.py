@@ -320,7 +320,7 @@ async def import_directory(
             ):
                 # A new starter given a leaver's handle (even in the file that leaves the leaver out) would
                 # get their questions, ideas and settings; the file cannot tell that from a new surname.
-                report.errors.append(await _renamed(directory, line, handle, known.display_name, display))
+                report.errors.append(_renamed(line, handle, known.display_name, display, taken=held))
                 continue
             first_line[handle] = line
             if parent_key:
@@ -548,10 +548,11 @@ async def _open_work(tx: Repositories, person: Person) -> str | None:
     return f"{person.handle} leaves {' and '.join(left)}: {'; '.join(what_now)}"
 
 
-async def _renamed(directory: DirectoryRepo, line: int, handle: str, was: str, name: str) -> str:
-    """Why a row that gives someone in the directory another name is refused without ``allow_renames``."""
+def _renamed(line: int, handle: str, was: str, name: str, *, taken: Collection[str]) -> str:
+    """Why a row that gives someone in the directory another name is refused without ``allow_renames``
+    (``taken``: the handles in the directory, read once for the import)."""
     own = _own_handle(handle, name)
-    such = f" (such as {own})" if await directory.person_by_handle(own) is None else ""
+    such = f" (such as {own})" if own not in taken else ""
     return (
         f"line {line}: {handle} is {was} in the directory but {name} here. If this is the same person under "
         "a new name, import again with --allow-renames; if it is someone new, give them a handle of their "

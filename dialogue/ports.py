@@ -196,9 +196,9 @@ class IdeaRepo(Protocol):
         ...
 
     async def withdraw(self, idea_id: int) -> bool:
-        """Take a new idea back for its author: its words, who shared it, its comments and history and
-        the words of every message about it so far are not kept (a named idea withdrawn beside an anonymous
-        twin would otherwise tie the two). False if it was no longer new."""
+        """Take a new idea back for its author: its words, who shared it, its comments, votes and history and
+        every message about it so far are not kept (a named idea withdrawn beside an anonymous twin would
+        otherwise tie the two). False if it was no longer new."""
         ...
 
     async def set_owner(self, idea_id: int, owner_id: int) -> None: ...

@@ -320,8 +320,9 @@ async def reached(env: Env, run: Occurrence, item: SurveyItem, person: Person) -
     return due is not None and due <= env.now
 
 
-async def waiting_button_questions(env: Env, me: Person) -> list[tuple[Occurrence, Survey, SurveyItem]]:
-    """The questions with buttons ``me`` was asked and has not answered, one per open run, newest first."""
+async def _waiting(env: Env, me: Person) -> list[tuple[Occurrence, Survey, SurveyItem]]:
+    """The question waiting for ``me`` in each open pulse or check-in run (the first they were asked and have
+    not answered), newest run first."""
     found = []
     for run in reversed(await env.tx.surveys.open_occurrences()):
         if run.kind is OccurrenceKind.CAMPAIGN or await env.tx.surveys.is_recipient(run.id, me.id) is None:
@@ -331,30 +332,21 @@ async def waiting_button_questions(env: Env, me: Person) -> list[tuple[Occurrenc
             continue
         answered = await answered_items(env, survey, run.id, me.id)
         for item in survey.items:
-            if item.id in answered or not await reached(env, run, item, me):
-                continue
-            if item.kind is not ItemKind.TEXT:
+            if item.id not in answered and await reached(env, run, item, me):
                 found.append((run, survey, item))
-            break
+                break
     return found
+
+
+async def waiting_button_questions(env: Env, me: Person) -> list[tuple[Occurrence, Survey, SurveyItem]]:
+    """The questions with buttons ``me`` was asked and has not answered, one per open run, newest first."""
+    return [waiting for waiting in await _waiting(env, me) if waiting[2].kind is not ItemKind.TEXT]
 
 
 async def waiting_named(env: Env, me: Person) -> list[Survey]:
-    """The surveys that are not anonymous with a question waiting for ``me``: "is this anonymous?" asked
-    while one waits is about that one."""
-    found = []
-    for run in await env.tx.surveys.open_occurrences():
-        if run.kind is OccurrenceKind.CAMPAIGN or await env.tx.surveys.is_recipient(run.id, me.id) is None:
-            continue
-        survey = await env.tx.surveys.get_survey(run.target_id)
-        if survey is None or survey.anonymous:
-            continue
-        answered = await answered_items(env, survey, run.id, me.id)
-        for item in survey.items:
-            if item.id not in answered and await reached(env, run, item, me):
-                found.append(survey)
-                break
-    return found
+    """The surveys that are not anonymous with a question waiting for ``me``, oldest first: "is this
+    anonymous?" asked while one waits is about that one."""
+    return [survey for _run, survey, _item in reversed(await _waiting(env, me)) if not survey.anonymous]
 
 
 async def answer_typed(env: Env, me: Person, text: str, *, only_answers: bool = False) -> Reply | None:
